@@ -1,0 +1,141 @@
+/**
+ * RLCS: reinforcement learning with curriculum sampling (§5.3). Pure functions; the run store persists the state.
+ *
+ * Each prompt has an offline difficulty `d ∈ [0, 1]` (its task level, or 1 − pass@k of the SFT model) and an
+ * online record of its recent rollouts: decayed success and trial counts, `s` and `n`, where every observation
+ * loses weight by `decay` per training step. The estimated pass rate blends both, with the offline estimate
+ * acting as `priorWeight` pseudo-trials:
+ *
+ *     p̂ = (s + priorWeight · (1 − d)) / (n + priorWeight)
+ *
+ * A group of G rollouts carries learning signal only when it disagrees, which happens with probability
+ *
+ *     signal(p̂) = 1 − p̂^G − (1 − p̂)^G
+ *
+ * — zero for prompts that are always solved or never solved, highest at p̂ = 0.5. The sampling weight is
+ * `floor + signal(p̂)^sharpness`: `sharpness` > 1 concentrates sampling on the mid-difficulty band, and `floor`
+ * keeps every prompt reachable so that a stale estimate can be corrected. Prompts are drawn without replacement
+ * in proportion to their weights (Efraimidis–Spirakis keys `u^(1/w)`).
+ */
+
+export type PromptStats = {
+  /** Offline difficulty in [0, 1]: 0 = easy. */
+  offlineDifficulty: number;
+  /** Decayed count of correct rollouts. */
+  successes: number;
+  /** Decayed count of rollouts. */
+  trials: number;
+  /** The step at which `successes` and `trials` were last decayed. */
+  step: number;
+};
+
+export type CurriculumOptions = {
+  /** Rollouts per prompt (G). */
+  groupSize: number;
+  /** Per-step decay of old observations (1 = never forget). */
+  decay: number;
+  /** Weight of the offline difficulty, in pseudo-trials. */
+  priorWeight: number;
+  /** Exponent on the signal probability: > 1 favours the mid band more strongly. */
+  sharpness: number;
+  /** Minimum weight of any prompt. */
+  floor: number;
+};
+
+export const CURRICULUM_DEFAULTS: CurriculumOptions = {
+  groupSize: 8,
+  decay: 0.9,
+  priorWeight: 2,
+  sharpness: 2,
+  floor: 0.02,
+};
+
+export const newPromptStats = (offlineDifficulty: number): PromptStats => ({
+  offlineDifficulty: Math.min(1, Math.max(0, offlineDifficulty)),
+  successes: 0,
+  trials: 0,
+  step: 0,
+});
+
+/** Age the counts of `s` to `step`. */
+function decayed(s: PromptStats, step: number, decay: number): { successes: number; trials: number } {
+  const f = decay ** Math.max(0, step - s.step);
+  return { successes: s.successes * f, trials: s.trials * f };
+}
+
+/** The blended pass-rate estimate p̂ at `step`. */
+export function estimatedPassRate(
+  s: PromptStats,
+  step: number,
+  opts: CurriculumOptions = CURRICULUM_DEFAULTS,
+) {
+  const { successes, trials } = decayed(s, step, opts.decay);
+  return (successes + opts.priorWeight * (1 - s.offlineDifficulty)) / (trials + opts.priorWeight);
+}
+
+/** Probability that a group of G rollouts at pass rate p is neither all right nor all wrong. */
+export const signalProbability = (p: number, groupSize: number): number =>
+  Math.max(0, 1 - p ** groupSize - (1 - p) ** groupSize);
+
+/** The sampling weight of one prompt at `step`. */
+export function curriculumWeight(
+  s: PromptStats,
+  step: number,
+  opts: CurriculumOptions = CURRICULUM_DEFAULTS,
+) {
+  const p = estimatedPassRate(s, step, opts);
+  return opts.floor + signalProbability(p, opts.groupSize) ** opts.sharpness;
+}
+
+/** Record one group's rewards (correct = reward ≥ `threshold`) for a prompt observed at `step`. */
+export function observePrompt(
+  s: PromptStats,
+  step: number,
+  rewards: readonly number[],
+  opts: CurriculumOptions = CURRICULUM_DEFAULTS,
+  threshold = 0.5,
+): PromptStats {
+  const { successes, trials } = decayed(s, step, opts.decay);
+  const right = rewards.filter((r) => r >= threshold).length;
+  return { ...s, successes: successes + right, trials: trials + rewards.length, step };
+}
+
+export type Weighted = { id: string; weight: number };
+
+/**
+ * Draw `n` distinct ids in proportion to their weights (without replacement): each id gets the key `u^(1/w)`
+ * for a uniform `u` from `rand`, and the n largest keys win.
+ */
+export function sampleWithoutReplacement(
+  items: readonly Weighted[],
+  n: number,
+  rand: () => number,
+): string[] {
+  const keyed = items
+    .filter((it) => it.weight > 0)
+    .map((it) => ({ id: it.id, key: Math.log(Math.max(rand(), 1e-300)) / it.weight }));
+  keyed.sort((a, b) => b.key - a.key);
+  return keyed.slice(0, n).map((k) => k.id);
+}
+
+/** Uniform sampling, the control for `--sampler uniform`: every prompt has weight 1. */
+export function sampleUniform(ids: readonly string[], n: number, rand: () => number): string[] {
+  return sampleWithoutReplacement(
+    ids.map((id) => ({ id, weight: 1 })),
+    n,
+    rand,
+  );
+}
+
+/** RLCS sampling over a map of prompt statistics. */
+export function sampleCurriculum(
+  stats: ReadonlyMap<string, PromptStats>,
+  n: number,
+  step: number,
+  rand: () => number,
+  opts: CurriculumOptions = CURRICULUM_DEFAULTS,
+): string[] {
+  const items: Weighted[] = [];
+  for (const [id, s] of stats) items.push({ id, weight: curriculumWeight(s, step, opts) });
+  return sampleWithoutReplacement(items, n, rand);
+}
