@@ -91,16 +91,11 @@ const EN_UNITS: Record<string, number> = {
   seventeen: 17,
   eighteen: 18,
   nineteen: 19,
-  none: 0,
-  no: 0,
-  a: 1,
-  an: 1,
-  single: 1,
-  once: 1,
-  twice: 2,
-  dozen: 12,
-  couple: 2,
 };
+/** Words that are a whole count on their own ("none", "a", "twice"); they do not combine with other words. */
+const EN_ALONE: Record<string, number> = { none: 0, no: 0, a: 1, an: 1, single: 1, once: 1, twice: 2 };
+/** Multipliers that may follow a count or "a" ("a dozen" = 12, "two dozen" = 24, "a couple" = 2). */
+const EN_GROUPS: Record<string, number> = { dozen: 12, couple: 2, pair: 2 };
 const EN_TENS: Record<string, number> = {
   twenty: 20,
   thirty: 30,
@@ -126,25 +121,49 @@ const ZH_DIGITS: Record<string, number> = {
   九: 9,
 };
 
-/** English number words up to 9,999 ("twenty-one", "one hundred and five", "a dozen"). */
+/**
+ * English number words up to 9,999 ("twenty-one", "one hundred and five", "a dozen").
+ * Words must form one number: "five six" or "five and six" is not 11 but null.
+ */
 function parseEnglishWords(s: string): number | null {
-  const words = s
-    .toLowerCase()
-    .replace(/-/g, " ")
-    .replace(/\band\b/g, " ")
-    .split(/\s+/)
-    .filter(Boolean);
+  const words = s.toLowerCase().replace(/-/g, " ").split(/\s+/).filter(Boolean);
   if (words.length === 0) return null;
+  if (words.length === 1 && words[0]! in EN_ALONE) return EN_ALONE[words[0]!]!;
   let total = 0;
   let current = 0;
   let seen = false;
-  for (const w of words) {
-    if (w in EN_UNITS) current += EN_UNITS[w]!;
-    else if (w in EN_TENS) current += EN_TENS[w]!;
-    else if (w === "hundred") current = (current || 1) * 100;
-    else if (w === "thousand") {
-      total += (current || 1) * 1000;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const below100 = current % 100;
+    if (w === "and") {
+      // Only the British "hundred and five" / "thousand and five".
+      const prev = words[i - 1];
+      if (prev !== "hundred" && prev !== "thousand") return null;
+      continue;
+    }
+    if ((w === "a" || w === "an") && i === 0 && words.length > 1) {
+      current = 1;
+      continue;
+    }
+    if (w in EN_UNITS) {
+      const unit = EN_UNITS[w]!;
+      // A unit may follow a hundred/thousand or a bare tens word ("twenty one"), never another unit.
+      if (below100 !== 0 && !(below100 >= 20 && below100 % 10 === 0 && unit < 10)) return null;
+      current += unit;
+    } else if (w in EN_TENS) {
+      if (below100 !== 0) return null;
+      current += EN_TENS[w]!;
+    } else if (w === "hundred") {
+      if (current % 1000 >= 100) return null;
+      current = (current || 1) * 100;
+    } else if (w === "thousand") {
+      if (total > 0) return null;
+      total = (current || 1) * 1000;
       current = 0;
+    } else if (w in EN_GROUPS) {
+      // Only last: "a dozen" or "two dozen"; "a couple of birds" goes through the noun rule in parseCount.
+      if (i !== words.length - 1) return null;
+      return (total + (current || 1)) * EN_GROUPS[w]!;
     } else return null;
     seen = true;
   }
@@ -167,21 +186,54 @@ function parseChineseNumeral(s: string): number | null {
   return total + digit;
 }
 
+/** Whether a trailing "noun" is itself a number word ("5 six", "five six" are two numbers, not a count). */
+function hasNumberWord(text: string): boolean {
+  return text
+    .toLowerCase()
+    .split(/[\s-]+/)
+    .some((w) => w in EN_UNITS || w in EN_TENS || w === "hundred" || w === "thousand");
+}
+
 /**
  * A count written as digits or number words in English or Chinese, with an optional trailing noun
- * ("5", "five", "twenty-one apples", "十只猫" → 10). Returns null when it is not a single whole count.
+ * ("5", "05", "1,000", "five", "twenty-one apples", "a dozen eggs", "十只猫" → 10).
+ * "1.0" and "3.00" are whole counts (glmv's rule; the release sends them to an LLM judge).
+ * Returns null when it is not a single whole count: "1.5", "-2", "2-3", "2 or 3", "三到四个", "five six".
  */
 export function parseCount(text: string): number | null {
   const s = toAsciiDigits(text)
     .trim()
-    .replace(/[.。!！]$/, "");
-  const digits = /^(\d+)(?:\s+[a-z][a-z\s-]*)?$/i.exec(s);
-  if (digits) return Number(digits[1]);
-  const zh = /^([零〇一二两三四五六七八九十百千]+)[个只位条张件本头辆座棵朵颗把块名人]?.{0,4}$/u.exec(s);
+    .replace(/[.。!！]$/, "")
+    .trim();
+  if (s.length === 0 || s.length > 80) return null;
+  const digits = /^(\d{1,3}(?:,\d{3})+|\d+)(?:\.0+)?(?:\s+([a-z][a-z\s-]*))?$/i.exec(s);
+  if (digits) {
+    // "5 apples" is a count; "5 or six" and "5 and 6" are not.
+    if (digits[2] && (/\b(or|and|to|plus|minus)\b/i.test(digits[2]) || hasNumberWord(digits[2]))) return null;
+    return Number(digits[1]!.replace(/,/g, ""));
+  }
+  const zh =
+    /^([零〇一二两三四五六七八九十百千]+)[个只位条张件本头辆座棵朵颗把块名人]?([^\d零〇一二两三四五六七八九十百千或到至~、,，和及与-]{0,4})$/u.exec(
+      s,
+    );
   if (zh) return parseChineseNumeral(zh[1]!);
   const whole = parseEnglishWords(s);
   if (whole !== null) return whole;
-  // "seven apples": number words followed by one noun.
-  const m = /^([a-z\s-]+?)\s+([a-z]+)$/i.exec(s);
-  return m ? parseEnglishWords(m[1]!) : null;
+  // "seven apples", "a dozen eggs": number words followed by one noun (optionally "of").
+  const m = /^([a-z\s-]+?)(?:\s+of)?\s+([a-z]+)$/i.exec(s);
+  if (!m || /\b(or|to|plus|minus)\b/i.test(s) || hasNumberWord(m[2]!)) return null;
+  return parseEnglishWords(m[1]!);
+}
+
+/**
+ * A whole string of number words, English or Chinese ("twenty-one", "one hundred and five", "十二"); null otherwise.
+ * Unlike parseCount it takes no trailing noun and ignores "a"/"no" alone (those are words in prose).
+ * @example parseNumberWords("forty two") // 42
+ */
+export function parseNumberWords(text: string): number | null {
+  const s = text.trim();
+  if (s.length === 0 || s.length > 80) return null;
+  if (/^[零〇一二两三四五六七八九十百千]+$/.test(s)) return parseChineseNumeral(s);
+  if (/^(a|an|no|none|single|once)$/i.test(s)) return null;
+  return parseEnglishWords(s);
 }
