@@ -1,0 +1,19 @@
+/**
+ * Test-only verifiers the pool tests inject through `extraVerifiersModule`: they replace the `text` verifier with
+ * one that misbehaves on purpose when the gold answer names a failure. Never loaded outside tests.
+ */
+import { VERIFIERS } from "./registry.ts";
+import type { Domain, Verifier } from "./types.ts";
+
+const misbehavingText: Verifier = (pred, gold, ctx) => {
+  if (gold === "__hang__") for (;;) {} // a computer-algebra call that never returns
+  if (gold === "__crash__") process.exit(7); // in a worker this ends the thread only
+  if (gold === "__oom__") {
+    const hoard: number[][] = [];
+    for (;;) hoard.push(new Array(1 << 20).fill(1));
+  }
+  if (gold === "__throw__") throw new Error("verifier bug");
+  return VERIFIERS.text(pred, gold, ctx);
+};
+
+export const verifiers: Partial<Record<Domain, Verifier>> = { text: misbehavingText };

@@ -1,0 +1,121 @@
+/**
+ * The reward system for one item (§5.2, design.md "The reward system"): resolve the response style → format gate
+ * → anti-hacking → the domain's verifier → style penalties. Pure and synchronous; the pool runs it in workers
+ * under a deadline. Any failure is reward 0 with the stage and reason that decided it.
+ */
+import { detectHacking } from "./antihack.ts";
+import { gateResponse } from "./format.ts";
+import { VERIFIERS } from "./registry.ts";
+import { stylePenalties } from "./style.ts";
+import type { Domain, ResponseStyle, RewardItem, RewardResult, Verifier } from "./types.ts";
+
+/**
+ * An item to score: a `RewardItem` plus `verifiable`. `verifiable: false` marks open-ended data (no single
+ * checkable answer): there the answer must NOT be boxed (a box is "spurious boxing", reward 0, §5.2), and the
+ * text after the reasoning is compared with the reference by the domain's verifier. Absent means verifiable.
+ */
+export type ScoreInput = RewardItem & { verifiable?: boolean | undefined };
+
+/** Which step decided the result (kept in the output so a zero can be traced). */
+export type ScoreStage = "format" | "hacking" | "verify" | "penalty" | "spurious_box" | "timeout" | "crash";
+
+/** A `RewardResult` with the deciding stage. */
+export type ScoredResult = RewardResult & { stage: ScoreStage };
+
+export type ScoreOptions = {
+  /** The run's response style; an item's own `style` wins. Default "4.1v". */
+  style?: ResponseStyle | undefined;
+  /** Cap on boxed content length, passed to the format gate (long boxes are a hedging vector). */
+  maxBoxChars?: number | undefined;
+  /** Verifier table; defaults to `VERIFIERS`. Tests swap single domains through the pool's extra module. */
+  verifiers?: Record<Domain, Verifier> | undefined;
+};
+
+/** Box markers of either convention; any of them in a non-verifiable response is spurious boxing. */
+const BOX_MARKER = /<\|begin_of_box\|>|<\|end_of_box\|>|\\boxed\s*\{/;
+
+function zero(stage: ScoreStage, format: RewardResult["format"], extracted: string | null, reason: string) {
+  return {
+    reward: 0,
+    correct: false,
+    format,
+    extracted,
+    timedOut: false,
+    reason,
+    stage,
+  } satisfies ScoredResult;
+}
+
+/** Clamp a verifier's score into [0, 1]; NaN is 0. */
+function clampScore(score: number): number {
+  return Number.isFinite(score) ? Math.min(1, Math.max(0, score)) : 0;
+}
+
+/** Run the verifier, then the style penalties (only worth checking when there is something to take away). */
+function verifyAndPenalise(
+  item: ScoreInput,
+  pred: string,
+  format: RewardResult["format"],
+  extracted: string | null,
+  verifiers: Record<Domain, Verifier>,
+): ScoredResult {
+  const verifier = verifiers[item.domain];
+  if (verifier === undefined)
+    return zero("verify", format, extracted, `no verifier for domain '${item.domain}'`);
+  const verdict = verifier(pred, item.answer, { question: item.question, options: item.options });
+  const reward = clampScore(verdict.score);
+  if (reward > 0 || verdict.correct) {
+    const penalties = stylePenalties(item.response);
+    if (penalties.length > 0) {
+      return { ...zero("penalty", format, extracted, `style penalty: ${penalties.join(", ")}`), penalties };
+    }
+  }
+  return {
+    reward,
+    correct: verdict.correct,
+    format,
+    extracted,
+    timedOut: false,
+    reason: verdict.reason,
+    stage: "verify",
+  };
+}
+
+/** Open-ended item: no box allowed; the answer text itself is compared with the reference. */
+function scoreNonVerifiable(item: ScoreInput, style: ResponseStyle, opts: ScoreOptions): ScoredResult {
+  const gate = gateResponse(item.response, style, { maxBoxChars: opts.maxBoxChars });
+  if (BOX_MARKER.test(item.response)) {
+    return {
+      ...zero("spurious_box", gate.format, gate.extracted, "boxed answer on a non-verifiable item"),
+      penalties: ["spurious_box"],
+    };
+  }
+  if (gate.format !== "ok" && gate.format !== "no_box")
+    return zero("format", gate.format, null, `format: ${gate.format}`);
+  const answer = gate.answerRegion?.trim() ?? "";
+  if (answer.length === 0) return zero("format", "ok", null, "empty answer");
+  return verifyAndPenalise(item, answer, "ok", answer, opts.verifiers ?? VERIFIERS);
+}
+
+/**
+ * Score one item. Never throws: a verifier that throws is a recorded zero.
+ * @example
+ * scoreItem({ id: 1, domain: "math", answer: "0.5",
+ *   response: "<think>half</think><answer><|begin_of_box|>1/2<|end_of_box|></answer>" }, { style: "4.1v" })
+ * // { reward: 1, correct: true, format: "ok", extracted: "1/2", timedOut: false, stage: "verify", … }
+ */
+export function scoreItem(item: ScoreInput, opts: ScoreOptions = {}): ScoredResult {
+  const style = item.style ?? opts.style ?? "4.1v";
+  try {
+    if (item.verifiable === false) return scoreNonVerifiable(item, style, opts);
+    const gate = gateResponse(item.response, style, { maxBoxChars: opts.maxBoxChars });
+    if (gate.format !== "ok" || gate.extracted === null) {
+      return zero("format", gate.format, gate.extracted, `format: ${gate.format}`);
+    }
+    const hack = detectHacking(gate.extracted, item.answer, item.domain);
+    if (hack !== null) return zero("hacking", gate.format, gate.extracted, `hacking: ${hack}`);
+    return verifyAndPenalise(item, gate.extracted, gate.format, gate.extracted, opts.verifiers ?? VERIFIERS);
+  } catch (e) {
+    return zero("verify", "ok", null, `verifier error: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
