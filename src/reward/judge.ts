@@ -84,8 +84,8 @@ export function isNumericOrSymbolic(text: string): boolean {
   const s = text.trim();
   if (parsePlainNumber(s) !== null) return true;
   if (/\\[a-zA-Z]+|[\^_=<>≤≥]/.test(s)) return true;
-  // Digits next to an operator or a variable: "3x+2", "2*5", "x2".
-  return /\d\s*[+\-*/×÷]|[+\-*/×÷]\s*\d|\d[a-zA-Z]\b|\b[a-zA-Z]\d/.test(s);
+  // Digits next to an operator: "3x+2", "2*5". Letters next to digits alone are allowed ("H2O", "A4 paper").
+  return /\d\s*[+\-*/×÷]|[+\-*/×÷]\s*\d/.test(s);
 }
 
 /** Whether an already scored item is one a judge may decide: verified, wrong, textual, in a judged domain. */
