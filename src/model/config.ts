@@ -1,0 +1,467 @@
+/**
+ * GLM-V model configuration: a zod schema that accepts the Hugging Face `config.json` forms (both the v5-style
+ * `rope_parameters` and the older `rope_theta` / `partial_rotary_factor` / `rope_scaling.mrope_section` fields)
+ * and normalises them into one camelCase `GlmvConfig`; presets; parameter counting; the HF checkpoint key list
+ * (model-spec §1.3).
+ */
+import { z } from "zod";
+import { GlmvError } from "../util/errors.ts";
+
+const VisionConfig = z.object({
+  depth: z.number().int().positive(),
+  hiddenSize: z.number().int().positive(),
+  numHeads: z.number().int().positive(),
+  patchSize: z.number().int().positive(),
+  temporalPatchSize: z.number().int().positive(),
+  spatialMergeSize: z.number().int().positive(),
+  inChannels: z.number().int().positive(),
+  /** = text hidden size; also the width of the ViT blocks' MLP (model-spec §2.5, pitfall 1). */
+  outHiddenSize: z.number().int().positive(),
+  /** Used ONLY by the patch merger's SwiGLU (13696 in the real model). */
+  intermediateSize: z.number().int().positive(),
+  /** The absolute position table is (imageSize/patchSize)² rows. */
+  imageSize: z.number().int().positive(),
+  rmsNormEps: z.number().positive(),
+});
+
+const TextConfig = z.object({
+  vocabSize: z.number().int().positive(),
+  hiddenSize: z.number().int().positive(),
+  numLayers: z.number().int().positive(),
+  numHeads: z.number().int().positive(),
+  numKvHeads: z.number().int().positive(),
+  intermediateSize: z.number().int().positive(),
+  rmsNormEps: z.number().positive(),
+  ropeTheta: z.number().positive(),
+  partialRotaryFactor: z.number().positive().max(1),
+  /** Frequency slots given to the (t, h, w) position components; sums to rotaryDim/2. */
+  mropeSection: z.tuple([
+    z.number().int().nonnegative(),
+    z.number().int().nonnegative(),
+    z.number().int().nonnegative(),
+  ]),
+  maxPositionEmbeddings: z.number().int().positive(),
+});
+
+const TokenIds = z.object({
+  imageTokenId: z.number().int().nonnegative(),
+  videoTokenId: z.number().int().nonnegative(),
+  imageStartTokenId: z.number().int().nonnegative(),
+  imageEndTokenId: z.number().int().nonnegative(),
+  videoStartTokenId: z.number().int().nonnegative(),
+  videoEndTokenId: z.number().int().nonnegative(),
+});
+
+/** The normalised model config that all model code takes. */
+export const GlmvConfigSchema = z
+  .object({ vision: VisionConfig, text: TextConfig, tokens: TokenIds })
+  .superRefine((c, ctx) => {
+    const hd = c.text.hiddenSize / c.text.numHeads;
+    const rot = rotaryDim(c.text.hiddenSize, c.text.numHeads, c.text.partialRotaryFactor);
+    const issue = (message: string) => ctx.addIssue({ code: "custom", message });
+    if (!Number.isInteger(hd)) issue("text hiddenSize must be divisible by numHeads");
+    if (c.text.numHeads % c.text.numKvHeads !== 0) issue("numHeads must be a multiple of numKvHeads");
+    if (rot % 2 !== 0) issue("rotary dim must be even");
+    if (c.text.mropeSection.reduce((a, b) => a + b, 0) !== rot / 2)
+      issue("mropeSection must sum to rotaryDim/2");
+    if (c.vision.hiddenSize % c.vision.numHeads !== 0)
+      issue("vision hiddenSize must be divisible by numHeads");
+    if ((c.vision.hiddenSize / c.vision.numHeads) % 4 !== 0) issue("vision head dim must be a multiple of 4");
+    if (c.vision.imageSize % c.vision.patchSize !== 0) issue("imageSize must be a multiple of patchSize");
+  });
+export type GlmvConfig = z.infer<typeof GlmvConfigSchema>;
+
+/** Rotary dimensions per text head (partial rotary: 64 of 128 in the real model). */
+export function rotaryDim(hidden: number, heads: number, partial: number): number {
+  return Math.floor((hidden / heads) * partial);
+}
+
+// ---- HF config.json -------------------------------------------------------------------------------------------
+
+const RopeFields = z.object({
+  rope_theta: z.number().optional(),
+  partial_rotary_factor: z.number().optional(),
+  mrope_section: z.array(z.number()).optional(),
+});
+
+const HfTextConfig = z.looseObject({
+  vocab_size: z.number().default(151552),
+  hidden_size: z.number().default(4096),
+  num_hidden_layers: z.number().default(40),
+  num_attention_heads: z.number().default(32),
+  num_key_value_heads: z.number().default(2),
+  intermediate_size: z.number().default(13696),
+  rms_norm_eps: z.number().default(1e-5),
+  max_position_embeddings: z.number().default(32768),
+  rope_theta: z.number().optional(),
+  partial_rotary_factor: z.number().optional(),
+  rope_scaling: z.looseObject(RopeFields.shape).nullish(),
+  rope_parameters: z.looseObject(RopeFields.shape).nullish(),
+  image_token_id: z.number().optional(),
+  video_token_id: z.number().optional(),
+});
+
+const HfVisionConfig = z.looseObject({
+  depth: z.number().default(24),
+  hidden_size: z.number().default(1536),
+  num_heads: z.number().default(12),
+  patch_size: z.number().default(14),
+  temporal_patch_size: z.number().default(2),
+  spatial_merge_size: z.number().default(2),
+  in_channels: z.number().default(3),
+  out_hidden_size: z.number().default(4096),
+  intermediate_size: z.number().default(13696),
+  image_size: z.number().default(336),
+  rms_norm_eps: z.number().default(1e-5),
+});
+
+const HfGlmvConfig = z.looseObject({
+  text_config: HfTextConfig.default(HfTextConfig.parse({})),
+  vision_config: HfVisionConfig.default(HfVisionConfig.parse({})),
+  image_token_id: z.number().default(151343),
+  video_token_id: z.number().default(151344),
+  image_start_token_id: z.number().default(151339),
+  image_end_token_id: z.number().default(151340),
+  video_start_token_id: z.number().default(151341),
+  video_end_token_id: z.number().default(151342),
+});
+
+/**
+ * Parse a Hugging Face `config.json` object (glm4v) into a `GlmvConfig`. RoPE fields are looked up in
+ * `rope_parameters` first, then `rope_scaling`, then the text-config top level.
+ * @example const cfg = parseHfConfig(JSON.parse(readFileSync("config.json", "utf8")));
+ */
+export function parseHfConfig(json: unknown): GlmvConfig {
+  const parsed = HfGlmvConfig.safeParse(json);
+  if (!parsed.success) throw new GlmvError("bad_config", `not a glm4v config: ${parsed.error.message}`);
+  const hf = parsed.data;
+  const t = hf.text_config;
+  const v = hf.vision_config;
+  const rp = t.rope_parameters ?? {};
+  const rs = t.rope_scaling ?? {};
+  const mrope = rp.mrope_section ?? rs.mrope_section ?? [8, 12, 12];
+  if (mrope.length !== 3)
+    throw new GlmvError("bad_config", "mrope_section must have 3 entries", { where: "mrope_section" });
+  const cfg = {
+    vision: {
+      depth: v.depth,
+      hiddenSize: v.hidden_size,
+      numHeads: v.num_heads,
+      patchSize: v.patch_size,
+      temporalPatchSize: v.temporal_patch_size,
+      spatialMergeSize: v.spatial_merge_size,
+      inChannels: v.in_channels,
+      outHiddenSize: v.out_hidden_size,
+      intermediateSize: v.intermediate_size,
+      imageSize: v.image_size,
+      rmsNormEps: v.rms_norm_eps,
+    },
+    text: {
+      vocabSize: t.vocab_size,
+      hiddenSize: t.hidden_size,
+      numLayers: t.num_hidden_layers,
+      numHeads: t.num_attention_heads,
+      numKvHeads: t.num_key_value_heads,
+      intermediateSize: t.intermediate_size,
+      rmsNormEps: t.rms_norm_eps,
+      ropeTheta: rp.rope_theta ?? rs.rope_theta ?? t.rope_theta ?? 10000,
+      partialRotaryFactor:
+        rp.partial_rotary_factor ?? rs.partial_rotary_factor ?? t.partial_rotary_factor ?? 0.5,
+      mropeSection: mrope as [number, number, number],
+      maxPositionEmbeddings: t.max_position_embeddings,
+    },
+    tokens: {
+      imageTokenId: hf.image_token_id,
+      videoTokenId: hf.video_token_id,
+      imageStartTokenId: hf.image_start_token_id,
+      imageEndTokenId: hf.image_end_token_id,
+      videoStartTokenId: hf.video_start_token_id,
+      videoEndTokenId: hf.video_end_token_id,
+    },
+  };
+  return checkConfig(cfg);
+}
+
+/** Validate a normalised config (throws `GlmvError("bad_config")`). */
+export function checkConfig(cfg: unknown): GlmvConfig {
+  const r = GlmvConfigSchema.safeParse(cfg);
+  if (!r.success) throw new GlmvError("bad_config", `invalid GlmvConfig: ${r.error.message}`);
+  return r.data;
+}
+
+/** Write a config back in the HF `config.json` form (v5-style `rope_parameters`, plus the old fields). */
+export function toHfConfig(cfg: GlmvConfig): Record<string, unknown> {
+  const { vision: v, text: t, tokens: k } = cfg;
+  const rope = {
+    rope_type: "default",
+    rope_theta: t.ropeTheta,
+    partial_rotary_factor: t.partialRotaryFactor,
+    mrope_section: [...t.mropeSection],
+  };
+  return {
+    architectures: ["Glm4vForConditionalGeneration"],
+    model_type: "glm4v",
+    tie_word_embeddings: false,
+    image_token_id: k.imageTokenId,
+    video_token_id: k.videoTokenId,
+    image_start_token_id: k.imageStartTokenId,
+    image_end_token_id: k.imageEndTokenId,
+    video_start_token_id: k.videoStartTokenId,
+    video_end_token_id: k.videoEndTokenId,
+    text_config: {
+      model_type: "glm4v_text",
+      vocab_size: t.vocabSize,
+      hidden_size: t.hiddenSize,
+      num_hidden_layers: t.numLayers,
+      num_attention_heads: t.numHeads,
+      num_key_value_heads: t.numKvHeads,
+      intermediate_size: t.intermediateSize,
+      rms_norm_eps: t.rmsNormEps,
+      max_position_embeddings: t.maxPositionEmbeddings,
+      hidden_act: "silu",
+      attention_bias: true,
+      rope_theta: t.ropeTheta,
+      partial_rotary_factor: t.partialRotaryFactor,
+      rope_scaling: { rope_type: "default", mrope_section: [...t.mropeSection] },
+      rope_parameters: rope,
+    },
+    vision_config: {
+      model_type: "glm4v",
+      depth: v.depth,
+      hidden_size: v.hiddenSize,
+      num_heads: v.numHeads,
+      patch_size: v.patchSize,
+      temporal_patch_size: v.temporalPatchSize,
+      spatial_merge_size: v.spatialMergeSize,
+      in_channels: v.inChannels,
+      out_hidden_size: v.outHiddenSize,
+      intermediate_size: v.intermediateSize,
+      image_size: v.imageSize,
+      rms_norm_eps: v.rmsNormEps,
+      hidden_act: "silu",
+      attention_bias: false,
+    },
+  };
+}
+
+// ---- presets ---------------------------------------------------------------------------------------------------
+
+/**
+ * Special-token ids of the tiny/small presets: those of glmv's tiny char-level tokenizer
+ * (`TINY_TOKEN_IDS` in tiny-tokenizer.ts: 96 characters, then the GLM specials; config.test.ts checks they agree).
+ */
+const TINY_TOKENS = {
+  imageTokenId: 107,
+  videoTokenId: 108,
+  imageStartTokenId: 103,
+  imageEndTokenId: 104,
+  videoStartTokenId: 105,
+  videoEndTokenId: 106,
+};
+
+/** Tiny: trainable on 2 CPU cores in minutes (design.md "What works at tiny scale"); 56×56 images → 4 tokens. */
+const TINY: GlmvConfig = {
+  vision: {
+    depth: 2,
+    hiddenSize: 64,
+    numHeads: 4,
+    patchSize: 14,
+    temporalPatchSize: 2,
+    spatialMergeSize: 2,
+    inChannels: 3,
+    outHiddenSize: 128,
+    intermediateSize: 256,
+    imageSize: 56,
+    rmsNormEps: 1e-5,
+  },
+  text: {
+    vocabSize: 256, // ~ a small char-level tokenizer plus GLM special tokens
+    hiddenSize: 128,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    intermediateSize: 256,
+    rmsNormEps: 1e-5,
+    ropeTheta: 10000,
+    partialRotaryFactor: 0.5,
+    mropeSection: [2, 3, 3], // 16 rotary dims → 8 frequency slots
+    maxPositionEmbeddings: 1024,
+  },
+  tokens: TINY_TOKENS,
+};
+
+/** Small: ≈ 20M parameters (vision 256×4, text 512×4, vocab 4096). */
+const SMALL: GlmvConfig = {
+  vision: {
+    depth: 4,
+    hiddenSize: 256,
+    numHeads: 4,
+    patchSize: 14,
+    temporalPatchSize: 2,
+    spatialMergeSize: 2,
+    inChannels: 3,
+    outHiddenSize: 512,
+    intermediateSize: 1024,
+    imageSize: 112,
+    rmsNormEps: 1e-5,
+  },
+  text: {
+    vocabSize: 4096,
+    hiddenSize: 512,
+    numLayers: 4,
+    numHeads: 8,
+    numKvHeads: 2,
+    intermediateSize: 1536,
+    rmsNormEps: 1e-5,
+    ropeTheta: 10000,
+    partialRotaryFactor: 0.5,
+    mropeSection: [4, 6, 6], // 32 rotary dims → 16 slots, same proportions as 8/12/12
+    maxPositionEmbeddings: 4096,
+  },
+  tokens: TINY_TOKENS,
+};
+
+/** GLM-4.1V-9B-Thinking (model-spec §1). Never instantiated on the WASM engine: for counting and key lists. */
+const GLM41V_9B: GlmvConfig = {
+  vision: {
+    depth: 24,
+    hiddenSize: 1536,
+    numHeads: 12,
+    patchSize: 14,
+    temporalPatchSize: 2,
+    spatialMergeSize: 2,
+    inChannels: 3,
+    outHiddenSize: 4096,
+    intermediateSize: 13696,
+    imageSize: 336,
+    rmsNormEps: 1e-5,
+  },
+  text: {
+    vocabSize: 151552,
+    hiddenSize: 4096,
+    numLayers: 40,
+    numHeads: 32,
+    numKvHeads: 2,
+    intermediateSize: 13696,
+    rmsNormEps: 1e-5,
+    ropeTheta: 10000,
+    partialRotaryFactor: 0.5,
+    mropeSection: [8, 12, 12],
+    maxPositionEmbeddings: 65536,
+  },
+  tokens: {
+    imageTokenId: 151343,
+    videoTokenId: 151344,
+    imageStartTokenId: 151339,
+    imageEndTokenId: 151340,
+    videoStartTokenId: 151341,
+    videoEndTokenId: 151342,
+  },
+};
+
+/** Named presets. */
+export const PRESETS = { tiny: TINY, small: SMALL, "glm-4.1v-9b": GLM41V_9B } as const satisfies Record<
+  string,
+  GlmvConfig
+>;
+export const PresetName = z.enum(["tiny", "small", "glm-4.1v-9b"]);
+export type PresetName = z.infer<typeof PresetName>;
+
+/**
+ * A deep copy of a preset, optionally with overrides (e.g. the tokenizer's vocab size).
+ * @example const cfg = presetConfig("tiny", { text: { vocabSize: 200 } });
+ */
+export function presetConfig(
+  name: PresetName,
+  overrides: {
+    vision?: Partial<GlmvConfig["vision"]>;
+    text?: Partial<GlmvConfig["text"]>;
+    tokens?: Partial<GlmvConfig["tokens"]>;
+  } = {},
+): GlmvConfig {
+  const base = PRESETS[name];
+  return checkConfig({
+    vision: { ...base.vision, ...overrides.vision },
+    text: { ...base.text, ...overrides.text },
+    tokens: { ...base.tokens, ...overrides.tokens },
+  });
+}
+
+// ---- checkpoint keys and parameter count -------------------------------------------------------------------------
+
+/** One tensor of the HF checkpoint. */
+export type TensorSpec = { key: string; shape: number[] };
+
+/**
+ * The HF checkpoint keys and shapes (model-spec §1.3), prefix `model.visual.` / `model.language_model.` /
+ * `lm_head.` as saved by transformers ≥ 4.52.
+ * @example expectedTensors(PRESETS.tiny).length // 56 for a 2+2-layer model
+ */
+export function expectedTensors(cfg: GlmvConfig): TensorSpec[] {
+  const v = cfg.vision;
+  const t = cfg.text;
+  const out: TensorSpec[] = [];
+  const add = (key: string, shape: number[]) => out.push({ key, shape });
+  const V = "model.visual.";
+  const D = v.hiddenSize;
+  const posRows = (v.imageSize / v.patchSize) ** 2;
+  add(`${V}patch_embed.proj.weight`, [D, v.inChannels, v.temporalPatchSize, v.patchSize, v.patchSize]);
+  add(`${V}patch_embed.proj.bias`, [D]);
+  add(`${V}post_conv_layernorm.weight`, [D]);
+  add(`${V}embeddings.position_embedding.weight`, [posRows, D]);
+  for (let i = 0; i < v.depth; i++) {
+    const b = `${V}blocks.${i}.`;
+    add(`${b}norm1.weight`, [D]);
+    add(`${b}norm2.weight`, [D]);
+    add(`${b}attn.qkv.weight`, [3 * D, D]);
+    add(`${b}attn.proj.weight`, [D, D]);
+    add(`${b}mlp.gate_proj.weight`, [v.outHiddenSize, D]);
+    add(`${b}mlp.up_proj.weight`, [v.outHiddenSize, D]);
+    add(`${b}mlp.down_proj.weight`, [D, v.outHiddenSize]);
+  }
+  add(`${V}post_layernorm.weight`, [D]);
+  const O = v.outHiddenSize;
+  add(`${V}downsample.weight`, [O, D, v.spatialMergeSize, v.spatialMergeSize]);
+  add(`${V}downsample.bias`, [O]);
+  add(`${V}merger.proj.weight`, [O, O]);
+  add(`${V}merger.post_projection_norm.weight`, [O]);
+  add(`${V}merger.post_projection_norm.bias`, [O]);
+  add(`${V}merger.gate_proj.weight`, [v.intermediateSize, O]);
+  add(`${V}merger.up_proj.weight`, [v.intermediateSize, O]);
+  add(`${V}merger.down_proj.weight`, [O, v.intermediateSize]);
+
+  const L = "model.language_model.";
+  const H = t.hiddenSize;
+  const hd = H / t.numHeads;
+  const kv = t.numKvHeads * hd;
+  add(`${L}embed_tokens.weight`, [t.vocabSize, H]);
+  for (let i = 0; i < t.numLayers; i++) {
+    const l = `${L}layers.${i}.`;
+    add(`${l}input_layernorm.weight`, [H]);
+    add(`${l}post_self_attn_layernorm.weight`, [H]);
+    add(`${l}post_attention_layernorm.weight`, [H]);
+    add(`${l}post_mlp_layernorm.weight`, [H]);
+    add(`${l}self_attn.q_proj.weight`, [H, H]);
+    add(`${l}self_attn.q_proj.bias`, [H]);
+    add(`${l}self_attn.k_proj.weight`, [kv, H]);
+    add(`${l}self_attn.k_proj.bias`, [kv]);
+    add(`${l}self_attn.v_proj.weight`, [kv, H]);
+    add(`${l}self_attn.v_proj.bias`, [kv]);
+    add(`${l}self_attn.o_proj.weight`, [H, H]);
+    add(`${l}mlp.gate_up_proj.weight`, [2 * t.intermediateSize, H]);
+    add(`${l}mlp.down_proj.weight`, [H, t.intermediateSize]);
+  }
+  add(`${L}norm.weight`, [H]);
+  add("lm_head.weight", [t.vocabSize, H]);
+  return out;
+}
+
+/**
+ * Total number of parameters (sum over `expectedTensors`).
+ * @example countParameters(PRESETS["glm-4.1v-9b"]) // 10,290,000,000-ish; see config.test.ts for the exact figure
+ */
+export function countParameters(cfg: GlmvConfig): number {
+  let n = 0;
+  for (const { shape } of expectedTensors(cfg)) n += shape.reduce((a, b) => a * b, 1);
+  return n;
+}

@@ -1,0 +1,127 @@
+/**
+ * The GLM-4 text decoder (model-spec §3): sandwich-norm layers (four RMSNorms), GQA attention with q/k/v bias
+ * and interleaved partial 3-D M-RoPE, fused gate_up SwiGLU MLP, final RMSNorm.
+ *
+ * Attention takes an optional static-shape KV cache: arrays [B, Tmax, K, hd] per layer, written through a
+ * one-hot placement matrix, so prefill and every decode step keep fixed shapes (one jit compile each).
+ */
+import { type Array as JaxArray, numpy as np, tree } from "@jax-js/jax";
+import { attention, linear, rmsNorm, silu } from "../tensor/ops.ts";
+import type { GlmvConfig } from "./config.ts";
+import type { DecoderLayerParams } from "./params.ts";
+import { applyRope, type Recorder } from "./vision.ts";
+
+/** Rotary arrays for the text decoder (built on the host by `textRopeTable`). */
+export type TextRope = {
+  cos: JaxArray; // [B, S, 1, hd]  (cos 1 on pass-through dims)
+  sin: JaxArray; // [B, S, 1, hd]  (sin 0 on pass-through dims)
+  rotate: JaxArray; // [hd, hd] interleaved-pair rotation
+};
+
+/** One layer's KV cache, preallocated at the maximum length. */
+export type LayerCache = { k: JaxArray; v: JaxArray }; // each [B, Tmax, K, hd]
+
+/** Where the S new tokens go in the cache: keep [Tmax, 1, 1] (1 = old entry stays), place [Tmax, S] one-hot. */
+export type CacheWrite = { keep: JaxArray; place: JaxArray };
+
+/** Decoder parameters without the embedding and the LM head (those live in model.ts). */
+export type DecoderParams = { layers: DecoderLayerParams[]; norm: JaxArray };
+
+/** Options for `runDecoder`. `mask` is bool [B, 1, S, T] (T = S without a cache, Tmax with one). */
+export type DecoderOptions = {
+  mask: JaxArray;
+  cache?: LayerCache[];
+  write?: CacheWrite;
+  record?: Recorder;
+};
+
+/** Write new keys/values [B, S, K, hd] into a cache [B, Tmax, K, hd]. */
+function writeCache(old: JaxArray, fresh: JaxArray, write: CacheWrite): JaxArray {
+  const placed = np.matmul(write.place, fresh.transpose([0, 2, 1, 3])).transpose([0, 2, 1, 3]); // [B, Tmax, K, hd]
+  return old.mul(write.keep).add(placed);
+}
+
+/** Self-attention of one layer. Returns the output [B, S, hidden] and, with a cache, the updated cache. */
+export function runSelfAttention(
+  p: Pick<DecoderLayerParams, "qWeight" | "qBias" | "kWeight" | "kBias" | "vWeight" | "vBias" | "oWeight">,
+  x: JaxArray,
+  rope: TextRope,
+  mask: JaxArray,
+  cfg: GlmvConfig["text"],
+  cache?: { layer: LayerCache; write: CacheWrite },
+): { out: JaxArray; cache?: LayerCache } {
+  const [b, s] = x.shape as [number, number, number];
+  const heads = cfg.numHeads;
+  const kvHeads = cfg.numKvHeads;
+  const hd = cfg.hiddenSize / heads;
+  const q = linear(x.ref, p.qWeight, p.qBias).reshape([b, s, heads, hd]);
+  let k = linear(x.ref, p.kWeight, p.kBias).reshape([b, s, kvHeads, hd]);
+  let v = linear(x, p.vWeight, p.vBias).reshape([b, s, kvHeads, hd]);
+  const qr = applyRope(q, rope.cos.ref, rope.sin.ref, rope.rotate.ref);
+  k = applyRope(k, rope.cos, rope.sin, rope.rotate);
+  let next: LayerCache | undefined;
+  if (cache) {
+    k = writeCache(cache.layer.k, k, { keep: cache.write.keep.ref, place: cache.write.place.ref });
+    v = writeCache(cache.layer.v, v, cache.write);
+    next = { k: k.ref, v: v.ref };
+  }
+  const att = attention(qr, k, v, mask).reshape([b, s, heads * hd]);
+  const out = linear(att, p.oWeight);
+  return next ? { out, cache: next } : { out };
+}
+
+/** The MLP: down(up ⊙ silu(gate)) with the fused [gate | up] weight. */
+export function runDecoderMlp(gateUp: JaxArray, down: JaxArray, x: JaxArray): JaxArray {
+  const inter = gateUp.shape[0]! / 2;
+  const [gate, up] = np.split(linear(x, gateUp), [inter], -1) as [JaxArray, JaxArray];
+  return linear(silu(gate).mul(up), down);
+}
+
+/** One GLM-4 layer (model-spec §3.1). */
+export function runDecoderLayer(
+  p: DecoderLayerParams,
+  x: JaxArray,
+  rope: TextRope,
+  mask: JaxArray,
+  cfg: GlmvConfig["text"],
+  cache?: { layer: LayerCache; write: CacheWrite },
+): { out: JaxArray; cache?: LayerCache } {
+  const eps = cfg.rmsNormEps;
+  const h = rmsNorm(x.ref, p.inputNorm, eps);
+  const att = runSelfAttention(p, h, rope, mask, cfg, cache);
+  x = x.add(rmsNorm(att.out, p.postSelfAttnNorm, eps));
+  const m = runDecoderMlp(p.gateUp, p.down, rmsNorm(x.ref, p.postAttnNorm, eps));
+  const out = x.add(rmsNorm(m, p.postMlpNorm, eps));
+  return att.cache ? { out, cache: att.cache } : { out };
+}
+
+/**
+ * All layers and the final norm. Consumes `params`, `x`, `rope` and the options' arrays.
+ * @param x [B, S, hidden]
+ * @returns hidden [B, S, hidden] after the final norm, and the new cache when one was given
+ */
+export function runDecoder(
+  params: DecoderParams,
+  x: JaxArray,
+  rope: TextRope,
+  cfg: GlmvConfig["text"],
+  opts: DecoderOptions,
+): { hidden: JaxArray; cache?: LayerCache[] } {
+  const { mask, cache, write, record } = opts;
+  const newCache: LayerCache[] = [];
+  const n = params.layers.length;
+  params.layers.forEach((lp, i) => {
+    const last = i === n - 1;
+    const r = last ? rope : tree.ref(rope);
+    const layerCache =
+      cache && write ? { layer: cache[i]!, write: last ? write : tree.ref(write) } : undefined;
+    const res = runDecoderLayer(lp, x, r, last ? mask : mask.ref, cfg, layerCache);
+    x = res.out;
+    if (res.cache) newCache.push(res.cache);
+    record?.(`layer${i}`, x.ref);
+  });
+  if (n === 0) tree.dispose([rope, mask, write ?? null]);
+  const hidden = rmsNorm(x, params.norm, cfg.rmsNormEps);
+  record?.("final_norm", hidden.ref);
+  return cache ? { hidden, cache: newCache } : { hidden };
+}

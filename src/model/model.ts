@@ -1,0 +1,241 @@
+/**
+ * The full GLM-V model: host-side input building (position ids, rope tables, masks, the embedding-merge index),
+ * forward to logits (vision tower → embedding merge → decoder → LM head), and the masked next-token loss.
+ * The jitted training step lives in train-step.ts.
+ */
+import { type Array as JaxArray, numpy as np, tree } from "@jax-js/jax";
+import { crossEntropy, linear } from "../tensor/ops.ts";
+import { GlmvError } from "../util/errors.ts";
+import { type GlmvConfig, rotaryDim } from "./config.ts";
+import { runDecoder, type TextRope } from "./decoder.ts";
+import type { GlmvParams } from "./params.ts";
+import { type GridThw, getRopeIndex } from "./position-ids.ts";
+import { rotatePairsMatrix, textRopeTable } from "./rope.ts";
+import { type Recorder, runVision, type VisionAux, visionAux, visionGeometry } from "./vision.ts";
+
+/** Arrays the forward pass takes. B rows of S tokens; M merged vision tokens. */
+export type ModelInputs = {
+  tokens: JaxArray; // int32 [B, S]
+  rope: TextRope;
+  mask: JaxArray; // bool [B, 1, S, S]: causal and key padding
+  vision?: {
+    pixels: JaxArray; // [N, C·T·P·P]: image patches, then video patches
+    aux: VisionAux;
+    mergeIndex: JaxArray; // int32 [B·S]: row of concat([token embeds; vision features]) for each slot
+  };
+};
+
+/** Host description of a batch, before it becomes arrays. */
+export type HostBatch = {
+  tokens: number[][];
+  attentionMask?: number[][];
+  imageGridThw?: GridThw[];
+  videoGridThw?: GridThw[];
+  /** Patch rows of all images then all videos, [N · C·T·P·P], merge-window order. */
+  pixels?: Float32Array;
+};
+
+/** Host result of `buildInputs` that callers may want (e.g. rope deltas for decoding). */
+export type InputsInfo = { positions: number[][][]; ropeDeltas: number[] };
+
+/**
+ * Turn a host batch into `ModelInputs` arrays (caller owns them). All rows must have the same length.
+ * @example const { inputs } = buildInputs(cfg, { tokens: [[1, 2, 3]] });
+ */
+export function buildInputs(cfg: GlmvConfig, batch: HostBatch): { inputs: ModelInputs; info: InputsInfo } {
+  const rows = batch.tokens;
+  const b = rows.length;
+  const s = rows[0]?.length ?? 0;
+  if (rows.some((r) => r.length !== s)) throw new GlmvError("bad_input", "token rows differ in length");
+  const attn = batch.attentionMask ?? rows.map((r) => r.map(() => 1));
+  const images = batch.imageGridThw ?? [];
+  const videos = batch.videoGridThw ?? [];
+  const { positions, ropeDeltas } = getRopeIndex(rows, cfg, {
+    imageGridThw: images,
+    videoGridThw: videos,
+    attentionMask: attn,
+  });
+
+  const t = cfg.text;
+  const hd = t.hiddenSize / t.numHeads;
+  const rot = rotaryDim(t.hiddenSize, t.numHeads, t.partialRotaryFactor);
+  const cos = new Float32Array(b * s * hd);
+  const sin = new Float32Array(b * s * hd);
+  positions.forEach((p, i) => {
+    const table = textRopeTable(p, hd, rot, t.mropeSection, t.ropeTheta);
+    cos.set(table.cos, i * s * hd);
+    sin.set(table.sin, i * s * hd);
+  });
+  const mask: boolean[] = [];
+  for (let r = 0; r < b; r++)
+    for (let i = 0; i < s; i++) for (let j = 0; j < s; j++) mask.push(j <= i && attn[r]![j] === 1);
+
+  const inputs: ModelInputs = {
+    tokens: np.array(Int32Array.from(rows.flat()), { shape: [b, s], dtype: np.int32 }),
+    rope: {
+      cos: np.array(cos, { shape: [b, s, 1, hd] }),
+      sin: np.array(sin, { shape: [b, s, 1, hd] }),
+      rotate: np.array(rotatePairsMatrix(hd, rot), { shape: [hd, hd] }),
+    },
+    mask: np.array(mask, { shape: [b, 1, s, s], dtype: np.bool }),
+  };
+  if (images.length + videos.length > 0) {
+    if (!batch.pixels) throw new GlmvError("bad_input", "grids given without pixels");
+    const geo = visionGeometry([...images, ...videos], cfg);
+    const v = cfg.vision;
+    const rowLen = v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize;
+    if (batch.pixels.length !== geo.patches * rowLen)
+      throw new GlmvError(
+        "bad_input",
+        `pixels hold ${batch.pixels.length / rowLen} patches, grids ${geo.patches}`,
+      );
+    const m2 = v.spatialMergeSize ** 2;
+    const imageTokens = images.reduce((a, [gt, gh, gw]) => a + (gt * gh * gw) / m2, 0);
+    const videoTokens = videos.reduce((a, [gt, gh, gw]) => a + (gt * gh * gw) / m2, 0);
+    const mergeIndex = mergeIndexFor(rows, cfg.tokens, imageTokens, videoTokens);
+    inputs.vision = {
+      pixels: np.array(batch.pixels, { shape: [geo.patches, rowLen] }),
+      aux: visionAux(geo),
+      mergeIndex: np.array(mergeIndex, { shape: [b * s], dtype: np.int32 }),
+    };
+  }
+  return { inputs, info: { positions, ropeDeltas } };
+}
+
+/**
+ * For each slot of the flattened batch: its own index (keep the token embedding), or B·S + j to take vision
+ * feature j. `<|image|>` tokens outside a video span take image features in order, inside a span video
+ * features (which follow the image features). Counts must match exactly (model-spec §3.4).
+ */
+export function mergeIndexFor(
+  rows: readonly (readonly number[])[],
+  tokens: GlmvConfig["tokens"],
+  imageTokens: number,
+  videoTokens: number,
+): Int32Array {
+  const total = rows.reduce((a, r) => a + r.length, 0);
+  const out = new Int32Array(total);
+  let nImage = 0;
+  let nVideo = 0;
+  let slot = 0;
+  for (const row of rows) {
+    let inVideo = false;
+    for (const id of row) {
+      if (id === tokens.videoStartTokenId) inVideo = true;
+      else if (id === tokens.videoEndTokenId) inVideo = false;
+      if (id === tokens.imageTokenId) out[slot] = total + (inVideo ? imageTokens + nVideo++ : nImage++);
+      else out[slot] = slot;
+      slot++;
+    }
+  }
+  if (nImage !== imageTokens || nVideo !== videoTokens)
+    throw new GlmvError(
+      "bad_input",
+      `placeholder counts (image ${nImage}, video ${nVideo}) ≠ features (${imageTokens}, ${videoTokens})`,
+    );
+  return out;
+}
+
+/**
+ * Input embeddings after the image/video merge: [B, S, hidden]. Consumes `embed`, `visionParams` and the
+ * inputs' tokens/vision arrays.
+ */
+export function embedInputs(
+  embed: JaxArray,
+  visionParams: GlmvParams["vision"],
+  tokens: JaxArray,
+  vision: ModelInputs["vision"],
+  cfg: GlmvConfig,
+  record?: Recorder,
+): JaxArray {
+  const [b, s] = tokens.shape as [number, number];
+  const h = cfg.text.hiddenSize;
+  let emb = np.take(embed, tokens.reshape([b * s]), 0); // [B·S, H]
+  if (vision) {
+    const rec: Recorder | undefined = record ? (n, x) => record(`vision.${n}`, x) : undefined;
+    const feats = runVision(visionParams, vision.pixels, vision.aux, cfg.vision, rec); // [M, H]
+    emb = np.take(np.concatenate([emb, feats], 0), vision.mergeIndex, 0);
+  } else {
+    tree.dispose(visionParams);
+  }
+  return emb.reshape([b, s, h]);
+}
+
+/**
+ * Forward to logits [B, S, V]. Consumes `params` and `inputs` (pass `tree.ref(...)` to keep them).
+ * `record` receives owned refs of the intermediates named as the fixtures (`vision.block0`, `text.layer1` …).
+ */
+export function forwardLogits(
+  params: GlmvParams,
+  inputs: ModelInputs,
+  cfg: GlmvConfig,
+  record?: Recorder,
+): JaxArray {
+  const x = embedInputs(params.text.embed, params.vision, inputs.tokens, inputs.vision, cfg, record);
+  record?.("text.inputs_embeds", x.ref);
+  const rec: Recorder | undefined = record ? (n, a) => record(`text.${n}`, a) : undefined;
+  const { hidden } = runDecoder(
+    { layers: params.text.layers, norm: params.text.norm },
+    x,
+    inputs.rope,
+    cfg.text,
+    { mask: inputs.mask, ...(rec ? { record: rec } : {}) },
+  );
+  return linear(hidden, params.text.lmHead);
+}
+
+/** A training batch: inputs, next-token targets, and per-token loss weights (mask / count). */
+export type TrainBatch = {
+  inputs: ModelInputs;
+  targets: JaxArray; // int32 [B, S]
+  weights: JaxArray; // float [B, S]
+};
+
+/**
+ * Host-side next-token targets: target[b][s] = tokens[b][s+1]; weight = lossMask[b][s+1] / Σ lossMask
+ * (shifted), 0 at the last position.
+ * @example nextTokenTargets([[1, 2, 3]], [[0, 1, 1]]) // targets [[2,3,0]], weights [[0.5,0.5,0]]
+ */
+export function nextTokenTargets(
+  tokens: readonly (readonly number[])[],
+  lossMask: readonly (readonly number[])[],
+): { targets: Int32Array; weights: Float32Array; count: number } {
+  const b = tokens.length;
+  const s = tokens[0]?.length ?? 0;
+  const targets = new Int32Array(b * s);
+  const weights = new Float32Array(b * s);
+  let count = 0;
+  for (let r = 0; r < b; r++)
+    for (let i = 0; i + 1 < s; i++) {
+      targets[r * s + i] = tokens[r]![i + 1]!;
+      const w = lossMask[r]![i + 1] ?? 0;
+      weights[r * s + i] = w;
+      count += w;
+    }
+  if (count > 0) for (let i = 0; i < weights.length; i++) weights[i]! /= count;
+  return { targets, weights, count };
+}
+
+/**
+ * Build a `TrainBatch` from a host batch and a loss mask (1 on tokens to learn, e.g. the response).
+ * @example const batch = buildTrainBatch(cfg, { tokens }, lossMask);
+ */
+export function buildTrainBatch(cfg: GlmvConfig, host: HostBatch, lossMask: number[][]): TrainBatch {
+  const { inputs } = buildInputs(cfg, host);
+  const b = host.tokens.length;
+  const s = host.tokens[0]?.length ?? 0;
+  const { targets, weights } = nextTokenTargets(host.tokens, lossMask);
+  return {
+    inputs,
+    targets: np.array(targets, { shape: [b, s], dtype: np.int32 }),
+    weights: np.array(weights, { shape: [b, s] }),
+  };
+}
+
+/**
+ * Masked next-token cross-entropy (mean over weighted tokens). Consumes `params` and `batch`.
+ */
+export function modelLoss(params: GlmvParams, batch: TrainBatch, cfg: GlmvConfig): JaxArray {
+  const logits = forwardLogits(params, batch.inputs, cfg);
+  return crossEntropy(logits, batch.targets, batch.weights);
+}

@@ -1,0 +1,285 @@
+/**
+ * The GLM-V parameter tree (plain `type` trees of jax-js arrays, HF tensor layouts so the checkpoint mapping is
+ * a rename), seeded initialisation, and conversion to/from named HF tensors (model-spec §1.3).
+ */
+import { type Array as JaxArray, numpy as np } from "@jax-js/jax";
+import { GlmvError } from "../util/errors.ts";
+import { expectedTensors, type GlmvConfig } from "./config.ts";
+
+/** One ViT block (pre-norm, SwiGLU of width outHiddenSize). Weights are torch layout [out, in]. */
+export type VisionBlockParams = {
+  norm1: JaxArray;
+  norm2: JaxArray;
+  qkv: JaxArray; // [3D, D]
+  proj: JaxArray; // [D, D]
+  gate: JaxArray; // [O, D]
+  up: JaxArray; // [O, D]
+  down: JaxArray; // [D, O]
+};
+
+/** The vision tower. */
+export type VisionParams = {
+  patchEmbedWeight: JaxArray; // [D, C, T, P, P]
+  patchEmbedBias: JaxArray; // [D]
+  postConvNorm: JaxArray; // [D]
+  posEmbed: JaxArray; // [side², D]
+  blocks: VisionBlockParams[];
+  postNorm: JaxArray; // [D]
+  downsampleWeight: JaxArray; // [O, D, m, m]
+  downsampleBias: JaxArray; // [O]
+  mergerProj: JaxArray; // [O, O]
+  mergerNormWeight: JaxArray; // [O]
+  mergerNormBias: JaxArray; // [O]
+  mergerGate: JaxArray; // [I, O]
+  mergerUp: JaxArray; // [I, O]
+  mergerDown: JaxArray; // [O, I]
+};
+
+/** One GLM-4 decoder layer with four RMSNorms. */
+export type DecoderLayerParams = {
+  inputNorm: JaxArray;
+  postSelfAttnNorm: JaxArray;
+  postAttnNorm: JaxArray;
+  postMlpNorm: JaxArray;
+  qWeight: JaxArray; // [H·D, hidden]
+  qBias: JaxArray;
+  kWeight: JaxArray; // [K·D, hidden]
+  kBias: JaxArray;
+  vWeight: JaxArray;
+  vBias: JaxArray;
+  oWeight: JaxArray; // [hidden, H·D]
+  gateUp: JaxArray; // [2I, hidden], gate rows first
+  down: JaxArray; // [hidden, I]
+};
+
+/** The text decoder. */
+export type TextParams = {
+  embed: JaxArray; // [V, hidden]
+  layers: DecoderLayerParams[];
+  norm: JaxArray;
+  lmHead: JaxArray; // [V, hidden]
+};
+
+/** All parameters. */
+export type GlmvParams = { vision: VisionParams; text: TextParams };
+
+/** A named host tensor (float32). */
+export type NamedTensor = { shape: number[]; data: Float32Array };
+
+type Path = readonly (string | number)[];
+
+const VISION_BLOCK: Record<string, keyof VisionBlockParams> = {
+  "norm1.weight": "norm1",
+  "norm2.weight": "norm2",
+  "attn.qkv.weight": "qkv",
+  "attn.proj.weight": "proj",
+  "mlp.gate_proj.weight": "gate",
+  "mlp.up_proj.weight": "up",
+  "mlp.down_proj.weight": "down",
+};
+const VISION_TOP: Record<string, keyof VisionParams> = {
+  "patch_embed.proj.weight": "patchEmbedWeight",
+  "patch_embed.proj.bias": "patchEmbedBias",
+  "post_conv_layernorm.weight": "postConvNorm",
+  "embeddings.position_embedding.weight": "posEmbed",
+  "post_layernorm.weight": "postNorm",
+  "downsample.weight": "downsampleWeight",
+  "downsample.bias": "downsampleBias",
+  "merger.proj.weight": "mergerProj",
+  "merger.post_projection_norm.weight": "mergerNormWeight",
+  "merger.post_projection_norm.bias": "mergerNormBias",
+  "merger.gate_proj.weight": "mergerGate",
+  "merger.up_proj.weight": "mergerUp",
+  "merger.down_proj.weight": "mergerDown",
+};
+const DECODER_LAYER: Record<string, keyof DecoderLayerParams> = {
+  "input_layernorm.weight": "inputNorm",
+  "post_self_attn_layernorm.weight": "postSelfAttnNorm",
+  "post_attention_layernorm.weight": "postAttnNorm",
+  "post_mlp_layernorm.weight": "postMlpNorm",
+  "self_attn.q_proj.weight": "qWeight",
+  "self_attn.q_proj.bias": "qBias",
+  "self_attn.k_proj.weight": "kWeight",
+  "self_attn.k_proj.bias": "kBias",
+  "self_attn.v_proj.weight": "vWeight",
+  "self_attn.v_proj.bias": "vBias",
+  "self_attn.o_proj.weight": "oWeight",
+  "mlp.gate_up_proj.weight": "gateUp",
+  "mlp.down_proj.weight": "down",
+};
+
+/**
+ * Tree path of a canonical HF key (`model.visual.*`, `model.language_model.*`, `lm_head.weight`).
+ * Older prefixes (`visual.*`, `model.layers.*`, `model.embed_tokens.*`) are accepted too (map by suffix).
+ */
+export function pathOfKey(key: string): Path | undefined {
+  let k = key;
+  const vis = k.indexOf("visual.");
+  if (vis >= 0) {
+    k = k.slice(vis + "visual.".length);
+    const m = /^blocks\.(\d+)\.(.+)$/.exec(k);
+    if (m) {
+      const leaf = VISION_BLOCK[m[2]!];
+      return leaf ? ["vision", "blocks", Number(m[1]), leaf] : undefined;
+    }
+    const leaf = VISION_TOP[k];
+    return leaf ? ["vision", leaf] : undefined;
+  }
+  if (k === "lm_head.weight") return ["text", "lmHead"];
+  k = k
+    .replace(/^model\.language_model\./, "")
+    .replace(/^language_model\./, "")
+    .replace(/^model\./, "");
+  if (k === "embed_tokens.weight") return ["text", "embed"];
+  if (k === "norm.weight") return ["text", "norm"];
+  const m = /^layers\.(\d+)\.(.+)$/.exec(k);
+  if (m) {
+    const leaf = DECODER_LAYER[m[2]!];
+    return leaf ? ["text", "layers", Number(m[1]), leaf] : undefined;
+  }
+  return undefined;
+}
+
+function getAt(root: unknown, path: Path): JaxArray {
+  let node = root as Record<string | number, unknown>;
+  for (const p of path) node = node[p] as Record<string | number, unknown>;
+  return node as unknown as JaxArray;
+}
+
+function setAt(root: Record<string, unknown>, path: Path, value: unknown): void {
+  let node = root as Record<string | number, unknown>;
+  path.slice(0, -1).forEach((p, i) => {
+    if (node[p] === undefined) node[p] = typeof path[i + 1] === "number" ? [] : {};
+    node = node[p] as Record<string | number, unknown>;
+  });
+  node[path[path.length - 1]!] = value;
+}
+
+/** Config-free view of the depth/layer counts of a tree, for key listing. */
+function keysOf(params: GlmvParams): string[] {
+  const keys: string[] = [];
+  for (const k of Object.keys(VISION_TOP)) keys.push(`model.visual.${k}`);
+  params.vision.blocks.forEach((_, i) => {
+    for (const k of Object.keys(VISION_BLOCK)) keys.push(`model.visual.blocks.${i}.${k}`);
+  });
+  keys.push("model.language_model.embed_tokens.weight", "model.language_model.norm.weight", "lm_head.weight");
+  params.text.layers.forEach((_, i) => {
+    for (const k of Object.keys(DECODER_LAYER)) keys.push(`model.language_model.layers.${i}.${k}`);
+  });
+  return keys;
+}
+
+/**
+ * Copy every parameter to the host under its HF key. Borrows `params` (does not consume it).
+ * @example const named = paramsToNamed(params); named.get("lm_head.weight")!.shape // [V, hidden]
+ */
+export function paramsToNamed(params: GlmvParams): Map<string, NamedTensor> {
+  const out = new Map<string, NamedTensor>();
+  for (const key of keysOf(params)) {
+    const arr = getAt(params, pathOfKey(key)!);
+    const data = arr.ref.dataSync();
+    out.set(key, {
+      shape: [...arr.shape],
+      data: data instanceof Float32Array ? data : Float32Array.from(data),
+    });
+  }
+  return out;
+}
+
+/**
+ * Build the parameter tree from named HF tensors (any of the known key prefixes). Every tensor of
+ * `expectedTensors(cfg)` must be present with the exact shape; unknown keys are ignored.
+ * @throws GlmvError("checkpoint_mismatch") on a missing tensor or a wrong shape
+ */
+export function paramsFromNamed(
+  named: ReadonlyMap<string, { shape: number[]; data: ArrayLike<number> }>,
+  cfg: GlmvConfig,
+): GlmvParams {
+  const byPath = new Map<string, { shape: number[]; data: ArrayLike<number> }>();
+  for (const [key, t] of named) {
+    const p = pathOfKey(key);
+    if (p) byPath.set(p.join("/"), t);
+  }
+  const root: Record<string, unknown> = {};
+  const built: JaxArray[] = [];
+  try {
+    for (const spec of expectedTensors(cfg)) {
+      const path = pathOfKey(spec.key)!;
+      const t = byPath.get(path.join("/"));
+      if (!t) throw new GlmvError("checkpoint_mismatch", "missing tensor", { where: spec.key });
+      if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i]))
+        throw new GlmvError("checkpoint_mismatch", `shape [${t.shape}] ≠ expected [${spec.shape}]`, {
+          where: spec.key,
+        });
+      const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
+      const arr = np.array(data, { shape: spec.shape });
+      built.push(arr);
+      setAt(root, path, arr);
+    }
+  } catch (e) {
+    for (const a of built) a.dispose();
+    throw e;
+  }
+  return root as GlmvParams;
+}
+
+/** Deterministic 32-bit PRNG (mulberry32). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function hashKey(s: string, seed: number): number {
+  let h = (2166136261 ^ seed) >>> 0;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
+  return h;
+}
+
+/** Normal samples (Box–Muller) from a seeded stream. */
+function normals(n: number, seed: number, std: number): Float32Array {
+  const rand = mulberry32(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const u = Math.max(rand(), 1e-12);
+    const v = rand();
+    const r = Math.sqrt(-2 * Math.log(u)) * std;
+    out[i] = r * Math.cos(2 * Math.PI * v);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);
+  }
+  return out;
+}
+
+/**
+ * Seeded initial parameters on the host, keyed like the checkpoint: matrices ~ N(0, std²) (HF's
+ * initializer_range, 0.02 by default), norm weights 1, biases 0. Each tensor's stream depends only on
+ * (seed, key), so adding layers does not change the others.
+ */
+export function initNamed(cfg: GlmvConfig, seed = 0, std = 0.02): Map<string, NamedTensor> {
+  const out = new Map<string, NamedTensor>();
+  for (const { key, shape } of expectedTensors(cfg)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const isNorm = /norm[^.]*\.weight$|layernorm\.weight$/.test(key);
+    const isBias = key.endsWith(".bias");
+    const data = isNorm
+      ? new Float32Array(n).fill(1)
+      : isBias
+        ? new Float32Array(n)
+        : normals(n, hashKey(key, seed), std);
+    out.set(key, { shape, data });
+  }
+  return out;
+}
+
+/**
+ * Seeded initial parameter tree (see `initNamed`).
+ * @example const params = initParams(presetConfig("tiny"), 42);
+ */
+export function initParams(cfg: GlmvConfig, seed = 0, std = 0.02): GlmvParams {
+  return paramsFromNamed(initNamed(cfg, seed, std), cfg);
+}
