@@ -1,0 +1,171 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { formatSummary, parseItemLine, rewardScoreCommand, summarize } from "./reward-score.ts";
+
+const EXAMPLE = new URL("../../examples/reward/items.jsonl", import.meta.url);
+const box = (a: string) => `<|begin_of_box|>${a}<|end_of_box|>`;
+
+let dir: string;
+let logs: string[];
+let errors: string[];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "glmv-reward-score-"));
+  logs = [];
+  errors = [];
+  vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void logs.push(a.join(" ")));
+  vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => void errors.push(a.join(" ")));
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const readJsonl = (path: string) =>
+  readFileSync(path, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe("glmv reward score", () => {
+  it("scores every line, keeps input fields, reports malformed lines in place", async () => {
+    const input = join(dir, "in.jsonl");
+    const out = join(dir, "out.jsonl");
+    const lines = [
+      JSON.stringify({
+        id: 1,
+        domain: "counting",
+        response: `<think>c</think><answer>${box("3")}</answer>`,
+        answer: "3",
+        extra: "kept",
+      }),
+      "{not json",
+      JSON.stringify({ id: 2, domain: "geography", response: "x", answer: "y" }),
+      "",
+      JSON.stringify({ id: 3, domain: "counting", answer: "3" }),
+      // The item's own style wins over the run's 4.1v.
+      JSON.stringify({
+        id: 4,
+        domain: "counting",
+        style: "4.5v",
+        response: `<think>c</think>So ${box("3")}`,
+        answer: "3",
+      }),
+      JSON.stringify({ id: 5, domain: "counting", response: `<think>c</think>So ${box("3")}`, answer: "3" }),
+    ];
+    writeFileSync(input, `${lines.join("\n")}\n`);
+    const code = await rewardScoreCommand.run([
+      "--in",
+      input,
+      "--out",
+      out,
+      "--deadline-ms",
+      "3000",
+      "--workers",
+      "1",
+    ]);
+    expect(code).toBe(0);
+    const rows = readJsonl(out);
+    expect(rows).toHaveLength(6);
+    expect(rows[0]).toMatchObject({
+      id: 1,
+      extra: "kept",
+      reward: 1,
+      correct: true,
+      format: "ok",
+      extracted: "3",
+      timedOut: false,
+    });
+    expect(rows[1]!.error).toMatch(/line 2: invalid JSON/);
+    expect(rows[2]!.error).toMatch(/line 3: field 'domain'/);
+    expect(rows[3]!.error).toMatch(/line 5: field 'response'/);
+    expect(rows[4]).toMatchObject({ id: 4, reward: 1, correct: true });
+    expect(rows[5]).toMatchObject({ id: 5, reward: 0, format: "missing_answer_tags" });
+    for (const r of rows) expect(r.reward === 0 || r.reward === 1).toBe(true);
+    expect(logs.join("\n")).toMatch(/counting\s+3\s+0\.667\s+66\.7%\s+0\s+1/);
+    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("scores the example file across all domains", async () => {
+    const out = join(dir, "scored.jsonl");
+    expect(await rewardScoreCommand.run(["--in", EXAMPLE.pathname, "--out", out])).toBe(0);
+    const rows = readJsonl(out);
+    const input = readFileSync(EXAMPLE, "utf8").trim().split("\n");
+    expect(rows).toHaveLength(input.length);
+    for (const r of rows) {
+      if ("error" in r) continue;
+      expect(r.reward).toBeGreaterThanOrEqual(0);
+      expect(r.reward).toBeLessThanOrEqual(1);
+      expect(typeof r.correct).toBe("boolean");
+      expect(typeof r.timedOut).toBe("boolean");
+    }
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(byId.get("math-3")).toMatchObject({ reward: 0, correct: false });
+    expect(byId.get("open-2")).toMatchObject({ reward: 0, penalties: ["spurious_box"] });
+    expect(byId.get("bad-1")!.error).toMatch(/domain/);
+  });
+
+  it("--help prints usage and exits 0", async () => {
+    expect(await rewardScoreCommand.run(["--help"])).toBe(0);
+    expect(logs.join("\n")).toMatch(/--deadline-ms/);
+  });
+
+  it("bad options exit 2 with a clear message", async () => {
+    expect(await rewardScoreCommand.run(["--in", "a", "--out", "b", "--frobnicate"])).toBe(2);
+    expect(errors.join("\n")).toMatch(/frobnicate/);
+    expect(await rewardScoreCommand.run(["--in", "a"])).toBe(2);
+    expect(await rewardScoreCommand.run(["--in", "a", "--out", "b", "--style", "5v"])).toBe(2);
+    expect(await rewardScoreCommand.run(["--in", "a", "--out", "b", "--deadline-ms", "-3"])).toBe(2);
+  });
+
+  it("exits 1 when the input cannot be read or the output cannot be written, leaving no partial file", async () => {
+    expect(
+      await rewardScoreCommand.run(["--in", join(dir, "missing.jsonl"), "--out", join(dir, "o.jsonl")]),
+    ).toBe(1);
+    const input = join(dir, "in.jsonl");
+    writeFileSync(input, "{}\n");
+    const out = join(dir, "no-such-dir", "o.jsonl");
+    expect(await rewardScoreCommand.run(["--in", input, "--out", out, "--workers", "1"])).toBe(1);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe("parseItemLine / summarize", () => {
+  it("names the offending field", () => {
+    const r = parseItemLine(JSON.stringify({ id: 1, domain: "math", response: "r", answer: 5 }), 7);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && (r.out as { error: string }).error).toMatch(/line 7: field 'answer'/);
+    const o = parseItemLine(
+      JSON.stringify({ id: 1, domain: "choice", response: "r", answer: "A", options: [1] }),
+      1,
+    );
+    expect(!o.ok && (o.out as { error: string }).error).toMatch(/field 'options/);
+  });
+
+  it("summarises per domain with a total row", () => {
+    const ok = {
+      reward: 1,
+      correct: true,
+      format: "ok" as const,
+      extracted: "1",
+      timedOut: false,
+      stage: "verify" as const,
+    };
+    const t = {
+      ...ok,
+      reward: 0,
+      correct: false,
+      extracted: null,
+      timedOut: true,
+      stage: "timeout" as const,
+    };
+    const item = (domain: "math" | "ocr") => ({ id: 1, domain, response: "", answer: "" });
+    const rows = summarize(
+      [item("ocr"), item("math"), item("math")],
+      [ok, t, { ...ok, reward: 0.5, correct: false }],
+    );
+    expect(rows.map((r) => r.domain)).toEqual(["math", "ocr", "total"]);
+    expect(rows[0]).toMatchObject({ count: 2, meanReward: 0.25, accuracy: 0, timeouts: 1 });
+    expect(formatSummary(rows).split("\n")).toHaveLength(4);
+  });
+});
