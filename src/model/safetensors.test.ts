@@ -156,6 +156,13 @@ describe("reference fixture", () => {
     expect(tensors.size).toBe(56);
     expect(tensors.get("lm_head.weight")?.shape).toEqual([300, 96]);
     expect(tensors.get("model.visual.patch_embed.proj.weight")?.shape).toEqual([64, 3, 2, 14, 14]);
+    // Values match a direct little-endian read of the file (a Buffer input must not leak pooled bytes).
+    const raw = readFileSync(FIXTURE);
+    const n = Number(raw.readBigUInt64LE(0));
+    const entry = JSON.parse(raw.subarray(8, 8 + n).toString("utf8"))["lm_head.weight"];
+    const first = raw.readFloatLE(8 + n + entry.data_offsets[0]);
+    expect(tensors.get("lm_head.weight")?.data[0]).toBe(first);
+    expect(tensors.get("lm_head.weight")?.data.length).toBe(300 * 96);
     for (const t of tensors.values()) {
       expect(t.dtype).toBe("F32");
       expect(t.data.every(Number.isFinite)).toBe(true);

@@ -199,7 +199,9 @@ export function decodeTensor(
   raw: Uint8Array,
   where: string,
 ): SafeTensor {
-  const bytes = raw.slice(); // aligned copy
+  // An aligned private copy. (Not `raw.slice()`: on a Node Buffer that is a view of the whole file.)
+  const bytes = new Uint8Array(raw.length);
+  bytes.set(raw);
   const buf = bytes.buffer;
   const shape = [...e.shape];
   switch (e.dtype) {
