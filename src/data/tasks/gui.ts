@@ -17,7 +17,7 @@ import { createRaster, drawText, fillRect, measureText, type RgbImage, strokeRec
 import type { Rng } from "./rng.ts";
 import type { GenerateRequest, TaskContent, TaskGenerator } from "./types.ts";
 
-/** Button labels: at most 3 characters so they fit a quarter of a 28 px screen. */
+/** Button labels: 2–3 characters (2 fit a quarter of a 28 px screen, 3 from 56 px up). */
 export const BUTTON_LABELS = ["ok", "no", "yes", "add", "del", "up", "go", "end"] as const;
 const SLOT_NAMES = ["top left", "top right", "bottom left", "bottom right"] as const;
 /** Class = the slot (0–3, row-major) the target button sits in. */
@@ -61,7 +61,10 @@ export function generateGui(rng: Rng, { level, answerClass, size }: GenerateRequ
   checkRequest(level, answerClass, CLASSES, "gui");
   const targetSlot = Number(answerClass);
   const others = rng.shuffle([0, 1, 2, 3].filter((s) => s !== targetSlot)).slice(0, level);
-  const labels = rng.shuffle(BUTTON_LABELS).slice(0, level + 1);
+  // Labels must leave a pixel of padding inside the border: at 28 px only the 2-letter ones fit.
+  const buttonWidth = gridEdges(size, 2)[1]! - 2;
+  const fits = BUTTON_LABELS.filter((l) => measureText(l, textScale(size)).width + 4 <= buttonWidth);
+  const labels = rng.shuffle(fits).slice(0, level + 1);
   const img = createRaster(size, size, level >= 3 ? rng.pick(BACKGROUNDS) : BACKGROUNDS[0]!);
   const scale = textScale(size);
   const sameFill = rng.pick(DISTRACTOR_COLOURS);
