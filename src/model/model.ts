@@ -1,9 +1,10 @@
 /**
  * The full GLM-V model: host-side input building (position ids, rope tables, masks, the embedding-merge index),
  * forward to logits (vision tower → embedding merge → decoder → LM head), and the masked next-token loss.
- * The jitted training step lives in train-step.ts.
+ * and a jitted training step (valueAndGrad + AdamW).
  */
-import { type Array as JaxArray, numpy as np, tree } from "@jax-js/jax";
+import { type Array as JaxArray, jit, nn, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
+import { type AdamWConfig, type AdamWState, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
 import { crossEntropy, linear } from "../tensor/ops.ts";
 import { GlmvError } from "../util/errors.ts";
 import { type GlmvConfig, rotaryDim } from "./config.ts";
@@ -21,7 +22,8 @@ export type ModelInputs = {
   vision?: {
     pixels: JaxArray; // [N, C·T·P·P]: image patches, then video patches
     aux: VisionAux;
-    mergeIndex: JaxArray; // int32 [B·S]: row of concat([token embeds; vision features]) for each slot
+    featureIndex: JaxArray; // int32 [B·S]: vision feature j for placeholder slots, 0 elsewhere
+    isVision: JaxArray; // bool [B·S, 1]: slot takes a vision feature
   };
 };
 
@@ -92,29 +94,36 @@ export function buildInputs(cfg: GlmvConfig, batch: HostBatch): { inputs: ModelI
     const m2 = v.spatialMergeSize ** 2;
     const imageTokens = images.reduce((a, [gt, gh, gw]) => a + (gt * gh * gw) / m2, 0);
     const videoTokens = videos.reduce((a, [gt, gh, gw]) => a + (gt * gh * gw) / m2, 0);
-    const mergeIndex = mergeIndexFor(rows, cfg.tokens, imageTokens, videoTokens);
+    const featureIndex = featureIndexFor(rows, cfg.tokens, imageTokens, videoTokens);
     inputs.vision = {
       pixels: np.array(batch.pixels, { shape: [geo.patches, rowLen] }),
       aux: visionAux(geo),
-      mergeIndex: np.array(mergeIndex, { shape: [b * s], dtype: np.int32 }),
+      featureIndex: np.array(
+        featureIndex.map((j) => Math.max(j, 0)),
+        { shape: [b * s], dtype: np.int32 },
+      ),
+      isVision: np.array(
+        Array.from(featureIndex, (j) => j >= 0),
+        { shape: [b * s, 1], dtype: np.bool },
+      ),
     };
   }
   return { inputs, info: { positions, ropeDeltas } };
 }
 
 /**
- * For each slot of the flattened batch: its own index (keep the token embedding), or B·S + j to take vision
- * feature j. `<|image|>` tokens outside a video span take image features in order, inside a span video
- * features (which follow the image features). Counts must match exactly (model-spec §3.4).
+ * For each slot of the flattened batch: −1 (keep the token embedding) or the index j of the vision feature it
+ * takes. `<|image|>` tokens outside a video span take image features in order, inside a span video features
+ * (which follow the image features). Counts must match exactly (model-spec §3.4).
  */
-export function mergeIndexFor(
+export function featureIndexFor(
   rows: readonly (readonly number[])[],
   tokens: GlmvConfig["tokens"],
   imageTokens: number,
   videoTokens: number,
 ): Int32Array {
   const total = rows.reduce((a, r) => a + r.length, 0);
-  const out = new Int32Array(total);
+  const out = new Int32Array(total).fill(-1);
   let nImage = 0;
   let nVideo = 0;
   let slot = 0;
@@ -123,8 +132,7 @@ export function mergeIndexFor(
     for (const id of row) {
       if (id === tokens.videoStartTokenId) inVideo = true;
       else if (id === tokens.videoEndTokenId) inVideo = false;
-      if (id === tokens.imageTokenId) out[slot] = total + (inVideo ? imageTokens + nVideo++ : nImage++);
-      else out[slot] = slot;
+      if (id === tokens.imageTokenId) out[slot] = inVideo ? imageTokens + nVideo++ : nImage++;
       slot++;
     }
   }
@@ -137,6 +145,21 @@ export function mergeIndexFor(
 }
 
 /**
+ * How rows are gathered: `take` (a gather; cheapest, but its gradient, a scatter, does not compile under
+ * jax-js 0.1.25's `jit`) or `onehot` (a one-hot matmul; differentiable under `jit`).
+ */
+export type GatherMode = "take" | "onehot";
+
+/** Rows `idx` of `table` [rows, H]. Consumes both. */
+export function gatherRows(table: JaxArray, idx: JaxArray, mode: GatherMode): JaxArray {
+  if (mode === "take") return np.take(table, idx, 0);
+  return np.matmul(nn.oneHot(idx, table.shape[0]!), table);
+}
+
+/** Forward options: a stage recorder, and the gather mode (use "onehot" under jit + grad). */
+export type ForwardOptions = { record?: Recorder; gather?: GatherMode };
+
+/**
  * Input embeddings after the image/video merge: [B, S, hidden]. Consumes `embed`, `visionParams` and the
  * inputs' tokens/vision arrays.
  */
@@ -146,15 +169,17 @@ export function embedInputs(
   tokens: JaxArray,
   vision: ModelInputs["vision"],
   cfg: GlmvConfig,
-  record?: Recorder,
+  opts: ForwardOptions = {},
 ): JaxArray {
+  const { record, gather = "take" } = opts;
   const [b, s] = tokens.shape as [number, number];
   const h = cfg.text.hiddenSize;
-  let emb = np.take(embed, tokens.reshape([b * s]), 0); // [B·S, H]
+  let emb = gatherRows(embed, tokens.reshape([b * s]), gather); // [B·S, H]
   if (vision) {
     const rec: Recorder | undefined = record ? (n, x) => record(`vision.${n}`, x) : undefined;
     const feats = runVision(visionParams, vision.pixels, vision.aux, cfg.vision, rec); // [M, H]
-    emb = np.take(np.concatenate([emb, feats], 0), vision.mergeIndex, 0);
+    const placed = gatherRows(feats, vision.featureIndex, gather); // [B·S, H]
+    emb = np.where(vision.isVision, placed, emb);
   } else {
     tree.dispose(visionParams);
   }
@@ -169,9 +194,10 @@ export function forwardLogits(
   params: GlmvParams,
   inputs: ModelInputs,
   cfg: GlmvConfig,
-  record?: Recorder,
+  opts: ForwardOptions = {},
 ): JaxArray {
-  const x = embedInputs(params.text.embed, params.vision, inputs.tokens, inputs.vision, cfg, record);
+  const { record } = opts;
+  const x = embedInputs(params.text.embed, params.vision, inputs.tokens, inputs.vision, cfg, opts);
   record?.("text.inputs_embeds", x.ref);
   const rec: Recorder | undefined = record ? (n, a) => record(`text.${n}`, a) : undefined;
   const { hidden } = runDecoder(
@@ -235,7 +261,69 @@ export function buildTrainBatch(cfg: GlmvConfig, host: HostBatch, lossMask: numb
 /**
  * Masked next-token cross-entropy (mean over weighted tokens). Consumes `params` and `batch`.
  */
-export function modelLoss(params: GlmvParams, batch: TrainBatch, cfg: GlmvConfig): JaxArray {
-  const logits = forwardLogits(params, batch.inputs, cfg);
+export function modelLoss(
+  params: GlmvParams,
+  batch: TrainBatch,
+  cfg: GlmvConfig,
+  gather: GatherMode = "onehot",
+): JaxArray {
+  const logits = forwardLogits(params, batch.inputs, cfg, { gather });
   return crossEntropy(logits, batch.targets, batch.weights);
+}
+
+/** Optimiser state for the whole model. */
+export type ModelOptState = AdamWState<GlmvParams>;
+
+/** What one training step returns (all owned by the caller). */
+export type TrainStepResult = { params: GlmvParams; opt: ModelOptState; loss: JaxArray; gradNorm: JaxArray };
+
+/** A compiled training step; `dispose()` frees the compiled functions. */
+export type TrainStep = ((
+  params: GlmvParams,
+  opt: ModelOptState,
+  batch: TrainBatch,
+  lr: number,
+) => TrainStepResult) & {
+  dispose: () => void;
+};
+
+/**
+ * Build the jitted training step: loss and gradients by `valueAndGrad`, then AdamW (with clipping).
+ * It consumes `params`, `opt` and `batch` and returns the new ones; pass `tree.ref(batch)` to reuse a batch.
+ * Each new batch shape compiles once (about 1 s at tiny scale): keep shapes fixed (pad/bucket).
+ * @example
+ * const trainStep = createTrainStep(cfg, AdamWConfig.parse({}));
+ * let opt = initOptimizer(params);
+ * ({ params, opt, loss } = trainStep(params, opt, tree.ref(batch), 3e-3));
+ */
+export function createTrainStep(cfg: GlmvConfig, optCfg: AdamWConfig): TrainStep {
+  const compiled = jit((params: GlmvParams, opt: ModelOptState, batch: TrainBatch, lr: JaxArray) => {
+    const [loss, grads] = valueAndGrad((p: GlmvParams) => modelLoss(p, batch, cfg))(tree.ref(params));
+    const up = adamwUpdate(params, grads, opt, lr, optCfg);
+    return { params: up.params, opt: up.state, loss, gradNorm: up.gradNorm };
+  });
+  const step = (params: GlmvParams, opt: ModelOptState, batch: TrainBatch, lr: number) =>
+    compiled(params, opt, batch, np.array(lr)) as TrainStepResult;
+  return Object.assign(step, { dispose: () => compiled.dispose() });
+}
+
+/** Fresh AdamW state for `params` (borrows them). */
+export function initOptimizer(params: GlmvParams): ModelOptState {
+  return adamwInit(params);
+}
+
+/**
+ * A jitted loss evaluation (no gradients). Consumes its arguments.
+ * @example const lossOf = createLossFn(cfg); const l = lossOf(tree.ref(params), tree.ref(batch));
+ */
+export function createLossFn(cfg: GlmvConfig) {
+  return jit((params: GlmvParams, batch: TrainBatch) => modelLoss(params, batch, cfg, "take"));
+}
+
+/**
+ * A jitted forward pass to logits [B, S, V]. Consumes its arguments.
+ * @example const fwd = createForward(cfg); const logits = fwd(tree.ref(params), inputs);
+ */
+export function createForward(cfg: GlmvConfig) {
+  return jit((params: GlmvParams, inputs: ModelInputs) => forwardLogits(params, inputs, cfg));
 }

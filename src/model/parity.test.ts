@@ -93,7 +93,7 @@ describe.each(CASES)("parity %s", (name) => {
     const { inputs } = buildInputs(cfg, hostBatch(name));
     const stages = new Map<string, Float32Array>();
     const record = (stage: string, x: JaxArray) => stages.set(stage, x.dataSync() as Float32Array);
-    const logits = forwardLogits(tree.ref(params), inputs, cfg, record);
+    const logits = forwardLogits(tree.ref(params), inputs, cfg, { record });
     stages.set("logits", logits.dataSync() as Float32Array);
     const expected = [...fx.keys()]
       .filter((k) => k.startsWith(`${name}.`) && /\.(vision|text)\.|\.logits$/.test(k))
