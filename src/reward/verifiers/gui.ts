@@ -17,7 +17,7 @@
 import type { Verifier, VerifyResult } from "../types.ts";
 import { judgedResult, MAX_ACTION_CHARS, parseCall, unwrapBox, zeroResult } from "./gui/action.ts";
 import { parseLiteral, scoreAndroidWorld } from "./gui/androidworld.ts";
-import { OSWORLD_CLICKS, parseOsworldAction, scoreOsworld } from "./gui/osworld.ts";
+import { parseOsworldAction, scoreOsworld } from "./gui/osworld.ts";
 import { formatTarget, matchTarget, parseTarget, type Target } from "./gui/point.ts";
 import { parseWebAction, scoreWebVoyager } from "./gui/webvoyager.ts";
 
@@ -50,7 +50,8 @@ function clickTarget(pred: string): Target | null {
   const bare = parseTarget(pred);
   if (bare) return bare;
   const os = parseOsworldAction(pred);
-  if (os && (OSWORLD_CLICKS as readonly string[]).includes(os.name) && os.target) return os.target;
+  // A compact label means a plain click, so only `left_click` counts (not right_click, hover, …).
+  if (os?.name === "left_click" && os.target) return os.target;
   const web = parseWebAction(pred);
   if (web?.kind === "click") return web.point;
   const aw = parseLiteral(pred);

@@ -8,7 +8,7 @@ import type { VerifyResult } from "../../types.ts";
  * Actions longer than this are scored 0 without parsing: real actions are a few hundred characters, and the
  * quadratic text similarities must stay fast on hostile input.
  */
-export const MAX_ACTION_CHARS = 4096;
+export const MAX_ACTION_CHARS = 2048;
 
 /** A parsed argument: the text of its value, and whether it was a quoted string (quotes removed, escapes read). */
 export type CallArg = { text: string; quoted: boolean };
@@ -65,7 +65,9 @@ function readBare(s: string, start: number): { text: string; end: number } | nul
     if ("'\"[(]".includes(s[i]!)) return null;
     i++;
   }
-  return { text: s.slice(start, i).trim(), end: i };
+  const text = s.slice(start, i).trim();
+  // A bare value is one token (`5`, `0.75`, `down`): `1 b=2` means a missing comma.
+  return /[\s=]/.test(text) ? null : { text, end: i };
 }
 
 function skipSpace(s: string, i: number): number {
