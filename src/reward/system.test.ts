@@ -1,0 +1,143 @@
+import { describe, expect, it } from "vitest";
+import { VERIFIERS } from "./registry.ts";
+import { type ScoreInput, scoreItem } from "./system.ts";
+import type { Verifier } from "./types.ts";
+
+const box = (a: string) => `<|begin_of_box|>${a}<|end_of_box|>`;
+const r41 = (a: string) => `<think>count them</think><answer>${box(a)}</answer>`;
+const r45 = (a: string) => `<think>count them</think>There are ${box(a)} apples.`;
+const counting = (response: string, extra: Partial<ScoreInput> = {}): ScoreInput => ({
+  id: 1,
+  domain: "counting",
+  response,
+  answer: "7",
+  ...extra,
+});
+
+describe("scoreItem: routing and style", () => {
+  it("scores a right answer 1 and a wrong one 0 through the domain's verifier", () => {
+    expect(scoreItem(counting(r41("7")))).toMatchObject({
+      reward: 1,
+      correct: true,
+      format: "ok",
+      extracted: "7",
+      timedOut: false,
+      stage: "verify",
+    });
+    expect(scoreItem(counting(r41("8")))).toMatchObject({
+      reward: 0,
+      correct: false,
+      format: "ok",
+      extracted: "8",
+      stage: "verify",
+    });
+  });
+
+  it("uses the run's style, and an item's own style wins", () => {
+    expect(scoreItem(counting(r45("7")), { style: "4.5v" }).reward).toBe(1);
+    expect(scoreItem(counting(r45("7")), { style: "4.1v" })).toMatchObject({ reward: 0, stage: "format" });
+    expect(scoreItem(counting(r45("7"), { style: "4.5v" }), { style: "4.1v" }).reward).toBe(1);
+    expect(scoreItem(counting(r41("7"), { style: "4.1v" }), { style: "4.5v" }).reward).toBe(1);
+    // Default style is 4.1v.
+    expect(scoreItem(counting(r41("7"))).reward).toBe(1);
+  });
+
+  it("routes each domain to its own verifier", () => {
+    const seen: string[] = [];
+    const spy =
+      (name: string): Verifier =>
+      () => {
+        seen.push(name);
+        return { score: 1, correct: true, reason: name };
+      };
+    const verifiers = { ...VERIFIERS, ocr: spy("ocr"), text: spy("text") };
+    scoreItem({ id: 1, domain: "ocr", response: r41("abc"), answer: "abc" }, { verifiers });
+    scoreItem({ id: 2, domain: "text", response: r41("abc"), answer: "abc" }, { verifiers });
+    expect(seen).toEqual(["ocr", "text"]);
+  });
+});
+
+describe("scoreItem: failures are zeros with a reason", () => {
+  it("a format failure names the gate's status", () => {
+    const r = scoreItem(counting("just 7"));
+    expect(r).toMatchObject({ reward: 0, correct: false, format: "missing_think", stage: "format" });
+    expect(r.reason).toMatch(/missing_think/);
+    expect(scoreItem(counting(`<think>x</think><answer>${box("7")}${box("8")}</answer>`)).format).toBe(
+      "multiple_boxes",
+    );
+  });
+
+  it("a hedged answer is stopped before the verifier", () => {
+    const r = scoreItem(counting(r41("7 or 8")));
+    expect(r).toMatchObject({ reward: 0, correct: false, stage: "hacking", extracted: "7 or 8" });
+  });
+
+  it("style penalties zero a right answer", () => {
+    const looping = `<think>${"let me count again. ".repeat(80)}</think><answer>${box("7")}</answer>`;
+    const r = scoreItem(counting(looping));
+    expect(r).toMatchObject({ reward: 0, correct: false, stage: "penalty" });
+    expect(r.penalties).toContain("repetition");
+  });
+
+  it("clamps verifier scores into [0, 1] and turns a throw into a zero", () => {
+    const with_ = (v: Verifier) => ({ verifiers: { ...VERIFIERS, counting: v } });
+    const big: Verifier = () => ({ score: 1.7, correct: true, reason: "" });
+    const nan: Verifier = () => ({ score: Number.NaN, correct: false, reason: "" });
+    const boom: Verifier = () => {
+      throw new Error("bug in verifier");
+    };
+    expect(scoreItem(counting(r41("7")), with_(big)).reward).toBe(1);
+    expect(scoreItem(counting(r41("7")), with_(nan)).reward).toBe(0);
+    expect(scoreItem(counting(r41("7")), with_(boom))).toMatchObject({
+      reward: 0,
+      correct: false,
+      reason: expect.stringMatching(/bug in verifier/),
+    });
+  });
+
+  it("passes maxBoxChars to the gate", () => {
+    expect(scoreItem(counting(r41("7")), { maxBoxChars: 0 }).reward).toBe(0);
+    expect(scoreItem(counting(r41("7")), { maxBoxChars: 10 }).reward).toBe(1);
+  });
+});
+
+describe("scoreItem: non-verifiable items (spurious boxing)", () => {
+  const open = (response: string): ScoreInput => ({
+    id: 1,
+    domain: "text",
+    verifiable: false,
+    response,
+    answer: "a red bicycle",
+  });
+
+  it("penalises a box, even around the right text", () => {
+    const r = scoreItem(open(`<think>look</think><answer>${box("a red bicycle")}</answer>`));
+    expect(r).toMatchObject({
+      reward: 0,
+      correct: false,
+      stage: "spurious_box",
+      penalties: ["spurious_box"],
+    });
+    expect(scoreItem(open("<think>look</think><answer>\\boxed{a red bicycle}</answer>")).stage).toBe(
+      "spurious_box",
+    );
+  });
+
+  it("compares the unboxed answer text with the reference", () => {
+    expect(scoreItem(open("<think>look</think><answer>A red bicycle</answer>"))).toMatchObject({
+      reward: 1,
+      correct: true,
+      format: "ok",
+    });
+    expect(scoreItem(open("<think>look</think><answer>a blue car</answer>")).correct).toBe(false);
+    expect(scoreItem(open("<think>look</think><answer></answer>"))).toMatchObject({
+      reward: 0,
+      stage: "format",
+    });
+    expect(scoreItem(open("no think"))).toMatchObject({
+      reward: 0,
+      stage: "format",
+      format: "missing_think",
+    });
+  });
+});
