@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { chartNumbersMatch, readChartNumber, verifyChart } from "./chart.ts";
 
@@ -100,5 +101,19 @@ describe("verifyChart: text", () => {
   it("empty sides score 0 with a reason", () => {
     expect(verifyChart("", "5", {})).toMatchObject({ score: 0, reason: "prediction is empty" });
     expect(verifyChart("5", " ", {})).toMatchObject({ score: 0, reason: "gold is empty" });
+  });
+});
+
+describe("verifyChart never throws", () => {
+  it("returns a score in [0, 1] for arbitrary text", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), (pred, gold) => {
+        const r = verifyChart(pred, gold, { question: "What percentage?", options: ["a", "b", "c"] });
+        expect(r.score).toBeGreaterThanOrEqual(0);
+        expect(r.score).toBeLessThanOrEqual(1);
+        expect(r.correct).toBe(r.score >= 0.999);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

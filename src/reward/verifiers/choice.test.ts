@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { resolveChoice, resolveChoices, verifyChoice } from "./choice.ts";
 
@@ -115,5 +116,25 @@ describe("verifyChoice", () => {
     expect(verifyChoice("Paris.", "paris", {}).score).toBe(1);
     expect(verifyChoice("B", "B", {}).score).toBe(1);
     expect(verifyChoice("b", "B", {}).score).toBe(1);
+  });
+});
+
+describe("verifyChoice never throws", () => {
+  it("returns a score in [0, 1] for arbitrary text", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), (pred, gold) => {
+        const r = verifyChoice(pred, gold, { question: "What percentage?", options: ["a", "b", "c"] });
+        expect(r.score).toBeGreaterThanOrEqual(0);
+        expect(r.score).toBeLessThanOrEqual(1);
+        expect(r.correct).toBe(r.score >= 0.999);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("resolveChoice: lead-in before option text", () => {
+  it("reads 'The answer is 42' as the option whose text is 42", () => {
+    expect(resolveChoice("The answer is 42", OPTS)).toBe("B");
   });
 });

@@ -3,6 +3,7 @@
  * Accepts letters in the usual dressings ("B", "(B)", "B.", "Option B", "B) 42") or the option's own text.
  * Several letters in a prediction only score when the gold names the same set (multi-answer items, order-free).
  */
+import { matchText } from "../text-normalize.ts";
 import type { Verifier, VerifyContext } from "../types.ts";
 
 type Options = VerifyContext["options"];
@@ -104,6 +105,8 @@ export function resolveChoices(pred: string, options: Options): string[] | null 
   const byText = matchOptionText(trimmed, entries);
   if (byText !== null) return byText;
   const body = trimmed.replace(LEAD_IN, "").trim();
+  const bodyText = body === trimmed ? null : matchOptionText(body, entries);
+  if (bodyText !== null) return bodyText;
   const letters = letterSet(body, allowed);
   if (!letters) return null;
   if (letters.length === 1) {
@@ -141,14 +144,13 @@ export function resolveChoice(pred: string, options: Options): string | null {
 /**
  * Multiple-choice verifier. Gold is a letter, a letter set ("AC", "A, C") or the option text.
  * Score 1 iff the prediction designates exactly the gold set of letters. Without options, a gold that is not a
- * letter form is compared as normalised text.
+ * letter form is compared as normalised text (`matchText`).
  * @example verifyChoice("(b)", "B", {}) // { score: 1, correct: true, reason: "choice B matches" }
  */
 export const verifyChoice: Verifier = (pred, gold, ctx) => {
   const goldLetters = resolveChoices(gold, ctx.options);
   if (!goldLetters) {
-    const same = normalizeOptionText(pred) === normalizeOptionText(gold) && normalizeOptionText(gold) !== "";
-    return same
+    return matchText(pred, gold) !== null
       ? { score: 1, correct: true, reason: "option text matches" }
       : { score: 0, correct: false, reason: "gold is not an option letter and the text differs" };
   }

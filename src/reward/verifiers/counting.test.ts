@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { verifyCounting } from "./counting.ts";
 
@@ -28,5 +29,19 @@ describe("verifyCounting", () => {
   });
   it("explains an unusable gold", () => {
     expect(verifyCounting("5", "many", {}).reason).toBe("gold is not a single whole count");
+  });
+});
+
+describe("verifyCounting never throws", () => {
+  it("returns a score in [0, 1] for arbitrary text", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), (pred, gold) => {
+        const r = verifyCounting(pred, gold, { question: "What percentage?", options: ["a", "b", "c"] });
+        expect(r.score).toBeGreaterThanOrEqual(0);
+        expect(r.score).toBeLessThanOrEqual(1);
+        expect(r.correct).toBe(r.score >= 0.999);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

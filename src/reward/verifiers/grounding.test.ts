@@ -165,3 +165,17 @@ describe("verifyGrounding", () => {
     expect(verifyGrounding("[[0,0,10,10]]", "none", {}).reason).toMatch(/^gold:/);
   });
 });
+
+describe("verifyGrounding never throws", () => {
+  it("returns a score in [0, 1] for arbitrary text", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), (pred, gold) => {
+        const r = verifyGrounding(pred, gold, { question: "What percentage?", options: ["a", "b", "c"] });
+        expect(r.score).toBeGreaterThanOrEqual(0);
+        expect(r.score).toBeLessThanOrEqual(1);
+        expect(r.correct).toBe(r.score >= 0.999);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { makeOcrVerifier, ocrSimilarity, verifyOcr, verifyOcrIgnoreCase } from "./ocr.ts";
 
@@ -37,5 +38,19 @@ describe("verifyOcrIgnoreCase", () => {
   });
   it("matches the factory", () => {
     expect(makeOcrVerifier({ ignoreCase: true })("Ab", "aB", {}).score).toBe(1);
+  });
+});
+
+describe("verifyOcr never throws", () => {
+  it("returns a score in [0, 1] for arbitrary text", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), (pred, gold) => {
+        const r = verifyOcr(pred, gold, { question: "What percentage?", options: ["a", "b", "c"] });
+        expect(r.score).toBeGreaterThanOrEqual(0);
+        expect(r.score).toBeLessThanOrEqual(1);
+        expect(r.correct).toBe(r.score >= 0.999);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { verifyText } from "./text.ts";
 
@@ -43,5 +44,19 @@ describe("verifyText", () => {
   it("empty sides score 0 with a reason", () => {
     expect(verifyText("", "x", {})).toMatchObject({ score: 0, reason: "prediction is empty" });
     expect(verifyText("x", "", {})).toMatchObject({ score: 0, reason: "gold is empty" });
+  });
+});
+
+describe("verifyText never throws", () => {
+  it("returns a score in [0, 1] for arbitrary text", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), (pred, gold) => {
+        const r = verifyText(pred, gold, { question: "What percentage?", options: ["a", "b", "c"] });
+        expect(r.score).toBeGreaterThanOrEqual(0);
+        expect(r.score).toBeLessThanOrEqual(1);
+        expect(r.correct).toBe(r.score >= 0.999);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
