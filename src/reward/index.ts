@@ -25,6 +25,7 @@ export async function scoreItems(
   opts: ScoreItemsOptions = {},
 ): Promise<ScoredResult[]> {
   const judge = opts.judge === undefined ? undefined : JudgeConfig.parse(opts.judge);
+  if (items.length === 0) return [];
   const pool = new RewardPool(opts);
   try {
     const results = await pool.score(items, opts);

@@ -129,3 +129,13 @@ describe("RewardPool failures", () => {
     expect(() => new RewardPool({ deadlineMs: 0 })).toThrow(/deadlineMs/);
   });
 });
+
+describe("RewardPool close", () => {
+  it("rejects pending batches and later calls", async () => {
+    const pool = new RewardPool({ workers: 1, extraVerifiersModule: FIXTURE, deadlineMs: 60_000 });
+    const pending = expect(pool.score([textItem(1, "yes")])).rejects.toThrow(/closed/);
+    await pool.close();
+    await pending;
+    await expect(pool.score([textItem(1, "yes")])).rejects.toThrow(/closed/);
+  });
+});

@@ -128,9 +128,13 @@ export class RewardPool {
     });
   }
 
-  /** Terminate every worker. Pending `score` calls are not resolved after this. */
+  /** Terminate every worker; `score` calls still pending reject. */
   async close(): Promise<void> {
     this.closed = true;
+    const pending = new GlmvError("bad_argument", "the reward pool was closed with items pending");
+    for (const fail of this.failWaiters) fail(pending);
+    this.failWaiters.clear();
+    this.queue = [];
     const workers = this.slots.map((s) => this.retire(s));
     await Promise.all(workers.map((w) => w.terminate()));
   }
