@@ -1,0 +1,121 @@
+/**
+ * The GRPO policy objective (§5.3): PPO-style ratio clipping with clip-higher (separate low and high epsilon),
+ * no KL term, no entropy term. Tokens the policy did not choose (the prompt, padding, and tokens injected by
+ * force-answering) carry zero weight, so they never receive gradient.
+ */
+import { type Array as JaxArray, jit, nn, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
+import { z } from "zod";
+import type { GlmvConfig } from "../model/config.ts";
+import { forwardLogits, type ModelInputs, type ModelOptState } from "../model/model.ts";
+import type { GlmvParams } from "../model/params.ts";
+import { type AdamWConfig, adamwUpdate } from "../tensor/adamw.ts";
+
+export const GrpoLossConfig = z.object({
+  /** Lower clip: the ratio may fall to 1 − clipLow. */
+  clipLow: z.number().min(0).max(1).default(0.2),
+  /** Upper clip (clip-higher): the ratio may rise to 1 + clipHigh; larger than clipLow keeps rare tokens alive. */
+  clipHigh: z.number().min(0).max(10).default(0.28),
+  /** "sample": mean over each sample's tokens, then over samples (the paper's per-sample loss); "token": one mean. */
+  aggregation: z.enum(["sample", "token"]).default("sample"),
+});
+export type GrpoLossConfig = z.infer<typeof GrpoLossConfig>;
+
+/** One packed micro-batch for the policy update. Every [B, S] array is aligned with next-token targets. */
+export type GrpoBatch = {
+  inputs: ModelInputs;
+  targets: JaxArray; // int32 [B, S]: the token at s + 1
+  oldLogprobs: JaxArray; // float [B, S]: the sampler's log-probability of that token
+  advantages: JaxArray; // float [B, S]: the sample's group advantage on each of its tokens
+  weights: JaxArray; // float [B, S]: aggregation weights, 0 on tokens without gradient (see `lossWeights`)
+};
+
+/**
+ * Per-token aggregation weights from a host mask (1 on tokens the policy sampled).
+ * "sample": each sample's tokens share 1 / (its token count · number of samples), so long and short answers
+ * weigh the same; "token": every token weighs 1 / (total tokens). `numSamples` lets a batch split across
+ * micro-batches keep the normalisation of the whole batch.
+ */
+export function lossWeights(
+  mask: readonly (readonly number[])[],
+  aggregation: GrpoLossConfig["aggregation"],
+  numSamples = mask.length,
+  totalTokens = mask.reduce((a, row) => a + row.reduce((x, y) => x + y, 0), 0),
+): number[][] {
+  return mask.map((row) => {
+    const count = row.reduce((a, b) => a + b, 0);
+    const scale =
+      aggregation === "sample"
+        ? count > 0
+          ? 1 / (count * numSamples)
+          : 0
+        : totalTokens > 0
+          ? 1 / totalTokens
+          : 0;
+    return row.map((m) => m * scale);
+  });
+}
+
+/** log π(target) per position: [B, S, V] logits and int32 [B, S] targets → [B, S]. Consumes both. */
+export function tokenLogprobs(logits: JaxArray, targets: JaxArray): JaxArray {
+  const vocab = logits.shape[logits.ndim - 1]!;
+  return nn.logSoftmax(logits, -1).mul(nn.oneHot(targets, vocab)).sum(-1);
+}
+
+/**
+ * The clipped surrogate on given log-probabilities (the math without the model, so it can be tested alone).
+ * loss = −Σ w · min(r·A, clip(r, 1 − εlow, 1 + εhigh)·A), r = exp(logp − oldLogp). Consumes its arrays.
+ * @returns [loss, clipFraction] where clipFraction is the weighted share of tokens whose ratio was clipped.
+ */
+export function clippedSurrogate(
+  logp: JaxArray,
+  oldLogprobs: JaxArray,
+  advantages: JaxArray,
+  weights: JaxArray,
+  cfg: Pick<GrpoLossConfig, "clipLow" | "clipHigh">,
+): [JaxArray, JaxArray] {
+  const ratio = np.exp(logp.sub(oldLogprobs));
+  const unclipped = ratio.ref.mul(advantages.ref);
+  const clipped = np.clip(ratio, 1 - cfg.clipLow, 1 + cfg.clipHigh).mul(advantages);
+  const wasClipped = np.less(clipped.ref, unclipped.ref).astype(np.float32);
+  const objective = np.minimum(unclipped, clipped);
+  const loss = objective.mul(weights.ref).sum().neg();
+  const clipFraction = wasClipped.mul(weights.ref).sum().div(np.maximum(weights.sum(), 1e-12));
+  return [loss, clipFraction];
+}
+
+/** The GRPO loss of the model on a batch, with the clip fraction as auxiliary output. Consumes its arguments. */
+export function grpoLoss(
+  params: GlmvParams,
+  batch: GrpoBatch,
+  cfg: GlmvConfig,
+  loss: GrpoLossConfig,
+): [JaxArray, JaxArray] {
+  const logits = forwardLogits(params, batch.inputs, cfg, { gather: "onehot" });
+  const logp = tokenLogprobs(logits, batch.targets);
+  return clippedSurrogate(logp, batch.oldLogprobs, batch.advantages, batch.weights, loss);
+}
+
+export type GrpoStepResult = {
+  params: GlmvParams;
+  opt: ModelOptState;
+  loss: JaxArray;
+  clipFraction: JaxArray;
+  gradNorm: JaxArray;
+};
+
+/**
+ * The jitted policy update on one micro-batch: GRPO loss and gradients by `valueAndGrad`, then AdamW.
+ * Consumes `params`, `opt` and `batch`. Shapes are fixed by the caller (bucketed), so it compiles once.
+ */
+export function createGrpoStep(cfg: GlmvConfig, lossCfg: GrpoLossConfig, optCfg: AdamWConfig) {
+  const compiled = jit((params: GlmvParams, opt: ModelOptState, batch: GrpoBatch, lr: JaxArray) => {
+    const [[loss, clipFraction], grads] = valueAndGrad((p: GlmvParams) => grpoLoss(p, batch, cfg, lossCfg), {
+      hasAux: true,
+    })(tree.ref(params));
+    const up = adamwUpdate(params, grads, opt, lr, optCfg);
+    return { params: up.params, opt: up.state, loss, clipFraction, gradNorm: up.gradNorm };
+  });
+  const step = (params: GlmvParams, opt: ModelOptState, batch: GrpoBatch, lr: number) =>
+    compiled(params, opt, batch, np.array(lr)) as GrpoStepResult;
+  return Object.assign(step, { dispose: () => compiled.dispose() });
+}
