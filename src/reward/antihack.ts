@@ -60,7 +60,7 @@ function stripAssignment(s: string): string {
 
 /**
  * The numeric value of a short answer ("7", "7 cm", "x = 7", "about 7", "\frac{7}{8}", "3 × 10^5"), or null.
- * Percent signs are kept as written ("50%" → 50): the rules compare the same notation on both sides.
+ * A percent is a fraction ("50%" → 0.5), so "50% or 0.5" offers one value, not two.
  */
 export function numericValue(s: string): number | null {
   const t = stripAssignment(normalizeAnswer(s))
@@ -76,9 +76,10 @@ export function numericValue(s: string): number | null {
   if (lead && UNIT_TAIL.test(t.slice(lead[0].length))) {
     const rest = t.slice(lead[0].length).trim();
     // "7/8" is a fraction, not 7 with a unit "/8"; leave it to parsePlainNumber below.
-    if (!rest.startsWith("/") && !rest.startsWith("^")) return Number(lead[0].replace(/,/g, ""));
+    const value = Number(lead[0].replace(/,/g, ""));
+    if (!rest.startsWith("/") && !rest.startsWith("^")) return rest.startsWith("%") ? value / 100 : value;
   }
-  const plain = parsePlainNumber(t.replace(/%$/, ""));
+  const plain = parsePlainNumber(t);
   return plain ? plain.value : null;
 }
 
@@ -143,8 +144,12 @@ const DASH_RANGE = new RegExp(`^(${NUMBER_SRC})\\s*([-–—])\\s*(${NUMBER_SRC}
 const INTERVAL = new RegExp(`^[([]\\s*(${NUMBER_SRC})\\s*,\\s*(${NUMBER_SRC})\\s*[)\\]]$`);
 const ALTERNATIVE_SEP = /\s+or\s+|\(\s*or\s+|\bor\s*\(|或者|或/i;
 const LIST_SEP = /^(?:,|;|、|\n| and |&|和|及|与)/i;
-const UNCERTAIN =
-  /\bnot sure\b|\bunsure\b|\bi (?:don't|do not) know\b|\bno idea\b|\bcannot be determined\b|\bcan't be determined\b|\bcannot determine\b|\bcan't tell\b|\bunable to determine\b|\b(?:insufficient|not enough) (?:information|data)\b|\buncertain\b|\bunknown\b|不确定|无法确定|不知道|无法判断|无法得知/i;
+/** Phrases that say "I do not know" whatever else the answer holds. */
+const UNSURE =
+  /\bnot sure\b|\bunsure\b|\bi (?:don't|do not) know\b|\bno idea\b|\bcan't tell\b|不确定|不知道|说不准/i;
+/** Phrases that are a dodge only when no value comes with them ("the unknown is 12" is an answer). */
+const UNDETERMINED =
+  /\bcannot be determined\b|\bcan't be determined\b|\bcannot determine\b|\bunable to determine\b|\b(?:insufficient|not enough) (?:information|data)\b|\buncertain\b|\bunknown\b|无法确定|无法判断|无法得知/i;
 const GOLD_NEGATIVE =
   /\bnot\b|\bno\b|\bcannot\b|\bcan't\b|\bunknown\b|\bnone\b|insufficient|\bundefined\b|无法|不/i;
 const PLACEHOLDER =
@@ -192,7 +197,7 @@ export function optionLetters(s: string, allowLowercase: boolean): string[] | nu
 function goldOptionLetter(gold: string): string | null {
   const t = normalizeAnswer(gold);
   const bare = optionLetters(t, true);
-  if (bare && new Set(bare).size === 1 && /^\(?[A-Za-z][.)]?$/.test(t)) return bare[0]!.toUpperCase();
+  if (bare) return new Set(bare).size === 1 && /^\(?[A-Za-z][.)]?$/.test(t) ? bare[0]!.toUpperCase() : null;
   const withText = /^\(?([A-J])[.):]\s+\S/.exec(t);
   return withText ? withText[1]! : null;
 }
@@ -221,8 +226,11 @@ export const isPlaceholder = (pred: string, gold: string): boolean =>
   PLACEHOLDER.test(normalizeAnswer(pred)) && !PLACEHOLDER.test(normalizeAnswer(gold));
 
 /** "not sure", "cannot be determined", "unknown" when the gold is an actual answer. */
-export const isUncertain = (pred: string, gold: string): boolean =>
-  UNCERTAIN.test(normalizeAnswer(pred)) && !UNCERTAIN.test(gold) && !GOLD_NEGATIVE.test(gold);
+export function isUncertain(pred: string, gold: string): boolean {
+  if (UNSURE.test(gold) || UNDETERMINED.test(gold) || GOLD_NEGATIVE.test(gold)) return false;
+  const p = normalizeAnswer(pred);
+  return UNSURE.test(p) || (UNDETERMINED.test(p) && !/\d/.test(p));
+}
 
 /** "any of 3, 4, 5", "任意" when the gold is not itself an "any". */
 export const isAnyOf = (pred: string, gold: string): boolean =>
@@ -261,7 +269,8 @@ export function isHedgedRange(pred: string, gold: string): boolean {
   const hi = Number(dash[3]!.replace(/,/g, ""));
   if (!(lo < hi)) return false;
   if (dash[2] !== "-") return true;
-  const g = numericValue(gold);
+  // Both ends are read as written ("40-60%" → 40, 60), so read the gold without its percent sign too.
+  const g = numericValue(gold.replace(/\\?%/g, ""));
   return g !== null && lo <= g && g <= hi && !sameValue(lo - hi, g);
 }
 
@@ -277,7 +286,7 @@ function alternatives(pred: string): string[] {
   return normalizeAnswer(pred)
     .replace(/^either\s+/i, "")
     .split(ALTERNATIVE_SEP)
-    .map((a) => a.replace(/^[\s(]+|[\s)]+$/g, "").trim())
+    .map((a) => a.replace(/^[\s()]+|[\s()]+$/g, "").trim())
     .filter((a) => a.length > 0);
 }
 
@@ -313,6 +322,9 @@ function isSlashHedge(p: string, gold: string): boolean {
   return sameValue(a, g) || sameValue(b, g);
 }
 
+/** Words that restate the previous item ("1/2, i.e. 0.5"). */
+const CONNECTOR = /^(?:i\.?e\.?,?|that is,?|or|so|=|≈|~)\s*/i;
+
 /** A list item that is a value ("5", "5 apples", "x = 2", "2+3") rather than words around one. */
 function isValueLike(item: string): boolean {
   if (item.length > 40 || !/\d/.test(item)) return false;
@@ -332,7 +344,12 @@ export function isMultipleValues(pred: string, gold: string): boolean {
   // A set or tuple of values offered for one value: look inside it.
   const wrapped = /^(?:\\\{|\{|\[|\()(.*)(?:\\\}|\}|\]|\))$/.exec(p);
   if (wrapped && !/[()[\]{}]/.test(wrapped[1]!)) p = wrapped[1]!;
-  const items = splitTopLevel(p, LIST_SEP).filter(isValueLike);
+  const items = splitTopLevel(p, LIST_SEP)
+    .map((item) => item.replace(CONNECTOR, ""))
+    .filter(isValueLike);
+  const values = items.map(numericValue).filter((v): v is number => v !== null);
+  // Numbers decide when there are any ("1/2, i.e. 0.5" is one value); otherwise distinct expressions do.
+  if (values.length > 0) return values.some((v) => !sameValue(v, values[0]!));
   return new Set(items.map((i) => stripAssignment(i).toLowerCase())).size >= 2;
 }
 
