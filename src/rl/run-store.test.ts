@@ -1,0 +1,84 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { appendFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { GlmvError } from "../util/errors.ts";
+import { newPromptStats, observePrompt } from "./curriculum.ts";
+import { RunStore } from "./run-store.ts";
+
+const Config = z.object({ seed: z.number().int().default(0), steps: z.number().int().positive() });
+const fresh = () => join(mkdtempSync(join(tmpdir(), "glmv-run-")), "run");
+
+describe("run store", () => {
+  it("validates the config and refuses to overwrite a run", async () => {
+    const dir = fresh();
+    await expect(RunStore.create(dir, Config, { steps: -1 } as never)).rejects.toThrow(GlmvError);
+    const store = await RunStore.create(dir, Config, { steps: 3 });
+    expect(store.readConfig(Config)).toEqual({ seed: 0, steps: 3 });
+    store.close();
+    await expect(RunStore.create(dir, Config, { steps: 3 })).rejects.toMatchObject({ code: "bad_argument" });
+    expect(() => RunStore.open(join(dir, "nope"))).toThrow(/config.yaml is missing/);
+  });
+
+  it("rolls back to the last checkpoint: curriculum, metrics, rollouts, stray folders", async () => {
+    const dir = fresh();
+    const store = await RunStore.create(dir, Config, { steps: 10 });
+    const stats = new Map([["p1", newPromptStats(0.5)]]);
+    store.savePrompts(stats);
+    await store.appendMetrics({ step: 1, loss: 1 });
+    await store.writeRollouts(1, [{ id: "p1", reward: 1 }]);
+    stats.set("p1", observePrompt(stats.get("p1")!, 1, [1, 0, 1]));
+    store.savePrompts(stats);
+    const ckdir = await store.saveCheckpoint(
+      1,
+      async (staging) => {
+        mkdirSync(staging, { recursive: true });
+        writeFileSync(join(staging, "model.safetensors"), "weights");
+      },
+      { ratioEma: 1.5 },
+    );
+    expect(existsSync(join(ckdir, "model.safetensors"))).toBe(true);
+
+    // Work after the checkpoint, then a "crash": a torn metrics line and a half-built checkpoint folder.
+    await store.appendMetrics({ step: 2, loss: 0.5 });
+    await store.writeRollouts(2, [{ id: "p1", reward: 0 }]);
+    stats.set("p1", observePrompt(stats.get("p1")!, 2, [0, 0, 0, 0, 0]));
+    store.savePrompts(stats);
+    await appendFile(join(dir, "metrics.jsonl"), '{"step": 3, "lo');
+    mkdirSync(join(dir, "checkpoints", ".step-000002.abc.tmp"));
+    store.close();
+
+    const reopened = RunStore.open(dir);
+    const ck = await reopened.rollBackToCheckpoint<{ ratioEma: number }>();
+    expect(ck?.step).toBe(1);
+    expect(ck?.trainerState.ratioEma).toBe(1.5);
+    expect(reopened.readMetrics().map((m) => m.step)).toEqual([1]);
+    expect(reopened.readRollouts(2)).toEqual([]);
+    expect(reopened.readRollouts(1)).toEqual([{ id: "p1", reward: 1 }]);
+    expect(reopened.loadPrompts().get("p1")?.trials).toBe(3);
+    expect(readdirSync(join(dir, "checkpoints"))).toEqual(["step-000001"]);
+    reopened.close();
+  });
+
+  it("keeps only the newest checkpoints", async () => {
+    const store = await RunStore.create(fresh(), Config, { steps: 10 });
+    for (const step of [1, 2, 3]) await store.saveCheckpoint(step, async (d) => mkdirSync(d), { step }, 2);
+    expect(readdirSync(join(store.dir, "checkpoints")).sort()).toEqual(["step-000002", "step-000003"]);
+    expect(store.latestCheckpoint()?.step).toBe(3);
+    store.setMeta("phase", { name: "rl" });
+    expect(store.getMeta<{ name: string }>("phase")?.name).toBe("rl");
+    store.close();
+  });
+
+  it("a run without a checkpoint rolls back to nothing", async () => {
+    const store = await RunStore.create(fresh(), Config, { steps: 10 });
+    store.savePrompts(new Map([["a", newPromptStats(0.2)]]));
+    await store.appendMetrics({ step: 0, x: 1 });
+    expect(await store.rollBackToCheckpoint()).toBeNull();
+    expect(store.loadPrompts().size).toBe(0);
+    expect(store.readMetrics()).toEqual([]);
+    store.close();
+  });
+});
