@@ -1,8 +1,8 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { isGlmvError } from "../util/errors.ts";
 import {
   type CheckpointMismatch,
@@ -17,7 +17,15 @@ import { readSafetensors, writeSafetensors } from "./safetensors.ts";
 const FIXTURE_DIR = fileURLToPath(new URL("../../test/fixtures/glm4v-tiny/", import.meta.url));
 const fixture = readSafetensors(readFileSync(join(FIXTURE_DIR, "model.safetensors")));
 const fixtureExpected: ExpectedTensor[] = [...fixture].map(([key, t]) => ({ key, shape: t.shape }));
-const tmp = () => mkdtempSync(join(tmpdir(), "glmv-ckpt-"));
+const made: string[] = [];
+const tmp = () => {
+  const dir = mkdtempSync(join(tmpdir(), "glmv-ckpt-"));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 describe("canonical keys", () => {
   it("maps the hub prefix variants onto one key", () => {

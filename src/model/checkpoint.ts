@@ -175,11 +175,21 @@ export async function loadCheckpointDir(
     else byFile.set(r.file, [r]);
   }
   for (const [file, fileRows] of byFile) {
-    const bytes = new Uint8Array(await fsp.readFile(join(dir, file)));
-    const start = dataStart.get(file) ?? 0;
-    for (const r of fileRows) {
-      const raw = bytes.subarray(start + r.begin, start + r.end);
-      tensors.set(mapping.get(r.key)!, decodeTensor(r, raw, `${file}:${r.key}`));
+    // Read tensor by tensor at its offset: shards can exceed Node's single-buffer limit.
+    const fh = await fsp.open(join(dir, file), "r");
+    try {
+      const start = dataStart.get(file) ?? 0;
+      for (const r of fileRows) {
+        const raw = new Uint8Array(r.end - r.begin);
+        const { bytesRead } = await fh.read(raw, 0, raw.length, start + r.begin);
+        if (bytesRead !== raw.length)
+          throw new GlmvError("checkpoint_corrupt", "file ends inside this tensor", {
+            where: `${file}:${r.key}`,
+          });
+        tensors.set(mapping.get(r.key)!, decodeTensor(r, raw, `${file}:${r.key}`));
+      }
+    } finally {
+      await fh.close();
     }
   }
   return { config, tensors };

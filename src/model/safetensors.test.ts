@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -181,5 +181,6 @@ describe("reference fixture", () => {
     const path = join(dir, "cut.safetensors");
     writeFileSync(path, readFileSync(FIXTURE).subarray(0, 1000));
     await expect(readSafetensorsHeader(path)).rejects.toMatchObject({ code: "checkpoint_corrupt" });
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -48,7 +48,8 @@ export function createTokenizer(
     });
   }
   const special = resolveSpecialTokenIds((t) => inner.token_to_id(t));
-  const vocabSize = Math.max(...inner.get_vocab(true).values()) + 1;
+  let vocabSize = 0; // a loop, not Math.max(...ids): 151k arguments overflow the call stack
+  for (const id of inner.get_vocab(true).values()) vocabSize = Math.max(vocabSize, id + 1);
   return {
     encode: (text) => (text.length === 0 ? [] : inner.encode(text, { add_special_tokens: false }).ids),
     decode(ids, opts = {}) {
