@@ -61,6 +61,8 @@ describe("parseCount", () => {
     ["两千", 2000],
     ["一百零五", 105],
     ["7.", 7],
+    ["5个", 5],
+    ["12只猫", 12],
   ])("%s → %d", (text, n) => {
     expect(parseCount(text)).toBe(n);
   });
@@ -76,6 +78,7 @@ describe("parseCount", () => {
     ["5 apples and 3 pears"],
     ["三个或四个"],
     ["三到四个"],
+    ["3个或4个"],
     ["about"],
     [""],
   ])("%j → null", (text) => {

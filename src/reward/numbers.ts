@@ -196,7 +196,7 @@ function hasNumberWord(text: string): boolean {
 
 /**
  * A count written as digits or number words in English or Chinese, with an optional trailing noun
- * ("5", "05", "1,000", "five", "twenty-one apples", "a dozen eggs", "十只猫" → 10).
+ * ("5", "05", "1,000", "five", "twenty-one apples", "a dozen eggs", "5个", "十只猫" → 10).
  * "1.0" and "3.00" are whole counts (glmv's rule; the release sends them to an LLM judge).
  * Returns null when it is not a single whole count: "1.5", "-2", "2-3", "2 or 3", "三到四个", "five six".
  */
@@ -212,6 +212,12 @@ export function parseCount(text: string): number | null {
     if (digits[2] && (/\b(or|and|to|plus|minus)\b/i.test(digits[2]) || hasNumberWord(digits[2]))) return null;
     return Number(digits[1]!.replace(/,/g, ""));
   }
+  // "5个", "5只猫": digits with a Chinese measure word.
+  const digitsZh =
+    /^(\d+)\s*[个只位条张件本头辆座棵朵颗把块名人]([^\d零〇一二两三四五六七八九十百千或到至~、,，和及与-]{0,4})$/u.exec(
+      s,
+    );
+  if (digitsZh) return Number(digitsZh[1]);
   const zh =
     /^([零〇一二两三四五六七八九十百千]+)[个只位条张件本头辆座棵朵颗把块名人]?([^\d零〇一二两三四五六七八九十百千或到至~、,，和及与-]{0,4})$/u.exec(
       s,

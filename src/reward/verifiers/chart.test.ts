@@ -25,7 +25,7 @@ describe("readChartNumber", () => {
     expect(n!.percent).toBe(percent);
     expect(n!.scale).toBe(scale);
   });
-  it.each([["2010-2011"], ["3 and 4"], ["Yes"], [""], ["1/0"]])("%j → null", (text) => {
+  it.each([["2010-2011"], ["3 and 4"], ["Yes"], [""], ["1/0"], ["COVID-19"]])("%j → null", (text) => {
     expect(readChartNumber(text)).toBeNull();
   });
 });

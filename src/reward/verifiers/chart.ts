@@ -22,8 +22,9 @@ export const CHART_TOLERANCE = 2.5e-2;
 /** One number read out of a chart answer. `value` has `%` already divided out; `scale` is "million" etc. */
 export type ChartNumber = { value: number; percent: boolean; scale: number };
 
+/** A number not glued to a word before it ("COVID-19", "A4" are names, not numbers). */
 const NUMBER_TOKEN =
-  /(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+]?\d+)?(?!\w*\d)|(?<![\w.])[-+]?\.\d+/gi;
+  /(?<![\w.]|[a-z]-)[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+]?\d+)?(?!\w*\d)|(?<![\w.])[-+]?\.\d+/gi;
 const FRACTION = /^\\d?frac\{\s*([-+]?\d+(?:\.\d+)?)\s*\}\{\s*([-+]?\d+(?:\.\d+)?)\s*\}$/;
 const SLASH_FRACTION = /^([-+]?\d+(?:\.\d+)?)\s*\/\s*(\d+(?:\.\d+)?)$/;
 

@@ -12,6 +12,10 @@ describe("verifyCounting", () => {
     ["十只猫", "10"],
     ["２", "2"],
     ["twenty-one", "21"],
+    ["There are 5 apples.", "5"],
+    ["Answer: 5", "5"],
+    ["共5个", "5"],
+    ["一共有三只", "3"],
   ])("%j = %j", (pred, gold) => {
     expect(verifyCounting(pred, gold, {})).toMatchObject({ score: 1, correct: true });
   });

@@ -10,6 +10,10 @@
 import { parseCount } from "../numbers.ts";
 import type { Verifier } from "../types.ts";
 
+/** Lead-ins around a bare count: "There are 5", "Answer: 5", "共5个", "总共 5". */
+const COUNT_LEAD_IN =
+  /^(?:there\s+(?:are|is)\s+|(?:the\s+)?(?:answer|count|total)\s*(?:is|:|：)?\s*|(?:一共|总共|共)(?:有)?\s*|有\s*)/i;
+
 /**
  * Compare two counts exactly.
  * @example verifyCounting("01", "1", {}) // { score: 1, correct: true, reason: "count 1 matches" }
@@ -17,7 +21,7 @@ import type { Verifier } from "../types.ts";
 export const verifyCounting: Verifier = (pred, gold) => {
   const g = parseCount(gold);
   if (g === null) return { score: 0, correct: false, reason: "gold is not a single whole count" };
-  const p = parseCount(pred);
+  const p = parseCount(pred.trim().replace(COUNT_LEAD_IN, ""));
   if (p === null) return { score: 0, correct: false, reason: "prediction is not a single whole count" };
   return p === g
     ? { score: 1, correct: true, reason: `count ${g} matches` }

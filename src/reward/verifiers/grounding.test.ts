@@ -32,6 +32,7 @@ describe("parseBoxes", () => {
         [5, 6, 7, 8],
       ],
     ],
+    ["[[1,2,3,4]] (the red cup)", [[1, 2, 3, 4]]],
   ])("%j", (text, boxes) => {
     expect(parseBoxes(text)).toEqual({ ok: true, boxes });
   });
@@ -42,7 +43,8 @@ describe("parseBoxes", () => {
     ["[[-1,20,30,40]]", /outside/],
     ["[[10,20,30]]", /3 numbers/],
     ["[[10,20,30,40,50]]", /5 numbers/],
-    ["[[a,b,c,d]]", /not a number/],
+    ["[[a,b,c,d]]", /no box/],
+    ["[[1,2,3,x]]", /not a number/],
     ["[[1,2,3,4]] 5", /outside the box/],
     ["somewhere on the left", /no box/],
     ["", /no box/],

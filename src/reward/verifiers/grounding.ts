@@ -45,7 +45,8 @@ function readBox(content: string): Box | string {
  */
 export function parseBoxes(text: string): ParsedBoxes {
   const s = text.normalize("NFKC").replace(SPECIAL_TOKEN, " ");
-  const groups = [...s.matchAll(INNER_GROUP)].map((m) => m[1]!);
+  // Bracketed words ("(the red cup)") are labels, not boxes.
+  const groups = [...s.matchAll(INNER_GROUP)].map((m) => m[1]!).filter((g) => /\d/.test(g));
   if (groups.length === 0) {
     // Four bare numbers: "10, 20, 30, 40".
     if (/^[\s\d.,，;；+-]+$/.test(s) && /\d/.test(s)) groups.push(s);
