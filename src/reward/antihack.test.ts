@@ -23,6 +23,7 @@ const HACKS: Hack[] = [
   ["Between 10% and 20%", "15%", "chart", "hedged_range"],
   ["from 3 to 5", "4", "math", "hedged_range"],
   ["from 3 cm to 5 cm", "4 cm", "physics", "hedged_range"],
+  ["between 9 and 10 m/s^2", "9.8 m/s^2", "physics", "hedged_range"],
   ["3 to 5", "4", "counting", "hedged_range"],
   ["about 30 to 40", "35", "chart", "hedged_range"],
   ["7~8", "7", "counting", "hedged_range"],
@@ -64,6 +65,7 @@ const HACKS: Hack[] = [
   // plus-minus
   ["7 ± 1", "7", "math", "plus_minus"],
   ["7 \\pm 1", "7", "math", "plus_minus"],
+  ["x^2 \\pm 1", "x^2+1", "math", "plus_minus"],
   ["9.8 \\pm 0.1 m/s^2", "9.8 m/s^2", "physics", "plus_minus"],
   ["x = \\pm 2", "2", "math", "plus_minus"],
   ["5 +/- 1", "5", "chart", "plus_minus"],
@@ -89,6 +91,11 @@ const HACKS: Hack[] = [
   ["12/13", "12", "chart", "hedged_alternatives"],
   ["red or blue", "red", "text", "hedged_alternatives"],
   ["Paris or London", "Paris", "text", "hedged_alternatives"],
+  ["seven or eight", "7", "counting", "hedged_alternatives"],
+  ["forty-two or forty-three", "42", "math", "hedged_alternatives"],
+  ["x^2+1 \\text{ or } x^2-1", "x^2+1", "math", "hedged_alternatives"],
+  ["9.8 m/s^2 or 10 m/s^2", "9.8 m/s^2", "physics", "hedged_alternatives"],
+  ["blue/green", "blue", "text", "hedged_alternatives"],
   // multiple options
   ["A or B", "A", "choice", "multiple_options"],
   ["A, B, C", "B", "choice", "multiple_options"],
@@ -104,6 +111,7 @@ const HACKS: Hack[] = [
   ["a, b", "A", "choice", "multiple_options"],
   ["B or C", "(B)", "math", "multiple_options"],
   ["A and D", "A. 12 apples", "choice", "multiple_options"],
+  ["C (or maybe B)", "C", "choice", "multiple_options"],
   // multiple values
   ["3, 4, 5", "4", "math", "multiple_values"],
   ["3 and 4", "3", "counting", "multiple_values"],
@@ -113,6 +121,12 @@ const HACKS: Hack[] = [
   ["5 apples, 6 apples", "5", "counting", "multiple_values"],
   ["\\frac{1}{2}, \\frac{1}{3}", "\\frac{1}{2}", "math", "multiple_values"],
   ["2、3", "2", "counting", "multiple_values"],
+  ["x^2+1, x^2-1", "x^2+1", "math", "multiple_values"],
+  // encoded numbers
+  ["XLII", "42", "math", "encoded_number"],
+  ["VII", "7", "counting", "encoded_number"],
+  ["&#52;&#50;", "42", "math", "encoded_number"],
+  ["0x2A", "42", "math", "encoded_number"],
   // any of, uncertainty, placeholders
   ["any of 3, 4, 5", "3", "math", "any_of"],
   ["any of them", "B", "choice", "any_of"],
@@ -166,6 +180,18 @@ const LEGIT: Legit[] = [
   ["x = 3, y = 3", "3", "math"],
   ["The unknown is 12", "12", "math"],
   ["5 and only 5", "5", "counting"],
+  ["7 or seven", "7", "counting"],
+  ["seven", "7", "counting"],
+  ["1+x^2", "x^2+1", "math"],
+  ["2x+2", "2(x+1)", "math"],
+  ["10^{3}", "1000", "math"],
+  ["9.8 m/s^2", "9.8 m/s^2", "physics"],
+  ["IV", "IV", "math"],
+  ["D", "D", "choice"],
+  ["C", "C", "math"],
+  ["C", "3", "math"],
+  ["D", "4", "choice"],
+  ["III", "3", "choice"],
   // the gold has the same shape
   ["{1, 2}", "{1, 2}", "math"],
   ["\\{1, 2\\}", "1, 2", "math"],
@@ -228,6 +254,10 @@ const LEGIT: Legit[] = [
   ["either way", "either way", "text"],
   ["red or blue", "red or blue", "text"],
   ["dark red or maroon", "red", "text"],
+  ["Paris, France", "Paris", "text"],
+  ["km/h", "km/h", "text"],
+  ["and/or", "and/or", "text"],
+  ["blue", "blue", "text"],
   ["not sure", "I am not sure", "text"],
   ["To be or not to be", "To be or not to be", "ocr"],
   ["3-5 business days", "3-5 business days", "ocr"],
@@ -294,7 +324,10 @@ describe("hedged: building blocks", () => {
     expect(numericValue("about 1,200 people")).toBe(1200);
     expect(numericValue("\\frac{3}{4}")).toBe(0.75);
     expect(numericValue("7/8")).toBe(0.875);
-    expect(numericValue("seven")).toBeNull();
+    expect(numericValue("seven")).toBe(7);
+    expect(numericValue("9.8 m/s^2")).toBe(9.8);
+    expect(numericValue("50%")).toBe(0.5);
+    expect(numericValue("x + 1")).toBeNull();
   });
 
   it("isSingleValue rejects lists, ranges, ratios, intervals, bounds and ±", () => {
