@@ -1,0 +1,317 @@
+/**
+ * Batched generation with a static-shape KV cache, host-side sampling, stop tokens and force-answering.
+ *
+ * Shapes never change during a run: prompts are left-padded to `promptLen` (pad slots masked out), the cache is
+ * preallocated at Tmax = promptLen + maxNewTokens per layer ([B, Tmax, K, hd]) and written through a one-hot
+ * placement matrix, and every decode step feeds [B, 1] tokens with a [B, 1, 1, Tmax] mask. So prefill compiles
+ * once per prompt/image shape and the decode step compiles once for the generator's lifetime.
+ *
+ * Positions (model-spec §3.3): prefill uses the 3-D ids of `getRopeIndex`; decode step at cache slot c uses
+ * `c + ropeDelta[b]` on all three components. With left padding, ropeDelta already absorbs the pad count.
+ *
+ * Force-answering (design.md, RL rollouts): when a row has produced `thinkBudget` new tokens without `</think>`,
+ * the next tokens are `</think>` (and `<answer>` in the 4.1V style), marked `injected` with logprob 0 so the RL loss
+ * can mask them; generation then continues to a stop token or the maximum.
+ */
+import { type Array as JaxArray, jit, numpy as np, tree } from "@jax-js/jax";
+import { z } from "zod";
+import { linear } from "../tensor/ops.ts";
+import { GlmvError } from "../util/errors.ts";
+import { mulberry32 } from "../util/rng.ts";
+import { type GlmvConfig, rotaryDim } from "./config.ts";
+import { type CacheWrite, type LayerCache, runDecoder, type TextRope } from "./decoder.ts";
+import { buildInputs, embedInputs, gatherRows, type ModelInputs } from "./model.ts";
+import type { GlmvParams, TextParams } from "./params.ts";
+import type { GridThw } from "./position-ids.ts";
+import { rotatePairsMatrix, textRopeTable } from "./rope.ts";
+import { SamplingConfig, sampleToken } from "./sampling.ts";
+
+/** Fixed shapes of a generator: every call uses exactly these. */
+export type GeneratorShape = { batchSize: number; promptLen: number; maxNewTokens: number };
+
+/** One batch of prompts (unpadded token ids, media placeholders already expanded) and its media. */
+export type GenerateInputs = {
+  prompts: number[][];
+  imageGridThw?: GridThw[];
+  videoGridThw?: GridThw[];
+  /** Patch rows of all images then all videos, as `HostBatch.pixels`. */
+  pixels?: Float32Array;
+};
+
+/** Generation settings: sampling plus stop tokens, seed, padding and force-answering. */
+export const GenerateOptions = SamplingConfig.extend({
+  /** A row finishes at the first sampled stop token (which is kept in its output). */
+  stopIds: z.array(z.number().int().nonnegative()).default([]),
+  /** Row b draws from its own stream `mulberry32(seed, b)`, so a row's sample does not depend on its batch. */
+  seed: z.number().int().default(0),
+  /** Token fed into masked pad slots (its value never matters). */
+  padId: z.number().int().nonnegative().default(0),
+  /** New tokens a row may spend before `</think>` is forced; needs `forceAnswer`. */
+  thinkBudget: z.number().int().min(0).optional(),
+  forceAnswer: z
+    .object({
+      style: z.enum(["4.1v", "4.5v"]),
+      thinkEndId: z.number().int().nonnegative(),
+      /** Injected after `</think>` in the 4.1V style only. */
+      answerStartId: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
+});
+export type GenerateOptions = z.input<typeof GenerateOptions>;
+
+/**
+ * Per row: the new tokens (stop token included), `logprobs` = log-softmax of the raw logits (temperature 1, no
+ * filtering: the policy's logprob, what the RL loss needs), `samplerLogprobs` = logprob under the processed
+ * distribution actually sampled (0 for greedy), `injected` (forced tokens, logprobs 0), and `finished` (stopped
+ * by a stop token rather than the length limit).
+ */
+export type GenerateResult = {
+  tokens: number[][];
+  logprobs: number[][];
+  samplerLogprobs: number[][];
+  injected: boolean[][];
+  finished: boolean[];
+};
+
+/** A generator bound to one config and one set of shapes. */
+export type Generator = {
+  /** Generate for one batch. Borrows `params` (the caller keeps them). */
+  generate(params: GlmvParams, inputs: GenerateInputs, opts?: GenerateOptions): Promise<GenerateResult>;
+  /** How many times each jitted function was traced (= compiled, one per distinct input shape). */
+  traces(): { prefill: number; decode: number };
+  dispose(): void;
+};
+
+type StepInputs = { tokens: JaxArray; rope: TextRope; mask: JaxArray };
+
+/**
+ * Left-pad prompts to `promptLen`; returns padded rows and their 0/1 attention masks.
+ * @example leftPad([[5, 6]], 4, 0) // { tokens: [[0,0,5,6]], attention: [[0,0,1,1]] }
+ */
+export function leftPad(prompts: readonly (readonly number[])[], promptLen: number, padId: number) {
+  const tokens: number[][] = [];
+  const attention: number[][] = [];
+  prompts.forEach((p, b) => {
+    if (p.length === 0 || p.length > promptLen)
+      throw new GlmvError("bad_input", `prompt length ${p.length} not in 1..${promptLen}`, {
+        where: `row ${b}`,
+      });
+    const pad = promptLen - p.length;
+    tokens.push([...new Array<number>(pad).fill(padId), ...p]);
+    attention.push([...new Array<number>(pad).fill(0), ...p.map(() => 1)]);
+  });
+  return { tokens, attention };
+}
+
+/**
+ * Attention mask [B, 1, S, Tmax] for S queries at cache slots start..start+S−1: key j is visible when j ≤ the
+ * query's slot and j is not a prompt pad slot.
+ */
+export function cacheMask(attention: readonly (readonly number[])[], start: number, s: number, tmax: number) {
+  const out: boolean[] = [];
+  for (const row of attention)
+    for (let i = 0; i < s; i++)
+      for (let j = 0; j < tmax; j++) out.push(j <= start + i && (j >= row.length || row[j] === 1));
+  return np.array(out, { shape: [attention.length, 1, s, tmax], dtype: np.bool });
+}
+
+/**
+ * One-hot cache write of S new entries at slots start..start+S−1 (see decoder.ts `CacheWrite`). `place` is given
+ * as [1, 1, Tmax, S] rather than [Tmax, S]: jax-js 0.1.25's matmul of a 2-D matrix with a 4-D batch puts the
+ * matrix's row axis first ([Tmax,S]·[B,K,S,hd] → [Tmax,B,K,hd]), while explicit unit batch axes broadcast right.
+ */
+export function cacheWriteAt(start: number, s: number, tmax: number): CacheWrite {
+  const keep = new Float32Array(tmax).fill(1);
+  const place = new Float32Array(tmax * s);
+  for (let i = 0; i < s; i++) {
+    keep[start + i] = 0;
+    place[(start + i) * s + i] = 1;
+  }
+  return {
+    keep: np.array(keep, { shape: [tmax, 1, 1] }),
+    place: np.array(place, { shape: [1, 1, tmax, s] }),
+  };
+}
+
+/**
+ * Build a generator. Prefill runs once per batch (one jitted shape per prompt/image geometry), then one jitted
+ * decode step per token with unchanging shapes.
+ * @example
+ * const gen = createGenerator(cfg, { batchSize: 2, promptLen: 32, maxNewTokens: 64 });
+ * const out = await gen.generate(params, { prompts }, { temperature: 1, stopIds: [eos], seed: 1 });
+ * gen.dispose();
+ */
+export function createGenerator(cfg: GlmvConfig, shape: GeneratorShape): Generator {
+  const { batchSize: b, promptLen, maxNewTokens } = shape;
+  if (b < 1 || promptLen < 1 || maxNewTokens < 1)
+    throw new GlmvError("bad_argument", "batchSize, promptLen and maxNewTokens must be ≥ 1");
+  const t = cfg.text;
+  const hd = t.hiddenSize / t.numHeads;
+  const rot = rotaryDim(t.hiddenSize, t.numHeads, t.partialRotaryFactor);
+  const tmax = promptLen + maxNewTokens;
+  const counts = { prefill: 0, decode: 0 };
+
+  const prefill = jit((params: GlmvParams, inputs: ModelInputs, cache: LayerCache[], write: CacheWrite) => {
+    counts.prefill++; // runs only while tracing
+    const x = embedInputs(params.text.embed, params.vision, inputs.tokens, inputs.vision, cfg);
+    const out = runDecoder({ layers: params.text.layers, norm: params.text.norm }, x, inputs.rope, t, {
+      mask: inputs.mask,
+      cache,
+      write,
+    });
+    const last = out.hidden.slice([], -1); // [B, H]: prompts are left-padded, so the last slot is real
+    return { logits: linear(last, params.text.lmHead), cache: out.cache! };
+  });
+  const decode = jit((params: TextParams, step: StepInputs, cache: LayerCache[], write: CacheWrite) => {
+    counts.decode++;
+    const x = gatherRows(params.embed, step.tokens.reshape([b]), "take").reshape([b, 1, t.hiddenSize]);
+    const out = runDecoder({ layers: params.layers, norm: params.norm }, x, step.rope, t, {
+      mask: step.mask,
+      cache,
+      write,
+    });
+    return { logits: linear(out.hidden.reshape([b, t.hiddenSize]), params.lmHead), cache: out.cache! };
+  });
+  const rotate = np.array(rotatePairsMatrix(hd, rot), { shape: [hd, hd] });
+
+  /** Decode-step arrays for cache slot c: the fed tokens, rope at c + ropeDelta per row, the mask. */
+  const stepInputs = (c: number, fed: number[], deltas: number[], attention: number[][]): StepInputs => {
+    const cos = new Float32Array(b * hd);
+    const sin = new Float32Array(b * hd);
+    deltas.forEach((d, r) => {
+      const p = [c + d];
+      const table = textRopeTable([p, p, p], hd, rot, t.mropeSection, t.ropeTheta);
+      cos.set(table.cos, r * hd);
+      sin.set(table.sin, r * hd);
+    });
+    return {
+      tokens: np.array(Int32Array.from(fed), { shape: [b, 1], dtype: np.int32 }),
+      rope: {
+        cos: np.array(cos, { shape: [b, 1, 1, hd] }),
+        sin: np.array(sin, { shape: [b, 1, 1, hd] }),
+        rotate: rotate.ref,
+      },
+      mask: cacheMask(attention, c, 1, tmax),
+    };
+  };
+
+  async function generate(
+    params: GlmvParams,
+    batch: GenerateInputs,
+    options: GenerateOptions = {},
+  ): Promise<GenerateResult> {
+    const o = GenerateOptions.parse(options);
+    if (batch.prompts.length !== b)
+      throw new GlmvError("bad_input", `got ${batch.prompts.length} prompts for batch size ${b}`);
+    if (o.thinkBudget !== undefined && !o.forceAnswer)
+      throw new GlmvError("bad_argument", "thinkBudget needs forceAnswer (the </think> id)");
+    const forced = forcedTokens(o);
+    const { tokens: padded, attention } = leftPad(batch.prompts, promptLen, o.padId);
+    const { inputs, info } = buildInputs(cfg, {
+      tokens: padded,
+      attentionMask: attention,
+      ...(batch.imageGridThw ? { imageGridThw: batch.imageGridThw } : {}),
+      ...(batch.videoGridThw ? { videoGridThw: batch.videoGridThw } : {}),
+      ...(batch.pixels ? { pixels: batch.pixels } : {}),
+    });
+    inputs.mask.dispose();
+    inputs.mask = cacheMask(attention, 0, promptLen, tmax);
+    const rows = Array.from({ length: b }, (_, r) => new RowState(mulberry32(rowSeed(o.seed, r))));
+    let cache: LayerCache[] = Array.from({ length: t.numLayers }, () => ({
+      k: np.zeros([b, tmax, t.numKvHeads, hd]),
+      v: np.zeros([b, tmax, t.numKvHeads, hd]),
+    }));
+    let logits: JaxArray | undefined;
+    try {
+      ({ logits, cache } = prefill(tree.ref(params), inputs, cache, cacheWriteAt(0, promptLen, tmax)));
+      const vocab = t.vocabSize;
+      for (let step = 0; step < maxNewTokens; step++) {
+        const host = (await logits.data()) as Float32Array;
+        logits = undefined;
+        const fed = rows.map((row, r) =>
+          row.done ? o.padId : row.choose(host.subarray(r * vocab, (r + 1) * vocab), o, forced),
+        );
+        if (rows.every((row) => row.done) || step + 1 === maxNewTokens) break;
+        const c = promptLen + step; // slot of the token being fed
+        const write = cacheWriteAt(c, 1, tmax);
+        const stepIn = stepInputs(c, fed, info.ropeDeltas, attention);
+        ({ logits, cache } = decode(tree.ref(params.text), stepIn, cache, write));
+      }
+    } finally {
+      tree.dispose([cache, logits ?? null]);
+    }
+    return {
+      tokens: rows.map((r) => r.tokens),
+      logprobs: rows.map((r) => r.logprobs),
+      samplerLogprobs: rows.map((r) => r.samplerLogprobs),
+      injected: rows.map((r) => r.injected),
+      finished: rows.map((r) => r.finished),
+    };
+  }
+
+  return {
+    generate,
+    traces: () => ({ ...counts }),
+    dispose() {
+      prefill.dispose();
+      decode.dispose();
+      rotate.dispose();
+    },
+  };
+}
+
+/** The tokens force-answering injects, or undefined when it is off. */
+function forcedTokens(o: z.output<typeof GenerateOptions>): number[] | undefined {
+  if (o.thinkBudget === undefined || !o.forceAnswer) return undefined;
+  const f = o.forceAnswer;
+  if (f.style === "4.5v") return [f.thinkEndId];
+  if (f.answerStartId === undefined)
+    throw new GlmvError("bad_argument", "4.1V force-answering needs answerStartId (<answer>)");
+  return [f.thinkEndId, f.answerStartId];
+}
+
+/** A per-row seed derived from the run seed (golden-ratio mixing keeps neighbouring rows apart). */
+function rowSeed(seed: number, row: number): number {
+  return (seed ^ Math.imul(row + 1, 0x9e3779b1)) >>> 0;
+}
+
+/** One row's progress: its outputs, whether it stopped, and queued forced tokens. */
+class RowState {
+  tokens: number[] = [];
+  logprobs: number[] = [];
+  samplerLogprobs: number[] = [];
+  injected: boolean[] = [];
+  finished = false;
+  done = false;
+  #sawThinkEnd = false;
+  #forced = false;
+  #queue: number[] = [];
+  readonly #rand: () => number;
+
+  constructor(rand: () => number) {
+    this.#rand = rand;
+  }
+
+  /** Pick this step's token (forced or sampled), record it, and return it. */
+  choose(logits: Float32Array, o: z.output<typeof GenerateOptions>, forced: number[] | undefined): number {
+    if (forced && !this.#sawThinkEnd && !this.#forced && this.tokens.length >= o.thinkBudget!) {
+      this.#forced = true; // budget spent without </think>: the next tokens are the forced ones
+      this.#queue = [...forced];
+    }
+    const queued = this.#queue.shift();
+    const pick =
+      queued !== undefined
+        ? { token: queued, logprob: 0, samplerLogprob: 0 }
+        : sampleToken(logits, o, this.#rand);
+    this.tokens.push(pick.token);
+    this.logprobs.push(pick.logprob);
+    this.samplerLogprobs.push(pick.samplerLogprob);
+    this.injected.push(queued !== undefined);
+    if (forced && pick.token === forced[0]) this.#sawThinkEnd = true;
+    if (queued === undefined && o.stopIds.includes(pick.token)) {
+      this.finished = true;
+      this.done = true;
+    }
+    return pick.token;
+  }
+}
