@@ -16,7 +16,7 @@ describe("ops", () => {
     const w = arr([1, 2, 1, 1], [4]);
     const y = read(rmsNorm(x, w, 1e-5));
     const r = 1 / Math.sqrt((1 + 4 + 9 + 16) / 4 + 1e-5);
-    [1 * r, 4 * r, 3 * r, 4 * r].forEach((v, i) => expect(y[i]).toBeCloseTo(v, 5));
+    for (const [i, v] of [1 * r, 4 * r, 3 * r, 4 * r].entries()) expect(y[i]).toBeCloseTo(v, 5);
     expect(x.refCount).toBe(0);
     expect(w.refCount).toBe(0);
   });
