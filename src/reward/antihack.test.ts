@@ -256,6 +256,8 @@ const LEGIT: Legit[] = [
   ["dark red or maroon", "red", "text"],
   ["Paris, France", "Paris", "text"],
   ["km/h", "km/h", "text"],
+  ["(x)", "x", "math"],
+  ["[n]", "n", "counting"],
   ["and/or", "and/or", "text"],
   ["blue", "blue", "text"],
   ["not sure", "I am not sure", "text"],
@@ -312,6 +314,37 @@ describe("detectHacking: legitimate answers are never flagged", () => {
       fc.property(fc.string(), fc.string(), fc.constantFrom(...DOMAINS), (pred, gold, domain) => {
         const r = detectHacking(pred, gold, domain);
         expect(r === null || typeof r === "string").toBe(true);
+      }),
+    );
+  });
+});
+
+describe("detectHacking: properties", () => {
+  const int = fc.integer({ min: -100_000, max: 100_000 });
+  const valueDomain = fc.constantFrom<Domain>("math", "physics", "chemistry", "chart", "counting");
+
+  it("flags two different values offered for one", () => {
+    fc.assert(
+      fc.property(int, int, valueDomain, (a, b, domain) => {
+        fc.pre(a !== b);
+        expect(detectHacking(`${a} or ${b}`, `${a}`, domain)).toBe("hedged_alternatives");
+        expect(detectHacking(`between ${Math.min(a, b)} and ${Math.max(a, b)}`, `${a}`, domain)).toBe(
+          "hedged_range",
+        );
+        expect(detectHacking(`${a} \\pm ${Math.abs(b) + 1}`, `${a}`, domain)).toBe("plus_minus");
+        expect(detectHacking(`${a}, ${b}`, `${a}`, domain)).toBe("multiple_values");
+      }),
+    );
+  });
+
+  it("never flags a plain value, a restated value, or an assignment", () => {
+    fc.assert(
+      fc.property(int, fc.double({ min: -1e6, max: 1e6, noNaN: true }), valueDomain, (a, x, domain) => {
+        expect(detectHacking(`${a}`, `${a}`, domain)).toBeNull();
+        expect(detectHacking(`${a}.0`, `${a}`, domain)).toBeNull();
+        expect(detectHacking(`x = ${a}`, `${a}`, domain)).toBeNull();
+        expect(detectHacking(`${x}`, `${a}`, domain)).toBeNull();
+        expect(detectHacking(`${a} or ${a}.0`, `${a}`, domain)).toBeNull();
       }),
     );
   });

@@ -27,7 +27,10 @@ export type HackReason =
 // ---------------------------------------------------------------------------------------------------------
 // Normalization and small parsers
 
-/** Plain text of a short answer: LaTeX wrappers and `\text{}` removed, full-width forms mapped, spaces collapsed. */
+/**
+ * Plain text of a short answer: LaTeX wrappers and `\text{}` removed, full-width forms mapped, spaces collapsed.
+ * @example normalizeAnswer("$7\\text{ cm}$") // "7 cm"
+ */
 export function normalizeAnswer(s: string): string {
   let t = toAsciiDigits(s)
     .replace(/[（]/g, "(")
@@ -62,6 +65,7 @@ function stripAssignment(s: string): string {
 /**
  * The numeric value of a short answer ("7", "7 cm", "x = 7", "about 7", "\frac{7}{8}", "3 × 10^5"), or null.
  * A percent is a fraction ("50%" → 0.5), so "50% or 0.5" offers one value, not two.
+ * @example numericValue("about 1,200 people") // 1200
  */
 export function numericValue(s: string): number | null {
   const t = stripAssignment(normalizeAnswer(s))
@@ -156,7 +160,7 @@ const UNDETERMINED =
 const GOLD_NEGATIVE =
   /\bnot\b|\bno\b|\bcannot\b|\bcan't\b|\bunknown\b|\bnone\b|insufficient|\bundefined\b|无法|不/i;
 const PLACEHOLDER =
-  /^\s*(?:[[<{(]\s*(?:number|num|answer|final answer|your answer|value|result|n|x|blank|insert[^\]>})]*|\.\.\.|…)\s*[\]>})]|_{2,}|\?+|\.{3}|…|xxx+|tbd|todo|placeholder)\s*$/i;
+  /^\s*(?:[[<{(]\s*(?:number|num|answer|final answer|your answer|value|result|blank|insert[^\]>})]*|\.\.\.|…)\s*[\]>})]|_{2,}|\?+|\.{3}|…|xxx+|tbd|todo|placeholder)\s*$/i;
 const ANY_OF = /\bany (?:one )?of\b|\bany of them\b|\ball of them\b|任意|任一|均可|都可以/i;
 const EITHER = /\beither\b.*\bor\b|\bwhichever\b/i;
 const YES = /^(?:yes|true|correct|right|t|y|是|对|正确)$/i;
@@ -173,7 +177,10 @@ function stripNonInequalities(s: string): string {
 const inequalitySignCount = (s: string): number =>
   stripNonInequalities(s).match(INEQUALITY_SIGN)?.length ?? 0;
 
-/** Option letters if the answer is only letters ("A", "(B)", "A, C", "AC", "A or B"), else null. */
+/**
+ * Option letters if the answer is only letters ("A", "(B)", "A, C", "AC", "A or B"), else null.
+ * @example optionLetters("A and C", false) // ["A", "C"]
+ */
 export function optionLetters(s: string, allowLowercase: boolean): string[] | null {
   let t = normalizeAnswer(s)
     .replace(/^(?:the answer is|answer\s*:|options?\s*:?|choices?\s*:?)\s*/i, "")
@@ -208,6 +215,7 @@ function goldOptionLetter(gold: string): string | null {
 /**
  * Whether a gold answer is one plain value: it has a digit or π, and no list, alternative, range, ratio,
  * interval, inequality or ± shape. Only such golds let the numeric rules fire.
+ * @example isSingleValue("9.8 m/s^2") // true; isSingleValue("1, 2") // false
  */
 export function isSingleValue(gold: string): boolean {
   const g = normalizeAnswer(gold);

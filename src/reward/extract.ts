@@ -17,6 +17,7 @@ export type BoxScan = { complete: BoxSpan[]; unclosed: number };
 /**
  * All `\boxed{…}` with balanced braces, at every nesting depth, in order of their opening.
  * One pass with a stack of open braces: a `}` closes the innermost open `{`; a stray `}` is ignored.
+ * @example scanBoxedSpans("\\boxed{\\boxed{1}} \\boxed{").complete.length // 2 (unclosed: 1)
  */
 export function scanBoxedSpans(text: string): BoxScan {
   const complete: BoxSpan[] = [];
@@ -74,7 +75,10 @@ function scanTokenPairs(text: string): { pairs: (BoxSpan & { depth: number })[];
   return { pairs, unclosed: stack.length };
 }
 
-/** All box-token pairs at every depth, plus the number of begin tokens that never closed. */
+/**
+ * All box-token pairs at every depth, plus the number of begin tokens that never closed.
+ * @example scanTokenSpans("<|begin_of_box|>a<|end_of_box|><|begin_of_box|>").unclosed // 1
+ */
 export function scanTokenSpans(text: string): BoxScan {
   const { pairs, unclosed } = scanTokenPairs(text);
   return { complete: pairs.map(({ depth: _depth, ...span }) => span), unclosed };
@@ -114,7 +118,10 @@ const ANSWER_OPEN = "<answer>";
 const ANSWER_CLOSE = "</answer>";
 const ALL_TAGS = [THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE] as const;
 
-/** Case-insensitive search for an ASCII tag (the official patterns use `re.IGNORECASE`). */
+/**
+ * Case-insensitive search for an ASCII tag (the official patterns use `re.IGNORECASE`); -1 when absent.
+ * @example indexOfTag("a</THINK>", "</think>") // 1
+ */
 export function indexOfTag(text: string, tag: string, from = 0): number {
   const re = new RegExp(tag.replace(/[|\\/]/g, "\\$&"), "gi");
   re.lastIndex = from;

@@ -38,7 +38,10 @@ const THINK_CLOSE = "</think>";
 const ANSWER_OPEN = "<answer>";
 const ANSWER_CLOSE = "</answer>";
 
-/** Trim whitespace and any run of trailing stop tokens (with whitespace between them). */
+/**
+ * Trim whitespace and any run of trailing stop tokens (with whitespace between them).
+ * @example stripStopTokens(" x<|user|>\n<|endoftext|> ") // "x"
+ */
 export function stripStopTokens(response: string): string {
   let s = response.trim();
   for (let changed = true; changed; ) {
