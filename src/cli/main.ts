@@ -6,6 +6,7 @@ export type Command = { summary: string; run: (argv: string[]) => Promise<number
 /** Commands are loaded lazily so `glmv reward score` never pays for loading the tensor engine. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
   "reward score": async () => (await import("./reward-score.ts")).rewardScoreCommand,
+  generate: async () => (await import("./generate.ts")).generateCommand,
 };
 
 function usage(): string {

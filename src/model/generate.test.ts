@@ -146,6 +146,33 @@ describe("stop tokens and sampling", () => {
   });
 });
 
+describe("streaming and allowed vocabulary", () => {
+  it("onToken sees every chosen token in order, with its injected flag", async () => {
+    const seen: [number, number, boolean][] = [];
+    const got = await gen.generate(
+      params,
+      textBatch,
+      { temperature: 0, thinkBudget: 2, forceAnswer: { style: "4.5v", thinkEndId: thinkEnd } },
+      (row, token, injected) => seen.push([row, token, injected]),
+    );
+    for (let r = 0; r < 2; r++) {
+      const mine = seen.filter(([row]) => row === r);
+      expect(mine.map(([, t]) => t)).toEqual(got.tokens[r]);
+      expect(mine.map(([, , i]) => i)).toEqual(got.injected[r]);
+    }
+  });
+
+  it("allowedVocab bounds the ids; logprobs stay full-vocabulary", async () => {
+    const got = await gen.generate(params, textBatch, { temperature: 1, seed: 2, allowedVocab: 40 });
+    expect(got.tokens.flat().every((t) => t < 40)).toBe(true);
+    // T = 1, no filter: the sampler renormalises over ids < 40, so its logprob is ≥ the full-vocab one
+    got.logprobs.flat().forEach((lp, i) => {
+      expect(got.samplerLogprobs.flat()[i]!).toBeGreaterThanOrEqual(lp - 1e-9);
+    });
+    expect(got.samplerLogprobs.flat().some((x, i) => x > got.logprobs.flat()[i]! + 1e-3)).toBe(true);
+  });
+});
+
 describe("force-answering", () => {
   it("4.1V: injects </think><answer> after the budget, marked, logprob 0, then continues", async () => {
     const budget = 3;

@@ -24,7 +24,7 @@ import { buildInputs, embedInputs, gatherRows, type ModelInputs } from "./model.
 import type { GlmvParams, TextParams } from "./params.ts";
 import type { GridThw } from "./position-ids.ts";
 import { rotatePairsMatrix, textRopeTable } from "./rope.ts";
-import { SamplingConfig, sampleToken } from "./sampling.ts";
+import { logSoftmax, SamplingConfig, sampleToken } from "./sampling.ts";
 
 /** Fixed shapes of a generator: every call uses exactly these. */
 export type GeneratorShape = { batchSize: number; promptLen: number; maxNewTokens: number };
@@ -44,6 +44,11 @@ export const GenerateOptions = SamplingConfig.extend({
   stopIds: z.array(z.number().int().nonnegative()).default([]),
   /** Row b draws from its own stream `mulberry32(seed, b)`, so a row's sample does not depend on its batch. */
   seed: z.number().int().default(0),
+  /**
+   * Only ids below this are ever sampled (a model's vocabulary is often padded past its tokenizer's). `logprobs`
+   * stay the log-softmax over the full vocabulary; `samplerLogprobs` are over the allowed ids.
+   */
+  allowedVocab: z.number().int().positive().optional(),
   /** Token fed into masked pad slots (its value never matters). */
   padId: z.number().int().nonnegative().default(0),
   /** New tokens a row may spend before `</think>` is forced; needs `forceAnswer`. */
@@ -75,12 +80,23 @@ export type GenerateResult = {
 
 /** A generator bound to one config and one set of shapes. */
 export type Generator = {
-  /** Generate for one batch. Borrows `params` (the caller keeps them). */
-  generate(params: GlmvParams, inputs: GenerateInputs, opts?: GenerateOptions): Promise<GenerateResult>;
+  /**
+   * Generate for one batch. Borrows `params` (the caller keeps them). `onToken` sees each row's tokens as they
+   * are chosen (for streaming).
+   */
+  generate(
+    params: GlmvParams,
+    inputs: GenerateInputs,
+    opts?: GenerateOptions,
+    onToken?: OnToken,
+  ): Promise<GenerateResult>;
   /** How many times each jitted function was traced (= compiled, one per distinct input shape). */
   traces(): { prefill: number; decode: number };
   dispose(): void;
 };
+
+/** Streaming hook: called once per chosen token, in row order within a step. */
+export type OnToken = (row: number, token: number, injected: boolean) => void;
 
 type StepInputs = { tokens: JaxArray; rope: TextRope; mask: JaxArray };
 
@@ -199,6 +215,7 @@ export function createGenerator(cfg: GlmvConfig, shape: GeneratorShape): Generat
     params: GlmvParams,
     batch: GenerateInputs,
     options: GenerateOptions = {},
+    onToken?: OnToken,
   ): Promise<GenerateResult> {
     const o = GenerateOptions.parse(options);
     if (batch.prompts.length !== b)
@@ -228,9 +245,12 @@ export function createGenerator(cfg: GlmvConfig, shape: GeneratorShape): Generat
       for (let step = 0; step < maxNewTokens; step++) {
         const host = (await logits.data()) as Float32Array;
         logits = undefined;
-        const fed = rows.map((row, r) =>
-          row.done ? o.padId : row.choose(host.subarray(r * vocab, (r + 1) * vocab), o, forced),
-        );
+        const fed = rows.map((row, r) => {
+          if (row.done) return o.padId;
+          const token = row.choose(host.subarray(r * vocab, (r + 1) * vocab), o, forced);
+          onToken?.(r, token, row.injected[row.injected.length - 1]!);
+          return token;
+        });
         if (rows.every((row) => row.done) || step + 1 === maxNewTokens) break;
         const c = promptLen + step; // slot of the token being fed
         const write = cacheWriteAt(c, 1, tmax);
@@ -300,9 +320,7 @@ class RowState {
     }
     const queued = this.#queue.shift();
     const pick =
-      queued !== undefined
-        ? { token: queued, logprob: 0, samplerLogprob: 0 }
-        : sampleToken(logits, o, this.#rand);
+      queued !== undefined ? { token: queued, logprob: 0, samplerLogprob: 0 } : this.#sample(logits, o);
     this.tokens.push(pick.token);
     this.logprobs.push(pick.logprob);
     this.samplerLogprobs.push(pick.samplerLogprob);
@@ -313,5 +331,12 @@ class RowState {
       this.done = true;
     }
     return pick.token;
+  }
+
+  #sample(logits: Float32Array, o: z.output<typeof GenerateOptions>) {
+    const limit = o.allowedVocab ?? logits.length;
+    if (limit >= logits.length) return sampleToken(logits, o, this.#rand);
+    const pick = sampleToken(logits.subarray(0, limit), o, this.#rand);
+    return { ...pick, logprob: logSoftmax(logits)[pick.token]! };
   }
 }

@@ -1,0 +1,120 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { saveCheckpointDir } from "../model/checkpoint.ts";
+import { presetConfig, toHfConfig } from "../model/config.ts";
+import { initNamed } from "../model/params.ts";
+import { buildTinyTokenizerJson } from "../model/tiny-tokenizer.ts";
+import { loadTinyTokenizer } from "../model/tokenizer.ts";
+import { generateCommand, parseGenerateArgs, promptIds, runGenerate } from "./generate.ts";
+import { main } from "./main.ts";
+
+let dir: string;
+let model: string;
+let image: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "glmv-generate-"));
+  model = join(dir, "ckpt");
+  const cfg = presetConfig("tiny");
+  await saveCheckpointDir(model, {
+    config: toHfConfig(cfg),
+    tensors: initNamed(cfg, 5, 0.3),
+    tokenizerJson: buildTinyTokenizerJson(),
+  });
+  image = join(dir, "img.png");
+  const pixels = Buffer.alloc(60 * 44 * 3);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 37) % 251;
+  await writeFile(
+    image,
+    await sharp(pixels, { raw: { width: 60, height: 44, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const capture = (isTTY: boolean) => {
+  const chunks: string[] = [];
+  return { chunks, io: { write: (s: string) => chunks.push(s), isTTY } };
+};
+
+describe("parseGenerateArgs", () => {
+  it("applies defaults and derives the 4.5V style from --no-think", () => {
+    const a = parseGenerateArgs(["--model", "m", "--image", "i.png", "--prompt", "hi", "--no-think"]);
+    expect(a).toMatchObject({ style: "4.5v", noThink: true, maxNewTokens: 256, temperature: 0, topP: 1 });
+    const b = parseGenerateArgs(["--model", "m", "--image", "i", "--prompt", "p", "--max-new-tokens", "7"]);
+    expect(b).toMatchObject({ style: "4.1v", noThink: false, maxNewTokens: 7 });
+  });
+  it("returns usage errors as strings and null for --help", () => {
+    expect(parseGenerateArgs(["--help"])).toBeNull();
+    expect(parseGenerateArgs(["--model", "m", "--image", "i"])).toMatch(/--prompt/);
+    expect(
+      parseGenerateArgs(["--model", "m", "--image", "i", "--prompt", "p", "--temperature", "-1"]),
+    ).toMatch(/--temperature/);
+    expect(parseGenerateArgs(["--model", "m", "--image", "i", "--prompt", "p", "--bogus"])).toMatch(/bogus/);
+    expect(
+      parseGenerateArgs(["--model", "m", "--image", "i", "--prompt", "p", "--no-think", "--style", "4.1v"]),
+    ).toMatch(/no-think/);
+  });
+});
+
+describe("promptIds", () => {
+  it("expands the image and applies the thinking switch", async () => {
+    const tok = await loadTinyTokenizer();
+    const s = tok.special;
+    const think = promptIds(tok, { gridThw: [1, 4, 6] }, "Q?", { style: "4.5v", thinking: true });
+    const noThink = promptIds(tok, { gridThw: [1, 4, 6] }, "Q?", { style: "4.5v", thinking: false });
+    expect(think.filter((t) => t === s.image)).toHaveLength(6);
+    expect(think.slice(0, 2)).toEqual([s.gMask, s.sop]);
+    expect(tok.decode(noThink)).toContain("Q?/nothink");
+    expect(noThink.slice(-3)).toEqual([s.thinkStart, s.thinkEnd, ...tok.encode("\n")]);
+    expect(think.at(-1)).toBe(tok.encode("\n")[0]);
+  });
+});
+
+describe("runGenerate end to end on a tiny random checkpoint", () => {
+  const base = ["--model", "", "--image", "", "--prompt", "What is in the image?", "--max-new-tokens", "6"];
+  const argv = (extra: string[] = []) => {
+    const a = [...base, ...extra];
+    a[1] = model;
+    a[3] = image;
+    return a;
+  };
+
+  it("prints the whole response when not a TTY, and streams the same text on a TTY", async () => {
+    const args = parseGenerateArgs(argv());
+    if (typeof args !== "object" || args === null) throw new Error(String(args));
+    const plain = capture(false);
+    const text = await runGenerate(args, plain.io);
+    expect(plain.chunks).toEqual([`${text}\n`]);
+    expect(text.length).toBeGreaterThan(0);
+    const tty = capture(true);
+    const streamed = await runGenerate(args, tty.io);
+    expect(streamed).toBe(text); // greedy: same response
+    expect(tty.chunks.join("")).toBe(`${text}\n`);
+    expect(tty.chunks.length).toBeGreaterThan(1); // token by token
+  });
+
+  it("--think-budget forces </think><answer> (4.1V) and --no-think changes the prompt", async () => {
+    const forced = parseGenerateArgs(argv(["--think-budget", "1"]));
+    if (typeof forced !== "object" || forced === null) throw new Error(String(forced));
+    const out = capture(false);
+    const text = await runGenerate(forced, out.io);
+    expect(text).toContain("</think><answer>");
+    const noThink = parseGenerateArgs(argv(["--no-think", "--temperature", "0.8", "--seed", "3"]));
+    if (typeof noThink !== "object" || noThink === null) throw new Error(String(noThink));
+    expect(typeof (await runGenerate(noThink, capture(false).io))).toBe("string");
+  });
+
+  it("is reachable through `glmv generate`, and reports a missing model as an error", async () => {
+    expect(await generateCommand.run(["--bogus"])).toBe(2);
+    const code = await main(["generate", ...argv()].map((a) => (a === model ? join(dir, "nope") : a)));
+    expect(code).toBe(1);
+  });
+});
