@@ -21,7 +21,10 @@ export type TextRope = {
 /** One layer's KV cache, preallocated at the maximum length. */
 export type LayerCache = { k: JaxArray; v: JaxArray }; // each [B, Tmax, K, hd]
 
-/** Where the S new tokens go in the cache: keep [Tmax, 1, 1] (1 = old entry stays), place [Tmax, S] one-hot. */
+/**
+ * Where the S new tokens go in the cache: keep [Tmax, 1, 1] (1 = old entry stays), place one-hot [Tmax, S]
+ * or [1, 1, Tmax, S] (both accepted).
+ */
 export type CacheWrite = { keep: JaxArray; place: JaxArray };
 
 /** Decoder parameters without the embedding and the LM head (those live in model.ts). */
@@ -37,7 +40,11 @@ export type DecoderOptions = {
 
 /** Write new keys/values [B, S, K, hd] into a cache [B, Tmax, K, hd]. */
 function writeCache(old: JaxArray, fresh: JaxArray, write: CacheWrite): JaxArray {
-  const placed = np.matmul(write.place, fresh.transpose([0, 2, 1, 3])).transpose([0, 2, 1, 3]); // [B, Tmax, K, hd]
+  // jax-js 0.1.25's matmul of a 2-D matrix with a 4-D batch puts the matrix's row axis first, so give the
+  // placement matrix explicit unit batch axes
+  const [tmax, s] = write.place.shape.slice(-2) as [number, number];
+  const place = write.place.reshape([1, 1, tmax, s]);
+  const placed = np.matmul(place, fresh.transpose([0, 2, 1, 3])).transpose([0, 2, 1, 3]); // [B, Tmax, K, hd]
   return old.mul(write.keep).add(placed);
 }
 
