@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { readFixtureSafetensors } from "../tensor/read-fixture.ts";
 import {
   countParameters,
   expectedTensors,
@@ -9,6 +8,7 @@ import {
   presetConfig,
   toHfConfig,
 } from "./config.ts";
+import { readSafetensors } from "./safetensors.ts";
 import { TINY_TOKEN_IDS } from "./tiny-tokenizer.ts";
 
 const FIXTURE = new URL("../../test/fixtures/glm4v-tiny/", import.meta.url);
@@ -59,7 +59,7 @@ describe("GlmvConfig", () => {
   });
 
   it("expectedTensors matches the fixture checkpoint's keys and shapes exactly", () => {
-    const st = readFixtureSafetensors(new Uint8Array(readFileSync(new URL("model.safetensors", FIXTURE))));
+    const st = readSafetensors(new Uint8Array(readFileSync(new URL("model.safetensors", FIXTURE))));
     const want = expectedTensors(parseHfConfig(fixtureJson()));
     expect(want).toHaveLength(st.size);
     for (const { key, shape } of want) expect(st.get(key)?.shape, key).toEqual(shape);

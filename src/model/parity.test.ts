@@ -6,35 +6,35 @@ import { readFileSync } from "node:fs";
 import { type Array as JaxArray, tree } from "@jax-js/jax";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initTensorEngine } from "../tensor/engine.ts";
-import { type FixtureTensor, readFixtureSafetensors } from "../tensor/read-fixture.ts";
 import { type GlmvConfig, parseHfConfig, rotaryDim } from "./config.ts";
 import { buildInputs, forwardLogits, type HostBatch } from "./model.ts";
 import { type GlmvParams, paramsFromNamed } from "./params.ts";
 import type { GridThw } from "./position-ids.ts";
 import { textRopeTable } from "./rope.ts";
+import { readSafetensors, type SafeTensor } from "./safetensors.ts";
 
 const DIR = new URL("../../test/fixtures/glm4v-tiny/", import.meta.url);
 const CASES = ["image_8x12", "two_images_4x4_6x10", "video_2x4x6"] as const;
 
 let cfg: GlmvConfig;
 let params: GlmvParams;
-let fx: Map<string, FixtureTensor>;
+let fx: Map<string, SafeTensor>;
 
 beforeAll(async () => {
   await initTensorEngine();
   cfg = parseHfConfig(JSON.parse(readFileSync(new URL("config.json", DIR), "utf8")));
-  const weights = readFixtureSafetensors(new Uint8Array(readFileSync(new URL("model.safetensors", DIR))));
+  const weights = readSafetensors(new Uint8Array(readFileSync(new URL("model.safetensors", DIR))));
   params = paramsFromNamed(weights, cfg);
-  fx = readFixtureSafetensors(new Uint8Array(readFileSync(new URL("fixtures.safetensors", DIR))));
+  fx = readSafetensors(new Uint8Array(readFileSync(new URL("fixtures.safetensors", DIR))));
 });
 
-function get(name: string): FixtureTensor {
+function get(name: string): SafeTensor {
   const t = fx.get(name);
   if (!t) throw new Error(`fixture ${name} missing`);
   return t;
 }
 
-function rows2d(t: FixtureTensor): number[][] {
+function rows2d(t: SafeTensor): number[][] {
   const [r, c] = t.shape as [number, number];
   return Array.from({ length: r }, (_, i) => Array.from(t.data.subarray(i * c, (i + 1) * c)));
 }
