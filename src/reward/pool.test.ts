@@ -52,6 +52,19 @@ describe("RewardPool", () => {
     expect(elapsed).toBeLessThan(DEADLINE_MS * 3 + 1000);
   });
 
+  it("cuts a real computer-algebra evaluation of \\sum_{n=1}^{10^8} n at the deadline", async () => {
+    const t0 = performance.now();
+    const cas: ScoreInput = {
+      id: 1,
+      domain: "text",
+      response: boxed("\\sum_{n=1}^{10^8} n"),
+      answer: "__cas__",
+    };
+    const [r] = await pool.score([cas]);
+    expect(r).toMatchObject({ reward: 0, timedOut: true });
+    expect(performance.now() - t0).toBeLessThan(DEADLINE_MS * 3 + 1000);
+  });
+
   it("completes a batch of 200 with exactly the hanging items timed out", async () => {
     const hanging = new Set([3, 77, 78, 150, 199]);
     const items = Array.from({ length: 200 }, (_, i) => textItem(i, hanging.has(i) ? "__hang__" : "yes"));
