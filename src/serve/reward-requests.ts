@@ -1,0 +1,157 @@
+/**
+ * The reward server's request dialects, as pure functions: OpenRLHF's `{query[], prompts[], labels[]}` and glmv's
+ * `{items[]}` become `ScoreInput`s; responses decoded with special tokens kept (OpenRLHF) or stripped (verl's
+ * `skip_special_tokens=True`) are brought to the shape the format gate expects.
+ *
+ * Stripped text, what glmv does: when `<think>`/`</think>` survive (they are not special in the tokenizer), the text
+ * is gated exactly like kept text. When they are gone, the reasoning cannot be told from the answer any more, so
+ * glmv takes the last non-empty line as the answer and everything above it as the reasoning; a `\boxed{…}` or box
+ * tokens on that line are the box, otherwise the whole line is. The rebuilt response then goes through the same gate,
+ * anti-hacking and verifier, so hedges ("3 or 4"), several boxes and empty answers still score 0; what the gate can
+ * no longer check is the tag structure itself. Results of rebuilt responses carry `rebuilt: true`.
+ */
+import { z } from "zod";
+import { ItemLine } from "../cli/reward-score.ts";
+import type { ScoreInput } from "../reward/system.ts";
+import { STYLES } from "../reward/types.ts";
+import { GlmvError } from "../util/errors.ts";
+
+/** How responses reach the server: decoded with special tokens kept (OpenRLHF) or stripped (verl). */
+export const SPECIAL_TOKEN_MODES = ["kept", "stripped"] as const;
+export type SpecialTokenMode = (typeof SPECIAL_TOKEN_MODES)[number];
+
+const ASSISTANT = "<|assistant|>";
+const BOX_OPEN = "<|begin_of_box|>";
+const BOX_CLOSE = "<|end_of_box|>";
+
+/** Turn the first zod issue into a `bad_input` error naming the field (`labels.3.domain`). */
+export function zodToGlmvError(error: z.ZodError, prefix?: string): GlmvError {
+  const issue = error.issues[0];
+  const path = [...(prefix === undefined ? [] : [prefix]), ...(issue?.path ?? []).map(String)];
+  const field = path.length > 0 ? path.join(".") : "body";
+  return new GlmvError("bad_input", issue?.message ?? "invalid request", { where: field });
+}
+
+/** OpenRLHF `POST /get_reward` body. Labels are dataset labels: a JSON string or an object (see README). */
+export const GetRewardBody = z.object({
+  query: z.array(z.string()).min(1),
+  prompts: z.array(z.string()).optional(),
+  labels: z.array(z.union([z.string(), z.record(z.string(), z.unknown())])),
+});
+export type GetRewardBody = z.infer<typeof GetRewardBody>;
+
+/** glmv `POST /v1/score` body: the item fields of `glmv reward score`, plus optional per-request switches. */
+export const ScoreBody = z.object({
+  items: z.array(z.unknown()).min(1),
+  style: z.enum(STYLES).optional(),
+  specialTokens: z.enum(SPECIAL_TOKEN_MODES).optional(),
+});
+
+/**
+ * The response part of an OpenRLHF query (prompt + response decoded together): strip the prompt when the query
+ * starts with it, else take what follows the last `<|assistant|>`, else the whole query.
+ * @example responseOfQuery("<|user|>hi<|assistant|><think>a</think>", "<|user|>hi<|assistant|>") // "<think>a</think>"
+ */
+export function responseOfQuery(query: string, prompt: string | undefined): string {
+  if (prompt !== undefined && prompt.length > 0 && query.startsWith(prompt))
+    return query.slice(prompt.length);
+  const at = query.lastIndexOf(ASSISTANT);
+  return at === -1 ? query : query.slice(at + ASSISTANT.length);
+}
+
+/** Whether a response still carries the think tags (then the full gate applies). */
+const hasThinkTags = (text: string): boolean => text.includes("<think>") || text.includes("</think>");
+
+/**
+ * Bring a response to the gate's shape. `kept` text is returned unchanged except that a response whose `<think>`
+ * was part of the prompt gets it back. `stripped` text without think tags is rebuilt (see the module comment).
+ * @example normalizeResponse("2+2 is four.\n4", "stripped", "4.1v").response
+ * // "<think>2+2 is four.</think><answer><|begin_of_box|>4<|end_of_box|></answer>"
+ */
+export function normalizeResponse(
+  text: string,
+  mode: SpecialTokenMode,
+  style: (typeof STYLES)[number],
+): { response: string; rebuilt: boolean } {
+  // Some templates end the prompt with `<think>`: the model's text then starts inside the reasoning.
+  if (!text.includes("<think>") && text.includes("</think>"))
+    return { response: `<think>${text}`, rebuilt: false };
+  if (mode === "kept" || hasThinkTags(text)) return { response: text, rebuilt: false };
+  const body = text.trimEnd();
+  const cut = body.lastIndexOf("\n", body.length - 1);
+  const think = cut === -1 ? "" : body.slice(0, cut).trim();
+  const last = (cut === -1 ? body : body.slice(cut + 1)).trim();
+  const boxed = last.includes("\\boxed") || last.includes(BOX_OPEN) ? last : `${BOX_OPEN}${last}${BOX_CLOSE}`;
+  const answer = style === "4.1v" ? `<answer>${boxed}</answer>` : boxed;
+  return { response: `<think>${think}</think>${answer}`, rebuilt: true };
+}
+
+/** A label (string or object) as an object; a string must be JSON. */
+function labelObject(label: string | Record<string, unknown>, i: number): Record<string, unknown> {
+  if (typeof label !== "string") return label;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(label);
+  } catch {
+    throw new GlmvError("bad_input", 'label must be JSON like {"domain":"math","answer":"4"}', {
+      where: `labels.${i}`,
+    });
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new GlmvError("bad_input", "label must be a JSON object", { where: `labels.${i}` });
+  return parsed as Record<string, unknown>;
+}
+
+/** A scored item plus whether its response was rebuilt from stripped text. */
+export type ServerItem = { item: ScoreInput; rebuilt: boolean };
+
+/** Parse an item with the `glmv reward score` schema; the response is normalised for `mode`. */
+function toServerItem(
+  raw: Record<string, unknown>,
+  field: string,
+  mode: SpecialTokenMode,
+  runStyle: (typeof STYLES)[number],
+): ServerItem {
+  const parsed = ItemLine.safeParse(raw);
+  if (!parsed.success) throw zodToGlmvError(parsed.error, field);
+  const item = parsed.data as ScoreInput;
+  const { response, rebuilt } = normalizeResponse(item.response, mode, item.style ?? runStyle);
+  return { item: { ...item, response }, rebuilt };
+}
+
+/**
+ * OpenRLHF request → items. `labels[i]` carries `domain`, `answer` and optionally `question`, `options`, `style`,
+ * `verifiable`, `id`; the response is cut from `query[i]` (see `responseOfQuery`).
+ */
+export function itemsOfGetReward(
+  body: GetRewardBody,
+  mode: SpecialTokenMode,
+  runStyle: (typeof STYLES)[number],
+): ServerItem[] {
+  if (body.labels.length !== body.query.length)
+    throw new GlmvError("bad_input", `expected ${body.query.length} labels, got ${body.labels.length}`, {
+      where: "labels",
+    });
+  if (body.prompts !== undefined && body.prompts.length !== body.query.length)
+    throw new GlmvError("bad_input", `expected ${body.query.length} prompts, got ${body.prompts.length}`, {
+      where: "prompts",
+    });
+  return body.query.map((query, i) => {
+    const label = labelObject(body.labels[i]!, i);
+    const response = responseOfQuery(query, body.prompts?.[i]);
+    return toServerItem({ id: i, ...label, response }, `labels.${i}`, mode, runStyle);
+  });
+}
+
+/** glmv batch request → items (each validated with the `glmv reward score` line schema). */
+export function itemsOfScore(
+  items: readonly unknown[],
+  mode: SpecialTokenMode,
+  runStyle: (typeof STYLES)[number],
+): ServerItem[] {
+  return items.map((raw, i) => {
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+      throw new GlmvError("bad_input", "item must be an object", { where: `items.${i}` });
+    return toServerItem(raw as Record<string, unknown>, `items.${i}`, mode, runStyle);
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * The reward server (issue 6): glmv's reward system over HTTP, in three dialects.
+ *
+ * - `POST /get_reward` — OpenRLHF's remote reward protocol: `{query[], prompts[], labels[]}` →
+ *   `{rewards[], scores[], extra_logs}`; `labels[i]` is JSON with the item's `domain`, `answer`, … .
+ * - `POST /v1/score` — glmv batches: `{items[], style?, specialTokens?}` with the `glmv reward score` item fields →
+ *   `{results[]}`. The verl `compute_score` shim and the TRL reward function call this.
+ * - `GET /healthz`, `GET /metrics` (Prometheus text).
+ *
+ * Every item is scored in the one `RewardPool` the server is given, under the pool's hard per-item deadline
+ * (measured from the start of scoring in a worker): a timeout is reward 0 with `extra_logs.timed_out = 1`, never a
+ * stalled request. There is no in-thread fast path: a cheap item still goes through a worker, because only a
+ * worker can be killed at the deadline.
+ */
+import type { FastifyInstance } from "fastify";
+import type { RewardPool } from "../reward/pool.ts";
+import type { ScoredResult } from "../reward/system.ts";
+import type { ResponseStyle } from "../reward/types.ts";
+import { GlmvError } from "../util/errors.ts";
+import { createBaseApp } from "./http.ts";
+import { createMetrics, observeItem, renderMetrics, type ServiceMetrics } from "./metrics.ts";
+import {
+  GetRewardBody,
+  itemsOfGetReward,
+  itemsOfScore,
+  ScoreBody,
+  type ServerItem,
+  type SpecialTokenMode,
+  zodToGlmvError,
+} from "./reward-requests.ts";
+
+export type RewardServerOptions = {
+  /** The pool that scores every request (owned by the caller: close it after `app.close()`). */
+  pool: RewardPool;
+  /** Bearer token for every route but `/healthz`. */
+  token?: string | undefined;
+  /** How responses arrive: with special tokens kept (OpenRLHF, default) or stripped (verl). */
+  specialTokens?: SpecialTokenMode | undefined;
+  /** The run's response style; an item's own `style` wins. Default "4.1v". */
+  style?: ResponseStyle | undefined;
+  /** Largest body in bytes; default 16 MiB (64 long responses fit). */
+  bodyLimit?: number | undefined;
+  /** Most items in one request; default 1024. */
+  maxItems?: number | undefined;
+};
+
+/** The extra per-item columns OpenRLHF logs to wandb (lists of floats). */
+type ExtraLogs = { timed_out: number[]; correct: number[]; format_ok: number[]; rebuilt: number[] };
+
+async function scoreAll(
+  pool: RewardPool,
+  items: ServerItem[],
+  metrics: ServiceMetrics,
+): Promise<ScoredResult[]> {
+  const results = await pool.score(items.map((s) => s.item));
+  results.forEach((r, i) => {
+    observeItem(metrics, items[i]!.item.domain, r.timedOut);
+  });
+  return results;
+}
+
+function checkCount(n: number, max: number, field: string): void {
+  if (n > max) {
+    throw new GlmvError("bad_input", `at most ${max} items per request, got ${n}`, { where: field });
+  }
+}
+
+/**
+ * Build the reward server (not listening yet: call `app.listen` or test with `app.inject`).
+ * @example
+ * const pool = new RewardPool({ deadlineMs: 2000 });
+ * const app = createRewardServer({ pool });
+ * await app.listen({ host: "127.0.0.1", port: 8000 });
+ */
+export function createRewardServer(opts: RewardServerOptions): FastifyInstance {
+  const metrics = createMetrics("glmv_reward");
+  const app = createBaseApp({ token: opts.token, bodyLimit: opts.bodyLimit ?? 16 << 20, metrics });
+  const pool = opts.pool;
+  const mode = opts.specialTokens ?? "kept";
+  const style = opts.style ?? "4.1v";
+  const maxItems = opts.maxItems ?? 1024;
+
+  app.get("/healthz", async () => ({ ok: true, workers: pool.size, deadlineMs: pool.deadlineMs, mode }));
+
+  app.get("/metrics", async (_req, reply) =>
+    reply.type("text/plain; version=0.0.4").send(renderMetrics(metrics)),
+  );
+
+  app.post("/get_reward", async (req) => {
+    const parsed = GetRewardBody.safeParse(req.body);
+    if (!parsed.success) throw zodToGlmvError(parsed.error);
+    checkCount(parsed.data.query.length, maxItems, "query");
+    const items = itemsOfGetReward(parsed.data, mode, style);
+    const results = await scoreAll(pool, items, metrics);
+    const rewards = results.map((r) => r.reward);
+    const extra: ExtraLogs = {
+      timed_out: results.map((r) => (r.timedOut ? 1 : 0)),
+      correct: results.map((r) => (r.correct ? 1 : 0)),
+      format_ok: results.map((r) => (r.format === "ok" ? 1 : 0)),
+      rebuilt: items.map((s) => (s.rebuilt ? 1 : 0)),
+    };
+    // Rewards are already in [0, 1], so they double as OpenRLHF's `scores` (dynamic filtering).
+    return { rewards, scores: rewards, extra_logs: extra };
+  });
+
+  app.post("/v1/score", async (req) => {
+    const parsed = ScoreBody.safeParse(req.body);
+    if (!parsed.success) throw zodToGlmvError(parsed.error);
+    checkCount(parsed.data.items.length, maxItems, "items");
+    const items = itemsOfScore(
+      parsed.data.items,
+      parsed.data.specialTokens ?? mode,
+      parsed.data.style ?? style,
+    );
+    const results = await scoreAll(pool, items, metrics);
+    return {
+      results: results.map((r, i) => ({ id: items[i]!.item.id, ...r, rebuilt: items[i]!.rebuilt })),
+    };
+  });
+  return app;
+}
