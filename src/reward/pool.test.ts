@@ -140,6 +140,7 @@ describe("RewardPool failures", () => {
 
   it("rejects a non-positive deadline", () => {
     expect(() => new RewardPool({ deadlineMs: 0 })).toThrow(/deadlineMs/);
+    expect(() => new RewardPool({ workers: Number.NaN })).toThrow(/workers/);
   });
 });
 

@@ -98,6 +98,8 @@ export class RewardPool {
     };
     if (!(this.deadlineMs > 0))
       throw new GlmvError("bad_argument", "deadlineMs must be > 0", { where: "deadlineMs" });
+    if (!Number.isFinite(this.size))
+      throw new GlmvError("bad_argument", "workers must be a number", { where: "workers" });
     for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
   }
 
@@ -194,13 +196,13 @@ export class RewardPool {
     }
     const chunk = slot.chunk;
     if (chunk === null || msg.seq !== slot.seq || msg.k !== slot.next) return;
-    chunk[msg.k]!.deliver(msg.result, { ms: msg.ms });
+    // Advance before delivering, so a throwing `onResult` cannot leave the slot pointing at a finished item.
     slot.next = msg.k + 1;
     slot.startedAt = performance.now();
-    if (slot.next === chunk.length) {
-      slot.chunk = null;
-      this.pump();
-    }
+    const finished = slot.next === chunk.length;
+    if (finished) slot.chunk = null;
+    chunk[msg.k]!.deliver(msg.result, { ms: msg.ms });
+    if (finished) this.pump();
   }
 
   /** Replace a slot's worker: the item in progress gets `failure`, the rest of its chunk goes back to the queue. */
