@@ -1,0 +1,189 @@
+/**
+ * The phases of one RL step (design.md "The data flow"), each a small function of plain data so that `rlStep` in
+ * trainer.ts reads as the list of phase names. Randomness comes only from the passed generator.
+ */
+import type { TaskItem } from "../data/tasks/types.ts";
+import type { ScoredResult, ScoreInput } from "../reward/system.ts";
+import type { ResponseStyle } from "../reward/types.ts";
+import { ADVANTAGES, hasSignal } from "./advantages.ts";
+import { balanceRanks } from "./balance.ts";
+import type { RlLoopConfig } from "./config.ts";
+import {
+  type CurriculumOptions,
+  estimatedPassRate,
+  newPromptStats,
+  observePrompt,
+  type PromptStats,
+  sampleCurriculum,
+  sampleUniform,
+} from "./curriculum.ts";
+import { packSequences } from "./packing.ts";
+import type { PolicyPrompt, Rollout, UpdateBatch, UpdateSample } from "./policy.ts";
+import { balancedSubsample, type Group } from "./subsample.ts";
+
+/** A prompt's rollouts with their reward results: the unit the step keeps or drops. */
+export type ScoredGroup = Group<{
+  item: TaskItem;
+  prompt: PolicyPrompt;
+  rollouts: Rollout[];
+  results: ScoredResult[];
+}>;
+
+/**
+ * Offline difficulty of an item from its task level (1 = easiest of 3): 0.25, 0.5, 0.75. A prior only: after a
+ * group or two of rollouts the online pass rate dominates (`priorWeight` pseudo-trials).
+ * @example offlineDifficulty({ level: 1 }) // 0.25
+ */
+export const offlineDifficulty = (item: Pick<TaskItem, "level">): number =>
+  Math.min(1, Math.max(0, item.level / 4));
+
+/** Initial curriculum state: every training item with its offline difficulty and no observations. */
+export function initialPromptStats(items: Iterable<TaskItem>): Map<string, PromptStats> {
+  const out = new Map<string, PromptStats>();
+  for (const item of items) out.set(item.id, newPromptStats(offlineDifficulty(item)));
+  return out;
+}
+
+export const curriculumOptions = (cfg: RlLoopConfig): CurriculumOptions => ({
+  groupSize: cfg.groupSize,
+  ...cfg.curriculum,
+});
+
+/** Phase "sample": `n` prompt ids not in `exclude`, by RLCS weights or uniformly. */
+export function samplePromptIds(
+  stats: ReadonlyMap<string, PromptStats>,
+  n: number,
+  step: number,
+  rand: () => number,
+  cfg: RlLoopConfig,
+  exclude: ReadonlySet<string>,
+): string[] {
+  if (cfg.sampler === "uniform") {
+    const ids = [...stats.keys()].filter((id) => !exclude.has(id));
+    return sampleUniform(ids, n, rand);
+  }
+  const open = new Map([...stats].filter(([id]) => !exclude.has(id)));
+  return sampleCurriculum(open, n, step, rand, curriculumOptions(cfg));
+}
+
+/** Phase "reward" input: one `ScoreInput` per rollout, ids `<promptId>#<k>`. */
+export function scoreInputs(
+  items: readonly TaskItem[],
+  rollouts: readonly Rollout[][],
+  style: ResponseStyle,
+): ScoreInput[] {
+  return items.flatMap((item, i) =>
+    (rollouts[i] ?? []).map((r, k) => ({
+      id: `${item.id}#${k}`,
+      domain: item.domain,
+      response: r.text,
+      answer: item.answer,
+      question: item.question,
+      options: item.options,
+      style,
+    })),
+  );
+}
+
+/** Split flat results back into groups, one per prompt, in prompt order. */
+export function toGroups(
+  items: readonly TaskItem[],
+  prompts: readonly PolicyPrompt[],
+  rollouts: readonly Rollout[][],
+  results: readonly ScoredResult[],
+): ScoredGroup[] {
+  let at = 0;
+  return items.map((item, i) => {
+    const rs = rollouts[i] ?? [];
+    const res = results.slice(at, at + rs.length);
+    at += rs.length;
+    return {
+      promptId: item.id,
+      rewards: res.map((r) => r.reward),
+      payload: { item, prompt: prompts[i]!, rollouts: rs, results: res },
+    };
+  });
+}
+
+/** Phase "observe": fold each group's rewards into its prompt's online difficulty. */
+export function observeGroups(
+  stats: Map<string, PromptStats>,
+  step: number,
+  groups: readonly ScoredGroup[],
+  opts: CurriculumOptions,
+): void {
+  for (const g of groups) {
+    const s = stats.get(g.promptId);
+    if (s) stats.set(g.promptId, observePrompt(s, step, g.rewards, opts));
+  }
+}
+
+/**
+ * Phase "subsample": B groups with signal, about half right and half wrong. When even the refill rounds found
+ * fewer, the batch is topped up with groups without signal (advantage 0, no gradient) so its size never changes;
+ * `signalShare` then reports the shortfall.
+ */
+export function fillBatch(
+  groups: readonly ScoredGroup[],
+  batchPrompts: number,
+  rand: () => number,
+  eps: number,
+): ScoredGroup[] {
+  const kept = balancedSubsample(groups, batchPrompts, rand, eps);
+  const filler = groups.filter((g) => !hasSignal(g.rewards, eps)).slice(0, batchPrompts - kept.length);
+  return [...kept, ...filler];
+}
+
+/** Phase "adv": group-normalised advantages (0 for a group without signal), one update sample per rollout. */
+export function withAdvantages(groups: readonly ScoredGroup[], cfg: RlLoopConfig): UpdateSample[] {
+  const estimate = ADVANTAGES[cfg.advantage];
+  return groups.flatMap((g) => {
+    const adv = hasSignal(g.rewards, cfg.signalEps) ? estimate(g.rewards) : g.rewards.map(() => 0);
+    return g.payload.rollouts.map((rollout, k) => ({
+      prompt: g.payload.prompt,
+      rollout,
+      advantage: adv[k] ?? 0,
+    }));
+  });
+}
+
+/** Phase "pack": balance sequences over the simulated ranks, then pack each rank into micro-batches. */
+export function packBatch(
+  samples: UpdateSample[],
+  numRanks: number,
+  packContext: number,
+): { batch: UpdateBatch; balance: number; fill: number } {
+  const lengths = samples.map((s) => s.rollout.promptTokens + s.rollout.tokens.length);
+  const context = Math.max(packContext, ...lengths, 1);
+  const assignment = balanceRanks(lengths, numRanks);
+  let used = 0;
+  let capacity = 0;
+  const ranks = assignment.ranks.map((rankItems) => {
+    const packing = packSequences(
+      rankItems.map((i) => lengths[i]!),
+      context,
+    );
+    used += packing.fill * packing.microBatches.length * context;
+    capacity += packing.microBatches.length * context;
+    return packing.microBatches.map((mb) => mb.map((local) => rankItems[local]!));
+  });
+  return { batch: { samples, ranks }, balance: assignment.balance, fill: capacity > 0 ? used / capacity : 1 };
+}
+
+/** Histogram (10 bins over [0, 1]) of the estimated pass rates of all prompts: the curriculum's view of difficulty. */
+export function passRateHistogram(
+  stats: ReadonlyMap<string, PromptStats>,
+  step: number,
+  opts: CurriculumOptions,
+): number[] {
+  const bins = new Array<number>(10).fill(0);
+  for (const s of stats.values()) {
+    const p = estimatedPassRate(s, step, opts);
+    bins[Math.min(9, Math.max(0, Math.floor(p * 10)))]! += 1;
+  }
+  return bins;
+}
+
+/** Linear warm-up of the learning rate over the first `warmupSteps` steps (1-based), then constant. */
+export const learningRateAt = (step: number, lr: number, warmupSteps: number): number =>
+  warmupSteps > 0 ? lr * Math.min(1, step / warmupSteps) : lr;

@@ -1,0 +1,224 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { buildSuite, sftTarget } from "../data/tasks/index.ts";
+import type { TaskItem } from "../data/tasks/types.ts";
+import { mulberry32 } from "../util/rng.ts";
+import { parseRlConfig, RlConfig, type RlConfigInput } from "./config.ts";
+import type { Policy, PolicyPrompt, Rollout, UpdateBatch } from "./policy.ts";
+import { RunStore } from "./run-store.ts";
+import { initialTrainerState, type RlContext, rlStep, runRl, type Scorer } from "./trainer.ts";
+import { initialPromptStats } from "./trainer-phases.ts";
+
+const ITEMS = buildSuite({ seed: 3, perFamily: 96, split: "train", families: ["counting"] });
+const BY_ID = new Map(ITEMS.map((i) => [i.id, i]));
+
+/** A policy whose rollouts are right with a fixed probability per prompt, drawn from the call's seed. */
+class FixedRatePolicy implements Policy {
+  updates: UpdateBatch[] = [];
+  saves: string[] = [];
+  loads: string[] = [];
+  constructor(private readonly passRate: (id: string) => number) {}
+  async generate(
+    prompts: readonly PolicyPrompt[],
+    params: { n: number; seed: number },
+  ): Promise<Rollout[][]> {
+    return prompts.map((p, i) => {
+      const rand = mulberry32(params.seed * 7919 + i);
+      const item = BY_ID.get(p.id)!;
+      return Array.from({ length: params.n }, () => {
+        const right = rand() < this.passRate(p.id);
+        const answer = right ? item.responseAnswer : String(Number(item.responseAnswer) + 1);
+        const text = sftTarget({ cot: item.cot, responseAnswer: answer }, "4.1v");
+        const tokens = Array.from({ length: 6 + Math.floor(rand() * 6) }, (_, k) => k);
+        return {
+          promptId: p.id,
+          tokens,
+          logprobs: tokens.map(() => -1),
+          injected: tokens.map(() => false),
+          text,
+          finished: true,
+          promptTokens: 20,
+        };
+      });
+    });
+  }
+  async update(batch: UpdateBatch) {
+    this.updates.push(batch);
+    return { loss: 0.1, clipFraction: 0, gradNorm: 1, tokens: 100, microSteps: 2, seconds: 0.01 };
+  }
+  async save(dir: string) {
+    this.saves.push(dir);
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "weights.json"), JSON.stringify({ updates: this.updates.length }));
+  }
+  async load(dir: string) {
+    this.loads.push(dir);
+  }
+  dispose() {}
+}
+
+/** Box content equals the gold answer (the reward system has its own tests; this loop test needs only 0/1). */
+const score: Scorer = async (inputs) =>
+  inputs.map((i) => {
+    const extracted = /<\|begin_of_box\|>(.*?)<\|end_of_box\|>/.exec(i.response)?.[1] ?? null;
+    const correct = extracted === i.answer;
+    return { reward: correct ? 1 : 0, correct, format: "ok", extracted, timedOut: false, stage: "verify" };
+  });
+
+function makeCtx(passRate: (id: string) => number, rl: RlConfigInput["rl"] = {}): RlContext {
+  const config = RlConfig.parse({ rl: { rewardWorkers: 1, ...rl } }).rl;
+  return {
+    config,
+    seed: 5,
+    policy: new FixedRatePolicy(passRate),
+    items: BY_ID,
+    toPrompt: (item: TaskItem) => ({ id: item.id, messages: [], images: [] }),
+    score,
+    state: initialTrainerState(initialPromptStats(ITEMS)),
+  };
+}
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), "glmv-trainer-"));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe("rlStep", () => {
+  it("trains a full batch of groups with signal when every prompt is half solved", async () => {
+    const ctx = makeCtx(() => 0.5);
+    const { metrics, rollouts } = await rlStep(ctx, 1);
+    const policy = ctx.policy as FixedRatePolicy;
+    expect(metrics.signalShare).toBe(1);
+    expect(metrics.rounds).toBe(1);
+    expect(metrics.promptsSampled).toBe(16);
+    expect(policy.updates).toHaveLength(1);
+    const batch = policy.updates[0]!;
+    expect(batch.samples).toHaveLength(16 * 8);
+    // every sample lands in exactly one micro-batch of one of the 2 simulated ranks
+    expect(batch.ranks).toHaveLength(2);
+    expect(
+      batch.ranks
+        .flat(2)
+        .slice()
+        .sort((a, b) => a - b),
+    ).toEqual(batch.samples.map((_, i) => i));
+    // advantages are group-normalised: each group's advantages sum to ~0
+    for (let g = 0; g < 16; g++) {
+      const sum = batch.samples.slice(g * 8, g * 8 + 8).reduce((s, x) => s + x.advantage, 0);
+      expect(Math.abs(sum)).toBeLessThan(1e-6);
+    }
+    expect(rollouts).toHaveLength(16 * 8);
+    expect(rollouts[0]!.result.stage).toBeDefined();
+    expect(metrics.reward).toBeGreaterThan(0.2);
+    expect(metrics.reward).toBeLessThan(0.8);
+    for (const k of ["sample", "gen", "reward", "observe", "subsample", "adv", "pack", "update", "step"]) {
+      expect(metrics.timings[k]).toBeGreaterThanOrEqual(0);
+    }
+    expect(metrics.balance).toBeGreaterThanOrEqual(1);
+    expect(metrics.fill).toBeGreaterThan(0);
+    expect(metrics.difficultyHistogram.reduce((a, b) => a + b, 0)).toBe(ITEMS.length);
+  });
+
+  it("refills when most groups lack signal, and tops the batch up without signal when it cannot", async () => {
+    // only 1 prompt in 8 is ever wrong-or-right mixed; the rest are always solved
+    const mixed = new Set(ITEMS.filter((_, i) => i % 8 === 0).map((i) => i.id));
+    const ctx = makeCtx((id) => (mixed.has(id) ? 0.5 : 1), { sampler: "uniform" });
+    const { metrics } = await rlStep(ctx, 1);
+    expect(metrics.rounds).toBeGreaterThan(1);
+    expect(metrics.rounds).toBeLessThanOrEqual(4);
+    expect(metrics.sampledSignalRate).toBeLessThan(0.4);
+    expect(metrics.invalidRate).toBeCloseTo(1 - metrics.sampledSignalRate, 9);
+    const batch = (ctx.policy as FixedRatePolicy).updates[0]!;
+    expect(batch.samples).toHaveLength(16 * 8);
+    const withSignal = Math.round(metrics.signalShare * 16);
+    // groups without signal carry zero advantage
+    expect(batch.samples.filter((s) => s.advantage !== 0).length).toBeLessThanOrEqual(withSignal * 8);
+    expect(metrics.rolloutsSampled).toBe(metrics.promptsSampled * 8);
+  });
+
+  it("oversamples by the ratio EMA: half-invalid steps make the next step sample twice the prompts", async () => {
+    const ctx = makeCtx((id) => (Number(id.split("-").at(-1)) % 2 === 0 ? 0.5 : 1), {
+      sampler: "uniform",
+      refillRounds: 0,
+    });
+    const first = await rlStep(ctx, 1);
+    expect(first.metrics.promptsSampled).toBe(16);
+    expect(first.metrics.ratioEma).toBeCloseTo(1 / (1 - first.metrics.invalidRate), 9);
+    const second = await rlStep(ctx, 2);
+    expect(second.metrics.promptsSampled).toBe(Math.ceil(16 * first.metrics.ratioEma - 1e-9));
+    expect(second.metrics.promptsSampled).toBeGreaterThan(24);
+  });
+
+  it("records every sampled group in the curriculum and RLCS then avoids solved prompts", async () => {
+    const solved = new Set(ITEMS.filter((_, i) => i % 2 === 0).map((i) => i.id));
+    const ctx = makeCtx((id) => (solved.has(id) ? 1 : 0.5), { refillRounds: 0 });
+    const { rollouts } = await rlStep(ctx, 1);
+    const sampled = new Set(rollouts.map((r) => r.promptId));
+    for (const id of sampled) expect(ctx.state.prompts.get(id)!.trials).toBe(8);
+    for (let step = 2; step <= 6; step++) await rlStep(ctx, step);
+    const late = await rlStep(ctx, 7);
+    const lateSolved = late.rollouts.filter((r) => solved.has(r.promptId)).length / late.rollouts.length;
+    expect(lateSolved).toBeLessThan(0.35);
+  });
+});
+
+describe("runRl", () => {
+  it("checkpoints every K steps and after the last, and logs each step once", async () => {
+    const dir = tempDir();
+    const cfg = parseRlConfig({ rl: { steps: 5, checkpointEvery: 2, evalEvery: 2 } });
+    const store = await RunStore.create(dir, RlConfig, cfg);
+    const ctx = makeCtx(() => 0.5, cfg.rl);
+    const evals: number[] = [];
+    const evaluate = async (step: number) => {
+      evals.push(step);
+      return { accuracy: 0.5, perFamily: { counting: 0.5 }, items: 10 };
+    };
+    await runRl(ctx, { steps: 5, store, evaluate });
+    const policy = ctx.policy as FixedRatePolicy;
+    expect(policy.saves).toHaveLength(3);
+    expect(evals).toEqual([2, 4, 5]);
+    expect(store.readMetrics().map((m) => m.step)).toEqual([1, 2, 3, 4, 5]);
+    expect(store.latestCheckpoint()!.step).toBe(5);
+    expect(store.readRollouts(3)).toHaveLength(128);
+    store.close();
+  });
+
+  it("resumes after a crash with each step logged once and the uninterrupted run's curriculum", async () => {
+    const cfg = parseRlConfig({ rl: { steps: 5, checkpointEvery: 2, evalEvery: 0 } });
+    const rate = (id: string) => (Number(id.split("-").at(-1)) % 3) / 2;
+    // uninterrupted
+    const a = await RunStore.create(tempDir(), RlConfig, cfg);
+    await runRl(makeCtx(rate, cfg.rl), { steps: 5, store: a });
+    // a crash while logging step 3 (the last checkpoint is step 2), then resume
+    const bDir = tempDir();
+    const b2 = await RunStore.create(bDir, RlConfig, cfg);
+    const crashed = makeCtx(rate, cfg.rl);
+    let stop = false;
+    await runRl(crashed, {
+      steps: 5,
+      store: b2,
+      onStep: (m) => {
+        if (m.step === 3) stop = true;
+        if (stop) throw new Error("crash");
+      },
+    }).catch(() => undefined);
+    const resumed = makeCtx(rate, cfg.rl);
+    const result = await runRl(resumed, { steps: 5, store: b2, resume: true });
+    expect(result.firstStep).toBe(3);
+    expect((resumed.policy as FixedRatePolicy).loads).toHaveLength(1);
+    expect(b2.readMetrics().map((m) => m.step)).toEqual([1, 2, 3, 4, 5]);
+    expect(b2.loadPrompts()).toEqual(a.loadPrompts());
+    expect(b2.readMetrics().map((m) => m.rolloutsTotal)).toEqual(a.readMetrics().map((m) => m.rolloutsTotal));
+    expect(readFileSync(join(bDir, "config.yaml"), "utf8")).toContain("batchPrompts: 16");
+    a.close();
+    b2.close();
+  });
+});

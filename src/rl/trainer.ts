@@ -1,0 +1,310 @@
+/**
+ * The RL trainer (design.md "The data flow", §5.3–5.4): `rlStep` is one single-controller step that reads top to
+ * bottom as its phases — sample → gen → reward → observe (refilled while too few groups have signal) → ratio EMA →
+ * subsample → adv → pack → update — each inside `timed(...)`, with one metrics object per step. `runRl` is the loop
+ * around it: run folder logging, held-out evaluations, checkpoints every K steps, and resume from the last one.
+ */
+import { deriveSeed } from "../data/tasks/rng.ts";
+import type { TaskItem } from "../data/tasks/types.ts";
+import type { ScoredResult, ScoreInput } from "../reward/system.ts";
+import { mulberry32 } from "../util/rng.ts";
+import { hasSignal } from "./advantages.ts";
+import type { RlLoopConfig } from "./config.ts";
+import type { PromptStats } from "./curriculum.ts";
+import type { Policy, PolicyPrompt } from "./policy.ts";
+import { initRatioEma, promptsToSample, type RatioEmaState, updateRatioEma } from "./ratio-ema.ts";
+import type { RunStore } from "./run-store.ts";
+import { invalidRate } from "./subsample.ts";
+import {
+  curriculumOptions,
+  fillBatch,
+  learningRateAt,
+  observeGroups,
+  packBatch,
+  passRateHistogram,
+  type ScoredGroup,
+  samplePromptIds,
+  scoreInputs,
+  toGroups,
+  withAdvantages,
+} from "./trainer-phases.ts";
+
+/** Scores rollouts (the reward pool in a run, `scoreItem` in tests); timeouts are results, not errors. */
+export type Scorer = (inputs: readonly ScoreInput[]) => Promise<ScoredResult[]>;
+
+/** What the loop carries from step to step (and restores from a checkpoint). */
+export type TrainerState = {
+  prompts: Map<string, PromptStats>;
+  ratioEma: RatioEmaState;
+  /** Rollouts generated so far, all rounds included (the x axis of `--compare`). */
+  rolloutsTotal: number;
+};
+
+export type RlContext = {
+  config: RlLoopConfig;
+  seed: number;
+  policy: Policy;
+  /** The training prompt pool by id. */
+  items: ReadonlyMap<string, TaskItem>;
+  toPrompt: (item: TaskItem) => PolicyPrompt;
+  score: Scorer;
+  state: TrainerState;
+  /** Clock in ms (injected so tests can fix it). */
+  now?: () => number;
+};
+
+/** Held-out accuracy at some step (from the caller's evaluator). */
+export type HeldoutResult = { accuracy: number; perFamily: Record<string, number>; items: number };
+
+export type StepMetrics = {
+  step: number;
+  /** Mean reward and share correct over every rollout sampled this step. */
+  reward: number;
+  accuracy: number;
+  /** Share of the trained batch made of groups with signal. */
+  signalShare: number;
+  /** Share of all sampled groups (every round) with signal. */
+  sampledSignalRate: number;
+  invalidRate: number;
+  ratioEma: number;
+  promptsSampled: number;
+  rounds: number;
+  rolloutsSampled: number;
+  rolloutsTotal: number;
+  balance: number;
+  fill: number;
+  microSteps: number;
+  /** Generated tokens per second of generation time. */
+  tokensPerSec: number;
+  lr: number;
+  loss: number;
+  clipFraction: number;
+  gradNorm: number;
+  difficultyHistogram: number[];
+  familyAccuracy: Record<string, number>;
+  timings: Record<string, number>;
+  heldout?: HeldoutResult;
+};
+
+/** One rollout as written to `rollouts/step-N.jsonl`: the response and its reward breakdown. */
+export type RolloutRecord = {
+  step: number;
+  round: number;
+  promptId: string;
+  family: string;
+  level: number;
+  text: string;
+  tokens: number;
+  injected: number;
+  reward: number;
+  trained: boolean;
+  result: ScoredResult;
+};
+
+export type StepResult = { metrics: StepMetrics; rollouts: RolloutRecord[] };
+
+/** Run `fn` as the named phase, adding its seconds to `timings[name]`. */
+export async function timed<T>(
+  timings: Record<string, number>,
+  name: string,
+  fn: () => T | Promise<T>,
+  now: () => number = Date.now,
+): Promise<T> {
+  const t0 = now();
+  try {
+    return await fn();
+  } finally {
+    timings[name] = (timings[name] ?? 0) + (now() - t0) / 1000;
+  }
+}
+
+export const initialTrainerState = (prompts: Map<string, PromptStats>): TrainerState => ({
+  prompts,
+  ratioEma: initRatioEma(),
+  rolloutsTotal: 0,
+});
+
+/**
+ * One RL step (1-based `step`). Mutates `ctx.state` (curriculum, ratio EMA, rollout count) and the policy.
+ * @example const { metrics } = await rlStep(ctx, 1); metrics.signalShare // e.g. 1
+ */
+export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> {
+  const cfg = ctx.config;
+  const now = ctx.now ?? Date.now;
+  const timings: Record<string, number> = {};
+  const rand = mulberry32(deriveSeed(ctx.seed, "rl-step", step));
+  const curriculum = curriculumOptions(cfg);
+  const stepStart = now();
+
+  // 1–4. sample → gen → reward → observe, refilled while fewer than B groups have signal
+  const groups: (ScoredGroup & { round: number })[] = [];
+  const seen = new Set<string>();
+  let rounds = 0;
+  let genTokens = 0;
+  for (let round = 0; round <= cfg.refillRounds; round++) {
+    const missing = cfg.batchPrompts - groups.filter((g) => hasSignal(g.rewards, cfg.signalEps)).length;
+    if (missing <= 0) break;
+    const want = promptsToSample(round === 0 ? cfg.batchPrompts : missing, ctx.state.ratioEma);
+    const ids = await timed(timings, "sample", () =>
+      samplePromptIds(ctx.state.prompts, want, step, rand, cfg, seen),
+    );
+    if (ids.length === 0) break;
+    for (const id of ids) seen.add(id);
+    const items = ids.map((id) => ctx.items.get(id)!);
+    const prompts = items.map(ctx.toPrompt);
+    const rollouts = await timed(timings, "gen", () =>
+      ctx.policy.generate(prompts, {
+        n: cfg.groupSize,
+        temperature: cfg.temperature,
+        topP: cfg.topP,
+        maxNewTokens: cfg.maxNewTokens,
+        thinkBudget: cfg.thinkBudget,
+        style: cfg.style,
+        seed: deriveSeed(ctx.seed, "rl-gen", step, round),
+      }),
+    );
+    genTokens += rollouts.flat().reduce((n, r) => n + r.tokens.length, 0);
+    const results = await timed(timings, "reward", () => ctx.score(scoreInputs(items, rollouts, cfg.style)));
+    const fresh = toGroups(items, prompts, rollouts, results);
+    await timed(timings, "observe", () => observeGroups(ctx.state.prompts, step, fresh, curriculum));
+    groups.push(...fresh.map((g) => ({ ...g, round })));
+    rounds = round + 1;
+  }
+  const invalid = invalidRate(groups, cfg.signalEps);
+  ctx.state.ratioEma = updateRatioEma(ctx.state.ratioEma, invalid, cfg.ratioEma);
+
+  // 5–8. subsample → adv → pack → update
+  const kept = await timed(timings, "subsample", () =>
+    fillBatch(groups, cfg.batchPrompts, rand, cfg.signalEps),
+  );
+  const samples = await timed(timings, "adv", () => withAdvantages(kept, cfg));
+  const packed = await timed(timings, "pack", () => packBatch(samples, cfg.ranks, cfg.packContext));
+  const lr = learningRateAt(step, cfg.lr, cfg.warmupSteps);
+  const update = await timed(timings, "update", () =>
+    ctx.policy.update(packed.batch, {
+      lr,
+      passes: cfg.passes,
+      clipLow: cfg.clipLow,
+      clipHigh: cfg.clipHigh,
+      aggregation: cfg.aggregation,
+    }),
+  );
+
+  // 9. metrics, once per step
+  const results = groups.flatMap((g) => g.payload.results);
+  const rolloutsSampled = results.length;
+  ctx.state.rolloutsTotal += rolloutsSampled;
+  timings.step = (now() - stepStart) / 1000;
+  const trained = new Set(kept.map((g) => g.promptId));
+  const metrics: StepMetrics = {
+    step,
+    reward: mean(results.map((r) => r.reward)),
+    accuracy: mean(results.map((r) => (r.correct ? 1 : 0))),
+    signalShare: kept.filter((g) => hasSignal(g.rewards, cfg.signalEps)).length / cfg.batchPrompts,
+    sampledSignalRate: groups.length > 0 ? 1 - invalid : 0,
+    invalidRate: invalid,
+    ratioEma: ctx.state.ratioEma.ema,
+    promptsSampled: groups.length,
+    rounds,
+    rolloutsSampled,
+    rolloutsTotal: ctx.state.rolloutsTotal,
+    balance: packed.balance,
+    fill: packed.fill,
+    microSteps: update.microSteps,
+    tokensPerSec: timings.gen ? genTokens / timings.gen : 0,
+    lr,
+    loss: update.loss,
+    clipFraction: update.clipFraction,
+    gradNorm: update.gradNorm,
+    difficultyHistogram: passRateHistogram(ctx.state.prompts, step, curriculum),
+    familyAccuracy: familyAccuracy(groups),
+    timings,
+  };
+  const rollouts = groups.flatMap((g) =>
+    g.payload.rollouts.map((r, k) => ({
+      step,
+      round: g.round,
+      promptId: g.promptId,
+      family: g.payload.item.family,
+      level: g.payload.item.level,
+      text: r.text,
+      tokens: r.tokens.length,
+      injected: r.injected.filter(Boolean).length,
+      reward: g.rewards[k] ?? 0,
+      trained: trained.has(g.promptId),
+      result: g.payload.results[k]!,
+    })),
+  );
+  return { metrics, rollouts };
+}
+
+const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+function familyAccuracy(groups: readonly ScoredGroup[]): Record<string, number> {
+  const acc: Record<string, { right: number; n: number }> = {};
+  for (const g of groups) {
+    const a = acc[g.payload.item.family] ?? { right: 0, n: 0 };
+    acc[g.payload.item.family] = a;
+    a.right += g.payload.results.filter((r) => r.correct).length;
+    a.n += g.payload.results.length;
+  }
+  return Object.fromEntries(Object.entries(acc).map(([f, a]) => [f, a.n ? a.right / a.n : 0]));
+}
+
+export type RunRlOptions = {
+  /** Last step to run (1-based, inclusive). */
+  steps: number;
+  /** The run folder: metrics, rollouts, curriculum state, checkpoints. Absent: nothing is written. */
+  store?: RunStore | undefined;
+  /** Continue after the store's last checkpoint (everything written after it is dropped first). */
+  resume?: boolean | undefined;
+  /** Held-out evaluation, run every `evalEvery` steps and after the last one; its result joins that step's metrics. */
+  evaluate?: ((step: number) => Promise<HeldoutResult>) | undefined;
+  /** Called after each step has been logged (progress bars, stop conditions in tests). */
+  onStep?: ((metrics: StepMetrics) => void) | undefined;
+};
+
+export type RunRlResult = { firstStep: number; metrics: StepMetrics[] };
+
+/** What a checkpoint stores besides the weights and the curriculum (which the run store snapshots itself). */
+type LoopState = { ratioEma: RatioEmaState; rolloutsTotal: number };
+
+/**
+ * The RL loop: steps `firstStep..steps`, each logged once to metrics.jsonl with its rollouts, a checkpoint every
+ * `checkpointEvery` steps and after the last. With `resume`, the run rolls back to its last checkpoint, the policy
+ * and loop state are restored from it, and the loop continues with the next step; every step's randomness derives
+ * from (seed, step), so the resumed steps sample as the lost ones would have.
+ * @example const { metrics } = await runRl(ctx, { steps: 60, store, evaluate });
+ */
+export async function runRl(ctx: RlContext, opts: RunRlOptions): Promise<RunRlResult> {
+  const { store } = opts;
+  const cfg = ctx.config;
+  let firstStep = 1;
+  if (store && opts.resume) {
+    const ckpt = await store.rollBackToCheckpoint<LoopState>();
+    if (ckpt) {
+      await ctx.policy.load(ckpt.dir);
+      const prompts = store.loadPrompts();
+      ctx.state = { prompts: prompts.size > 0 ? prompts : ctx.state.prompts, ...ckpt.trainerState };
+      firstStep = ckpt.step + 1;
+    }
+  }
+  const metrics: StepMetrics[] = [];
+  for (let step = firstStep; step <= opts.steps; step++) {
+    const { metrics: m, rollouts } = await rlStep(ctx, step);
+    const evalDue = (cfg.evalEvery > 0 && step % cfg.evalEvery === 0) || step === opts.steps;
+    if (opts.evaluate && evalDue) m.heldout = await opts.evaluate(step);
+    if (store) {
+      await store.writeRollouts(step, rollouts);
+      await store.appendMetrics(m);
+      store.savePrompts(ctx.state.prompts);
+      if (step % cfg.checkpointEvery === 0 || step === opts.steps) {
+        const loopState: LoopState = { ratioEma: ctx.state.ratioEma, rolloutsTotal: ctx.state.rolloutsTotal };
+        await store.saveCheckpoint(step, (dir) => ctx.policy.save(dir), loopState);
+      }
+    }
+    metrics.push(m);
+    opts.onStep?.(m);
+  }
+  return { firstStep, metrics };
+}
