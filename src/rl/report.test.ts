@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { buildSuite } from "../data/tasks/index.ts";
+import { escapeHtml, renderReport, reportRollouts } from "./report.ts";
+import type { RolloutRecord, StepMetrics } from "./trainer.ts";
+
+const metricsAt = (step: number): StepMetrics => ({
+  step,
+  reward: 0.4 + step / 100,
+  accuracy: 0.4 + step / 100,
+  signalShare: 1,
+  sampledSignalRate: 0.8,
+  invalidRate: 0.2,
+  ratioEma: 1.25,
+  promptsSampled: 20,
+  rounds: 1,
+  rolloutsSampled: 160,
+  rolloutsTotal: 160 * step,
+  balance: 1.01,
+  fill: 0.9,
+  microSteps: 4,
+  tokensPerSec: 1000,
+  lr: 5e-4,
+  loss: 0.1,
+  clipFraction: 0,
+  gradNorm: 1,
+  difficultyHistogram: [1, 2, 3, 4, 5, 6, 7, 8, 9, step],
+  familyAccuracy: { counting: 0.5 },
+  timings: { gen: 1 },
+  ...(step % 5 === 0 ? { heldout: { accuracy: 0.5 + step / 100, perFamily: {}, items: 512 } } : {}),
+});
+
+describe("renderReport", () => {
+  it("is one self-contained page with the charts and sample rollouts (image, thinking, answer, breakdown)", async () => {
+    const items = buildSuite({ seed: 1, perFamily: 2, split: "train", families: ["counting"] });
+    const item = items[0]!;
+    const record = (correct: boolean): RolloutRecord => ({
+      step: 3,
+      round: 0,
+      promptId: item.id,
+      family: item.family,
+      level: item.level,
+      text: `<think>four dots</think><answer><|begin_of_box|>${correct ? item.answer : "x<y"}<|end_of_box|></answer>`,
+      tokens: 9,
+      injected: 0,
+      reward: correct ? 1 : 0,
+      trained: true,
+      result: {
+        reward: correct ? 1 : 0,
+        correct,
+        format: "ok",
+        extracted: correct ? item.answer : "x<y",
+        timedOut: false,
+        reason: "compared",
+        stage: "verify",
+      },
+    });
+    const rollouts = await reportRollouts(
+      [record(true), record(false)],
+      new Map(items.map((i) => [i.id, i])),
+    );
+    expect(rollouts).toHaveLength(2);
+    expect(rollouts[0]!.imagePng).toMatch(/^iVBORw0KGgo/); // base64 of the PNG signature
+    const metrics = Array.from({ length: 10 }, (_, i) => metricsAt(i + 1));
+    const html = renderReport({
+      title: "glmv rl",
+      summary: { sftAccuracy: 0.5, rlAccuracy: 0.62 },
+      metrics,
+      control: { name: "uniform", metrics },
+      sftAccuracy: 0.5,
+      rollouts,
+    });
+    expect(html.startsWith("<!doctype html>")).toBe(true);
+    expect(html.match(/<svg class="chart/g)).toHaveLength(6);
+    expect(html).toContain("Difficulty histogram over time");
+    expect(html).toContain("Effective batch");
+    expect(html).toContain("data:image/png;base64,iVBOR");
+    expect(html).toContain("four dots");
+    expect(html).toContain("x&lt;y"); // escaped answer text
+    expect(html).toContain("stage verify");
+    // no external assets
+    expect(html).not.toMatch(/<script|<link|src="http|href="http/);
+    // the held-out curve has one point per evaluation (steps 5 and 10)
+    const heldoutFigure = html.split("<figure>").find((f) => f.includes("Held-out accuracy by step"))!;
+    expect(heldoutFigure.match(/<circle/g)).toHaveLength(2);
+  });
+
+  it("escapes HTML", () => {
+    expect(escapeHtml(`<b a="1">&'`)).toBe("&lt;b a=&quot;1&quot;&gt;&amp;&#39;");
+  });
+});
