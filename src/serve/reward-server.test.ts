@@ -20,7 +20,8 @@ afterAll(async () => {
   await pool.close();
 });
 
-const post = (url: string, payload: unknown) => app.inject({ method: "POST", url, payload: payload as object });
+const post = (url: string, payload: unknown) =>
+  app.inject({ method: "POST", url, payload: payload as object });
 
 describe("POST /get_reward (OpenRLHF)", () => {
   it("cuts the response from the query by the prompt prefix and scores it", async () => {
@@ -89,7 +90,12 @@ describe("POST /v1/score (glmv batches)", () => {
       items: [
         { id: "a", domain: "math", answer: "4", response: `<think>2+2</think><answer>${box("4")}</answer>` },
         { id: "b", domain: "math", answer: "4", response: `<think>2+2</think>${box("4")}`, style: "4.5v" },
-        { id: "c", domain: "math", answer: "4", response: `<think>2+2</think><answer>${box("3 or 4")}</answer>` },
+        {
+          id: "c",
+          domain: "math",
+          answer: "4",
+          response: `<think>2+2</think><answer>${box("3 or 4")}</answer>`,
+        },
       ],
     });
     expect(res.statusCode).toBe(200);
@@ -134,7 +140,11 @@ describe("limits, auth and metrics", () => {
     });
     expect(many.statusCode).toBe(400);
     expect(many.json().error.field).toBe("items");
-    const big = await small.inject({ method: "POST", url: "/v1/score", payload: { items: ["x".repeat(5000)] } });
+    const big = await small.inject({
+      method: "POST",
+      url: "/v1/score",
+      payload: { items: ["x".repeat(5000)] },
+    });
     expect(big.statusCode).toBe(413);
     expect(big.json().error.code).toBe("body_too_large");
     await small.close();
