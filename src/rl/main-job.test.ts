@@ -1,0 +1,167 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { sftTarget } from "../data/tasks/cot.ts";
+import type { TaskItem } from "../data/tasks/types.ts";
+import { mulberry32 } from "../util/rng.ts";
+import { parseRlConfig } from "./config.ts";
+import { compareRuns, type MainJobEngine, rolloutsToReach, runMainJob } from "./main-job.ts";
+import type { Policy, PolicyPrompt, Rollout, RolloutParams } from "./policy.ts";
+import type { StepMetrics } from "./trainer.ts";
+
+/**
+ * A toy engine: a policy is one "skill" number (its pass rate); SFT steps and RL updates raise it, evaluation
+ * reads it. Enough to exercise the pipeline's phases, files and resume, not the model.
+ */
+function toyEngine(items: () => Map<string, TaskItem>, calls: string[]): MainJobEngine {
+  class SkillPolicy implements Policy {
+    skill = 0.1;
+    async generate(prompts: readonly PolicyPrompt[], p: RolloutParams): Promise<Rollout[][]> {
+      return prompts.map((pr, i) => {
+        const rand = mulberry32(p.seed * 31 + i);
+        const item = items().get(pr.id)!;
+        return Array.from({ length: p.n }, () => {
+          const right = rand() < this.skill;
+          const text = sftTarget({ cot: item.cot, responseAnswer: right ? item.answer : "wrong" }, "4.1v");
+          return {
+            promptId: pr.id,
+            tokens: [1, 2, 3],
+            logprobs: [0, 0, 0],
+            injected: [false, false, false],
+            text,
+            finished: true,
+            promptTokens: 30,
+          };
+        });
+      });
+    }
+    async update() {
+      this.skill = Math.min(0.95, this.skill + 0.05);
+      return { loss: 0, clipFraction: 0, gradNorm: 0, tokens: 1, microSteps: 1, seconds: 0 };
+    }
+    async save(dir: string) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "skill.json"), JSON.stringify(this.skill));
+    }
+    async load(dir: string) {
+      this.skill = JSON.parse(readFileSync(join(dir, "skill.json"), "utf8"));
+    }
+    dispose() {}
+  }
+  return {
+    createPolicy: async () => new SkillPolicy(),
+    resetOptimizer: () => calls.push("reset"),
+    sft: async (policy, _items, opts) => {
+      calls.push(opts.steps !== undefined ? "sft" : "control");
+      const steps = opts.steps ?? 5;
+      for (let s = 0; s < steps; s++) opts.onStep?.(s);
+      (policy as SkillPolicy).skill = Math.min(0.95, (policy as SkillPolicy).skill + 0.01 * steps);
+      return { steps, seconds: 0.1 };
+    },
+    evaluate: async (policy, heldout) => ({
+      accuracy: (policy as SkillPolicy).skill,
+      perFamily: { counting: (policy as SkillPolicy).skill },
+      items: heldout.length,
+    }),
+    toPrompt: (item) => ({ id: item.id, messages: [], images: [] }),
+    scorer: () => ({
+      score: async (inputs) =>
+        inputs.map((i) => {
+          const correct = i.response.includes(`>${i.answer}<`);
+          return {
+            reward: correct ? 1 : 0,
+            correct,
+            format: "ok" as const,
+            extracted: null,
+            timedOut: false,
+            stage: "verify" as const,
+          };
+        }),
+      close: async () => {},
+    }),
+  };
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const tinyConfig = () =>
+  parseRlConfig({
+    data: { families: ["counting"], trainPerFamily: 48, heldoutItems: 16 },
+    sft: { steps: 20 },
+    rl: { steps: 4, checkpointEvery: 2, evalEvery: 2, batchPrompts: 4, groupSize: 4 },
+  });
+
+describe("runMainJob", () => {
+  it("runs SFT → RL → continued-SFT control → uniform compare, and writes summary, compare and report", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "glmv-main-")), "run");
+    dirs.push(out);
+    let itemMap = new Map<string, TaskItem>();
+    const calls: string[] = [];
+    const engine = toyEngine(() => itemMap, calls);
+    const { buildSuites } = await import("./main-job.ts");
+    itemMap = new Map(buildSuites(tinyConfig()).train.map((i) => [i.id, i]));
+    const lines: string[] = [];
+    const summary = await runMainJob({
+      outDir: out,
+      config: tinyConfig(),
+      engine,
+      compare: true,
+      log: (l) => lines.push(l),
+    });
+    expect(calls).toEqual(["sft", "reset", "reset", "control", "reset"]);
+    expect(summary.sftAccuracy).toBeCloseTo(0.3, 9);
+    expect(summary.rlAccuracy).toBeGreaterThan(summary.sftAccuracy);
+    expect(summary.rlSteps).toBe(4);
+    expect(summary.heldoutItems).toBe(16);
+    const onDisk = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+    for (const k of [
+      "sftAccuracy",
+      "rlAccuracy",
+      "continuedSftAccuracy",
+      "signalShare",
+      "sampledSignalRate",
+      "tokensPerSec",
+      "rlPerFamily",
+      "balance",
+      "fill",
+    ]) {
+      expect(onDisk).toHaveProperty(k);
+    }
+    const compare = JSON.parse(readFileSync(join(out, "compare.json"), "utf8"));
+    expect(compare).toHaveProperty("rlcsRollouts");
+    expect(compare).toHaveProperty("uniformRollouts");
+    expect(compare).toHaveProperty("ratio");
+    expect(existsSync(join(out, "uniform", "metrics.jsonl"))).toBe(true);
+    const html = readFileSync(join(out, "report.html"), "utf8");
+    expect(html).toContain("Difficulty histogram");
+    expect(html).toContain("data:image/png;base64,");
+    expect(lines.some((l) => l.startsWith("after SFT: 30.0% (counting 30.0%"))).toBe(true);
+    expect(lines.some((l) => l.startsWith("after RL (rlcs)"))).toBe(true);
+
+    // resuming a finished run redoes no phase
+    calls.length = 0;
+    const again = await runMainJob({ outDir: out, config: tinyConfig(), engine, resume: true });
+    expect(calls).toEqual([]);
+    expect(again.rlAccuracy).toBe(summary.rlAccuracy);
+  });
+});
+
+describe("compareRuns", () => {
+  const m = (rolloutsTotal: number, accuracy?: number) =>
+    ({
+      rolloutsTotal,
+      ...(accuracy === undefined ? {} : { heldout: { accuracy, perFamily: {}, items: 512 } }),
+    }) as StepMetrics;
+  it("counts the rollouts RLCS needed to reach uniform's final accuracy", () => {
+    const rlcs = [m(100, 0.5), m(200, 0.7), m(300), m(400, 0.8)];
+    const uniform = [m(100, 0.4), m(200, 0.5), m(400, 0.7)];
+    const c = compareRuns(rlcs, uniform);
+    expect(c).toMatchObject({ target: 0.7, rlcsRollouts: 200, uniformRollouts: 400, ratio: 0.5 });
+    expect(rolloutsToReach(rlcs, 0.9)).toBeNull();
+    expect(compareRuns([m(100, 0.5)], uniform).ratio).toBeNull();
+  });
+});

@@ -1,0 +1,350 @@
+/**
+ * The embedded default pipeline behind `glmv rl` (design.md "Embedded default"): build the synthetic suite, SFT the
+ * tiny model on the format, run RLCS-GRPO from the SFT checkpoint, evaluate on held-out items, run the honest control
+ * (continued SFT from the same checkpoint for the same wall time as RL), optionally the uniform-sampling control
+ * (`--compare`), and write `summary.json`, `compare.json` and `report.html` into the run folder.
+ *
+ * Every phase is recorded in the run's SQLite meta when it completes, so `--resume` skips finished phases; RL itself
+ * resumes from its last checkpoint. The engine (model, SFT, evaluation, rewards) is injected, so the same pipeline
+ * runs on the local tiny model or on anything else behind `Policy`.
+ */
+import { existsSync, promises as fsp } from "node:fs";
+import { join } from "node:path";
+import { buildSuite } from "../data/tasks/suite.ts";
+import type { TaskItem } from "../data/tasks/types.ts";
+import { tempSibling, writeFileAtomic } from "../util/fs.ts";
+import { type RlConfig, RlConfig as RlConfigSchema } from "./config.ts";
+import type { Policy, PolicyPrompt } from "./policy.ts";
+import { renderReport, reportRollouts } from "./report.ts";
+import { RunStore } from "./run-store.ts";
+import {
+  type HeldoutResult,
+  initialTrainerState,
+  type RolloutRecord,
+  runRl,
+  type Scorer,
+  type StepMetrics,
+} from "./trainer.ts";
+import { initialPromptStats } from "./trainer-phases.ts";
+
+/** Options of one SFT run: a fixed number of steps, or as many as fit in `seconds` (the control). */
+export type SftRunOptions = {
+  steps?: number | undefined;
+  seconds?: number | undefined;
+  lr: number;
+  warmupSteps: number;
+  seed: number;
+  onStep?: ((step: number) => void) | undefined;
+};
+
+/** What the pipeline needs from an engine. `createPolicy` gives fresh (seeded) weights. */
+export type MainJobEngine = {
+  createPolicy(seed: number): Promise<Policy>;
+  /** A fresh optimiser state (RL starts with one; design.md). */
+  resetOptimizer(policy: Policy): void;
+  sft(
+    policy: Policy,
+    items: readonly TaskItem[],
+    opts: SftRunOptions,
+  ): Promise<{ steps: number; seconds: number }>;
+  evaluate(policy: Policy, items: readonly TaskItem[]): Promise<HeldoutResult>;
+  toPrompt(item: TaskItem): PolicyPrompt;
+  /** A scorer (the reward pool) and its shutdown. */
+  scorer(): { score: Scorer; close: () => Promise<void> };
+};
+
+export type MainJobOptions = {
+  outDir: string;
+  /** Ignored on resume (the run's own config.yaml is used). */
+  config: RlConfig;
+  engine: MainJobEngine;
+  resume?: boolean | undefined;
+  compare?: boolean | undefined;
+  log?: ((line: string) => void) | undefined;
+  /** Progress bar factory (a TTY bar in the CLI, silent elsewhere). */
+  progress?: ((total: number, label: string) => { tick: () => void; stop: () => void }) | undefined;
+};
+
+export type Summary = {
+  sampler: string;
+  sftAccuracy: number;
+  rlAccuracy: number;
+  continuedSftAccuracy: number;
+  sftPerFamily: Record<string, number>;
+  rlPerFamily: Record<string, number>;
+  continuedSftPerFamily: Record<string, number>;
+  heldoutItems: number;
+  rlSteps: number;
+  rlSeconds: number;
+  continuedSftSteps: number;
+  sftSeconds: number;
+  signalShare: number;
+  sampledSignalRate: number;
+  tokensPerSec: number;
+  balance: number;
+  fill: number;
+  rolloutsTotal: number;
+  wallSeconds: number;
+};
+
+export type CompareResult = {
+  target: number;
+  rlcsRollouts: number | null;
+  uniformRollouts: number;
+  ratio: number | null;
+  rlcsFinalAccuracy: number;
+  uniformFinalAccuracy: number;
+};
+
+const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+/** The training and held-out suites of a config (held-out items split evenly over the families). */
+export function buildSuites(config: RlConfig): { train: TaskItem[]; heldout: TaskItem[] } {
+  const { families, trainPerFamily, heldoutItems, imageSize } = config.data;
+  const common = { seed: config.seed, families, size: imageSize };
+  return {
+    train: buildSuite({ ...common, perFamily: trainPerFamily, split: "train" }),
+    heldout: buildSuite({
+      ...common,
+      perFamily: Math.ceil(heldoutItems / families.length),
+      split: "heldout",
+    }),
+  };
+}
+
+/**
+ * Rollouts needed to first reach `target` held-out accuracy: the `rolloutsTotal` of the first evaluation at or
+ * above it, or null if none did.
+ * @example rolloutsToReach([{ rolloutsTotal: 100, heldout: { accuracy: 0.7 } }], 0.6) // 100
+ */
+export function rolloutsToReach(
+  metrics: readonly Pick<StepMetrics, "rolloutsTotal" | "heldout">[],
+  target: number,
+): number | null {
+  const hit = metrics.find((m) => m.heldout !== undefined && m.heldout.accuracy >= target - 1e-12);
+  return hit ? hit.rolloutsTotal : null;
+}
+
+/** `compare.json`: rollouts RLCS needed to reach uniform sampling's final accuracy, against uniform's total. */
+export function compareRuns(rlcs: readonly StepMetrics[], uniform: readonly StepMetrics[]): CompareResult {
+  const lastEval = (ms: readonly StepMetrics[]) => ms.filter((m) => m.heldout).at(-1);
+  const u = lastEval(uniform);
+  const r = lastEval(rlcs);
+  const target = u?.heldout?.accuracy ?? 0;
+  const rlcsRollouts = rolloutsToReach(rlcs, target);
+  const uniformRollouts = rolloutsToReach(uniform, target) ?? u?.rolloutsTotal ?? 0;
+  return {
+    target,
+    rlcsRollouts,
+    uniformRollouts,
+    ratio: rlcsRollouts === null || uniformRollouts === 0 ? null : rlcsRollouts / uniformRollouts,
+    rlcsFinalAccuracy: r?.heldout?.accuracy ?? 0,
+    uniformFinalAccuracy: target,
+  };
+}
+
+/** Save a policy's weights into `dir` atomically (built beside it, then renamed). */
+async function savePolicyAtomic(policy: Policy, dir: string): Promise<void> {
+  const staging = tempSibling(dir);
+  await policy.save(staging);
+  await fsp.rm(dir, { recursive: true, force: true });
+  await fsp.rename(staging, dir);
+}
+
+const familyLine = (label: string, r: HeldoutResult) =>
+  `${label}: ${(100 * r.accuracy).toFixed(1)}% (${Object.entries(r.perFamily)
+    .map(([f, a]) => `${f} ${(100 * a).toFixed(1)}%`)
+    .join(", ")}; ${r.items} held-out items)`;
+
+type RlPhaseResult = { heldout: HeldoutResult; metrics: StepMetrics[]; seconds: number };
+
+/** One RL run from the SFT checkpoint into `store`, resumable; its result is recorded in the store's meta. */
+async function rlPhase(
+  store: RunStore,
+  config: RlConfig,
+  sftDir: string,
+  suites: { train: TaskItem[]; heldout: TaskItem[] },
+  opts: MainJobOptions,
+  label: string,
+): Promise<RlPhaseResult> {
+  const done = store.getMeta<RlPhaseResult>("rl");
+  if (done) return done;
+  const { engine } = opts;
+  const policy = await engine.createPolicy(config.seed);
+  const reward = engine.scorer();
+  try {
+    await policy.load(sftDir);
+    engine.resetOptimizer(policy);
+    const bar = opts.progress?.(config.rl.steps, label);
+    const ctx = {
+      config: config.rl,
+      seed: config.seed,
+      policy,
+      items: new Map(suites.train.map((i) => [i.id, i])),
+      toPrompt: engine.toPrompt,
+      score: reward.score,
+      state: initialTrainerState(initialPromptStats(suites.train)),
+    };
+    await runRl(ctx, {
+      steps: config.rl.steps,
+      store,
+      resume: true,
+      evaluate: () => engine.evaluate(policy, suites.heldout),
+      onStep: (m) => {
+        bar?.tick();
+        if (m.heldout)
+          opts.log?.(`${label} step ${m.step}: held-out ${(100 * m.heldout.accuracy).toFixed(1)}%`);
+      },
+    });
+    bar?.stop();
+    const metrics = store.readMetrics() as unknown as StepMetrics[];
+    const last = metrics.filter((m) => m.heldout).at(-1);
+    const heldout = last?.heldout ?? (await engine.evaluate(policy, suites.heldout));
+    const result = { heldout, metrics: [], seconds: metrics.reduce((s, m) => s + (m.timings.step ?? 0), 0) };
+    store.setMeta("rl", result);
+    return { ...result, metrics };
+  } finally {
+    await reward.close();
+    await policy.dispose();
+  }
+}
+
+/**
+ * Run (or resume) the whole pipeline; returns the summary that is also written to `summary.json`.
+ * @example await runMainJob({ outDir: "runs/main", config: parseRlConfig({}), engine })
+ */
+export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
+  const started = Date.now();
+  const log = opts.log ?? (() => {});
+  const store =
+    opts.resume && existsSync(join(opts.outDir, "config.yaml"))
+      ? RunStore.open(opts.outDir)
+      : await RunStore.create(opts.outDir, RlConfigSchema, opts.config);
+  try {
+    const config = store.readConfig(RlConfigSchema);
+    const suites = buildSuites(config);
+    log(
+      `suite: ${suites.train.length} training prompts, ${suites.heldout.length} held-out items (${config.data.families.join(", ")})`,
+    );
+    const sftDir = join(opts.outDir, "sft");
+
+    // SFT on the format, from fresh weights
+    let sft = store.getMeta<{ heldout: HeldoutResult; seconds: number; steps: number }>("sft");
+    if (!sft || !existsSync(sftDir)) {
+      const policy = await opts.engine.createPolicy(config.seed);
+      try {
+        const bar = opts.progress?.(config.sft.steps, "sft");
+        const run = await opts.engine.sft(policy, suites.train, {
+          steps: config.sft.steps,
+          lr: config.sft.lr,
+          warmupSteps: config.sft.warmupSteps,
+          seed: config.seed,
+          onStep: () => bar?.tick(),
+        });
+        bar?.stop();
+        await savePolicyAtomic(policy, sftDir);
+        sft = { heldout: await opts.engine.evaluate(policy, suites.heldout), ...run };
+        store.setMeta("sft", sft);
+      } finally {
+        await policy.dispose();
+      }
+    }
+    log(familyLine("after SFT", sft.heldout));
+
+    // RL (RLCS by default) from the SFT checkpoint
+    const rl = await rlPhase(store, config, sftDir, suites, opts, `rl (${config.rl.sampler})`);
+    const metrics = rl.metrics.length ? rl.metrics : (store.readMetrics() as unknown as StepMetrics[]);
+    log(familyLine(`after RL (${config.rl.sampler})`, rl.heldout));
+
+    // The honest control: continued SFT from the same checkpoint for RL's wall time
+    let control = store.getMeta<{ heldout: HeldoutResult; steps: number; seconds: number }>("control");
+    if (!control) {
+      const policy = await opts.engine.createPolicy(config.seed);
+      try {
+        await policy.load(sftDir);
+        opts.engine.resetOptimizer(policy);
+        const run = await opts.engine.sft(policy, suites.train, {
+          seconds: rl.seconds,
+          lr: config.sft.lr,
+          warmupSteps: config.sft.warmupSteps,
+          seed: config.seed + 1,
+        });
+        control = { heldout: await opts.engine.evaluate(policy, suites.heldout), ...run };
+        store.setMeta("control", control);
+      } finally {
+        await policy.dispose();
+      }
+    }
+    log(familyLine("continued SFT (same wall time)", control.heldout));
+
+    // --compare: the same RL with uniform sampling, from the same SFT checkpoint, in its own run folder
+    let compare: CompareResult | undefined;
+    let controlRun: { name: string; metrics: StepMetrics[] } | undefined;
+    if (opts.compare) {
+      const other = config.rl.sampler === "uniform" ? "rlcs" : "uniform";
+      const otherConfig = { ...config, rl: { ...config.rl, sampler: other } } as RlConfig;
+      const dir = join(opts.outDir, other);
+      const otherStore = existsSync(join(dir, "config.yaml"))
+        ? RunStore.open(dir)
+        : await RunStore.create(dir, RlConfigSchema, otherConfig);
+      try {
+        const otherRl = await rlPhase(otherStore, otherConfig, sftDir, suites, opts, `rl (${other})`);
+        const otherMetrics = otherRl.metrics.length
+          ? otherRl.metrics
+          : (otherStore.readMetrics() as unknown as StepMetrics[]);
+        controlRun = { name: other, metrics: otherMetrics };
+        log(familyLine(`after RL (${other})`, otherRl.heldout));
+      } finally {
+        otherStore.close();
+      }
+      compare =
+        other === "uniform"
+          ? compareRuns(metrics, controlRun.metrics)
+          : compareRuns(controlRun.metrics, metrics);
+      await writeFileAtomic(join(opts.outDir, "compare.json"), `${JSON.stringify(compare, null, 2)}\n`);
+      log(
+        `compare: RLCS reached uniform's final ${(100 * compare.target).toFixed(1)}% after ${compare.rlcsRollouts ?? "never"} rollouts vs ${compare.uniformRollouts} (ratio ${compare.ratio?.toFixed(2) ?? "n/a"})`,
+      );
+    }
+
+    const summary: Summary = {
+      sampler: config.rl.sampler,
+      sftAccuracy: sft.heldout.accuracy,
+      rlAccuracy: rl.heldout.accuracy,
+      continuedSftAccuracy: control.heldout.accuracy,
+      sftPerFamily: sft.heldout.perFamily,
+      rlPerFamily: rl.heldout.perFamily,
+      continuedSftPerFamily: control.heldout.perFamily,
+      heldoutItems: rl.heldout.items,
+      rlSteps: metrics.length,
+      rlSeconds: rl.seconds,
+      continuedSftSteps: control.steps,
+      sftSeconds: sft.seconds,
+      signalShare: mean(metrics.map((m) => m.signalShare)),
+      sampledSignalRate: mean(metrics.map((m) => m.sampledSignalRate)),
+      tokensPerSec: mean(metrics.map((m) => m.tokensPerSec)),
+      balance: mean(metrics.map((m) => m.balance)),
+      fill: mean(metrics.map((m) => m.fill)),
+      rolloutsTotal: metrics.at(-1)?.rolloutsTotal ?? 0,
+      /** This invocation's wall time (a resumed run counts only the part after the resume). */
+      wallSeconds: (Date.now() - started) / 1000,
+    };
+    await writeFileAtomic(join(opts.outDir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+
+    const items = new Map(suites.train.map((i) => [i.id, i]));
+    const lastSteps = metrics.slice(-3).flatMap((m) => store.readRollouts(m.step) as RolloutRecord[]);
+    const html = renderReport({
+      title: `glmv rl (${config.rl.sampler})`,
+      summary: { ...summary, ...(compare ? { compare } : {}) },
+      metrics,
+      control: controlRun,
+      sftAccuracy: sft.heldout.accuracy,
+      rollouts: await reportRollouts(lastSteps, items),
+    });
+    await writeFileAtomic(join(opts.outDir, "report.html"), html);
+    log(`wrote ${join(opts.outDir, "summary.json")} and report.html`);
+    return summary;
+  } finally {
+    store.close();
+  }
+}
