@@ -6,6 +6,8 @@ export type Command = { summary: string; run: (argv: string[]) => Promise<number
 /** Commands are loaded lazily so `glmv reward score` never pays for loading the tensor engine. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
   "reward score": async () => (await import("./reward-score.ts")).rewardScoreCommand,
+  "serve reward": async () => (await import("./serve.ts")).serveRewardCommand,
+  "serve curriculum": async () => (await import("./serve.ts")).serveCurriculumCommand,
   generate: async () => (await import("./generate.ts")).generateCommand,
 };
 

@@ -1,0 +1,212 @@
+/**
+ * `glmv serve reward` and `glmv serve curriculum`: the HTTP services for engines that own their training loop
+ * (OpenRLHF, verl, TRL). Both bind 127.0.0.1 by default, refuse any other address without `--token`, print one
+ * line `listening on <url>` once ready, and shut down gracefully on SIGINT/SIGTERM: new requests are refused,
+ * requests in flight finish, then the pool or database is closed.
+ */
+import { readFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import type { FastifyInstance } from "fastify";
+import { RewardPool } from "../reward/pool.ts";
+import { STYLES } from "../reward/types.ts";
+import { createCurriculumServer } from "../serve/curriculum-server.ts";
+import { CurriculumStore, parsePromptsJsonl } from "../serve/curriculum-store.ts";
+import { assertSafeBind } from "../serve/http.ts";
+import { SPECIAL_TOKEN_MODES } from "../serve/reward-requests.ts";
+import { createRewardServer } from "../serve/reward-server.ts";
+import { GlmvError } from "../util/errors.ts";
+import type { Command } from "./main.ts";
+
+const REWARD_USAGE = `usage: glmv serve reward [options]
+
+Serves POST /get_reward (OpenRLHF), POST /v1/score (glmv batches; verl and TRL shims), GET /healthz, GET /metrics.
+
+options:
+  --host H                 bind address (default 127.0.0.1; any other needs --token)
+  --port N                 port (default 8000; 0 = any free port)
+  --token T                bearer token required on every route but /healthz (or env GLMV_SERVE_TOKEN)
+  --deadline-ms N          hard deadline per item in ms (default 2000); a timeout is reward 0
+  --special-tokens MODE    kept (OpenRLHF, default) | stripped (verl skip_special_tokens=True)
+  --style 4.1v|4.5v        response style of the run (default 4.1v; an item's own "style" wins)
+  --workers N              reward worker threads (default: available parallelism)
+  --max-items N            most items per request (default 1024)
+  --body-limit BYTES       largest request body (default 16777216)
+  -h, --help               show this help`;
+
+const CURRICULUM_USAGE = `usage: glmv serve curriculum [options]
+
+Serves POST /v1/sample {n}, POST /v1/observe {results:[{id,rewards}]}, GET /v1/stats, GET /healthz, GET /metrics.
+
+options:
+  --host H             bind address (default 127.0.0.1; any other needs --token)
+  --port N             port (default 8001; 0 = any free port)
+  --token T            bearer token (or env GLMV_SERVE_TOKEN)
+  --db FILE            SQLite state (default curriculum.sqlite); reopened as is after a restart
+  --prompts FILE       JSONL {id, prompt/messages…, difficulty?}; new ids are added, known ids keep their state
+  -h, --help           show this help`;
+
+type Values = Record<string, string | boolean | undefined>;
+
+function parse(argv: string[], options: Record<string, { type: "string" | "boolean"; default?: string }>) {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: { ...options, help: { type: "boolean", short: "h" } },
+  });
+  return values as Values;
+}
+
+function intOption(values: Values, name: string, min: number): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min)
+    throw new GlmvError("bad_argument", `--${name} must be an integer ≥ ${min}`, { where: `--${name}` });
+  return n;
+}
+
+function oneOf<T extends string>(values: Values, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = (values[name] as string | undefined) ?? fallback;
+  if (!(allowed as readonly string[]).includes(raw))
+    throw new GlmvError("bad_argument", `--${name} must be one of ${allowed.join(", ")}`, {
+      where: `--${name}`,
+    });
+  return raw as T;
+}
+
+/** Listen, print the address, and resolve once a signal has closed the app and `cleanup` has run. */
+async function serveUntilSignal(
+  app: FastifyInstance,
+  host: string,
+  port: number,
+  name: string,
+  cleanup: () => Promise<void> | void,
+): Promise<number> {
+  const address = await app.listen({ host, port });
+  console.log(`glmv serve ${name}: listening on ${address}`);
+  return await new Promise<number>((resolve) => {
+    let closing = false;
+    const stop = (signal: string) => {
+      if (closing) return;
+      closing = true;
+      console.error(`glmv serve ${name}: ${signal}, finishing requests in flight`);
+      void app
+        .close()
+        .then(cleanup)
+        .then(() => resolve(0));
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+}
+
+const COMMON = {
+  host: { type: "string", default: "127.0.0.1" },
+  port: { type: "string" },
+  token: { type: "string" },
+} as const;
+
+async function runReward(argv: string[]): Promise<number> {
+  const values = parse(argv, {
+    ...COMMON,
+    "deadline-ms": { type: "string" },
+    "special-tokens": { type: "string" },
+    style: { type: "string" },
+    workers: { type: "string" },
+    "max-items": { type: "string" },
+    "body-limit": { type: "string" },
+  });
+  if (values.help) {
+    console.log(REWARD_USAGE);
+    return 0;
+  }
+  const host = values.host as string;
+  const token = (values.token as string | undefined) ?? process.env.GLMV_SERVE_TOKEN;
+  assertSafeBind(host, token);
+  const specialTokens = oneOf(values, "special-tokens", SPECIAL_TOKEN_MODES, "kept");
+  const style = oneOf(values, "style", STYLES, "4.1v");
+  const port = intOption(values, "port", 0) ?? 8000;
+  const pool = new RewardPool({
+    deadlineMs: intOption(values, "deadline-ms", 1) ?? 2000,
+    workers: intOption(values, "workers", 1),
+    style,
+  });
+  const app = createRewardServer({
+    pool,
+    token,
+    specialTokens,
+    style,
+    maxItems: intOption(values, "max-items", 1),
+    bodyLimit: intOption(values, "body-limit", 1024),
+  });
+  try {
+    return await serveUntilSignal(app, host, port, "reward", () => pool.close());
+  } catch (e) {
+    await pool.close();
+    throw e;
+  }
+}
+
+async function runCurriculum(argv: string[]): Promise<number> {
+  const values = parse(argv, {
+    ...COMMON,
+    db: { type: "string", default: "curriculum.sqlite" },
+    prompts: { type: "string" },
+  });
+  if (values.help) {
+    console.log(CURRICULUM_USAGE);
+    return 0;
+  }
+  const host = values.host as string;
+  const token = (values.token as string | undefined) ?? process.env.GLMV_SERVE_TOKEN;
+  assertSafeBind(host, token);
+  const port = intOption(values, "port", 0) ?? 8001;
+  const store = CurriculumStore.open(values.db as string);
+  try {
+    const promptsFile = values.prompts as string | undefined;
+    if (promptsFile !== undefined) {
+      let text: string;
+      try {
+        text = await readFile(promptsFile, "utf8");
+      } catch (e) {
+        throw new GlmvError("io_error", `cannot read prompts: ${(e as Error).message}`, {
+          where: promptsFile,
+        });
+      }
+      const added = store.loadPrompts(parsePromptsJsonl(text, promptsFile));
+      console.error(`glmv serve curriculum: ${added} new prompts, ${store.summary().prompts} in total`);
+    }
+    const app = createCurriculumServer({ store, token });
+    return await serveUntilSignal(app, host, port, "curriculum", () => store.close());
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+}
+
+/** Wrap a runner so that option errors print the usage and exit 2 (like `glmv reward score`). */
+function withUsage(name: string, usage: string, run: (argv: string[]) => Promise<number>) {
+  return async (argv: string[]): Promise<number> => {
+    try {
+      return await run(argv);
+    } catch (e) {
+      const optionError = (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+      if (optionError || (e instanceof GlmvError && e.code === "bad_argument")) {
+        console.error(`glmv serve ${name}: ${(e as Error).message}\n\n${usage}`);
+        return 2;
+      }
+      throw e;
+    }
+  };
+}
+
+export const serveRewardCommand: Command = {
+  summary: "serve the reward system over HTTP (OpenRLHF, verl, TRL)",
+  run: withUsage("reward", REWARD_USAGE, runReward),
+};
+
+export const serveCurriculumCommand: Command = {
+  summary: "serve RLCS curriculum sampling over HTTP",
+  run: withUsage("curriculum", CURRICULUM_USAGE, runCurriculum),
+};
