@@ -12,13 +12,16 @@ const STATE = /(?:_?\{?\s*\((s|l|g|aq)\)\s*\}?)$/;
 
 /** `^{2-}`, `^{-2}`, `^-`, `^{+}` → `^{2-}` / `^{-}` / `^{+}`: magnitude first, 1 omitted. */
 function canonicalCharges(s: string): string {
-  return s
-    .replace(/\^\s*\{?\s*(\d*)\s*([+-])\s*\}?|\^\s*\{\s*([+-])\s*(\d+)\s*\}/g, (_m, m1, s1, s2, m2) => {
-      const mag = (m1 ?? m2 ?? "") as string;
-      const sign = (s1 ?? s2) as string;
-      return `^{${mag === "1" ? "" : mag}${sign}}`;
-    })
-    .replace(/([A-Za-z0-9)\]])([+-])(?=\s|$)/g, "$1^{$2}");
+  return (
+    s
+      // `^{-2}` is tried first: read the other way round its "2" would be left behind.
+      .replace(/\^\s*\{\s*([+-])\s*(\d+)\s*\}|\^\s*\{?\s*(\d*)\s*([+-])\s*\}?/g, (_m, s1, m1, m2, s2) => {
+        const mag = (m1 ?? m2 ?? "") as string;
+        const sign = (s1 ?? s2) as string;
+        return `^{${mag === "1" ? "" : mag}${sign}}`;
+      })
+      .replace(/([A-Za-z0-9)\]])([+-])(?=\s|$)/g, "$1^{$2}")
+  );
 }
 
 /** Plain spelling of a formula string: no LaTeX wrappers, subscripts as digits, one hydrate dot, no spaces. */

@@ -83,7 +83,10 @@ function unicodeRoots(s: string): string {
 export function normalizeLatex(raw: string): string {
   // NFKC would turn ² into a plain 2: superscripts become ^{…} first.
   let s = toAsciiDigits(raw).trim();
-  s = s.replace(/[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+/g, (m) => `^{${[...m].map((c) => SUPERSCRIPTS[c] ?? c).join("")}}`);
+  s = s.replace(
+    /\^?[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+/g,
+    (m) => `^{${[...m.replace("^", "")].map((c) => SUPERSCRIPTS[c] ?? c).join("")}}`,
+  );
   s = s.normalize("NFKC");
   for (;;) {
     const before = s;
@@ -115,10 +118,12 @@ export function normalizeLatex(raw: string): string {
     .replace(/\\displaystyle|\\limits/g, "")
     .replace(/\\lbrace|\\lbrack/g, (m) => (m === "\\lbrace" ? "\\{" : "["))
     .replace(/\\rbrace|\\rbrack/g, (m) => (m === "\\rbrace" ? "\\}" : "]"))
-    .replace(/\\(?:,|;|:|!|quad|qquad|enspace|thinspace)|~|\\ /g, " ")
+    // Spacing commands; `\ ` but not the row break `\\` followed by a space.
+    .replace(/(?<!\\)\\(?:,|;|:|!|quad|qquad|enspace|thinspace| )|~/g, " ")
     .replace(/(\d)\{,\}(\d)/g, "$1$2")
     .replace(/\\%/g, "%")
     .replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree|\^\s*\{\s*°\s*\}|\^\s*°/g, "°")
+    .replace(/°\s+([CF])(?![a-zA-Z])/g, "°$1")
     .replace(/\\geq(?![a-zA-Z])/g, "\\ge")
     .replace(/\\leq(?![a-zA-Z])/g, "\\le")
     .replace(/\\neq(?![a-zA-Z])/g, "\\ne");
