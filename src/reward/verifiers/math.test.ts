@@ -10,8 +10,8 @@ const golden = JSON.parse(
 function pairOf(label: string): [string, string] {
   const m = /^'(.*)' vs '(.*)'$/.exec(label);
   if (!m) throw new Error(`bad golden label ${label}`);
-  const unescape = (s: string): string => s.replace(/\\\\/g, "\\");
-  return [unescape(m[1]!), unescape(m[2]!)];
+  const unbackslash = (s: string): string => s.replace(/\\\\/g, "\\");
+  return [unbackslash(m[1]!), unbackslash(m[2]!)];
 }
 
 const score = (pred: string, gold: string, ctx = {}): number => verifyMath(pred, gold, ctx).score;
