@@ -35,7 +35,7 @@ function respond(pred: string, k: number): Pick<ScoreInput, "response" | "style"
 
 function mathVistaItems(): ScoreInput[] {
   const data = readJson<Record<string, MathVistaItem>>("../test/benchmarks/mathvista/testmini.json");
-  return Object.entries(data).flatMap(([pid, v], k) => {
+  return Object.entries(data).flatMap(([pid, v], k): ScoreInput[] => {
     const right = k % 2 === 0;
     if (v.choices && v.choices.length > 0) {
       const gold = String.fromCharCode(65 + Math.max(0, v.choices.indexOf(v.answer)));

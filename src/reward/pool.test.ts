@@ -66,13 +66,13 @@ describe("RewardPool", () => {
   });
 
   it("completes a batch of 200 with exactly the hanging items timed out", async () => {
-    const hanging = new Set([3, 77, 78, 150, 199]);
+    const hanging = new Set([3, 77, 78, 199]);
     const items = Array.from({ length: 200 }, (_, i) => textItem(i, hanging.has(i) ? "__hang__" : "yes"));
     const timings: number[] = [];
     const results = await pool.score(items, { onResult: (_, __, t) => timings.push(t.ms) });
     const timedOut = results.flatMap((r, i) => (r.timedOut ? [i] : []));
     expect(timedOut).toEqual([...hanging]);
-    expect(results.filter((r) => r.correct)).toHaveLength(195);
+    expect(results.filter((r) => r.correct)).toHaveLength(196);
     expect(timings).toHaveLength(200);
   });
 
