@@ -5,6 +5,7 @@
  * iterates `\sum_{n=1}^{10^8}` term by term and would hang a verifier.
  */
 import { ComputeEngine } from "@cortex-js/compute-engine";
+import { mulberry32 } from "../util/rng.ts";
 import { evaluateReal } from "./mathjson-eval.ts";
 
 /** A MathJSON expression as the engine prints it (`.json`). */
@@ -138,18 +139,6 @@ export function freeVariables(json: MathJson): string[] {
   return [...out].sort();
 }
 
-/** Deterministic PRNG (mulberry32): the same answers always see the same sample points. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The verdict of sampling two expressions: equal, different, or undecided (too few points where both exist). */
 export type SampleVerdict = "equal" | "different" | "undecided";
 
@@ -167,7 +156,7 @@ export function compareAtRandomPoints(
   mode: "equal" | "ratio" = "equal",
 ): SampleVerdict {
   const vars = [...new Set([...freeVariables(a), ...freeVariables(b)])];
-  const random = seededRandom(0x9e3779b9);
+  const random = mulberry32(0x9e3779b9);
   let valid = 0;
   let k: number | undefined;
   // Point comparisons get a floor: cancellation in a − b at a random point costs a few ulps of the terms.
