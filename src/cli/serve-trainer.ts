@@ -1,0 +1,87 @@
+/**
+ * `glmv serve trainer [--host H] [--port P] [--preset bigram] [--poll-wait-ms N]`: the Tinker training API
+ * (trainer-api.md) on glmv's in-process backend, so `TinkerPolicy` (and `glmv rl --policy tinker --url URL`) can be
+ * driven across processes on one machine. Prints one line `glmv serve trainer: listening on <url>` when ready and
+ * shuts down on SIGINT/SIGTERM.
+ */
+import { parseArgs } from "node:util";
+import { loadTinyTokenizer } from "../model/tokenizer.ts";
+import { bigramBackend } from "../serve/bigram-backend.ts";
+import type { TrainerBackend } from "../serve/trainer-backend.ts";
+import { createTrainerApp } from "../serve/trainer-server.ts";
+import { GlmvError } from "../util/errors.ts";
+import type { Command } from "./main.ts";
+
+const USAGE = `usage: glmv serve trainer [options]
+
+options:
+  --host H            address to bind (default 127.0.0.1)
+  --port P            port (default 8000; 0 picks a free one)
+  --preset NAME       backend: bigram (a bigram model over the tiny tokenizer's vocabulary; default)
+  --poll-wait-ms N    how long retrieve_future waits before answering try_again (default 200)
+  -h, --help          show this help`;
+
+/** The backends `--preset` offers. */
+export const TRAINER_PRESETS = ["bigram"] as const;
+export type TrainerPreset = (typeof TRAINER_PRESETS)[number];
+
+/**
+ * Build the backend of a preset.
+ * @example const backend = await presetBackend("bigram"); backend.baseModel; // "glmv-bigram"
+ */
+export async function presetBackend(preset: TrainerPreset): Promise<TrainerBackend> {
+  const tok = await loadTinyTokenizer();
+  return bigramBackend({
+    vocabSize: tok.vocabSize,
+    imageTokenId: tok.special.image,
+    baseModel: `glmv-${preset}`,
+  });
+}
+
+async function run(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        host: { type: "string", default: "127.0.0.1" },
+        port: { type: "string", default: "8000" },
+        preset: { type: "string", default: "bigram" },
+        "poll-wait-ms": { type: "string", default: "200" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const port = Number(values.port);
+  const pollWaitMs = Number(values["poll-wait-ms"]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new GlmvError("bad_argument", "--port must be 0–65535");
+  if (!(pollWaitMs >= 0)) throw new GlmvError("bad_argument", "--poll-wait-ms must be ≥ 0");
+  const preset = String(values.preset);
+  if (!(TRAINER_PRESETS as readonly string[]).includes(preset)) {
+    throw new GlmvError("bad_argument", `--preset must be one of ${TRAINER_PRESETS.join(", ")}`, {
+      where: "--preset",
+    });
+  }
+  const app = createTrainerApp({ backend: await presetBackend(preset as TrainerPreset), pollWaitMs });
+  const { url } = await app.listen(port, String(values.host));
+  console.log(`glmv serve trainer: listening on ${url}`);
+  return await new Promise<number>((resolve) => {
+    const stop = () => void app.close().then(() => resolve(0));
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}
+
+export const serveTrainerCommand: Command = {
+  summary: "serve the Tinker training API from glmv's backend",
+  run,
+};

@@ -1,0 +1,232 @@
+/**
+ * A JSON client of the Tinker training API (trainer-api.md §1): sessions and models, `forward_backward`,
+ * `optim_step`, `save_weights_for_sampler`, `asample`, weights save/load, and the futures every mutating call
+ * returns (`retrieve_future` polled until a result, re-polled on `{type: "try_again"}` or HTTP 408). It speaks the
+ * JSON wire format that SkyRL's Tinker-compatible server and `glmv serve trainer` accept.
+ */
+import { GlmvError } from "../util/errors.ts";
+import { DEFAULT_RETRY, type JsonReply, type RetryPolicy, requestJson } from "./http-json.ts";
+
+export type EncodedTextChunk = { type: "encoded_text"; tokens: number[] };
+/** An image; the server expands it to its placeholder tokens. `expected_tokens` gives the model input's length. */
+export type ImageChunk = { type: "image"; data: string; format: "png" | "jpeg"; expected_tokens?: number };
+export type ModelInputChunk = EncodedTextChunk | ImageChunk;
+export type ModelInput = { chunks: ModelInputChunk[] };
+export type TensorData = { data: number[]; dtype?: "int64" | "float32"; shape?: number[] };
+/** One training example. Position i of `model_input` predicts `target_tokens[i]` (next-token alignment). */
+export type Datum = { model_input: ModelInput; loss_fn_inputs: Record<string, TensorData> };
+export type LossFn = "cross_entropy" | "importance_sampling" | "ppo";
+export type AdamParams = {
+  learning_rate: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weight_decay?: number;
+  grad_clip_norm?: number;
+};
+export type SamplingParams = {
+  max_tokens: number;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  stop?: number[];
+  seed?: number;
+};
+export type SampledSequence = { tokens: number[]; logprobs: number[] | null; stop_reason: "stop" | "length" };
+export type SampleResponse = { sequences: SampledSequence[]; type?: "sample"; prompt_logprobs?: null };
+export type ForwardBackwardOutput = {
+  loss_fn_output_type: string;
+  loss_fn_outputs: { logprobs: TensorData; elementwise_loss?: TensorData }[];
+  metrics: Record<string, number>;
+};
+export type OptimStepResponse = { metrics?: Record<string, number> };
+
+/** How requests reach the server: HTTP by default, or a direct call into an in-process server (tests, embedding). */
+export type TinkerTransport = (method: "GET" | "POST", path: string, body?: unknown) => Promise<JsonReply>;
+
+export type TinkerClientOptions = {
+  /** Server root, e.g. `http://localhost:8000` (routes live under `/api/v1`). */
+  url?: string;
+  apiKey?: string;
+  retry?: RetryPolicy;
+  transport?: TinkerTransport;
+  /** Pause between `try_again` polls. */
+  pollIntervalMs?: number;
+  /** Give up on a future after this long. */
+  futureTimeoutMs?: number;
+};
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null;
+
+/**
+ * @example
+ * const client = new TinkerClient({ url: "http://localhost:8000" });
+ * const session = await client.createSession(["glmv"]);
+ * const model = await client.createModel(session, "glmv-tiny", 0); // rank 0: full fine-tuning
+ */
+export class TinkerClient {
+  private readonly transport: TinkerTransport;
+  private readonly pollIntervalMs: number;
+  private readonly futureTimeoutMs: number;
+  /** Per-model request order (`seq_id`). */
+  private readonly seq = new Map<string, number>();
+
+  constructor(opts: TinkerClientOptions) {
+    this.pollIntervalMs = opts.pollIntervalMs ?? 20;
+    this.futureTimeoutMs = opts.futureTimeoutMs ?? 3_600_000;
+    if (opts.transport) this.transport = opts.transport;
+    else if (opts.url) this.transport = httpTransport(opts.url, opts.retry ?? DEFAULT_RETRY, opts.apiKey);
+    else throw new GlmvError("bad_config", "a Tinker client needs a url or a transport");
+  }
+
+  async healthz(): Promise<unknown> {
+    return this.call("GET", "/healthz");
+  }
+
+  async capabilities(): Promise<{ supported_models: { model_name: string; max_context_length?: number }[] }> {
+    return (await this.call("GET", "/get_server_capabilities")) as never;
+  }
+
+  async createSession(tags: string[] = [], sdkVersion = "glmv"): Promise<string> {
+    const reply = await this.call("POST", "/create_session", {
+      tags,
+      sdk_version: sdkVersion,
+      user_metadata: {},
+    });
+    return field(reply, "session_id");
+  }
+
+  /** Create a trainable model; `loraRank` 0 asks for full fine-tuning (SkyRL, glmv). */
+  async createModel(sessionId: string, baseModel: string, loraRank: number, seed?: number): Promise<string> {
+    const reply = await this.call("POST", "/create_model", {
+      session_id: sessionId,
+      model_seq_id: 0,
+      base_model: baseModel,
+      lora_config: { rank: loraRank, ...(seed === undefined ? {} : { seed }) },
+      user_metadata: {},
+    });
+    if (isObject(reply) && typeof reply.model_id === "string") {
+      if (typeof reply.request_id === "string") await this.retrieve(reply.request_id);
+      return reply.model_id;
+    }
+    return field(await this.retrieve(field(reply, "request_id")), "model_id");
+  }
+
+  async forwardBackward(
+    modelId: string,
+    data: Datum[],
+    lossFn: LossFn,
+    lossFnConfig?: Record<string, number>,
+  ): Promise<ForwardBackwardOutput> {
+    const input = { data, loss_fn: lossFn, ...(lossFnConfig ? { loss_fn_config: lossFnConfig } : {}) };
+    return (await this.future("/forward_backward", modelId, {
+      forward_backward_input: input,
+    })) as ForwardBackwardOutput;
+  }
+
+  async optimStep(modelId: string, adam: AdamParams): Promise<OptimStepResponse> {
+    return (await this.future("/optim_step", modelId, { adam_params: adam })) as OptimStepResponse;
+  }
+
+  /** Publish the current weights for sampling; returns the sampling session (ephemeral) or the path. */
+  async saveWeightsForSampler(
+    modelId: string,
+    target: { path: string } | { samplingSessionSeqId: number },
+  ): Promise<{ path?: string; sampling_session_id?: string }> {
+    const body =
+      "path" in target ? { path: target.path } : { sampling_session_seq_id: target.samplingSessionSeqId };
+    return (await this.future("/save_weights_for_sampler", modelId, body)) as never;
+  }
+
+  async saveWeights(modelId: string, path: string): Promise<{ path: string }> {
+    return (await this.future("/save_weights", modelId, { path })) as never;
+  }
+
+  async loadWeights(modelId: string, path: string, optimizer = true): Promise<unknown> {
+    return this.future("/load_weights", modelId, { path, optimizer });
+  }
+
+  async sample(req: {
+    prompt: ModelInput;
+    numSamples: number;
+    params: SamplingParams;
+    samplingSessionId: string;
+  }): Promise<SampleResponse> {
+    const reply = await this.call("POST", "/asample", {
+      prompt: req.prompt,
+      num_samples: req.numSamples,
+      sampling_params: req.params,
+      sampling_session_id: req.samplingSessionId,
+      seq_id: 0,
+      prompt_logprobs: false,
+    });
+    return (await this.retrieve(field(reply, "request_id"))) as SampleResponse;
+  }
+
+  async unloadModel(modelId: string): Promise<void> {
+    await this.call("POST", "/unload_model", { model_id: modelId });
+  }
+
+  /** Poll a future until it resolves; a failed request (`{error, category}`) is thrown as `engine_error`. */
+  async retrieve(requestId: string): Promise<unknown> {
+    const deadline = Date.now() + this.futureTimeoutMs;
+    for (;;) {
+      const reply = await this.transport("POST", "/api/v1/retrieve_future", {
+        request_id: requestId,
+        allow_metadata_only: false,
+      });
+      const body = reply.body;
+      const pending = reply.status === 408 || (isObject(body) && body.type === "try_again");
+      if (!pending) {
+        if (reply.status >= 400 || (isObject(body) && typeof body.error === "string" && "category" in body)) {
+          const message = isObject(body) ? String(body.error ?? body.detail ?? "") : String(body);
+          throw new GlmvError("engine_error", `request ${requestId} failed: ${message}`);
+        }
+        return body;
+      }
+      if (Date.now() > deadline) throw new GlmvError("engine_error", `future ${requestId} still pending`);
+      await new Promise((r) => setTimeout(r, this.pollIntervalMs));
+    }
+  }
+
+  private async future(path: string, modelId: string, body: Record<string, unknown>): Promise<unknown> {
+    const seqId = (this.seq.get(modelId) ?? 0) + 1;
+    this.seq.set(modelId, seqId);
+    const reply = await this.call("POST", path, { model_id: modelId, seq_id: seqId, ...body });
+    return this.retrieve(field(reply, "request_id"));
+  }
+
+  private async call(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
+    const reply = await this.transport(method, `/api/v1${path}`, body);
+    if (reply.status >= 400) {
+      throw new GlmvError(
+        "engine_error",
+        `${path} → HTTP ${reply.status}: ${JSON.stringify(reply.body).slice(0, 300)}`,
+      );
+    }
+    return reply.body;
+  }
+}
+
+function field(reply: unknown, name: string): string {
+  const value = isObject(reply) ? reply[name] : undefined;
+  if (typeof value !== "string") {
+    throw new GlmvError("engine_error", `reply lacks '${name}': ${JSON.stringify(reply).slice(0, 200)}`);
+  }
+  return value;
+}
+
+/** HTTP with retries; 408 and 4xx replies come back to the client, which knows what they mean here. */
+function httpTransport(url: string, retry: RetryPolicy, apiKey?: string): TinkerTransport {
+  const root = url.replace(/\/+$/, "");
+  const headers = apiKey ? { authorization: `Bearer ${apiKey}`, "x-api-key": apiKey } : undefined;
+  return (method, path, body) =>
+    requestJson({
+      method,
+      url: `${root}${path}`,
+      body,
+      retry,
+      passStatuses: [400, 404, 408, 409, 422],
+      ...(headers ? { headers } : {}),
+    });
+}

@@ -1,0 +1,329 @@
+/**
+ * `TinkerPolicy`: the RL `Policy` on a Tinker-API trainer (SkyRL's server, or `glmv serve trainer`).
+ *
+ * - generate: the chat template is rendered here and tokenized; each `<|image|>` becomes an image chunk (PNG, its
+ *   placeholder count as `expected_tokens`). `asample` draws the G samples; force-answering samples the think
+ *   budget, then continues every sample cut without `</think>` from prompt + its tokens + the injected ids.
+ * - update: each sample becomes a next-token-aligned `Datum` (weights 0 on the prompt and on injected tokens, the
+ *   GRPO aggregation folded into the weights, the group advantage on every response token, the sampler's logprobs
+ *   as the old ones); per pass, one `forward_backward("ppo", clip thresholds 1 − clipLow / 1 + clipHigh)` per
+ *   micro-batch then one `optim_step`; then `save_weights_for_sampler` so later rollouts use the new weights.
+ */
+import { renderChat } from "../model/chat-template.ts";
+import { type RawImage, smartResize } from "../model/processor.ts";
+import type { GlmvTokenizer } from "../model/tokenizer.ts";
+import { GlmvError } from "../util/errors.ts";
+import { mixSeed } from "./openai-engine.ts";
+import { imageDataUrl } from "./openai-messages.ts";
+import type {
+  Policy,
+  PolicyPrompt,
+  Rollout,
+  RolloutParams,
+  UpdateBatch,
+  UpdateMetrics,
+  UpdateParams,
+} from "./policy.ts";
+import type {
+  AdamParams,
+  Datum,
+  LossFn,
+  ModelInputChunk,
+  SampledSequence,
+  TinkerClient,
+} from "./tinker-client.ts";
+
+export type TinkerPolicyOptions = {
+  client: TinkerClient;
+  tokenizer: Pick<GlmvTokenizer, "encode" | "decode" | "special">;
+  baseModel: string;
+  /** 0 = full fine-tuning (SkyRL, glmv); hosted Tinker needs a LoRA rank. */
+  loraRank?: number;
+  /** Seed of the model's initialisation on the server. */
+  seed?: number;
+  /** Placeholder tokens an image becomes; default GLM-V's: (h/28)·(w/28) after smart resize. */
+  imageTokens?: (img: RawImage) => number;
+  /** Ids that end a response; default `<|endoftext|>`, `<|user|>`, `<|observation|>`. */
+  stopIds?: number[];
+  /** "ppo" clips (clip-higher); "importance_sampling" is the loss SkyRL has validated. */
+  lossFn?: Extract<LossFn, "ppo" | "importance_sampling">;
+  adam?: Omit<AdamParams, "learning_rate">;
+  /** GLM-4.5V thinking switch used when rendering prompts. */
+  enableThinking?: boolean;
+};
+
+/** GLM-V's image placeholder count: merge 2×2 over 14-pixel patches of the smart-resized image. */
+export const glmImageTokens = (img: RawImage): number => {
+  const [h, w] = smartResize(2, img.height, img.width);
+  return (h / 28) * (w / 28);
+};
+
+/** A prompt as the Tinker model input, kept for the update. */
+type EncodedPrompt = { chunks: ModelInputChunk[]; length: number; textIds: (number | null)[] };
+
+/**
+ * @example
+ * const policy = await TinkerPolicy.create({ client: new TinkerClient({ url }), tokenizer, baseModel: "glmv-tiny" });
+ * const groups = await policy.generate(prompts, params);
+ */
+export class TinkerPolicy implements Policy {
+  private readonly encoded = new Map<string, EncodedPrompt>();
+  private samplingSessionId = "";
+  private samplerVersion = 0;
+
+  private constructor(
+    private readonly opts: TinkerPolicyOptions,
+    readonly modelId: string,
+  ) {}
+
+  /** Open a session, create the model and publish its initial weights for sampling. */
+  static async create(opts: TinkerPolicyOptions): Promise<TinkerPolicy> {
+    const session = await opts.client.createSession(["glmv"]);
+    const modelId = await opts.client.createModel(session, opts.baseModel, opts.loraRank ?? 0, opts.seed);
+    const policy = new TinkerPolicy(opts, modelId);
+    await policy.publishWeights();
+    return policy;
+  }
+
+  async generate(prompts: readonly PolicyPrompt[], params: RolloutParams): Promise<Rollout[][]> {
+    return Promise.all(prompts.map((p, i) => this.generateOne(p, params, i)));
+  }
+
+  private async generateOne(prompt: PolicyPrompt, params: RolloutParams, index: number): Promise<Rollout[]> {
+    const enc = await this.encode(prompt, params.style);
+    const forcing = params.thinkBudget < params.maxNewTokens;
+    const first = forcing ? params.thinkBudget : params.maxNewTokens;
+    const reply = await this.sample(enc.chunks, params.n, first, params, mixSeed(params.seed, index, 0));
+    const sp = this.opts.tokenizer.special;
+    return Promise.all(
+      reply.map(async (seq, j) => {
+        const head = { tokens: seq.tokens, logprobs: seq.logprobs ?? seq.tokens.map(() => 0) };
+        let tokens = head.tokens;
+        let logprobs = head.logprobs;
+        let injected = tokens.map(() => false);
+        let stop = seq.stop_reason;
+        if (forcing && stop === "length") {
+          const inject = tokens.includes(sp.thinkEnd)
+            ? []
+            : params.style === "4.1v"
+              ? [sp.thinkEnd, sp.answerStart]
+              : [sp.thinkEnd];
+          const remaining = params.maxNewTokens - tokens.length - inject.length;
+          if (remaining > 0) {
+            const chunks: ModelInputChunk[] = [
+              ...enc.chunks,
+              { type: "encoded_text", tokens: [...tokens, ...inject] },
+            ];
+            const [tail] = await this.sample(
+              chunks,
+              1,
+              remaining,
+              params,
+              mixSeed(params.seed, index, j + 1),
+            );
+            if (!tail) throw new GlmvError("engine_error", "continuation returned no sequence");
+            tokens = [...tokens, ...inject, ...tail.tokens];
+            logprobs = [...logprobs, ...inject.map(() => 0), ...(tail.logprobs ?? tail.tokens.map(() => 0))];
+            injected = [...injected, ...inject.map(() => true), ...tail.tokens.map(() => false)];
+            stop = tail.stop_reason;
+          }
+        }
+        const text = this.opts.tokenizer.decode(tokens);
+        return {
+          promptId: prompt.id,
+          tokens,
+          logprobs,
+          injected,
+          text,
+          finished: stop === "stop",
+          promptTokens: enc.length,
+        };
+      }),
+    );
+  }
+
+  private async sample(
+    chunks: ModelInputChunk[],
+    n: number,
+    maxTokens: number,
+    params: RolloutParams,
+    seed: number,
+  ): Promise<SampledSequence[]> {
+    const sp = this.opts.tokenizer.special;
+    const reply = await this.opts.client.sample({
+      prompt: { chunks },
+      numSamples: n,
+      samplingSessionId: this.samplingSessionId,
+      params: {
+        max_tokens: maxTokens,
+        temperature: params.temperature,
+        top_p: params.topP,
+        stop: this.opts.stopIds ?? [sp.endOfText, sp.user, sp.observation],
+        seed,
+      },
+    });
+    if (reply.sequences.length !== n)
+      throw new GlmvError("engine_error", `asked for ${n} samples, got ${reply.sequences.length}`);
+    return reply.sequences;
+  }
+
+  /** Render, tokenize and split at image placeholders; cached by prompt id for the update. */
+  private async encode(prompt: PolicyPrompt, style: RolloutParams["style"]): Promise<EncodedPrompt> {
+    const cached = this.encoded.get(prompt.id);
+    if (cached) return cached;
+    const tok = this.opts.tokenizer;
+    const text = renderChat(prompt.messages, {
+      style,
+      ...(this.opts.enableThinking === undefined ? {} : { enableThinking: this.opts.enableThinking }),
+    });
+    const pieces = text.split("<|image|>");
+    if (pieces.length - 1 !== prompt.images.length) {
+      throw new GlmvError(
+        "bad_input",
+        `prompt has ${pieces.length - 1} image items, ${prompt.images.length} images`,
+        { where: prompt.id },
+      );
+    }
+    const chunks: ModelInputChunk[] = [];
+    const textIds: (number | null)[] = [];
+    const count = this.opts.imageTokens ?? glmImageTokens;
+    for (const [i, piece] of pieces.entries()) {
+      const ids = tok.encode(piece);
+      if (ids.length > 0) chunks.push({ type: "encoded_text", tokens: ids });
+      textIds.push(...ids);
+      const img = prompt.images[i];
+      if (img) {
+        const n = count(img);
+        const data = (await imageDataUrl(img)).slice("data:image/png;base64,".length);
+        chunks.push({ type: "image", data, format: "png", expected_tokens: n });
+        textIds.push(...new Array<null>(n).fill(null));
+      }
+    }
+    const enc = { chunks, length: textIds.length, textIds };
+    this.encoded.set(prompt.id, enc);
+    return enc;
+  }
+
+  async update(batch: UpdateBatch, params: UpdateParams): Promise<UpdateMetrics> {
+    const started = Date.now();
+    const { client } = this.opts;
+    const data = await Promise.all(batch.samples.map((s) => this.datum(s, batch, params)));
+    const micro = batch.ranks.flat().filter((mb) => mb.length > 0);
+    const lossFn = this.opts.lossFn ?? "ppo";
+    const config = { clip_low_threshold: 1 - params.clipLow, clip_high_threshold: 1 + params.clipHigh };
+    let loss = 0;
+    let clipped = 0;
+    let weighed = 0;
+    let gradNorm = 0;
+    let microSteps = 0;
+    for (let pass = 0; pass < params.passes; pass++) {
+      for (const mb of micro) {
+        const items = mb.map((i) => data[i]!);
+        const out = await client.forwardBackward(
+          this.modelId,
+          items.map((d) => d.datum),
+          lossFn,
+          lossFn === "ppo" ? config : undefined,
+        );
+        loss += out.metrics["loss:sum"] ?? 0;
+        // Clip fraction from the returned logprobs: the share of trained tokens whose ratio left [1 − ε_l, 1 + ε_h].
+        out.loss_fn_outputs.forEach((o, k) => {
+          const { datum, positions } = items[k]!;
+          for (const p of positions) {
+            const ratio = Math.exp(o.logprobs.data[p]! - datum.loss_fn_inputs.logprobs!.data[p]!);
+            weighed++;
+            if (ratio < config.clip_low_threshold || ratio > config.clip_high_threshold) clipped++;
+          }
+        });
+        microSteps++;
+      }
+      const step = await client.optimStep(this.modelId, { ...this.opts.adam, learning_rate: params.lr });
+      gradNorm = step.metrics?.grad_norm ?? Number.NaN;
+    }
+    await this.publishWeights();
+    const tokens = data.reduce((a, d) => a + d.positions.length, 0);
+    return {
+      loss: params.passes > 0 ? loss / params.passes : 0,
+      clipFraction: weighed > 0 ? clipped / weighed : 0,
+      gradNorm,
+      tokens,
+      microSteps,
+      seconds: (Date.now() - started) / 1000,
+    };
+  }
+
+  /** One next-token-aligned datum; `positions` are the model-input positions that carry gradient. */
+  private async datum(s: UpdateBatch["samples"][number], batch: UpdateBatch, params: UpdateParams) {
+    const { rollout } = s;
+    if (rollout.tokens.length === 0)
+      throw new GlmvError("bad_input", "rollout without tokens cannot be trained", {
+        where: rollout.promptId,
+      });
+    const enc = await this.encode(s.prompt, "4.1v");
+    const trained = rollout.injected.filter((x) => !x).length;
+    const totalTrained = batch.samples.reduce((a, x) => a + x.rollout.injected.filter((y) => !y).length, 0);
+    const w =
+      params.aggregation === "sample"
+        ? trained > 0
+          ? 1 / (trained * batch.samples.length)
+          : 0
+        : totalTrained > 0
+          ? 1 / totalTrained
+          : 0;
+    // Input: prompt + response[:-1]; position p predicts the token at p + 1.
+    const length = enc.length + rollout.tokens.length - 1;
+    const targets = new Array<number>(length).fill(0);
+    const weights = new Array<number>(length).fill(0);
+    const logprobs = new Array<number>(length).fill(0);
+    const advantages = new Array<number>(length).fill(0);
+    for (let p = 0; p < enc.length - 1; p++) targets[p] = enc.textIds[p + 1] ?? 0;
+    const positions: number[] = [];
+    rollout.tokens.forEach((t, k) => {
+      const p = enc.length - 1 + k;
+      targets[p] = t;
+      logprobs[p] = rollout.logprobs[k] ?? 0;
+      advantages[p] = s.advantage;
+      if (!rollout.injected[k]) {
+        weights[p] = w;
+        positions.push(p);
+      }
+    });
+    const head = rollout.tokens.slice(0, -1);
+    const chunks: ModelInputChunk[] =
+      head.length > 0 ? [...enc.chunks, { type: "encoded_text", tokens: head }] : enc.chunks;
+    const tensor = (data: number[], dtype: "int64" | "float32") => ({ data, dtype, shape: [data.length] });
+    const datum: Datum = {
+      model_input: { chunks },
+      loss_fn_inputs: {
+        target_tokens: tensor(targets, "int64"),
+        weights: tensor(weights, "float32"),
+        logprobs: tensor(logprobs, "float32"),
+        advantages: tensor(advantages, "float32"),
+      },
+    };
+    return { datum, positions };
+  }
+
+  /** Save weights (and optimiser state) on the server under `dir` (a path the server can write). */
+  async save(dir: string): Promise<void> {
+    await this.opts.client.saveWeights(this.modelId, dir);
+  }
+
+  async load(dir: string): Promise<void> {
+    await this.opts.client.loadWeights(this.modelId, dir, true);
+    await this.publishWeights();
+  }
+
+  async dispose(): Promise<void> {
+    await this.opts.client.unloadModel(this.modelId);
+  }
+
+  private async publishWeights(): Promise<void> {
+    const reply = await this.opts.client.saveWeightsForSampler(this.modelId, {
+      samplingSessionSeqId: ++this.samplerVersion,
+    });
+    if (!reply.sampling_session_id)
+      throw new GlmvError("engine_error", "save_weights_for_sampler returned no sampling session");
+    this.samplingSessionId = reply.sampling_session_id;
+  }
+}

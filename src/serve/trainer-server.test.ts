@@ -1,0 +1,224 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Datum } from "../rl/tinker-client.ts";
+import { bigramBackend } from "./bigram-backend.ts";
+import { type TrainerBackend, tokenLoss } from "./trainer-backend.ts";
+import { createTrainerApp } from "./trainer-server.ts";
+
+const V = 12;
+const backend = () => bigramBackend({ vocabSize: V, imageTokenId: 11, baseModel: "bigram" });
+
+/** Call a route and return the body of a 200 reply (fails the test otherwise). */
+async function ok(app: ReturnType<typeof createTrainerApp>, path: string, body?: unknown) {
+  const reply = await app.request(body === undefined ? "GET" : "POST", `/api/v1/${path}`, body);
+  expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+  return reply.body as Record<string, unknown>;
+}
+
+async function settle(app: ReturnType<typeof createTrainerApp>, reply: Record<string, unknown>) {
+  for (;;) {
+    const r = await ok(app, "retrieve_future", { request_id: reply.request_id });
+    if (r.type !== "try_again") return r;
+  }
+}
+
+async function newModel(app: ReturnType<typeof createTrainerApp>, seed = 1) {
+  const { session_id } = await ok(app, "create_session", { tags: [] });
+  const created = await ok(app, "create_model", {
+    session_id,
+    base_model: "bigram",
+    lora_config: { rank: 0, seed },
+  });
+  expect(await settle(app, created)).toEqual({ type: "create_model", model_id: created.model_id });
+  return created.model_id as string;
+}
+
+/** A datum teaching the sequence 1 2 3 4 (next-token aligned). */
+const sequenceDatum = (extra: Record<string, number[]> = {}): Datum => ({
+  model_input: { chunks: [{ type: "encoded_text", tokens: [1, 2, 3] }] },
+  loss_fn_inputs: {
+    target_tokens: { data: [2, 3, 4], dtype: "int64" },
+    ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, { data: v, dtype: "float32" as const }])),
+  },
+});
+
+describe("trainer server: Tinker routes", () => {
+  it("answers health and capabilities, and 404/422 for unknown routes and bad bodies", async () => {
+    const app = createTrainerApp({ backend: backend() });
+    expect(await ok(app, "healthz")).toEqual({ status: "ok" });
+    expect(await ok(app, "get_server_capabilities")).toMatchObject({
+      supported_models: [{ model_name: "bigram" }],
+    });
+    expect((await app.request("POST", "/api/v1/nope", {})).status).toBe(404);
+    expect((await app.request("POST", "/api/v1/forward_backward", { model_id: 3 })).status).toBe(422);
+    expect(
+      (await app.request("POST", "/api/v1/optim_step", { model_id: "x", adam_params: { learning_rate: 1 } }))
+        .status,
+    ).toBe(404);
+    const { session_id } = await ok(app, "create_session", {});
+    expect(
+      (await app.request("POST", "/api/v1/create_model", { session_id, base_model: "other" })).status,
+    ).toBe(400);
+  });
+
+  it("learns a sequence with cross-entropy: forward_backward then optim_step lowers the loss", async () => {
+    const app = createTrainerApp({ backend: backend() });
+    const model_id = await newModel(app);
+    const losses: number[] = [];
+    for (let step = 0; step < 30; step++) {
+      const fb = await settle(
+        app,
+        await ok(app, "forward_backward", {
+          model_id,
+          seq_id: 2 * step,
+          forward_backward_input: { data: [sequenceDatum()], loss_fn: "cross_entropy" },
+        }),
+      );
+      losses.push((fb.metrics as Record<string, number>)["loss:sum"]!);
+      const lps = (fb.loss_fn_outputs as { logprobs: { data: number[] } }[])[0]!.logprobs.data;
+      expect(lps).toHaveLength(3);
+      expect(-lps.reduce((a, b) => a + b, 0)).toBeCloseTo(losses.at(-1)!, 9);
+      const opt = await settle(
+        app,
+        await ok(app, "optim_step", { model_id, seq_id: 2 * step + 1, adam_params: { learning_rate: 0.1 } }),
+      );
+      expect((opt.metrics as Record<string, number>).grad_norm).toBeGreaterThan(0);
+    }
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.2);
+  });
+
+  it("runs queued work in arrival order and polls with try_again while it runs", async () => {
+    const base = backend();
+    const slow: TrainerBackend = {
+      ...base,
+      async createModel(o) {
+        const m = await base.createModel(o);
+        return {
+          ...m,
+          forwardBackward: async (...a) => {
+            await new Promise((r) => setTimeout(r, 80));
+            return m.forwardBackward(...a);
+          }, m.forwardBackward(...a)
+          ),
+        };
+      },
+    };
+    const app = createTrainerApp({ backend: slow, pollWaitMs: 5 });
+    const model_id = await newModel(app);
+    const fbBody = {
+      model_id,
+      forward_backward_input: { data: [sequenceDatum()], loss_fn: "cross_entropy" },
+    };
+    const first = await ok(app, "forward_backward", fbBody);
+    const step = await ok(app, "optim_step", { model_id, adam_params: { learning_rate: 0.5 } });
+    const second = await ok(app, "forward_backward", fbBody);
+    expect(await ok(app, "retrieve_future", { request_id: second.request_id })).toMatchObject({
+      type: "try_again",
+    });
+    const [a, , b] = [await settle(app, first), await settle(app, step), await settle(app, second)];
+    const loss = (r: Record<string, unknown>) => (r.metrics as Record<string, number>)["loss:sum"]!;
+    expect(loss(b)).toBeLessThan(loss(a)); // the optimiser step ran between the two
+  });
+
+  it("reports a failed request through its future", async () => {
+    const app = createTrainerApp({ backend: backend() });
+    const model_id = await newModel(app);
+    const bad = sequenceDatum();
+    bad.loss_fn_inputs.target_tokens = { data: [2, 3, 99] };
+    const r = await settle(
+      app,
+      await ok(app, "forward_backward", {
+        model_id,
+        forward_backward_input: { data: [bad], loss_fn: "cross_entropy" },
+      }),
+    );
+    expect(r).toMatchObject({ category: "user" });
+    expect(String(r.error)).toMatch(/outside vocab/);
+  });
+
+  it("samples deterministically by seed from published weights, stops at stop tokens", async () => {
+    const app = createTrainerApp({ backend: backend() });
+    const model_id = await newModel(app);
+    const pub = await settle(
+      app,
+      await ok(app, "save_weights_for_sampler", { model_id, sampling_session_seq_id: 1 }),
+    );
+    const sample = async (seed: number) =>
+      settle(
+        app,
+        await ok(app, "asample", {
+          prompt: { chunks: [{ type: "encoded_text", tokens: [1, 2] }] },
+          num_samples: 4,
+          sampling_params: { max_tokens: 20, temperature: 1, stop: [5], seed },
+          sampling_session_id: pub.sampling_session_id,
+        }),
+      );
+    const a = await sample(3);
+    expect(await sample(3)).toEqual(a);
+    expect(await sample(4)).not.toEqual(a);
+    for (const s of a.sequences as { tokens: number[]; logprobs: number[]; stop_reason: string }[]) {
+      expect(s.logprobs).toHaveLength(s.tokens.length);
+      if (s.stop_reason === "stop") expect(s.tokens.at(-1)).toBe(5);
+      else expect(s.tokens).toHaveLength(20);
+    }
+  });
+
+  it("saves and loads weights: sampling after load matches sampling at save time", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "glmv-trainer-"));
+    try {
+      const app = createTrainerApp({ backend: backend() });
+      const model_id = await newModel(app);
+      const train = async () => {
+        await settle(
+          app,
+          await ok(app, "forward_backward", {
+            model_id,
+            forward_backward_input: { data: [sequenceDatum()], loss_fn: "cross_entropy" },
+          }),
+        );
+        await settle(app, await ok(app, "optim_step", { model_id, adam_params: { learning_rate: 0.3 } }));
+      };
+      const logprobsNow = async () => {
+        const fb = await settle(
+          app,
+          await ok(app, "forward_backward", {
+            model_id,
+            forward_backward_input: {
+              data: [sequenceDatum({ weights: [0, 0, 0] })],
+              loss_fn: "cross_entropy",
+            },
+          }),
+        );
+        return (fb.loss_fn_outputs as { logprobs: { data: number[] } }[])[0]!.logprobs.data;
+      };
+      await train();
+      const path = join(dir, "ckpt");
+      await settle(app, await ok(app, "save_weights", { model_id, path }));
+      const saved = await logprobsNow();
+      await train();
+      expect(await logprobsNow()).not.toEqual(saved);
+      await settle(app, await ok(app, "load_weights", { model_id, path, optimizer: true }));
+      expect(await logprobsNow()).toEqual(saved);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("tokenLoss", () => {
+  const cfg = { clip_low_threshold: 0.8, clip_high_threshold: 1.28 };
+  it("ppo clips the ratio on the side the advantage pushes, importance sampling never does", () => {
+    const up = Math.log(1.5); // ratio 1.5 above 1.28
+    expect(tokenLoss("ppo", up, 0, 1, 1, cfg)).toEqual({ loss: -1.28, dLogprob: 0, clipped: true });
+    expect(tokenLoss("ppo", up, 0, -1, 1, cfg).clipped).toBe(false); // a negative advantage may still pull it down
+    expect(tokenLoss("ppo", up, 0, -1, 1, cfg).loss).toBeCloseTo(1.5);
+    expect(tokenLoss("importance_sampling", up, 0, 1, 2, cfg).dLogprob).toBeCloseTo(-3);
+    expect(tokenLoss("cross_entropy", -2, 0, 0, 0.5, cfg)).toEqual({
+      loss: 1,
+      dLogprob: -0.5,
+      clipped: false,
+    });
+  });
+});

@@ -1,0 +1,341 @@
+/**
+ * The Tinker training API served over a `TrainerBackend` (trainer-api.md §1, JSON wire format as SkyRL accepts it):
+ * sessions, models, `forward_backward`, `optim_step`, weights, sampling sessions, `asample`, and futures. Every
+ * mutating call returns `{request_id}`; the work runs in the model's queue (one at a time, in arrival order) and
+ * `retrieve_future` answers the result, a failure `{error, category}`, or `{type: "try_again"}` after a short wait.
+ * `app.request(method, path, body)` is the whole server without a socket; `listen` puts it on HTTP.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { z } from "zod";
+import type { JsonReply } from "../rl/http-json.ts";
+import { GlmvError, type GlmvErrorCode, isGlmvError } from "../util/errors.ts";
+import type { TrainerBackend, TrainerModel, TrainerSampler } from "./trainer-backend.ts";
+
+export type TrainerAppOptions = {
+  backend: TrainerBackend;
+  /** How long `retrieve_future` waits for a pending result before answering `try_again`. */
+  pollWaitMs?: number;
+};
+
+/** The one table from error codes to HTTP statuses. */
+const STATUS: Partial<Record<GlmvErrorCode, number>> = {
+  bad_input: 400,
+  bad_argument: 400,
+  bad_config: 400,
+  image_invalid: 400,
+  checkpoint_mismatch: 400,
+  not_found: 404,
+};
+
+const TensorData = z.object({
+  data: z.array(z.number()),
+  dtype: z.enum(["int64", "float32"]).optional(),
+  shape: z.array(z.number()).optional(),
+});
+const Chunk = z.union([
+  z.object({ type: z.literal("encoded_text"), tokens: z.array(z.number().int()) }),
+  z.object({
+    type: z.literal("image"),
+    data: z.string(),
+    format: z.enum(["png", "jpeg"]),
+    expected_tokens: z.number().int().optional(),
+  }),
+]);
+const ModelInput = z.object({ chunks: z.array(Chunk) });
+const Bodies = {
+  create_model: z.object({
+    session_id: z.string(),
+    base_model: z.string(),
+    lora_config: z
+      .object({ rank: z.number().int().min(0).default(0), seed: z.number().int().optional() })
+      .default({ rank: 0 }),
+  }),
+  forward_backward: z.object({
+    model_id: z.string(),
+    forward_backward_input: z.object({
+      data: z.array(z.object({ model_input: ModelInput, loss_fn_inputs: z.record(z.string(), TensorData) })),
+      loss_fn: z.enum(["cross_entropy", "importance_sampling", "ppo"]),
+      loss_fn_config: z.record(z.string(), z.number()).nullish(),
+    }),
+  }),
+  optim_step: z.object({
+    model_id: z.string(),
+    adam_params: z.object({
+      learning_rate: z.number(),
+      beta1: z.number().optional(),
+      beta2: z.number().optional(),
+      eps: z.number().optional(),
+      weight_decay: z.number().optional(),
+      grad_clip_norm: z.number().optional(),
+    }),
+  }),
+  weights: z.object({ model_id: z.string(), path: z.string().min(1), optimizer: z.boolean().default(true) }),
+  save_for_sampler: z.object({
+    model_id: z.string(),
+    path: z.string().nullish(),
+    sampling_session_seq_id: z.number().int().nullish(),
+  }),
+  sampling_session: z.object({
+    session_id: z.string(),
+    base_model: z.string().nullish(),
+    model_path: z.string().nullish(),
+  }),
+  asample: z.object({
+    prompt: ModelInput,
+    num_samples: z.number().int().positive().default(1),
+    sampling_params: z.object({
+      max_tokens: z.number().int().min(0),
+      temperature: z.number().min(0).optional(),
+      top_p: z.number().optional(),
+      top_k: z.number().int().optional(),
+      stop: z
+        .array(z.number().int())
+        .nullish()
+        .transform((x) => x ?? undefined),
+      seed: z
+        .number()
+        .int()
+        .nullish()
+        .transform((x) => x ?? undefined),
+    }),
+    sampling_session_id: z.string().nullish(),
+    model_path: z.string().nullish(),
+  }),
+  model: z.object({ model_id: z.string() }),
+  future: z.object({ request_id: z.string() }),
+};
+
+type Future = {
+  done: boolean;
+  result?: unknown;
+  error?: { error: string; category: "user" | "server" };
+  settled: Promise<void>;
+};
+type ModelSlot = { model: Promise<TrainerModel>; queue: Promise<unknown>; baseModel: string };
+
+/** A Tinker-compatible server application. */
+export type TrainerApp = {
+  request(method: string, path: string, body?: unknown): Promise<JsonReply>;
+  listen(port: number, host?: string): Promise<{ url: string; close: () => Promise<void> }>;
+  close(): Promise<void>;
+};
+
+/**
+ * @example
+ * const app = createTrainerApp({ backend: bigramBackend({ vocabSize: 64, imageTokenId: 63 }) });
+ * const { url } = await app.listen(0); // Tinker clients connect to `${url}/api/v1/...`
+ */
+export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
+  const pollWaitMs = opts.pollWaitMs ?? 200;
+  const sessions = new Set<string>();
+  const models = new Map<string, ModelSlot>();
+  const samplers = new Map<string, TrainerSampler>();
+  const futures = new Map<string, Future>();
+  let servers: Server[] = [];
+
+  const enqueueFuture = (work: () => Promise<unknown>, slot?: ModelSlot): { request_id: string } => {
+    const id = randomUUID();
+    const future: Future = { done: false, settled: Promise.resolve() };
+    const run = async () => {
+      try {
+        future.result = await work();
+      } catch (e) {
+        future.error = {
+          error: (e as Error).message,
+          category: isGlmvError(e) && STATUS[e.code] ? "user" : "server",
+        };
+      } finally {
+        future.done = true;
+      }
+    };
+    if (slot) {
+      slot.queue = slot.queue.then(run);
+      future.settled = slot.queue as Promise<void>;
+    } else future.settled = run();
+    futures.set(id, future);
+    return { request_id: id };
+  };
+  const slotOf = (modelId: string): ModelSlot => {
+    const slot = models.get(modelId);
+    if (!slot) throw new GlmvError("not_found", `unknown model_id ${modelId}`);
+    return slot;
+  };
+  const onModel = (modelId: string, work: (m: TrainerModel) => Promise<unknown>) => {
+    const slot = slotOf(modelId);
+    return enqueueFuture(async () => work(await slot.model), slot);
+  };
+  const publish = (sampler: TrainerSampler): string => {
+    const id = `sampler-${randomUUID()}`;
+    samplers.set(id, sampler);
+    return id;
+  };
+
+  const routes: Record<string, (body: unknown) => unknown> = {
+    "GET /healthz": () => ({ status: "ok" }),
+    "GET /get_server_capabilities": () => ({
+      supported_models: [
+        { model_name: opts.backend.baseModel, max_context_length: opts.backend.maxContextLength },
+      ],
+    }),
+    "POST /create_session": () => {
+      const id = `session-${randomUUID()}`;
+      sessions.add(id);
+      return { type: "create_session", session_id: id };
+    },
+    "POST /session_heartbeat": () => ({ type: "session_heartbeat" }),
+    "POST /create_model": (raw) => {
+      const b = Bodies.create_model.parse(raw);
+      if (!sessions.has(b.session_id)) throw new GlmvError("not_found", `unknown session ${b.session_id}`);
+      if (b.base_model !== opts.backend.baseModel)
+        throw new GlmvError(
+          "bad_input",
+          `base_model ${b.base_model} is not served (${opts.backend.baseModel})`,
+        );
+      const modelId = `model-${randomUUID()}`;
+      const model = opts.backend.createModel({ loraRank: b.lora_config.rank, seed: b.lora_config.seed ?? 0 });
+      // The queue waits for creation but never rejects, so a failed creation fails each later future, not the queue.
+      const slot: ModelSlot = { model, queue: model.then(noop, noop), baseModel: b.base_model };
+      models.set(modelId, slot);
+      return {
+        model_id: modelId,
+        ...enqueueFuture(async () => ({ type: "create_model", model_id: modelId }), slot),
+      };
+    },
+    "POST /get_info": (raw) => {
+      const { model_id } = Bodies.model.parse(raw);
+      return { type: "get_info", model_id, model_data: { base_model: slotOf(model_id).baseModel } };
+    },
+    "POST /unload_model": (raw) => {
+      const { model_id } = Bodies.model.parse(raw);
+      const reply = onModel(model_id, async (m) => {
+        m.dispose();
+        models.delete(model_id);
+        return { type: "unload_model", model_id };
+      });
+      return reply;
+    },
+    "POST /forward_backward": (raw) => {
+      const b = Bodies.forward_backward.parse(raw);
+      const input = b.forward_backward_input;
+      return onModel(b.model_id, (m) =>
+        m.forwardBackward(input.data, input.loss_fn, input.loss_fn_config ?? {}),
+      );
+    },
+    "POST /optim_step": (raw) => {
+      const b = Bodies.optim_step.parse(raw);
+      return onModel(b.model_id, (m) => m.optimStep(b.adam_params));
+    },
+    "POST /save_weights": (raw) => {
+      const b = Bodies.weights.parse(raw);
+      return onModel(b.model_id, async (m) => {
+        await m.save(b.path);
+        return { type: "save_weights", path: b.path };
+      });
+    },
+    "POST /load_weights": (raw) => {
+      const b = Bodies.weights.parse(raw);
+      return onModel(b.model_id, async (m) => {
+        await m.load(b.path, b.optimizer);
+        return { type: "load_weights", path: b.path };
+      });
+    },
+    "POST /save_weights_for_sampler": (raw) => {
+      const b = Bodies.save_for_sampler.parse(raw);
+      return onModel(b.model_id, async (m) => {
+        if (b.path) await m.save(b.path);
+        const id = publish(await m.snapshot());
+        if (b.path) samplers.set(b.path, samplers.get(id)!);
+        return {
+          type: "save_weights_for_sampler",
+          sampling_session_id: id,
+          ...(b.path ? { path: b.path } : {}),
+        };
+      });
+    },
+    "POST /create_sampling_session": async (raw) => {
+      const b = Bodies.sampling_session.parse(raw);
+      if (b.model_path) {
+        if (!samplers.has(b.model_path))
+          throw new GlmvError("not_found", `no sampler weights at ${b.model_path}`);
+        return { type: "create_sampling_session", sampling_session_id: publish(samplers.get(b.model_path)!) };
+      }
+      const model = await opts.backend.createModel({ loraRank: 0, seed: 0 });
+      return { type: "create_sampling_session", sampling_session_id: publish(await model.snapshot()) };
+    },
+    "POST /asample": (raw) => {
+      const b = Bodies.asample.parse(raw);
+      const key = b.sampling_session_id ?? b.model_path ?? "";
+      const sampler = samplers.get(key);
+      if (!sampler) throw new GlmvError("not_found", `unknown sampling session or path '${key}'`);
+      return enqueueFuture(() => sampler.sample(b.prompt.chunks, b.num_samples, b.sampling_params));
+    },
+    "POST /retrieve_future": async (raw) => {
+      const { request_id } = Bodies.future.parse(raw);
+      const future = futures.get(request_id);
+      if (!future) throw new GlmvError("not_found", `unknown request_id ${request_id}`);
+      if (!future.done) await Promise.race([future.settled, new Promise((r) => setTimeout(r, pollWaitMs))]);
+      if (!future.done) return { type: "try_again", request_id, queue_state: "active" };
+      return future.error ?? future.result;
+    },
+  };
+
+  const request = async (method: string, path: string, body?: unknown): Promise<JsonReply> => {
+    const route = routes[`${method} ${path.replace(/^\/api\/v1/, "").replace(/\/+$/, "")}`];
+    if (!route || !path.startsWith("/api/v1/"))
+      return { status: 404, body: { detail: `no route ${method} ${path}` } };
+    try {
+      return { status: 200, body: await route(body ?? {}) };
+    } catch (e) {
+      if (e instanceof z.ZodError) return { status: 422, body: { detail: e.issues } };
+      if (isGlmvError(e)) return { status: STATUS[e.code] ?? 500, body: { detail: e.message, code: e.code } };
+      return { status: 500, body: { detail: (e as Error).message } };
+    }
+  };
+
+  return {
+    request,
+    async listen(port, host = "127.0.0.1") {
+      const server = createServer(async (req, res) => {
+        let reply: JsonReply;
+        try {
+          const text = await readBody(req);
+          reply = await request(
+            req.method ?? "GET",
+            new URL(req.url ?? "/", "http://x").pathname,
+            text ? JSON.parse(text) : undefined,
+          );
+        } catch (e) {
+          reply = { status: 400, body: { detail: `bad request body: ${(e as Error).message}` } };
+        }
+        res.writeHead(reply.status, { "content-type": "application/json" });
+        res.end(JSON.stringify(reply.body));
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, resolve);
+      });
+      servers.push(server);
+      const { port: bound } = server.address() as AddressInfo;
+      const close = () => new Promise<void>((r) => server.close(() => r()));
+      return { url: `http://${host}:${bound}`, close };
+    },
+    async close() {
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      servers = [];
+      for (const s of samplers.values()) s.dispose();
+      for (const slot of models.values()) (await slot.model).dispose();
+      models.clear();
+      samplers.clear();
+    },
+  };
+}
+
+const noop = () => undefined;
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
