@@ -100,8 +100,7 @@ describe("trainer server: Tinker routes", () => {
           forwardBackward: async (...a) => {
             await new Promise((r) => setTimeout(r, 80));
             return m.forwardBackward(...a);
-          }, m.forwardBackward(...a)
-          ),
+          },
         };
       },
     };
