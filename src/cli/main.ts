@@ -8,6 +8,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   "reward score": async () => (await import("./reward-score.ts")).rewardScoreCommand,
   "serve reward": async () => (await import("./serve.ts")).serveRewardCommand,
   "serve curriculum": async () => (await import("./serve.ts")).serveCurriculumCommand,
+  "serve trainer": async () => (await import("./serve-trainer.ts")).serveTrainerCommand,
   generate: async () => (await import("./generate.ts")).generateCommand,
 };
 
