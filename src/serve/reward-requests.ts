@@ -114,9 +114,12 @@ function toServerItem(
 ): ServerItem {
   const parsed = ItemLine.safeParse(raw);
   if (!parsed.success) throw zodToGlmvError(parsed.error, field);
-  const item = parsed.data as ScoreInput;
-  const { response, rebuilt } = normalizeResponse(item.response, mode, item.style ?? runStyle);
-  return { item: { ...item, response }, rebuilt };
+  // Only the known fields go on to the workers: the schema keeps unknown extras, which could be anything
+  // (a deeply nested value would be structured-cloned into every worker).
+  const { id, domain, answer, question, options, style, verifiable } = parsed.data;
+  const { response, rebuilt } = normalizeResponse(parsed.data.response, mode, style ?? runStyle);
+  const item: ScoreInput = { id, domain, response, answer, question, options, style, verifiable };
+  return { item, rebuilt };
 }
 
 /**
