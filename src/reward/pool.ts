@@ -1,6 +1,6 @@
 /**
  * A pool of reward workers with a hard per-item deadline (design.md "The reward system"). Items go out in chunks;
- * a worker posts each result as it finishes, and the pool times the item in progress from the previous result.
+ * a worker records in shared memory which item it is scoring and since when, and posts results in small batches.
  * Past the deadline the worker is terminated (no computer-algebra call can outlive it), the item is recorded as
  * reward 0 with `timedOut: true`, a fresh worker is started, and the rest of the chunk is queued again. A worker
  * that dies (uncaught error, out of memory) is handled the same way with a `crash` result. A batch always completes.
@@ -10,7 +10,16 @@ import { Worker } from "node:worker_threads";
 import { GlmvError } from "../util/errors.ts";
 import type { ScoredResult, ScoreInput } from "./system.ts";
 import type { ResponseStyle } from "./types.ts";
-import type { ChunkMessage, WorkerData, WorkerMessage } from "./worker.ts";
+import {
+  type ChunkMessage,
+  type ItemResult,
+  K,
+  PROGRESS_BYTES,
+  progressView,
+  SEQ,
+  type WorkerData,
+  type WorkerMessage,
+} from "./worker-protocol.ts";
 
 export type RewardPoolOptions = {
   /** Worker threads; default `os.availableParallelism()`. */
@@ -38,12 +47,15 @@ export type ScoreCallbacks = { onResult?: (index: number, result: ScoredResult, 
 type Task = { item: ScoreInput; deliver: (result: ScoredResult, timing: ItemTiming) => void };
 type Slot = {
   worker: Worker;
+  /** The worker's shared progress block (a fresh one per worker: a terminated worker may still write its old one). */
+  progress: ReturnType<typeof progressView>;
   ready: boolean;
   chunk: Task[] | null;
   seq: number;
-  /** Index in `chunk` of the item in progress, and when it started. */
-  next: number;
-  startedAt: number;
+  /** How many items of `chunk` have been delivered (results arrive in order). */
+  delivered: number;
+  /** `Date.now()` when the chunk was sent: the clock of its first item until the worker starts it. */
+  sentAt: number;
   timer: NodeJS.Timeout | null;
   startup: NodeJS.Timeout | null;
 };
@@ -72,7 +84,7 @@ export class RewardPool {
   readonly deadlineMs: number;
   readonly size: number;
   private readonly chunkSize: number;
-  private readonly data: WorkerData;
+  private readonly data: Omit<WorkerData, "progress">;
   private readonly heapMb: number;
   private readonly startupTimeoutMs: number;
   private readonly slots: Slot[] = [];
@@ -143,12 +155,12 @@ export class RewardPool {
 
   private spawn(): Slot {
     const slot: Slot = {
-      worker: this.startWorker(() => slot),
+      ...this.startWorker(() => slot),
       ready: false,
       chunk: null,
       seq: 0,
-      next: 0,
-      startedAt: 0,
+      delivered: 0,
+      sentAt: 0,
       timer: null,
       startup: null,
     };
@@ -157,15 +169,16 @@ export class RewardPool {
   }
 
   /** Start a worker whose events go to the slot `owner()` returns (read late: the slot is built around it). */
-  private startWorker(owner: () => Slot): Worker {
+  private startWorker(owner: () => Slot): Pick<Slot, "worker" | "progress"> {
+    const buffer = new SharedArrayBuffer(PROGRESS_BYTES);
     const worker = new Worker(BOOT, {
-      workerData: this.data,
+      workerData: { ...this.data, progress: buffer } satisfies WorkerData,
       resourceLimits: { maxOldGenerationSizeMb: this.heapMb },
     });
     worker.on("message", (msg: WorkerMessage) => this.onMessage(owner(), msg));
     worker.on("error", (err) => this.onCrash(owner(), err));
     worker.on("exit", (code) => this.onCrash(owner(), new Error(`worker exited with code ${code}`)));
-    return worker;
+    return { worker, progress: progressView(buffer) };
   }
 
   private armStartup(slot: Slot): void {
@@ -195,30 +208,50 @@ export class RewardPool {
       return;
     }
     const chunk = slot.chunk;
-    if (chunk === null || msg.seq !== slot.seq || msg.k !== slot.next) return;
-    // Advance before delivering, so a throwing `onResult` cannot leave the slot pointing at a finished item.
-    slot.next = msg.k + 1;
-    slot.startedAt = performance.now();
-    const finished = slot.next === chunk.length;
+    if (chunk === null || msg.seq !== slot.seq) return;
+    // Advance before delivering, so a throwing `onResult` cannot leave the slot inconsistent.
+    const ready: [Task, ItemResult][] = [];
+    for (const r of msg.results) {
+      if (r.k !== slot.delivered) continue;
+      ready.push([chunk[r.k]!, r]);
+      slot.delivered++;
+    }
+    const finished = slot.delivered === chunk.length;
     if (finished) slot.chunk = null;
-    chunk[msg.k]!.deliver(msg.result, { ms: msg.ms });
+    for (const [task, r] of ready) task.deliver(r.result, { ms: r.ms });
     if (finished) this.pump();
   }
 
-  /** Replace a slot's worker: the item in progress gets `failure`, the rest of its chunk goes back to the queue. */
-  private replace(slot: Slot, failure: ScoredResult | null): void {
+  /** Which item of the current chunk the worker is scoring, and since when (ms since the epoch). */
+  private inProgress(slot: Slot): { k: number; since: number } {
+    const { ints, startedAt } = slot.progress;
+    // Read seq, then k, then the time: the worker writes them in the reverse order.
+    if (Atomics.load(ints, SEQ) !== slot.seq) return { k: slot.delivered, since: slot.sentAt };
+    const k = Atomics.load(ints, K);
+    return { k, since: startedAt[0]! };
+  }
+
+  /**
+   * Replace a slot's worker. Item `k` (the one in progress) gets `failure`; the chunk's other undelivered items,
+   * including finished ones whose batch had not been posted yet, go back to the front of the queue.
+   */
+  private replace(slot: Slot, failure: ScoredResult): void {
+    const chunk = slot.chunk;
+    const { k, since } = chunk === null ? { k: -1, since: 0 } : this.inProgress(slot);
     const worker = this.retire(slot);
     void worker.terminate();
-    const chunk = slot.chunk;
     slot.chunk = null;
     if (chunk !== null) {
-      const current = chunk[slot.next];
-      if (current && failure) current.deliver(failure, { ms: performance.now() - slot.startedAt });
-      this.queue = [...chunk.slice(slot.next + 1), ...this.queue];
+      const rest = chunk.slice(slot.delivered).filter((_, i) => i + slot.delivered !== k);
+      this.queue = [...rest, ...this.queue];
+      if (k >= slot.delivered && k < chunk.length) chunk[k]!.deliver(failure, { ms: Date.now() - since });
     }
     if (this.closed) return;
     slot.ready = false;
-    slot.worker = this.startWorker(() => slot);
+    Object.assign(
+      slot,
+      this.startWorker(() => slot),
+    );
     this.armStartup(slot);
   }
 
@@ -237,15 +270,19 @@ export class RewardPool {
       return;
     }
     this.replace(slot, failed("crash", `worker crashed: ${err.message}`));
+    this.pump();
   }
 
   private onDeadline(slot: Slot): void {
     slot.timer = null;
-    if (slot.chunk === null) return;
-    const elapsed = performance.now() - slot.startedAt;
-    if (elapsed < this.deadlineMs) {
-      // The worker moved on since the timer was set: wait for the rest of the current item's time.
-      slot.timer = setTimeout(() => this.onDeadline(slot), this.deadlineMs - elapsed);
+    const chunk = slot.chunk;
+    if (chunk === null) return;
+    const { k, since } = this.inProgress(slot);
+    const elapsed = Date.now() - since;
+    if (k >= chunk.length || elapsed < this.deadlineMs) {
+      // The worker moved on (or finished and its last batch is in flight): wait out the current item's time.
+      const wait = k >= chunk.length ? this.deadlineMs : this.deadlineMs - elapsed;
+      slot.timer = setTimeout(() => this.onDeadline(slot), Math.max(1, wait));
       return;
     }
     this.replace(slot, failed("timeout", `timed out after ${this.deadlineMs} ms`));
@@ -262,8 +299,8 @@ export class RewardPool {
       const chunk = this.queue.splice(0, size);
       slot.chunk = chunk;
       slot.seq = ++this.seq;
-      slot.next = 0;
-      slot.startedAt = performance.now();
+      slot.delivered = 0;
+      slot.sentAt = Date.now();
       slot.worker.postMessage({ seq: slot.seq, items: chunk.map((t) => t.item) } satisfies ChunkMessage);
       if (slot.timer === null) slot.timer = setTimeout(() => this.onDeadline(slot), this.deadlineMs);
     }

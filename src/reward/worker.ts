@@ -1,27 +1,25 @@
 /**
- * A reward worker thread: loads the verifiers, warms them up, then scores the chunks the pool sends, posting
- * each result as soon as it is ready (the pool times every item from the previous post). Started by `pool.ts`
- * through `worker-boot.mjs`.
+ * A reward worker thread: loads the verifiers, warms them up, then scores the chunks the pool sends. Before each
+ * item it writes the item's index and start time to shared memory (the pool's deadline clock); results go back
+ * in small batches. Started by `pool.ts` through `worker-boot.mjs`.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { VERIFIERS } from "./registry.ts";
-import { type ScoredResult, type ScoreInput, type ScoreOptions, scoreItem } from "./system.ts";
+import { type ScoreOptions, scoreItem } from "./system.ts";
 import { DOMAINS, type Domain, type Verifier } from "./types.ts";
+import {
+  type ChunkMessage,
+  type ItemResult,
+  K,
+  progressView,
+  SEQ,
+  type WorkerData,
+  type WorkerMessage,
+} from "./worker-protocol.ts";
 
-/** What the pool passes to each worker. */
-export type WorkerData = {
-  entry: string;
-  style: ScoreOptions["style"];
-  maxBoxChars: number | undefined;
-  /** URL of a module exporting `verifiers: Partial<Record<Domain, Verifier>>` that replace the built-in ones. */
-  extraVerifiersModule: string | undefined;
-};
-/** Pool → worker: score these items in order. */
-export type ChunkMessage = { seq: number; items: ScoreInput[] };
-/** Worker → pool: ready after warm-up, or the result of item `k` of chunk `seq` and its scoring time. */
-export type WorkerMessage =
-  | { type: "ready" }
-  | { type: "result"; seq: number; k: number; result: ScoredResult; ms: number };
+// Results are posted in small batches: one message per item would keep the pool's thread busier than a worker.
+const FLUSH_ITEMS = 32;
+const FLUSH_MS = 10;
 
 const data = workerData as WorkerData;
 const port = parentPort;
@@ -55,12 +53,29 @@ function warmUp(): void {
 }
 
 warmUp();
+const { ints, startedAt } = progressView(data.progress);
 port.on("message", (msg: ChunkMessage) => {
+  let batch: ItemResult[] = [];
+  let lastFlush = Date.now();
+  const flush = () => {
+    port.postMessage({ type: "results", seq: msg.seq, results: batch } satisfies WorkerMessage);
+    batch = [];
+  };
   for (let k = 0; k < msg.items.length; k++) {
+    // Start time first, then k, then (for the first item) seq: the pool reads in the reverse order.
+    startedAt[0] = Date.now();
+    Atomics.store(ints, K, k);
+    if (k === 0) Atomics.store(ints, SEQ, msg.seq);
     const t0 = performance.now();
     const result = scoreItem(msg.items[k]!, options);
-    const ms = performance.now() - t0;
-    port.postMessage({ type: "result", seq: msg.seq, k, result, ms } satisfies WorkerMessage);
+    batch.push({ k, result, ms: performance.now() - t0 });
+    const now = Date.now();
+    if (batch.length >= FLUSH_ITEMS || now - lastFlush >= FLUSH_MS) {
+      flush();
+      lastFlush = now;
+    }
   }
+  Atomics.store(ints, K, msg.items.length);
+  if (batch.length > 0) flush();
 });
 port.postMessage({ type: "ready" } satisfies WorkerMessage);
