@@ -1,0 +1,229 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { presetBackend } from "../cli/serve-trainer.ts";
+import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
+import { createTrainerApp, type TrainerApp } from "../serve/trainer-server.ts";
+import type { PolicyPrompt, Rollout, RolloutParams, UpdateBatch, UpdateParams } from "./policy.ts";
+import { TinkerClient, type TinkerTransport } from "./tinker-client.ts";
+import { TinkerPolicy } from "./tinker-policy.ts";
+
+let tok: GlmvTokenizer;
+beforeAll(async () => {
+  tok = await loadTinyTokenizer();
+});
+
+const IMAGE = { data: new Uint8Array(28 * 28 * 3).fill(90), width: 28, height: 28, channels: 3 };
+const prompts: PolicyPrompt[] = ["1+2", "3+4", "5+1"].map((q, i) => ({
+  id: `p${i}`,
+  images: [IMAGE],
+  messages: [{ role: "user", content: [{ type: "image" }, { type: "text", text: q }] }],
+}));
+const GEN: RolloutParams = {
+  n: 4,
+  temperature: 1,
+  topP: 1,
+  maxNewTokens: 10,
+  thinkBudget: 10,
+  style: "4.1v",
+  seed: 11,
+};
+const UPD: UpdateParams = { lr: 0.05, passes: 2, clipLow: 0.2, clipHigh: 0.28, aggregation: "sample" };
+
+/** An in-process server reached through `app.request` (no socket), optionally recording every call. */
+async function inProcess(record?: { path: string; body: unknown }[]) {
+  const app = createTrainerApp({ backend: await presetBackend("bigram"), pollWaitMs: 5 });
+  const transport: TinkerTransport = (method, path, body) => {
+    record?.push({ path, body });
+    return app.request(method, path, body);
+  };
+  return { app, client: new TinkerClient({ transport, pollIntervalMs: 1 }) };
+}
+
+const newPolicy = (client: TinkerClient) =>
+  TinkerPolicy.create({ client, tokenizer: tok, baseModel: "glmv-bigram", seed: 7 });
+
+/** How often `target` was sampled (injected tokens do not count). */
+const countOf = (target: number) => (r: Rollout) =>
+  r.tokens.filter((t, k) => t === target && !r.injected[k]).length;
+
+/** A GRPO-shaped batch: advantage = reward − group mean. */
+function batchOf(groups: Rollout[][], reward: (r: Rollout) => number): UpdateBatch {
+  const samples = groups.flatMap((g, i) => {
+    const rewards = g.map(reward);
+    const mean = rewards.reduce((a, b) => a + b, 0) / rewards.length;
+    return g.map((rollout, j) => ({ prompt: prompts[i]!, rollout, advantage: rewards[j]! - mean }));
+  });
+  const idx = samples.map((_, i) => i);
+  return { samples, ranks: [[idx.filter((i) => i % 2 === 0), idx.filter((i) => i % 2 === 1)]] };
+}
+
+describe("TinkerPolicy: generate", () => {
+  it("renders, tokenizes and samples G rollouts per prompt, deterministically by seed", async () => {
+    const { client } = await inProcess();
+    const policy = await newPolicy(client);
+    const groups = await policy.generate(prompts, GEN);
+    expect(groups.map((g) => g.length)).toEqual([4, 4, 4]);
+    const r = groups[1]![2]!;
+    expect(r.promptId).toBe("p1");
+    expect(r.logprobs).toHaveLength(r.tokens.length);
+    expect(r.injected.every((x) => !x)).toBe(true);
+    expect(r.text).toBe(tok.decode(r.tokens));
+    // GLM-V's processor smart-resizes 28×28 up to 84×84 (min pixels): 3·3 = 9 image tokens, plus the text tokens
+    const text = tok.encode("[gMASK]<sop><|user|>\n<|begin_of_image|><|end_of_image|>3+4<|assistant|>\n");
+    expect(r.promptTokens).toBe(text.length + 9);
+    expect(await policy.generate(prompts, GEN)).toEqual(groups);
+    expect(await policy.generate(prompts, { ...GEN, seed: 12 })).not.toEqual(groups);
+  });
+
+  it("force-answers: after the think budget it injects </think><answer> and continues", async () => {
+    const { client } = await inProcess();
+    const policy = await newPolicy(client);
+    const s = tok.special;
+    const groups = await policy.generate(prompts, { ...GEN, thinkBudget: 3, maxNewTokens: 12 });
+    let forced = 0;
+    for (const r of groups.flat()) {
+      const head = r.tokens.slice(0, 3);
+      const stoppedEarly = [s.endOfText, s.user, s.observation].some((t) => head.includes(t));
+      if (stoppedEarly || head.includes(s.thinkEnd)) continue;
+      forced++;
+      expect(r.tokens.slice(3, 5)).toEqual([s.thinkEnd, s.answerStart]);
+      expect(r.injected.slice(0, 6)).toEqual([false, false, false, true, true, false]);
+      expect(r.logprobs.slice(3, 5)).toEqual([0, 0]);
+      expect(r.tokens.length).toBeLessThanOrEqual(12);
+    }
+    expect(forced).toBeGreaterThan(6);
+  });
+});
+
+describe("TinkerPolicy: update", () => {
+  it("sends next-token-aligned datums: prompt and injected tokens weigh 0, ppo with clip-higher thresholds", async () => {
+    const calls: { path: string; body: unknown }[] = [];
+    const { client } = await inProcess(calls);
+    const policy = await newPolicy(client);
+    const groups = await policy.generate(prompts.slice(0, 1), { ...GEN, thinkBudget: 2, maxNewTokens: 8 });
+    const batch = batchOf(groups, (r) => r.tokens[0]!); // any reward that differs within a group
+    const metrics = await policy.update(batch, UPD);
+    const fbs = calls
+      .filter((c) => c.path.endsWith("/forward_backward"))
+      .map((c) => c.body as never as FbBody);
+    expect(fbs).toHaveLength(4); // 2 micro-batches × 2 passes
+    expect(calls.filter((c) => c.path.endsWith("/optim_step"))).toHaveLength(2);
+    expect(fbs[0]!.forward_backward_input.loss_fn).toBe("ppo");
+    expect(fbs[0]!.forward_backward_input.loss_fn_config).toEqual({
+      clip_low_threshold: 0.8,
+      clip_high_threshold: 1.28,
+    });
+    const sample = batch.samples[0]!;
+    const datum = fbs[0]!.forward_backward_input.data[0]!;
+    const promptLen = sample.rollout.promptTokens;
+    const L = promptLen + sample.rollout.tokens.length - 1;
+    const inputs = datum.loss_fn_inputs;
+    for (const t of ["target_tokens", "weights", "logprobs", "advantages"])
+      expect(inputs[t]!.data).toHaveLength(L);
+    expect(inputs.target_tokens!.data.slice(promptLen - 1)).toEqual(sample.rollout.tokens);
+    expect(inputs.weights!.data.slice(0, promptLen - 1).every((w) => w === 0)).toBe(true);
+    const trained = sample.rollout.injected.filter((x) => !x).length;
+    sample.rollout.injected.forEach((inj, k) => {
+      expect(inputs.weights!.data[promptLen - 1 + k]).toBeCloseTo(
+        inj ? 0 : 1 / (trained * batch.samples.length),
+        12,
+      );
+    });
+    expect(inputs.logprobs!.data.slice(promptLen - 1)).toEqual(sample.rollout.logprobs);
+    expect(metrics.tokens).toBe(
+      batch.samples.reduce((a, x) => a + x.rollout.injected.filter((i) => !i).length, 0),
+    );
+    expect(metrics).toMatchObject({ microSteps: 4 });
+    expect(metrics.gradNorm).toBeGreaterThan(0);
+    expect(metrics.clipFraction).toBeGreaterThanOrEqual(0);
+    expect(metrics.clipFraction).toBeLessThanOrEqual(1);
+    expect(Number.isFinite(metrics.loss)).toBe(true);
+  });
+
+  it("RL through the API raises the reward: a rewarded token becomes more frequent", async () => {
+    const { client } = await inProcess();
+    const policy = await newPolicy(client);
+    const target = tok.encode("7")[0]!;
+    const freq = (groups: Rollout[][]) => {
+      const all = groups.flat();
+      return all.reduce((a, r) => a + r.tokens.filter((t) => t === target).length, 0) / all.length;
+    };
+    const params = { ...GEN, n: 8 };
+    const before = freq(await policy.generate(prompts, { ...params, seed: 1000 }));
+    for (let step = 0; step < 15; step++) {
+      const groups = await policy.generate(prompts, { ...params, seed: step });
+      await policy.update(batchOf(groups, countOf(target)), { ...UPD, lr: 0.3 });
+    }
+    const after = freq(await policy.generate(prompts, { ...params, seed: 1000 }));
+    expect(after).toBeGreaterThan(0.4); // measured: 0.04 → 0.71 occurrences per rollout
+    expect(after).toBeGreaterThan(5 * before);
+  });
+});
+
+type FbBody = {
+  forward_backward_input: {
+    loss_fn: string;
+    loss_fn_config?: Record<string, number>;
+    data: { loss_fn_inputs: Record<string, { data: number[] }> }[];
+  };
+};
+
+describe("TinkerPolicy across two processes (glmv serve trainer)", () => {
+  let child: ChildProcess;
+  let url = "";
+  beforeAll(async () => {
+    const bin = fileURLToPath(new URL("../../bin/glmv.js", import.meta.url));
+    child = spawn(process.execPath, [bin, "serve", "trainer", "--port", "0", "--poll-wait-ms", "5"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        const m = /listening on (\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once("exit", (code) => reject(new Error(`server exited ${code}`)));
+    });
+  }, 60_000);
+  afterAll(() => {
+    child?.kill("SIGTERM");
+  });
+
+  /** generate → update → generate → update → save → generate → load → generate: rollouts and metrics. */
+  async function scenario(client: TinkerClient, dir: string) {
+    const policy = await newPolicy(client);
+    const target = tok.encode("3")[0]!;
+    const out: unknown[] = [];
+    for (let step = 0; step < 2; step++) {
+      const groups = await policy.generate(prompts, { ...GEN, thinkBudget: 6, seed: step });
+      const { seconds: _, ...metrics } = await policy.update(batchOf(groups, countOf(target)), UPD);
+      out.push(groups, metrics);
+    }
+    await policy.save(dir);
+    const saved = await policy.generate(prompts, { ...GEN, seed: 99 });
+    await policy.update(batchOf(saved, countOf(target)), UPD);
+    await policy.load(dir);
+    out.push(saved, await policy.generate(prompts, { ...GEN, seed: 99 }));
+    await policy.dispose();
+    return out;
+  }
+
+  it("reaches the same rollouts and metrics as the in-process server", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "glmv-tinker-"));
+    try {
+      const local = await inProcess();
+      const viaLocal = await scenario(local.client, join(dir, "a"));
+      const viaHttp = await scenario(new TinkerClient({ url, pollIntervalMs: 2 }), join(dir, "b"));
+      expect(viaHttp).toEqual(viaLocal);
+      expect(viaLocal[4]).toEqual(viaLocal[5]); // after load, sampling matches sampling at save time
+      await (local.app as TrainerApp).close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
