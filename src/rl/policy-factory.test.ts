@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { loadTinyTokenizer } from "../model/tokenizer.ts";
+import { bigramBackend } from "../serve/bigram-backend.ts";
+import { createTrainerApp } from "../serve/trainer-server.ts";
+import { isGlmvError } from "../util/errors.ts";
+import type { Policy } from "./policy.ts";
+import { createPolicy } from "./policy-factory.ts";
+
+describe("createPolicy", () => {
+  it("passes a local policy through, builds a tinker policy on a live server, and a rollout-only openai policy", async () => {
+    const local = { generate: async () => [] } as unknown as Policy;
+    expect(await createPolicy({ kind: "local", create: () => local })).toBe(local);
+
+    const tok = await loadTinyTokenizer();
+    const app = createTrainerApp({
+      backend: bigramBackend({ vocabSize: tok.vocabSize, imageTokenId: tok.special.image, baseModel: "b" }),
+    });
+    const { url, close } = await app.listen(0);
+    try {
+      const tinker = await createPolicy({ kind: "tinker", url, tokenizer: tok, baseModel: "b" });
+      const prompt = { id: "q", images: [], messages: [{ role: "user" as const, content: "1+1" }] };
+      const params = {
+        n: 2,
+        temperature: 1,
+        topP: 1,
+        maxNewTokens: 4,
+        thinkBudget: 4,
+        style: "4.1v" as const,
+        seed: 0,
+      };
+      const [group] = await tinker.generate([prompt], params);
+      expect(group).toHaveLength(2);
+      await tinker.dispose();
+    } finally {
+      await close();
+    }
+
+    const openai = await createPolicy({ kind: "openai", url: "http://127.0.0.1:9/v1", model: "glm" });
+    const err = await openai.save("/tmp/x").catch((e: unknown) => e);
+    expect(isGlmvError(err) && err.code === "engine_error").toBe(true);
+  });
+});
