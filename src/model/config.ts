@@ -6,6 +6,9 @@
  */
 import { z } from "zod";
 import { GlmvError } from "../util/errors.ts";
+import { MoeConfig, moeDecoderTensors, moeHfFields, moeTextFields } from "./config-moe.ts";
+
+export { MoeConfig } from "./config-moe.ts";
 
 const VisionConfig = z.object({
   depth: z.number().int().positive(),
@@ -41,6 +44,17 @@ const TextConfig = z.object({
     z.number().int().nonnegative(),
   ]),
   maxPositionEmbeddings: z.number().int().positive(),
+  /** Explicit head dim (GLM-4.5V: 128 with 96 heads, so ≠ hidden/heads); absent = hiddenSize/numHeads. */
+  headDim: z.number().int().positive().optional(),
+  /** q/k/v projections carry a bias (o_proj never does); absent = true. */
+  attentionBias: z.boolean().optional(),
+  /**
+   * Pairing of the partial text RoPE: 4.1V rotates interleaved pairs (2k, 2k+1); 4.5V (glm4v_moe) rotates NeoX
+   * half-split pairs (j, j + rot/2). Absent = "interleaved". (model-spec-glm45v §1.3.2)
+   */
+  ropeLayout: z.enum(["interleaved", "neox"]).optional(),
+  /** Present ⇒ the glm4v_moe decoder: 2 norms per layer, separate gate/up, MoE layers from `firstDenseLayers`. */
+  moe: MoeConfig.optional(),
 });
 
 const TokenIds = z.object({
@@ -56,10 +70,13 @@ const TokenIds = z.object({
 export const GlmvConfigSchema = z
   .object({ vision: VisionConfig, text: TextConfig, tokens: TokenIds })
   .superRefine((c, ctx) => {
-    const hd = c.text.hiddenSize / c.text.numHeads;
-    const rot = rotaryDim(c.text.hiddenSize, c.text.numHeads, c.text.partialRotaryFactor);
+    const hd = textHeadDim(c.text);
+    const rot = textRotaryDim(c.text);
     const issue = (message: string) => ctx.addIssue({ code: "custom", message });
     if (!Number.isInteger(hd)) issue("text hiddenSize must be divisible by numHeads");
+    const moe = c.text.moe;
+    if (moe && moe.topK > moe.numExperts) issue("moe.topK must not exceed moe.numExperts");
+    if (moe && moe.firstDenseLayers > c.text.numLayers) issue("moe.firstDenseLayers exceeds numLayers");
     if (c.text.numHeads % c.text.numKvHeads !== 0) issue("numHeads must be a multiple of numKvHeads");
     if (rot % 2 !== 0) issue("rotary dim must be even");
     if (c.text.mropeSection.reduce((a, b) => a + b, 0) !== rot / 2)
@@ -74,6 +91,30 @@ export type GlmvConfig = z.infer<typeof GlmvConfigSchema>;
 /** Rotary dimensions per text head (partial rotary: 64 of 128 in the real model). */
 export function rotaryDim(hidden: number, heads: number, partial: number): number {
   return Math.floor((hidden / heads) * partial);
+}
+
+/** Text attention head dim: the explicit `headDim` (4.5V) or hiddenSize/numHeads (4.1V). */
+export function textHeadDim(t: {
+  hiddenSize: number;
+  numHeads: number;
+  headDim?: number | undefined;
+}): number {
+  return t.headDim ?? t.hiddenSize / t.numHeads;
+}
+
+/** Rotary dims per text head: ⌊headDim · partialRotaryFactor⌋. */
+export function textRotaryDim(t: {
+  hiddenSize: number;
+  numHeads: number;
+  headDim?: number | undefined;
+  partialRotaryFactor: number;
+}): number {
+  return Math.floor(textHeadDim(t) * t.partialRotaryFactor);
+}
+
+/** Whether layer `i` of this config is a MoE layer (glm4v_moe and i ≥ first_k_dense_replace). */
+export function isMoeLayer(t: GlmvConfig["text"], i: number): boolean {
+  return t.moe !== undefined && i >= t.moe.firstDenseLayers;
 }
 
 // ---- HF config.json -------------------------------------------------------------------------------------------
@@ -99,6 +140,20 @@ const HfTextConfig = z.looseObject({
   rope_parameters: z.looseObject(RopeFields.shape).nullish(),
   image_token_id: z.number().optional(),
   video_token_id: z.number().optional(),
+  // glm4v_moe (GLM-4.5V) fields
+  head_dim: z.number().optional(),
+  attention_bias: z.boolean().optional(),
+  n_routed_experts: z.number().optional(),
+  num_local_experts: z.number().optional(),
+  num_experts_per_tok: z.number().default(8),
+  n_shared_experts: z.number().default(1),
+  moe_intermediate_size: z.number().default(1408),
+  first_k_dense_replace: z.number().default(1),
+  routed_scaling_factor: z.number().default(1),
+  norm_topk_prob: z.boolean().default(true),
+  n_group: z.number().default(1),
+  topk_group: z.number().default(1),
+  router_aux_loss_coef: z.number().default(1e-4),
 });
 
 const HfVisionConfig = z.looseObject({
@@ -116,6 +171,7 @@ const HfVisionConfig = z.looseObject({
 });
 
 const HfGlmvConfig = z.looseObject({
+  model_type: z.string().optional(),
   text_config: HfTextConfig.default(HfTextConfig.parse({})),
   vision_config: HfVisionConfig.default(HfVisionConfig.parse({})),
   image_token_id: z.number().default(151343),
@@ -169,6 +225,7 @@ export function parseHfConfig(json: unknown): GlmvConfig {
         rp.partial_rotary_factor ?? rs.partial_rotary_factor ?? t.partial_rotary_factor ?? 0.5,
       mropeSection: mrope as [number, number, number],
       maxPositionEmbeddings: t.max_position_embeddings,
+      ...moeTextFields(hf.model_type, t),
     },
     tokens: {
       imageTokenId: hf.image_token_id,
@@ -198,9 +255,10 @@ export function toHfConfig(cfg: GlmvConfig): Record<string, unknown> {
     partial_rotary_factor: t.partialRotaryFactor,
     mrope_section: [...t.mropeSection],
   };
+  const moe = t.moe;
   return {
-    architectures: ["Glm4vForConditionalGeneration"],
-    model_type: "glm4v",
+    architectures: [moe ? "Glm4vMoeForConditionalGeneration" : "Glm4vForConditionalGeneration"],
+    model_type: moe ? "glm4v_moe" : "glm4v",
     tie_word_embeddings: false,
     image_token_id: k.imageTokenId,
     video_token_id: k.videoTokenId,
@@ -209,7 +267,7 @@ export function toHfConfig(cfg: GlmvConfig): Record<string, unknown> {
     video_start_token_id: k.videoStartTokenId,
     video_end_token_id: k.videoEndTokenId,
     text_config: {
-      model_type: "glm4v_text",
+      model_type: moe ? "Glm4vMoe_text" : "glm4v_text",
       vocab_size: t.vocabSize,
       hidden_size: t.hiddenSize,
       num_hidden_layers: t.numLayers,
@@ -219,14 +277,16 @@ export function toHfConfig(cfg: GlmvConfig): Record<string, unknown> {
       rms_norm_eps: t.rmsNormEps,
       max_position_embeddings: t.maxPositionEmbeddings,
       hidden_act: "silu",
-      attention_bias: true,
+      attention_bias: t.attentionBias ?? true,
+      ...(t.headDim !== undefined ? { head_dim: t.headDim } : {}),
+      ...(moe ? moeHfFields(moe) : {}),
       rope_theta: t.ropeTheta,
       partial_rotary_factor: t.partialRotaryFactor,
       rope_scaling: { rope_type: "default", mrope_section: [...t.mropeSection] },
       rope_parameters: rope,
     },
     vision_config: {
-      model_type: "glm4v",
+      model_type: moe ? "glm4v_moe" : "glm4v",
       depth: v.depth,
       hidden_size: v.hiddenSize,
       num_heads: v.numHeads,
@@ -359,12 +419,74 @@ const GLM41V_9B: GlmvConfig = {
   },
 };
 
+/**
+ * Tiny MoE (glm4v_moe layout): the tiny vision tower; text 128 wide, 3 layers (layer 0 dense, layers 1–2 with
+ * 8 experts of width 64, top-2, one shared expert), NeoX RoPE pairing. Trainable in-process on 2 cores.
+ */
+const TINY_MOE: GlmvConfig = {
+  vision: TINY.vision,
+  text: {
+    ...TINY.text,
+    numLayers: 3,
+    headDim: 32, // = hidden/heads, so code that derives the head dim still agrees
+    attentionBias: true,
+    ropeLayout: "neox",
+    moe: {
+      numExperts: 8,
+      topK: 2,
+      numShared: 1,
+      intermediateSize: 64,
+      firstDenseLayers: 1,
+      routedScalingFactor: 1,
+      normTopK: true,
+      nGroup: 1,
+      topkGroup: 1,
+      auxLossCoef: 1e-4,
+    },
+  },
+  tokens: TINY_TOKENS,
+};
+
+/**
+ * GLM-4.5V (model-spec-glm45v §1): 46 layers (layer 0 dense 10944, then 128 experts × 1408, top-8, 1 shared),
+ * 96 q heads / 8 kv heads of explicit dim 128, NeoX RoPE, merger width 10944. For counting and key lists only.
+ */
+const GLM45V: GlmvConfig = {
+  vision: { ...GLM41V_9B.vision, intermediateSize: 10944 },
+  text: {
+    ...GLM41V_9B.text,
+    numLayers: 46,
+    numHeads: 96,
+    numKvHeads: 8,
+    headDim: 128, // 4096/96 is not an integer: the config states it
+    intermediateSize: 10944,
+    attentionBias: true,
+    ropeLayout: "neox",
+    moe: {
+      numExperts: 128,
+      topK: 8,
+      numShared: 1,
+      intermediateSize: 1408,
+      firstDenseLayers: 1,
+      routedScalingFactor: 1, // GLM-4.5 (355B) uses 2.5; Air and 4.5V use 1.0
+      normTopK: true,
+      nGroup: 1,
+      topkGroup: 1,
+      auxLossCoef: 1e-4,
+    },
+  },
+  tokens: { ...GLM41V_9B.tokens, imageTokenId: 151363, videoTokenId: 151364 },
+};
+
 /** Named presets. */
-export const PRESETS = { tiny: TINY, small: SMALL, "glm-4.1v-9b": GLM41V_9B } as const satisfies Record<
-  string,
-  GlmvConfig
->;
-export const PresetName = z.enum(["tiny", "small", "glm-4.1v-9b"]);
+export const PRESETS = {
+  tiny: TINY,
+  small: SMALL,
+  "glm-4.1v-9b": GLM41V_9B,
+  "tiny-moe": TINY_MOE,
+  "glm-4.5v": GLM45V,
+} as const satisfies Record<string, GlmvConfig>;
+export const PresetName = z.enum(["tiny", "small", "glm-4.1v-9b", "tiny-moe", "glm-4.5v"]);
 export type PresetName = z.infer<typeof PresetName>;
 
 /**
@@ -432,10 +554,11 @@ export function expectedTensors(cfg: GlmvConfig): TensorSpec[] {
 
   const L = "model.language_model.";
   const H = t.hiddenSize;
-  const hd = H / t.numHeads;
-  const kv = t.numKvHeads * hd;
   add(`${L}embed_tokens.weight`, [t.vocabSize, H]);
-  for (let i = 0; i < t.numLayers; i++) {
+  if (t.moe) out.push(...moeDecoderTensors(t, t.moe));
+  for (let i = 0; i < (t.moe ? 0 : t.numLayers); i++) {
+    const hd = H / t.numHeads;
+    const kv = t.numKvHeads * hd;
     const l = `${L}layers.${i}.`;
     add(`${l}input_layernorm.weight`, [H]);
     add(`${l}post_self_attn_layernorm.weight`, [H]);
@@ -454,6 +577,26 @@ export function expectedTensors(cfg: GlmvConfig): TensorSpec[] {
   add(`${L}norm.weight`, [H]);
   add("lm_head.weight", [t.vocabSize, H]);
   return out;
+}
+
+/**
+ * Parameters one token's forward pass uses in the text decoder, as GLM-4.5V's "12B active" counts them
+ * (model-spec-glm45v §5): every attention/norm/dense weight, the router, the top-k routed and all shared experts;
+ * not the embedding table, the LM head, the vision tower, or the non-trainable correction-bias buffer. For a
+ * dense config this is the decoder without embeddings.
+ * @example countActiveParameters(PRESETS["glm-4.5v"]) // 12,182,609,920
+ */
+export function countActiveParameters(cfg: GlmvConfig): number {
+  let n = 0;
+  for (const { key, shape } of expectedTensors(cfg)) {
+    if (!key.startsWith("model.language_model.layers.") && key !== "model.language_model.norm.weight")
+      continue;
+    if (key.endsWith("e_score_correction_bias")) continue;
+    const m = /\.mlp\.experts\.(\d+)\./.exec(key);
+    if (m && Number(m[1]) >= (cfg.text.moe?.topK ?? 0)) continue; // count k of the routed experts
+    n += shape.reduce((a, b) => a * b, 1);
+  }
+  return n;
 }
 
 /**

@@ -7,8 +7,9 @@ import { type Array as JaxArray, jit, nn, numpy as np, tree, valueAndGrad } from
 import { type AdamWConfig, type AdamWState, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
 import { crossEntropy, linear } from "../tensor/ops.ts";
 import { GlmvError } from "../util/errors.ts";
-import { type GlmvConfig, rotaryDim } from "./config.ts";
+import { type GlmvConfig, textHeadDim, textRotaryDim } from "./config.ts";
 import { runDecoder, type TextRope } from "./decoder.ts";
+import type { Routing } from "./moe.ts";
 import type { GlmvParams } from "./params.ts";
 import { type GridThw, getRopeIndex } from "./position-ids.ts";
 import { rotatePairsMatrix, textRopeTable } from "./rope.ts";
@@ -59,8 +60,8 @@ export function buildInputs(cfg: GlmvConfig, batch: HostBatch): { inputs: ModelI
   });
 
   const t = cfg.text;
-  const hd = t.hiddenSize / t.numHeads;
-  const rot = rotaryDim(t.hiddenSize, t.numHeads, t.partialRotaryFactor);
+  const hd = textHeadDim(t);
+  const rot = textRotaryDim(t);
   const cos = new Float32Array(b * s * hd);
   const sin = new Float32Array(b * s * hd);
   positions.forEach((p, i) => {
@@ -196,18 +197,42 @@ export function forwardLogits(
   cfg: GlmvConfig,
   opts: ForwardOptions = {},
 ): JaxArray {
+  return runForward(params, inputs, cfg, opts, false).logits;
+}
+
+/**
+ * `forwardLogits` that also returns every MoE layer's routing (glm4v_moe; empty for a dense model), for expert
+ * load statistics and the balance loss. Consumes `params` and `inputs`; the caller owns the results.
+ */
+export function forwardLogitsAndRouting(
+  params: GlmvParams,
+  inputs: ModelInputs,
+  cfg: GlmvConfig,
+  opts: ForwardOptions = {},
+): { logits: JaxArray; routing: Routing[] } {
+  const { logits, routing } = runForward(params, inputs, cfg, opts, true);
+  return { logits, routing: routing ?? [] };
+}
+
+function runForward(
+  params: GlmvParams,
+  inputs: ModelInputs,
+  cfg: GlmvConfig,
+  opts: ForwardOptions,
+  collectRouting: boolean,
+): { logits: JaxArray; routing?: Routing[] | undefined } {
   const { record } = opts;
   const x = embedInputs(params.text.embed, params.vision, inputs.tokens, inputs.vision, cfg, opts);
   record?.("text.inputs_embeds", x.ref);
   const rec: Recorder | undefined = record ? (n, a) => record(`text.${n}`, a) : undefined;
-  const { hidden } = runDecoder(
+  const { hidden, routing } = runDecoder(
     { layers: params.text.layers, norm: params.text.norm },
     x,
     inputs.rope,
     cfg.text,
-    { mask: inputs.mask, ...(rec ? { record: rec } : {}) },
+    { mask: inputs.mask, collectRouting, ...(rec ? { record: rec } : {}) },
   );
-  return linear(hidden, params.text.lmHead);
+  return { logits: linear(hidden, params.text.lmHead), routing };
 }
 
 /** A training batch: inputs, next-token targets, and per-token loss weights (mask / count). */

@@ -52,10 +52,48 @@ export type DecoderLayerParams = {
   down: JaxArray; // [hidden, I]
 };
 
+/** q/k/v/o projections; the q/k/v biases are absent when the config has `attentionBias: false`. */
+export type AttentionParams = {
+  qWeight: JaxArray; // [H·D, hidden]
+  qBias?: JaxArray;
+  kWeight: JaxArray; // [K·D, hidden]
+  kBias?: JaxArray;
+  vWeight: JaxArray;
+  vBias?: JaxArray;
+  oWeight: JaxArray; // [hidden, H·D]
+};
+
+/** A SwiGLU MLP with separate projections: down(silu(gate(x)) ⊙ up(x)). */
+export type SwiGluParams = {
+  gate: JaxArray; // [I, hidden]
+  up: JaxArray; // [I, hidden]
+  down: JaxArray; // [hidden, I]
+};
+
+/** A glm4v_moe dense layer (index < first_k_dense_replace): two norms, attention, separate gate/up MLP. */
+export type MoeDenseLayerParams = AttentionParams &
+  SwiGluParams & {
+    inputNorm: JaxArray;
+    postAttnNorm: JaxArray;
+  };
+
+/** A glm4v_moe MoE layer: two norms, attention, sigmoid router with selection bias, routed + shared experts. */
+export type MoeLayerParams = AttentionParams & {
+  inputNorm: JaxArray;
+  postAttnNorm: JaxArray;
+  router: JaxArray; // [E, hidden] (`mlp.gate.weight`)
+  correctionBias: JaxArray; // [E] fp32 buffer, never trained by gradients (`e_score_correction_bias`)
+  experts: SwiGluParams[];
+  shared?: SwiGluParams; // width moe.intermediateSize × numShared
+};
+
+/** Any text decoder layer: GLM-4.1V's four-norm layer or a glm4v_moe dense/MoE layer (chosen by config). */
+export type TextLayerParams = DecoderLayerParams | MoeDenseLayerParams | MoeLayerParams;
+
 /** The text decoder. */
 export type TextParams = {
   embed: JaxArray; // [V, hidden]
-  layers: DecoderLayerParams[];
+  layers: TextLayerParams[];
   norm: JaxArray;
   lmHead: JaxArray; // [V, hidden]
 };
@@ -92,7 +130,8 @@ const VISION_TOP: Record<string, keyof VisionParams> = {
   "merger.up_proj.weight": "mergerUp",
   "merger.down_proj.weight": "mergerDown",
 };
-const DECODER_LAYER: Record<string, keyof DecoderLayerParams> = {
+/** Layer-level leaves of both layouts (4.1V and glm4v_moe share the norm/attention/down names). */
+const DECODER_LAYER: Record<string, string> = {
   "input_layernorm.weight": "inputNorm",
   "post_self_attn_layernorm.weight": "postSelfAttnNorm",
   "post_attention_layernorm.weight": "postAttnNorm",
@@ -106,7 +145,33 @@ const DECODER_LAYER: Record<string, keyof DecoderLayerParams> = {
   "self_attn.o_proj.weight": "oWeight",
   "mlp.gate_up_proj.weight": "gateUp",
   "mlp.down_proj.weight": "down",
+  "mlp.gate_proj.weight": "gate",
+  "mlp.up_proj.weight": "up",
+  "mlp.gate.weight": "router",
+  "mlp.gate.e_score_correction_bias": "correctionBias",
 };
+const SWIGLU: Record<string, keyof SwiGluParams> = {
+  "gate_proj.weight": "gate",
+  "up_proj.weight": "up",
+  "down_proj.weight": "down",
+};
+
+/** Tree path inside one decoder layer for a key suffix (`self_attn.q_proj.weight`, `mlp.experts.3.up_proj.weight`). */
+function layerPath(suffix: string): Path | undefined {
+  const leaf = DECODER_LAYER[suffix];
+  if (leaf) return [leaf];
+  const expert = /^mlp\.experts\.(\d+)\.(.+)$/.exec(suffix);
+  if (expert) {
+    const l = SWIGLU[expert[2]!];
+    return l ? ["experts", Number(expert[1]), l] : undefined;
+  }
+  const shared = /^mlp\.shared_experts\.(.+)$/.exec(suffix);
+  if (shared) {
+    const l = SWIGLU[shared[1]!];
+    return l ? ["shared", l] : undefined;
+  }
+  return undefined;
+}
 
 /**
  * Tree path of a canonical HF key (`model.visual.*`, `model.language_model.*`, `lm_head.weight`).
@@ -134,8 +199,8 @@ export function pathOfKey(key: string): Path | undefined {
   if (k === "norm.weight") return ["text", "norm"];
   const m = /^layers\.(\d+)\.(.+)$/.exec(k);
   if (m) {
-    const leaf = DECODER_LAYER[m[2]!];
-    return leaf ? ["text", "layers", Number(m[1]), leaf] : undefined;
+    const sub = layerPath(m[2]!);
+    return sub ? ["text", "layers", Number(m[1]), ...sub] : undefined;
   }
   return undefined;
 }
@@ -163,8 +228,16 @@ function keysOf(params: GlmvParams): string[] {
     for (const k of Object.keys(VISION_BLOCK)) keys.push(`model.visual.blocks.${i}.${k}`);
   });
   keys.push("model.language_model.embed_tokens.weight", "model.language_model.norm.weight", "lm_head.weight");
-  params.text.layers.forEach((_, i) => {
-    for (const k of Object.keys(DECODER_LAYER)) keys.push(`model.language_model.layers.${i}.${k}`);
+  params.text.layers.forEach((layer, i) => {
+    const l = `model.language_model.layers.${i}.`;
+    // both layouts share this tree; list only the leaves this layer has
+    for (const [k, leaf] of Object.entries(DECODER_LAYER)) if (leaf in layer) keys.push(`${l}${k}`);
+    if ("experts" in layer) {
+      layer.experts.forEach((_, e) => {
+        for (const k of Object.keys(SWIGLU)) keys.push(`${l}mlp.experts.${e}.${k}`);
+      });
+      if (layer.shared) for (const k of Object.keys(SWIGLU)) keys.push(`${l}mlp.shared_experts.${k}`);
+    }
   });
   return keys;
 }
@@ -265,7 +338,8 @@ export function initNamed(cfg: GlmvConfig, seed = 0, std = 0.02): Map<string, Na
   for (const { key, shape } of expectedTensors(cfg)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const isNorm = /norm[^.]*\.weight$|layernorm\.weight$/.test(key);
-    const isBias = key.endsWith(".bias");
+    // the router's selection bias starts at 0, as in HF for a fresh model
+    const isBias = key.endsWith(".bias") || key.endsWith("e_score_correction_bias");
     const data = isNorm
       ? new Float32Array(n).fill(1)
       : isBias
