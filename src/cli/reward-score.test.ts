@@ -169,3 +169,49 @@ describe("parseItemLine / summarize", () => {
     expect(formatSummary(rows).split("\n")).toHaveLength(4);
   });
 });
+
+describe("glmv reward score --judge-config", () => {
+  it("asks the configured judge about undecidable text answers", async () => {
+    const { createServer } = await import("node:http");
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ choices: [{ message: { content: "1.0" } }] }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const judgeFile = join(dir, "judge.json");
+      writeFileSync(
+        judgeFile,
+        JSON.stringify({ judges: [{ url: `http://127.0.0.1:${port}/v1/chat/completions`, model: "m" }] }),
+      );
+      const input = join(dir, "in.jsonl");
+      const out = join(dir, "out.jsonl");
+      const response = `<think>look</think><answer>${box("the colour of a clear sky")}</answer>`;
+      writeFileSync(input, `${JSON.stringify({ id: 1, domain: "text", response, answer: "blue" })}\n`);
+      const args = ["--in", input, "--out", out, "--workers", "1", "--judge-config", judgeFile];
+      expect(await rewardScoreCommand.run(args)).toBe(0);
+      expect(readJsonl(out)[0]).toMatchObject({
+        reward: 1,
+        correct: true,
+        reason: expect.stringMatching(/judge/),
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("an invalid judge config is a clear error, exit 1", async () => {
+    const input = join(dir, "in.jsonl");
+    writeFileSync(input, "{}\n");
+    const judgeFile = join(dir, "judge.json");
+    writeFileSync(judgeFile, JSON.stringify({ judges: [] }));
+    expect(
+      await rewardScoreCommand.run(["--in", input, "--out", join(dir, "o"), "--judge-config", judgeFile]),
+    ).toBe(1);
+    expect(errors.join("\n")).toMatch(/invalid --judge-config .*judges/);
+  });
+});

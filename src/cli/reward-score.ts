@@ -179,9 +179,17 @@ function parseCliArgs(argv: string[]): Args | string | null {
   return args;
 }
 
-async function loadJudge(path: string | undefined): Promise<JudgeConfig | undefined> {
+/** Read and validate the judge config; a message (not a throw) when it is unreadable or invalid. */
+async function loadJudge(path: string | undefined): Promise<JudgeConfig | undefined | string> {
   if (path === undefined) return undefined;
-  return JudgeConfig.parse(JSON.parse(await readFile(path, "utf8")));
+  try {
+    const parsed = JudgeConfig.safeParse(JSON.parse(await readFile(path, "utf8")));
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0];
+    return `invalid --judge-config ${path}: field '${issue?.path.join(".") ?? ""}': ${issue?.message ?? "invalid"}`;
+  } catch (e) {
+    return `cannot read --judge-config: ${(e as Error).message}`;
+  }
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -195,12 +203,15 @@ async function run(argv: string[]): Promise<number> {
     return 2;
   }
   let text: string;
-  let judge: JudgeConfig | undefined;
   try {
     text = await readFile(args.in, "utf8");
-    judge = await loadJudge(args.judgeConfig);
   } catch (e) {
     console.error(`glmv reward score: cannot read input: ${(e as Error).message}`);
+    return 1;
+  }
+  const judge = await loadJudge(args.judgeConfig);
+  if (typeof judge === "string") {
+    console.error(`glmv reward score: ${judge}`);
     return 1;
   }
 
