@@ -8,7 +8,9 @@
  * glmv takes the last non-empty line as the answer and everything above it as the reasoning; a `\boxed{…}` or box
  * tokens on that line are the box, otherwise the whole line is. The rebuilt response then goes through the same gate,
  * anti-hacking and verifier, so hedges ("3 or 4"), several boxes and empty answers still score 0; what the gate can
- * no longer check is the tag structure itself. Results of rebuilt responses carry `rebuilt: true`.
+ * no longer check is the tag structure itself. When the think/answer tags survive but the box tokens did not (they
+ * are special, the tags are not), the answer region's last line becomes the box. Results of rebuilt responses carry
+ * `rebuilt: true`.
  */
 import { z } from "zod";
 import { ItemLine } from "../cli/reward-score.ts";
@@ -62,9 +64,27 @@ export function responseOfQuery(query: string, prompt: string | undefined): stri
 /** Whether a response still carries the think tags (then the full gate applies). */
 const hasThinkTags = (text: string): boolean => text.includes("<think>") || text.includes("</think>");
 
+const hasBox = (text: string): boolean =>
+  text.includes(BOX_OPEN) || text.includes(BOX_CLOSE) || text.includes("\\boxed");
+
+/** Split off the last non-empty line: [everything above, the line], both trimmed. */
+function splitLastLine(text: string): [string, string] {
+  const body = text.trimEnd();
+  const cut = body.lastIndexOf("\n");
+  return cut === -1 ? ["", body.trim()] : [body.slice(0, cut).trim(), body.slice(cut + 1).trim()];
+}
+
+/** Wrap the last line in box tokens unless it already holds a box (or there is no text at all). */
+function boxLastLine(text: string): string {
+  const [above, last] = splitLastLine(text);
+  if (last.length === 0 || hasBox(last)) return text;
+  return `${above}${above ? "\n" : ""}${BOX_OPEN}${last}${BOX_CLOSE}`;
+}
+
 /**
- * Bring a response to the gate's shape. `kept` text is returned unchanged except that a response whose `<think>`
- * was part of the prompt gets it back. `stripped` text without think tags is rebuilt (see the module comment).
+ * Bring a response to the gate's shape. A response whose `<think>` was part of the prompt gets it back; `kept` text
+ * is otherwise unchanged. `stripped` text is rebuilt where decoding removed tags (see the module comment): without
+ * think tags, the last line is the answer; with think tags but no box, the answer region's last line is the box.
  * @example normalizeResponse("2+2 is four.\n4", "stripped", "4.1v").response
  * // "<think>2+2 is four.</think><answer><|begin_of_box|>4<|end_of_box|></answer>"
  */
@@ -74,16 +94,27 @@ export function normalizeResponse(
   style: (typeof STYLES)[number],
 ): { response: string; rebuilt: boolean } {
   // Some templates end the prompt with `<think>`: the model's text then starts inside the reasoning.
-  if (!text.includes("<think>") && text.includes("</think>"))
-    return { response: `<think>${text}`, rebuilt: false };
-  if (mode === "kept" || hasThinkTags(text)) return { response: text, rebuilt: false };
-  const body = text.trimEnd();
-  const cut = body.lastIndexOf("\n", body.length - 1);
-  const think = cut === -1 ? "" : body.slice(0, cut).trim();
-  const last = (cut === -1 ? body : body.slice(cut + 1)).trim();
-  const boxed = last.includes("\\boxed") || last.includes(BOX_OPEN) ? last : `${BOX_OPEN}${last}${BOX_CLOSE}`;
-  const answer = style === "4.1v" ? `<answer>${boxed}</answer>` : boxed;
-  return { response: `<think>${think}</think>${answer}`, rebuilt: true };
+  const t = !text.includes("<think>") && text.includes("</think>") ? `<think>${text}` : text;
+  if (mode === "kept") return { response: t, rebuilt: false };
+  if (!hasThinkTags(t)) {
+    const [think, last] = splitLastLine(t);
+    const boxed = boxLastLine(last);
+    const answer = style === "4.1v" ? `<answer>${boxed}</answer>` : boxed;
+    return { response: `<think>${think}</think>${answer}`, rebuilt: true };
+  }
+  if (hasBox(t)) return { response: t, rebuilt: false };
+  // The tags survived but the box tokens did not (they are special, the tags are not).
+  const close = t.indexOf("</think>");
+  if (close === -1) return { response: t, rebuilt: false };
+  const head = t.slice(0, close + "</think>".length);
+  const rest = t.slice(head.length);
+  const open = rest.indexOf("<answer>");
+  const end = rest.lastIndexOf("</answer>");
+  const answer =
+    open !== -1 && end > open
+      ? `${rest.slice(0, open + "<answer>".length)}${boxLastLine(rest.slice(open + "<answer>".length, end))}${rest.slice(end)}`
+      : boxLastLine(rest);
+  return { response: `${head}${answer}`, rebuilt: true };
 }
 
 /** A label (string or object) as an object; a string must be JSON. */

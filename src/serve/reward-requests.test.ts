@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { gateResponse } from "../reward/format.ts";
+import { itemsOfGetReward, itemsOfScore, normalizeResponse, responseOfQuery } from "./reward-requests.ts";
+
+const B = (a: string) => `<|begin_of_box|>${a}<|end_of_box|>`;
+
+describe("responseOfQuery", () => {
+  it("strips a matching prompt prefix, else splits at the last assistant tag, else keeps the query", () => {
+    expect(responseOfQuery("PROMPT<think>a</think>", "PROMPT")).toBe("<think>a</think>");
+    expect(responseOfQuery("<|user|>x<|assistant|>y<|user|>z<|assistant|>R", "other")).toBe("R");
+    expect(responseOfQuery("just text", undefined)).toBe("just text");
+  });
+});
+
+describe("normalizeResponse", () => {
+  it("leaves kept text alone (the gate sees exactly what the model wrote)", () => {
+    expect(normalizeResponse("no tags\n4", "kept", "4.1v")).toEqual({
+      response: "no tags\n4",
+      rebuilt: false,
+    });
+  });
+
+  it("puts back a <think> that was part of the prompt", () => {
+    const { response } = normalizeResponse(`reasoning</think><answer>${B("4")}</answer>`, "kept", "4.1v");
+    expect(gateResponse(response, "4.1v")).toMatchObject({ format: "ok", extracted: "4" });
+  });
+
+  it("rebuilds tagless stripped text in both styles: the last line is the answer", () => {
+    const r41 = normalizeResponse("Two and two.\nSo:\n4\n", "stripped", "4.1v");
+    expect(r41).toEqual({
+      response: `<think>Two and two.\nSo:</think><answer>${B("4")}</answer>`,
+      rebuilt: true,
+    });
+    const r45 = normalizeResponse("Two and two.\nThe answer is \\boxed{4}", "stripped", "4.5v");
+    expect(gateResponse(r45.response, "4.5v")).toMatchObject({ format: "ok", extracted: "4" });
+  });
+
+  it("boxes the answer region's last line when the tags survived but the box tokens did not", () => {
+    const r41 = normalizeResponse("<think>count</think><answer>3</answer>", "stripped", "4.1v");
+    expect(r41.rebuilt).toBe(true);
+    expect(gateResponse(r41.response, "4.1v")).toMatchObject({ format: "ok", extracted: "3" });
+    const r45 = normalizeResponse("<think>count</think>\nI see three.\n3", "stripped", "4.5v");
+    expect(gateResponse(r45.response, "4.5v")).toMatchObject({ format: "ok", extracted: "3" });
+  });
+
+  it("keeps the gate's verdicts that stripping cannot fake: empty answers and two boxes", () => {
+    expect(gateResponse(normalizeResponse("", "stripped", "4.1v").response, "4.1v").format).not.toBe("ok");
+    const two = normalizeResponse("r\n\\boxed{3} \\boxed{4}", "stripped", "4.1v");
+    expect(gateResponse(two.response, "4.1v").format).toBe("multiple_boxes");
+    const intact = `<think>a</think><answer>${B("3")}</answer>`;
+    expect(normalizeResponse(intact, "stripped", "4.1v")).toEqual({ response: intact, rebuilt: false });
+  });
+});
+
+describe("request → items", () => {
+  it("merges OpenRLHF labels (JSON strings or objects) with the cut response; only known fields pass", () => {
+    const items = itemsOfGetReward(
+      {
+        query: ["P<think>a</think>", "Q<|assistant|>R"],
+        prompts: ["P", "P"],
+        labels: ['{"domain":"math","answer":"4","id":"x","extra":[[[]]]}', { domain: "ocr", answer: "hi" }],
+      },
+      "kept",
+      "4.1v",
+    );
+    expect(items[0]!.item).toMatchObject({
+      id: "x",
+      domain: "math",
+      answer: "4",
+      response: "<think>a</think>",
+    });
+    expect(items[0]!.item).not.toHaveProperty("extra");
+    expect(items[1]!.item).toMatchObject({ id: 1, domain: "ocr", response: "R" });
+  });
+
+  it("names the offending field", () => {
+    expect(() => itemsOfGetReward({ query: ["q"], labels: ["[1]"] }, "kept", "4.1v")).toThrow(/labels\.0/);
+    expect(() => itemsOfScore([{ id: 1, domain: "math", answer: 4, response: "r" }], "kept", "4.1v")).toThrow(
+      /items\.0\.answer/,
+    );
+  });
+});
