@@ -32,8 +32,8 @@ const MOE: MoeConfig = {
   auxLossCoef: 1e-4,
 };
 
-const rows = (a: JaxArray, w: number) => {
-  const d = Array.from(a.ref.dataSync());
+const rows = (a: JaxArray, w: number): number[][] => {
+  const d = Array.from(a.ref.dataSync() as ArrayLike<number>);
   return Array.from({ length: d.length / w }, (_, i) => d.slice(i * w, (i + 1) * w));
 };
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
@@ -115,7 +115,7 @@ describe("MoE block", () => {
         if (wt !== 0) want = want.add(swi(keep.experts[e]!, xi.ref).mul(wt));
       });
       xi.dispose();
-      const wv = Array.from(want.dataSync());
+      const wv = Array.from(want.dataSync() as ArrayLike<number>);
       wv.forEach((v, j) => {
         expect(got[t]![j]).toBeCloseTo(v, 5);
       });

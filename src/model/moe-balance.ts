@@ -1,0 +1,219 @@
+/**
+ * Expert load balancing for the glm4v_moe decoder (model-spec-glm45v §3):
+ * - the loss-free bias update (Wang et al. 2408.15664; DeepSeek-V3): after every optimiser step,
+ *   `b_i += u · sign(mean load − load_i)`, u = 1e-3 by default, u = 0 freezes the bias (slime's RL setting);
+ * - the sequence-level auxiliary balance loss in DeepSeek-V3 form, weight α = 1e-4;
+ * - per-layer expert load statistics (max/mean, experts that got no tokens);
+ * - a jitted tiny-moe training step that joins them: LM loss + Σ_layers aux, AdamW, then the bias update.
+ */
+import { type Array as JaxArray, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
+import { z } from "zod";
+import { type AdamWConfig, adamwUpdate } from "../tensor/adamw.ts";
+import { crossEntropy } from "../tensor/ops.ts";
+import { GlmvError } from "../util/errors.ts";
+import { type GlmvConfig, isMoeLayer } from "./config.ts";
+import { forwardLogitsAndRouting, type ModelOptState, type TrainBatch } from "./model.ts";
+import { topKMask } from "./moe.ts";
+import type { GlmvParams, MoeLayerParams } from "./params.ts";
+
+/** Balancing knobs (training-time; not part of the model config). */
+export const MoeBalanceConfig = z.object({
+  /** u of the loss-free update; 0 freezes the correction bias (the usual choice in RL post-training). */
+  biasUpdateRate: z.number().min(0).default(1e-3),
+  /** α of the sequence-level balance loss; 0 turns it off. */
+  auxLossCoef: z.number().min(0).default(1e-4),
+});
+export type MoeBalanceConfig = z.infer<typeof MoeBalanceConfig>;
+
+/**
+ * The loss-free update on host numbers (§3.2): under-loaded experts gain +u, over-loaded ones lose u, an
+ * expert exactly at the mean keeps its bias. `load` counts (token, slot) assignments per expert.
+ * @example updateCorrectionBiasHost([0, 0, 0], [4, 1, 1], 1e-3) // [-0.001, 0.001, 0.001]
+ */
+export function updateCorrectionBiasHost(
+  bias: ArrayLike<number>,
+  load: ArrayLike<number>,
+  rate: number,
+): Float32Array {
+  let mean = 0;
+  for (let i = 0; i < load.length; i++) mean += load[i]! / load.length;
+  return Float32Array.from(bias, (b, i) => b + rate * Math.sign(mean - load[i]!));
+}
+
+/**
+ * The same update in the graph. Consumes `bias` [E] and `load` [E].
+ * @example layer.correctionBias = updateCorrectionBias(layer.correctionBias, load, 1e-3);
+ */
+export function updateCorrectionBias(bias: JaxArray, load: JaxArray, rate: number): JaxArray {
+  if (rate === 0) {
+    load.dispose();
+    return bias;
+  }
+  const mean = load.ref.mean(-1, { keepdims: true });
+  return bias.add(np.sign(mean.sub(load)).mul(rate));
+}
+
+/**
+ * Which tokens are real, from the model's attention mask: a token is valid when any query attends to it
+ * (padding keys are masked for every query). Consumes `mask` (bool [B, 1, S, S]); returns float [B, S].
+ */
+export function tokenValidity(mask: JaxArray): JaxArray {
+  const [b, , , s] = mask.shape as [number, number, number, number];
+  return np.greater(mask.astype(np.float32).sum(2), 0).astype(np.float32).reshape([b, s]);
+}
+
+/**
+ * Expert load: Σ over valid tokens of the 0/1 selection. Consumes both.
+ * @param selected [B·S, E] (or [B, S, E]) from `Routing.selected`
+ * @param valid    [B, S] float
+ * @returns [E]
+ */
+export function expertLoad(selected: JaxArray, valid: JaxArray): JaxArray {
+  const e = selected.shape[selected.ndim - 1]!;
+  return selected
+    .reshape([-1, e])
+    .mul(valid.reshape([-1, 1]))
+    .sum(0);
+}
+
+/**
+ * Sequence-level balance loss, DeepSeek-V3 form (§3.3), for one MoE layer, averaged over the B sequences:
+ * `α · Σ_i f_i·P_i` with `f_i = E/(k·T) · #{t : i ∈ top-k(s_t)}` (unbiased scores, no gradient) and
+ * `P_i = (1/T) Σ_t s_{t,i} / Σ_j s_{t,j}`; T = the sequence's valid tokens. A uniform router gives α.
+ * Consumes `scores` and `valid`.
+ * @param scores [B·S, E] or [B, S, E] sigmoid scores (`Routing.scores`)
+ * @param valid  [B, S] float
+ */
+export function sequenceBalanceLoss(
+  scores: JaxArray,
+  valid: JaxArray,
+  topK: number,
+  alpha: number,
+): JaxArray {
+  const [b, s] = valid.shape as [number, number];
+  const e = scores.shape[scores.ndim - 1]!;
+  const flat = scores.reshape([b * s, e]);
+  const chosen = topKMask(flat.ref, topK).reshape([b, s, e]);
+  const probs = flat.ref.div(flat.sum(-1, { keepdims: true })).reshape([b, s, e]); // s' (carries the gradient)
+  const w = valid.reshape([b, s, 1]);
+  const tokens = w.ref.sum(1); // [B, 1]
+  const f = chosen
+    .mul(w.ref)
+    .sum(1)
+    .mul(e / topK)
+    .div(tokens.ref); // [B, E]
+  const p = probs.mul(w).sum(1).div(tokens); // [B, E]
+  return f.mul(p).sum(-1).mean().mul(alpha);
+}
+
+/** One layer's balance figures: max/mean load (1 = perfectly even) and the experts that got no tokens. */
+export type LayerLoadStats = { layer: number; load: number[]; maxOverMean: number; idleExperts: number[] };
+
+/**
+ * Per-layer load statistics from host load vectors.
+ * @example expertLoadStats([[4, 0, 2, 2]], [1])[0] // { layer: 1, maxOverMean: 2, idleExperts: [1], ... }
+ */
+export function expertLoadStats(
+  loads: readonly (readonly number[])[],
+  layers: readonly number[],
+): LayerLoadStats[] {
+  return loads.map((load, i) => {
+    const mean = load.reduce((a, x) => a + x, 0) / load.length;
+    const max = Math.max(...load);
+    return {
+      layer: layers[i] ?? i,
+      load: [...load],
+      maxOverMean: mean > 0 ? max / mean : 0,
+      idleExperts: load.flatMap((x, e) => (x === 0 ? [e] : [])),
+    };
+  });
+}
+
+/** Indices of the MoE layers of a config. */
+export function moeLayerIndices(cfg: GlmvConfig): number[] {
+  return Array.from({ length: cfg.text.numLayers }, (_, i) => i).filter((i) => isMoeLayer(cfg.text, i));
+}
+
+/** What one MoE training step returns (all owned by the caller). */
+export type MoeTrainStepResult = {
+  params: GlmvParams;
+  opt: ModelOptState;
+  /** LM loss + Σ aux. */
+  loss: JaxArray;
+  lmLoss: JaxArray;
+  auxLoss: JaxArray;
+  gradNorm: JaxArray;
+  /** [moeLayers, E] (token, slot) assignments per expert in this step, from the biased selection. */
+  loads: JaxArray;
+};
+
+/** A compiled MoE training step; `dispose()` frees the compiled function. */
+export type MoeTrainStep = ((
+  params: GlmvParams,
+  opt: ModelOptState,
+  batch: TrainBatch,
+  lr: number,
+) => MoeTrainStepResult) & { dispose: () => void };
+
+/**
+ * The jitted glm4v_moe training step: loss = masked next-token CE + Σ_layers sequence balance loss; gradients by
+ * `valueAndGrad` (the correction bias gets none); AdamW; then, after the optimiser step, every layer's
+ * correction bias moves by `u · sign(mean load − load)` using this step's loads. Consumes params, opt, batch.
+ * @example
+ * const step = createMoeTrainStep(cfg, AdamWConfig.parse({}), MoeBalanceConfig.parse({}));
+ * ({ params, opt, loss, loads } = step(params, opt, tree.ref(batch), 3e-3));
+ */
+export function createMoeTrainStep(
+  cfg: GlmvConfig,
+  optCfg: AdamWConfig,
+  balance: MoeBalanceConfig,
+): MoeTrainStep {
+  const moe = cfg.text.moe;
+  if (!moe) throw new GlmvError("bad_config", "createMoeTrainStep needs a glm4v_moe config");
+  const layers = moeLayerIndices(cfg);
+  const lossFn = (p: GlmvParams, batch: TrainBatch) => {
+    const valid = tokenValidity(batch.inputs.mask.ref);
+    const { logits, routing } = forwardLogitsAndRouting(p, batch.inputs, cfg, { gather: "onehot" });
+    const lm = crossEntropy(logits, batch.targets, batch.weights);
+    let aux: JaxArray = np.zeros([]);
+    const loads: JaxArray[] = [];
+    for (const r of routing) {
+      if (balance.auxLossCoef > 0)
+        aux = aux.add(sequenceBalanceLoss(r.scores, valid.ref, moe.topK, balance.auxLossCoef));
+      else r.scores.dispose();
+      loads.push(expertLoad(r.selected, valid.ref));
+      tree.dispose([r.logits, r.weights]);
+    }
+    valid.dispose();
+    return [lm.ref.add(aux.ref), { lm, aux, loads }] as [
+      JaxArray,
+      { lm: JaxArray; aux: JaxArray; loads: JaxArray[] },
+    ];
+  };
+  const compiled = jit((params: GlmvParams, opt: ModelOptState, batch: TrainBatch, lr: JaxArray) => {
+    const [[loss, aux], grads] = valueAndGrad((p: GlmvParams) => lossFn(p, batch), { hasAux: true })(
+      tree.ref(params),
+    );
+    const up = adamwUpdate(params, grads, opt, lr, optCfg);
+    // loss-free balancing: after the optimiser step, from this step's loads
+    const next = up.params;
+    layers.forEach((l, i) => {
+      const layer = next.text.layers[l] as MoeLayerParams;
+      const load = aux.loads[i]!.ref;
+      layer.correctionBias = updateCorrectionBias(layer.correctionBias, load, balance.biasUpdateRate);
+    });
+    const loads = aux.loads.length > 0 ? np.stack(aux.loads, 0) : np.zeros([0, moe.numExperts]);
+    return {
+      params: next,
+      opt: up.state,
+      loss,
+      lmLoss: aux.lm,
+      auxLoss: aux.aux,
+      gradNorm: up.gradNorm,
+      loads,
+    };
+  });
+  const step = (params: GlmvParams, opt: ModelOptState, batch: TrainBatch, lr: number) =>
+    compiled(params, opt, batch, np.array(lr)) as MoeTrainStepResult;
+  return Object.assign(step, { dispose: () => compiled.dispose() });
+}
