@@ -10,6 +10,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   "serve curriculum": async () => (await import("./serve.ts")).serveCurriculumCommand,
   "serve trainer": async () => (await import("./serve-trainer.ts")).serveTrainerCommand,
   generate: async () => (await import("./generate.ts")).generateCommand,
+  rl: async () => (await import("./rl.ts")).rlCommand,
 };
 
 function usage(): string {

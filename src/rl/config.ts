@@ -61,9 +61,9 @@ export const RlLoopConfig = z.object({
   advantage: z.enum(advantageNames).default("grpo"),
   temperature: z.number().positive().default(1),
   topP: z.number().gt(0).max(1).default(1),
-  maxNewTokens: z.number().int().positive().default(24),
+  maxNewTokens: z.number().int().positive().default(40),
   /** New tokens before force-answering injects `</think>`. */
-  thinkBudget: z.number().int().min(0).default(12),
+  thinkBudget: z.number().int().min(0).default(30),
   style: z.enum(STYLES).default("4.1v"),
   sampler: z.enum(SAMPLERS).default("rlcs"),
   /** Extra sampling rounds when too few groups have signal (design.md: up to 3). */
