@@ -1,5 +1,5 @@
 /**
- * `glmv serve trainer [--host H] [--port P] [--preset bigram] [--poll-wait-ms N]`: the Tinker training API
+ * `glmv serve trainer [--host H] [--port P] [--preset tiny|bigram] [--poll-wait-ms N]`: the Tinker training API
  * (trainer-api.md) on glmv's in-process backend, so `TinkerPolicy` (and `glmv rl --policy tinker --url URL`) can be
  * driven across processes on one machine. Prints one line `glmv serve trainer: listening on <url>` when ready and
  * shuts down on SIGINT/SIGTERM.
@@ -17,12 +17,13 @@ const USAGE = `usage: glmv serve trainer [options]
 options:
   --host H            address to bind (default 127.0.0.1)
   --port P            port (default 8000; 0 picks a free one)
-  --preset NAME       backend: bigram (a bigram model over the tiny tokenizer's vocabulary; default)
+  --preset NAME       backend: tiny (glmv's tiny GLM-V model, fresh weights; default) or bigram (a bigram model
+                      over the tiny tokenizer's vocabulary, for fast protocol tests)
   --poll-wait-ms N    how long retrieve_future waits before answering try_again (default 200)
   -h, --help          show this help`;
 
 /** The backends `--preset` offers. */
-export const TRAINER_PRESETS = ["bigram"] as const;
+export const TRAINER_PRESETS = ["bigram", "tiny"] as const;
 export type TrainerPreset = (typeof TRAINER_PRESETS)[number];
 
 /**
@@ -47,7 +48,7 @@ async function run(argv: string[]): Promise<number> {
       options: {
         host: { type: "string", default: "127.0.0.1" },
         port: { type: "string", default: "8000" },
-        preset: { type: "string", default: "bigram" },
+        preset: { type: "string", default: "tiny" },
         "poll-wait-ms": { type: "string", default: "200" },
         help: { type: "boolean", short: "h" },
       },

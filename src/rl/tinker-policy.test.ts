@@ -177,9 +177,13 @@ describe("TinkerPolicy across two processes (glmv serve trainer)", () => {
   let url = "";
   beforeAll(async () => {
     const bin = fileURLToPath(new URL("../../bin/glmv.js", import.meta.url));
-    child = spawn(process.execPath, [bin, "serve", "trainer", "--port", "0", "--poll-wait-ms", "5"], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    child = spawn(
+      process.execPath,
+      [bin, "serve", "trainer", "--preset", "bigram", "--port", "0", "--poll-wait-ms", "5"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     url = await new Promise<string>((resolve, reject) => {
       let out = "";
       child.stdout!.on("data", (d: Buffer) => {

@@ -78,9 +78,13 @@ describe("glmv rl through the Tinker API across two processes", () => {
   let url = "";
   beforeAll(async () => {
     const bin = fileURLToPath(new URL("../../bin/glmv.js", import.meta.url));
-    child = spawn(process.execPath, [bin, "serve", "trainer", "--port", "0", "--poll-wait-ms", "5"], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    child = spawn(
+      process.execPath,
+      [bin, "serve", "trainer", "--preset", "bigram", "--port", "0", "--poll-wait-ms", "5"],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     url = await new Promise<string>((resolve, reject) => {
       let out = "";
       child.stdout!.on("data", (d: Buffer) => {

@@ -1,0 +1,154 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { presetBackend } from "../cli/serve-trainer.ts";
+import { buildSuite } from "../data/tasks/index.ts";
+import { presetConfig } from "../model/config.ts";
+import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
+import { promptFromItem } from "../rl/encode.ts";
+import type { Rollout, RolloutParams, UpdateBatch } from "../rl/policy.ts";
+import { type ForwardBackwardOutput, TinkerClient } from "../rl/tinker-client.ts";
+import { TinkerPolicy } from "../rl/tinker-policy.ts";
+import { initTensorEngine } from "../tensor/engine.ts";
+import { presetImageTokens, tinyBackend } from "./tiny-backend.ts";
+import { createTrainerApp } from "./trainer-server.ts";
+
+let tok: GlmvTokenizer;
+beforeAll(async () => {
+  await initTensorEngine();
+  tok = await loadTinyTokenizer();
+});
+
+const cfg = presetConfig("tiny");
+const ITEMS = buildSuite({ seed: 3, perFamily: 2, split: "train", families: ["counting"] }).slice(0, 2);
+const prompts = ITEMS.map(promptFromItem);
+const GEN: RolloutParams = {
+  n: 4,
+  temperature: 1,
+  topP: 1,
+  maxNewTokens: 10,
+  thinkBudget: 6,
+  style: "4.1v",
+  seed: 3,
+};
+
+describe("tiny backend through TinkerPolicy", () => {
+  it("samples with force-answering, and the training forward agrees with the sampler's logprobs; an update changes the policy", async () => {
+    const app = createTrainerApp({
+      backend: tinyBackend({ cfg, tok, batchSize: 4, promptLen: 64, context: 128 }),
+      pollWaitMs: 5,
+    });
+    const replies: ForwardBackwardOutput[] = [];
+    const client = new TinkerClient({
+      pollIntervalMs: 1,
+      transport: async (method, path, body) => {
+        const reply = await app.request(method, path, body);
+        const b = reply.body as { loss_fn_outputs?: unknown };
+        if (path.endsWith("/retrieve_future") && b?.loss_fn_outputs) replies.push(b as ForwardBackwardOutput);
+        return reply;
+      },
+    });
+    const policy = await TinkerPolicy.create({
+      client,
+      tokenizer: tok,
+      baseModel: "glmv-tiny",
+      seed: 1,
+      imageTokens: presetImageTokens(cfg),
+    });
+    const groups = await policy.generate(prompts, GEN);
+    expect(groups.map((g) => g.length)).toEqual([4, 4]);
+    const forced = groups.flat().filter((r) => r.injected.some(Boolean));
+    expect(forced.length).toBeGreaterThan(0); // an untrained model rarely closes </think> within 6 tokens
+    for (const r of forced) expect(r.tokens[6]).toBe(tok.special.thinkEnd);
+    expect(await policy.generate(prompts, GEN)).toEqual(groups);
+
+    const samples = groups.flatMap((g, i) =>
+      g.map((rollout: Rollout, j) => ({ prompt: prompts[i]!, rollout, advantage: j % 2 === 0 ? 1 : -1 })),
+    );
+    const batch: UpdateBatch = { samples, ranks: [[samples.map((_, i) => i)]] };
+    const metrics = await policy.update(batch, {
+      lr: 1e-2,
+      passes: 1,
+      clipLow: 0.2,
+      clipHigh: 0.28,
+      aggregation: "sample",
+    });
+    expect(metrics.gradNorm).toBeGreaterThan(0);
+    expect(metrics.clipFraction).toBe(0); // first pass on fresh samples: the ratio is 1
+    // the packed training forward reproduces the generator's logprobs of every sampled token
+    const out = replies[0]!.loss_fn_outputs;
+    samples.forEach((s, k) => {
+      const lps = out[k]!.logprobs.data.slice(s.rollout.promptTokens - 1);
+      s.rollout.tokens.forEach((_, t) => {
+        if (!s.rollout.injected[t]) expect(Math.abs(lps[t]! - s.rollout.logprobs[t]!)).toBeLessThan(2e-3);
+      });
+    });
+    expect(await policy.generate(prompts, GEN)).not.toEqual(groups);
+    await policy.dispose();
+    await app.close();
+  }, 120_000);
+});
+
+describe("glmv serve trainer --preset tiny in a child process", () => {
+  let child: ChildProcess;
+  let url = "";
+  beforeAll(async () => {
+    const bin = fileURLToPath(new URL("../../bin/glmv.js", import.meta.url));
+    child = spawn(
+      process.execPath,
+      [bin, "serve", "trainer", "--preset", "tiny", "--port", "0", "--poll-wait-ms", "5"],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        const m = /listening on (\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.once("exit", (code) => reject(new Error(`server exited ${code}`)));
+    });
+  }, 60_000);
+  afterAll(() => {
+    child?.kill("SIGTERM");
+  });
+
+  /** generate → update → generate with the same seeds: rollouts and metrics (wall time left out). */
+  async function scenario(client: TinkerClient) {
+    const policy = await TinkerPolicy.create({
+      client,
+      tokenizer: tok,
+      baseModel: "glmv-tiny",
+      seed: 2,
+      imageTokens: presetImageTokens(cfg),
+    });
+    const params = { ...GEN, n: 2 };
+    const before = await policy.generate(prompts.slice(0, 1), params);
+    const samples = before[0]!.map((rollout, j) => ({
+      prompt: prompts[0]!,
+      rollout,
+      advantage: j === 0 ? 1 : -1,
+    }));
+    const { seconds: _, ...metrics } = await policy.update(
+      { samples, ranks: [[[0, 1]]] },
+      { lr: 1e-2, passes: 2, clipLow: 0.2, clipHigh: 0.28, aggregation: "token" },
+    );
+    const after = await policy.generate(prompts.slice(0, 1), params);
+    await policy.dispose();
+    return { before, metrics, after };
+  }
+
+  it("gives the same rollouts and update metrics as the same backend in-process", async () => {
+    const app = createTrainerApp({ backend: await presetBackend("tiny"), pollWaitMs: 5 });
+    const local = await scenario(
+      new TinkerClient({ transport: (m, p, b) => app.request(m, p, b), pollIntervalMs: 1 }),
+    );
+    await app.close();
+    const remote = await scenario(new TinkerClient({ url, pollIntervalMs: 2 }));
+    expect(Math.abs(remote.metrics.loss - local.metrics.loss)).toBeLessThan(1e-5);
+    expect(remote).toEqual(local);
+    expect(local.metrics.gradNorm).toBeGreaterThan(0);
+  }, 120_000);
+});

@@ -1,0 +1,333 @@
+/**
+ * glmv's in-process GLM-V model (the `tiny` preset by default) as a `TrainerBackend`, so `glmv serve trainer
+ * --preset tiny` serves the Tinker API from the real architecture on the tensor engine.
+ *
+ * - sampling: the static-cache generator (`createGenerator`) on a snapshot of the weights; an image chunk is a
+ *   PNG run through glmv's processor, and its placeholder count must equal `expected_tokens`.
+ * - forward_backward: datums are packed into rows of `context` tokens (as `LocalPolicy` packs its updates), the
+ *   GRPO clipped surrogate (`grpoLoss`) gives loss and gradients, and gradients accumulate until `optim_step`.
+ *   "ppo" uses the given ratio bounds; "importance_sampling" is the same surrogate with bounds that never bind.
+ * - optim_step: AdamW with the request's hyper-parameters. Weights and optimiser state save as a checkpoint folder.
+ */
+import { join } from "node:path";
+import { type Array as JaxArray, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
+import { loadCheckpointDir, saveCheckpointDir } from "../model/checkpoint.ts";
+import { expectedTensors, type GlmvConfig, toHfConfig } from "../model/config.ts";
+import { createGenerator, type Generator } from "../model/generate.ts";
+import { forwardLogits, type ModelInputs, type ModelOptState } from "../model/model.ts";
+import { type GlmvParams, initParams, paramsFromNamed, paramsToNamed } from "../model/params.ts";
+import type { GridThw } from "../model/position-ids.ts";
+import { decodeImage, type RawImage } from "../model/processor.ts";
+import type { GlmvTokenizer } from "../model/tokenizer.ts";
+import { concatFloat32, processImageFor } from "../rl/encode.ts";
+import { type GrpoBatch, grpoLoss, tokenLogprobs } from "../rl/grpo-loss.ts";
+import { loadOptimizerState, saveOptimizerState } from "../rl/local-policy.ts";
+import { alignToTargets, layoutPacked, packedInputs, packedTargets } from "../rl/packed-inputs.ts";
+import { packSequences } from "../rl/packing.ts";
+import type { AdamParams, Datum, LossFn, ModelInputChunk, SamplingParams } from "../rl/tinker-client.ts";
+import { type AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
+import { GlmvError } from "../util/errors.ts";
+import {
+  readLossInputs,
+  type TrainerBackend,
+  type TrainerModel,
+  type TrainerSampler,
+} from "./trainer-backend.ts";
+
+export type TinyBackendOptions = {
+  cfg: GlmvConfig;
+  tok: GlmvTokenizer;
+  baseModel?: string;
+  /** Generator rows per call; a request's samples run in chunks of this many. */
+  batchSize?: number;
+  /** Longest prompt a sample request may carry (a force-answer continuation includes the think budget). */
+  promptLen?: number;
+  /** Tokens per packed training row, and images per row. */
+  context?: number;
+  imagesPerRow?: number;
+};
+
+/** A model input as the model sees it: ids with image placeholders expanded, patch rows and grids. */
+type Expanded = { ids: number[]; pixels: Float32Array; grids: GridThw[] };
+
+/**
+ * @example
+ * const backend = tinyBackend({ cfg: presetConfig("tiny"), tok: await loadTinyTokenizer() });
+ */
+export function tinyBackend(opts: TinyBackendOptions): TrainerBackend {
+  const settings = { batchSize: 8, promptLen: 96, context: 256, imagesPerRow: 8, ...opts };
+  return {
+    baseModel: opts.baseModel ?? "glmv-tiny",
+    maxContextLength: settings.context,
+    async createModel({ seed }) {
+      return createTinyModel(settings, initParams(opts.cfg, seed));
+    },
+  };
+}
+
+type Settings = Required<Omit<TinyBackendOptions, "baseModel">>;
+
+async function expand(s: Settings, chunks: readonly ModelInputChunk[]): Promise<Expanded> {
+  const ids: number[] = [];
+  const pixels: Float32Array[] = [];
+  const grids: GridThw[] = [];
+  const m2 = s.cfg.vision.spatialMergeSize ** 2;
+  for (const c of chunks) {
+    if (c.type === "encoded_text") {
+      ids.push(...c.tokens);
+      continue;
+    }
+    const img = await decodeImage(new Uint8Array(Buffer.from(c.data, "base64")));
+    const { pixels: rows, grid } = processImageFor(s.cfg, img);
+    const count = (grid[0] * grid[1] * grid[2]) / m2;
+    if (c.expected_tokens !== undefined && c.expected_tokens !== count) {
+      throw new GlmvError(
+        "bad_input",
+        `image becomes ${count} tokens, expected_tokens says ${c.expected_tokens}`,
+      );
+    }
+    ids.push(...new Array<number>(count).fill(s.tok.special.image));
+    pixels.push(rows);
+    grids.push(grid);
+  }
+  return { ids, pixels: concatFloat32(pixels), grids };
+}
+
+/**
+ * The image placeholder count glmv's processor gives `img` under `cfg` (for `TinkerPolicy`'s `imageTokens`).
+ * @example TinkerPolicy.create({ …, imageTokens: presetImageTokens(presetConfig("tiny")) }); // 56×56 → 4
+ */
+export function presetImageTokens(cfg: GlmvConfig): (img: RawImage) => number {
+  return (img) => {
+    const [t, h, w] = processImageFor(cfg, img).grid;
+    return (t * h * w) / cfg.vision.spatialMergeSize ** 2;
+  };
+}
+
+function addTrees(a: GlmvParams, b: GlmvParams): GlmvParams {
+  return tree.map((x: JaxArray, y: JaxArray) => x.add(y), a, b) as GlmvParams;
+}
+
+function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
+  const { cfg } = s;
+  let params = initial;
+  let opt: ModelOptState | undefined;
+  let acc: GlmvParams | undefined;
+  const gradFns = new Map<string, ReturnType<typeof jit>>();
+  const applyFns = new Map<string, ReturnType<typeof jit>>();
+  const logprobFn = jit((p: GlmvParams, b: { inputs: ModelInputs; targets: JaxArray }) =>
+    tokenLogprobs(forwardLogits(p, b.inputs, cfg), b.targets),
+  );
+  const gradFn = (clipLow: number, clipHigh: number) => {
+    const key = `${clipLow}/${clipHigh}`;
+    let f = gradFns.get(key);
+    if (!f) {
+      const lossCfg = { clipLow, clipHigh };
+      f = jit((p: GlmvParams, batch: GrpoBatch) => {
+        const [[loss, clipFraction], grads] = valueAndGrad(
+          (q: GlmvParams) => grpoLoss(q, batch, cfg, { ...lossCfg, aggregation: "sample" }),
+          { hasAux: true },
+        )(p);
+        return { loss, clipFraction, grads };
+      });
+      gradFns.set(key, f);
+    }
+    return f;
+  };
+  const rowShape = { rows: 1, context: s.context, imageSlots: s.imagesPerRow };
+
+  return {
+    async forwardBackward(data: Datum[], lossFn: LossFn, config: Record<string, number>) {
+      if (lossFn === "cross_entropy")
+        throw new GlmvError("bad_input", "the tiny backend trains with ppo or importance_sampling");
+      // importance sampling: bounds [0, ∞) never bind, so the clipped surrogate is r·A
+      const lo = lossFn === "ppo" ? (config.clip_low_threshold ?? 0.8) : 0;
+      const hi = lossFn === "ppo" ? (config.clip_high_threshold ?? 1.2) : 1e30;
+      const segs = await Promise.all(
+        data.map(async (d) => {
+          const li = readLossInputs(d, lossFn);
+          const ex = await expand(s, d.model_input.chunks);
+          // Trained positions must predict the next input token (elsewhere, e.g. before image slots, targets are moot).
+          li.targets.forEach((t, i) => {
+            const next = ex.ids[i + 1];
+            if (li.weights[i] !== 0 && next !== undefined && next !== t) {
+              throw new GlmvError("bad_input", `target_tokens[${i}] is not the next input token`, {
+                where: "datum",
+              });
+            }
+          });
+          // values per token of the full sequence: the value of token j is the datum's value at position j − 1
+          const ids = [...ex.ids, li.targets.at(-1) ?? 0];
+          const perToken = (v: number[]) => [0, ...v];
+          return {
+            ex: { ...ex, ids },
+            weights: perToken(li.weights),
+            old: perToken(li.logprobs),
+            adv: perToken(li.advantages),
+          };
+        }),
+      );
+      const outputs = segs.map((q) => ({
+        logprobs: { data: new Array<number>(q.ex.ids.length - 1).fill(0), dtype: "float32" as const },
+      }));
+      let loss = 0;
+      let clipped = 0;
+      let weight = 0;
+      const grad = gradFn(1 - lo, hi - 1);
+      for (const row of packSequences(
+        segs.map((q) => q.ex.ids.length),
+        s.context,
+      ).microBatches) {
+        const chosen = row.map((i) => segs[i]!);
+        const layout = layoutPacked(cfg, [chosen.map((q) => q.ex)], rowShape, 0);
+        const shape = [1, s.context];
+        const arr = (values: number[][]) => np.array(alignToTargets(layout, [values]), { shape });
+        const targets = () => np.array(packedTargets(layout), { shape, dtype: np.int32 });
+        const out = grad(tree.ref(params), {
+          inputs: packedInputs(cfg, layout),
+          targets: targets(),
+          oldLogprobs: arr(chosen.map((q) => q.old)),
+          advantages: arr(chosen.map((q) => q.adv)),
+          weights: arr(chosen.map((q) => q.weights)),
+        }) as { loss: JaxArray; clipFraction: JaxArray; grads: GlmvParams };
+        acc = acc ? addTrees(acc, out.grads) : out.grads;
+        const w = chosen.reduce((a, q) => a + q.weights.reduce((x, y) => x + Math.abs(y), 0), 0);
+        loss += (await out.loss.jsAsync()) as number;
+        clipped += ((await out.clipFraction.jsAsync()) as number) * w;
+        weight += w;
+        const lp = logprobFn(tree.ref(params), {
+          inputs: packedInputs(cfg, layout),
+          targets: targets(),
+        }) as JaxArray;
+        const host = (await lp.data()) as Float32Array;
+        row.forEach((i, k) => {
+          const place = layout.places[0]![k]!;
+          const dst = outputs[i]!.logprobs.data;
+          for (let p = 0; p < dst.length; p++) dst[p] = host[place.start + p]!;
+        });
+      }
+      return {
+        loss_fn_output_type: lossFn,
+        loss_fn_outputs: outputs,
+        metrics: { "loss:sum": loss, "clip_fraction:mean": weight > 0 ? clipped / weight : 0 },
+      };
+    },
+
+    async optimStep(adam: AdamParams) {
+      if (!acc) return { metrics: { grad_norm: 0 } };
+      const optCfg: AdamWConfig = {
+        beta1: adam.beta1 ?? 0.9,
+        beta2: adam.beta2 ?? 0.95,
+        eps: adam.eps ?? 1e-12,
+        weightDecay: adam.weight_decay ?? 0,
+        clipNorm: adam.grad_clip_norm ?? 0,
+      };
+      const key = JSON.stringify(optCfg);
+      let apply = applyFns.get(key);
+      if (!apply) {
+        apply = jit((p: GlmvParams, g: GlmvParams, o: ModelOptState, lr: JaxArray) =>
+          adamwUpdate(p, g, o, lr, optCfg),
+        );
+        applyFns.set(key, apply);
+      }
+      opt ??= adamwInit(params);
+      const up = apply(params, acc, opt, np.array(adam.learning_rate)) as {
+        params: GlmvParams;
+        state: ModelOptState;
+        gradNorm: JaxArray;
+      };
+      params = up.params;
+      opt = up.state;
+      acc = undefined;
+      return { metrics: { grad_norm: (await up.gradNorm.jsAsync()) as number } };
+    },
+
+    async snapshot() {
+      return createTinySampler(s, tree.ref(params));
+    },
+
+    async save(dir: string) {
+      await saveCheckpointDir(dir, { config: toHfConfig(cfg), tensors: paramsToNamed(params) });
+      if (opt) await saveOptimizerState(join(dir, "optimizer.safetensors"), opt);
+    },
+
+    async load(dir: string, optimizer: boolean) {
+      const { tensors } = await loadCheckpointDir(dir, expectedTensors(cfg));
+      tree.dispose(params);
+      params = paramsFromNamed(tensors, cfg);
+      if (acc) tree.dispose(acc);
+      acc = undefined;
+      if (optimizer) {
+        if (opt) tree.dispose(opt);
+        opt = await loadOptimizerState(join(dir, "optimizer.safetensors"), cfg);
+      }
+    },
+
+    dispose() {
+      for (const f of [...gradFns.values(), ...applyFns.values(), logprobFn]) f.dispose();
+      tree.dispose(params);
+      if (opt) tree.dispose(opt);
+      if (acc) tree.dispose(acc);
+    },
+  };
+}
+
+function createTinySampler(s: Settings, params: GlmvParams): TrainerSampler {
+  const generators = new Map<number, Generator>();
+  const generator = (maxNewTokens: number) => {
+    let g = generators.get(maxNewTokens);
+    if (!g) {
+      g = createGenerator(s.cfg, { batchSize: s.batchSize, promptLen: s.promptLen, maxNewTokens });
+      generators.set(maxNewTokens, g);
+    }
+    return g;
+  };
+  return {
+    async sample(prompt, numSamples, p: SamplingParams) {
+      const ex = await expand(s, prompt);
+      if (ex.ids.length > s.promptLen)
+        throw new GlmvError("bad_input", `prompt of ${ex.ids.length} tokens exceeds ${s.promptLen}`);
+      if (p.max_tokens === 0)
+        return {
+          sequences: Array.from({ length: numSamples }, () => ({
+            tokens: [],
+            logprobs: [],
+            stop_reason: "length" as const,
+          })),
+        };
+      const gen = generator(p.max_tokens);
+      const sequences = [];
+      for (let start = 0, chunk = 0; start < numSamples; start += s.batchSize, chunk++) {
+        const real = Math.min(s.batchSize, numSamples - start);
+        const res = await gen.generate(
+          params,
+          {
+            prompts: new Array(s.batchSize).fill(ex.ids),
+            imageGridThw: new Array(s.batchSize).fill(ex.grids).flat(),
+            pixels: concatFloat32(new Array(s.batchSize).fill(ex.pixels)),
+          },
+          {
+            temperature: p.temperature ?? 1,
+            topP: p.top_p ?? 1,
+            stopIds: p.stop ?? [],
+            // the model's vocabulary is padded past the tokenizer's; ids without text are never sampled
+            allowedVocab: s.tok.vocabSize,
+            seed: ((p.seed ?? 0) * 1_000_003 + chunk * 7919) | 0,
+          },
+        );
+        for (let r = 0; r < real; r++) {
+          sequences.push({
+            tokens: res.tokens[r]!,
+            logprobs: res.logprobs[r]!, // the policy's own logprob (temperature 1), what the ratio compares against
+            stop_reason: res.finished[r] ? ("stop" as const) : ("length" as const),
+          });
+        }
+      }
+      return { type: "sample" as const, sequences, prompt_logprobs: null };
+    },
+    dispose() {
+      for (const g of generators.values()) g.dispose();
+      tree.dispose(params);
+    },
+  };
+}
