@@ -11,6 +11,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   "serve trainer": async () => (await import("./serve-trainer.ts")).serveTrainerCommand,
   generate: async () => (await import("./generate.ts")).generateCommand,
   rl: async () => (await import("./rl.ts")).rlCommand,
+  sft: async () => (await import("./sft.ts")).sftCommand,
 };
 
 function usage(): string {
