@@ -1,0 +1,154 @@
+/**
+ * `node --import tsx bench/moe.ts` (to be merged into `npm run bench:model` as its MoE step):
+ * 1. The `tiny-moe` training step (forward + backward + sequence balance loss + AdamW + bias update,
+ *    `createMoeTrainStep`) on text-only [8×64] batches, in tokens/s (median step after the compile).
+ * 2. Expert-load balance after a short training run on task text (questions, CoTs and boxed answers of the
+ *    synthetic suite, packed into rows), with the loss-free bias update (u = 1e-3, and u = 1e-2 to show the
+ *    trend in a short run) and without it (u = 0): per MoE layer the max/mean load and the idle experts, averaged
+ *    over the last 10 steps. max/mean = 1 is a perfectly even load; E/k = 4 means every token goes to the same pair.
+ * Ends with exactly one JSON line: {"tinyMoeTokensPerSec", "balance": {"u0": …, "u1e-3": …, "u1e-2": …}}.
+ */
+import { tree } from "@jax-js/jax";
+import { buildSuite } from "../src/data/tasks/suite.ts";
+import { type GlmvConfig, presetConfig } from "../src/model/config.ts";
+import { buildTrainBatch, initOptimizer, type TrainBatch } from "../src/model/model.ts";
+import {
+  createMoeTrainStep,
+  expertLoadStats,
+  MoeBalanceConfig,
+  moeLayerIndices,
+} from "../src/model/moe-balance.ts";
+import { initParams } from "../src/model/params.ts";
+import { loadTinyTokenizer } from "../src/model/tokenizer.ts";
+import { AdamWConfig } from "../src/tensor/adamw.ts";
+import { initTensorEngine } from "../src/tensor/engine.ts";
+import { mulberry32 } from "../src/util/rng.ts";
+
+const median = (xs: number[]) => {
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function randomBatch(cfg: GlmvConfig, b: number, s: number): TrainBatch {
+  const rand = mulberry32(2);
+  const tokens = Array.from({ length: b }, () => Array.from({ length: s }, () => Math.floor(rand() * 96)));
+  const lossMask = tokens.map((row) => row.map((_, i) => (i >= s / 4 ? 1 : 0)));
+  return buildTrainBatch(cfg, { tokens }, lossMask);
+}
+
+/** Rows of `s` tokens cut from the suite's text (question, CoT, boxed answer), `b` rows per batch. */
+async function textBatches(cfg: GlmvConfig, b: number, s: number, count: number): Promise<TrainBatch[]> {
+  const tok = await loadTinyTokenizer();
+  const items = buildSuite({ seed: 11, perFamily: 40, split: "train" });
+  const stream = items.flatMap((it) =>
+    tok.encode(`${it.question} <think>${it.cot}</think><|begin_of_box|>${it.responseAnswer}<|end_of_box|>\n`),
+  );
+  const batches: TrainBatch[] = [];
+  for (let k = 0; k < count; k++) {
+    const tokens = Array.from({ length: b }, (_, r) => {
+      const at = ((k * b + r) * s) % Math.max(1, stream.length - s);
+      return stream.slice(at, at + s);
+    });
+    batches.push(
+      buildTrainBatch(
+        cfg,
+        { tokens },
+        tokens.map((row) => row.map(() => 1)),
+      ),
+    );
+  }
+  return batches;
+}
+
+async function trainStepRate(cfg: GlmvConfig, b: number, s: number, steps: number) {
+  const batch = randomBatch(cfg, b, s);
+  let params = initParams(cfg, 1);
+  let opt = initOptimizer(params);
+  const step = createMoeTrainStep(cfg, AdamWConfig.parse({}), MoeBalanceConfig.parse({}));
+  const times: number[] = [];
+  try {
+    for (let i = 0; i <= steps; i++) {
+      const t0 = performance.now();
+      const out = step(params, opt, tree.ref(batch), 1e-3);
+      ({ params, opt } = out);
+      await out.loss.data();
+      tree.dispose([out.lmLoss, out.auxLoss, out.gradNorm, out.loads]);
+      if (i > 0) times.push((performance.now() - t0) / 1000); // step 0 compiles
+    }
+  } finally {
+    step.dispose();
+    tree.dispose([params, opt, batch]);
+  }
+  return (b * s) / median(times);
+}
+
+type Balance = { maxOverMean: number[]; idleExperts: number[]; finalLmLoss: number };
+
+/** Train `steps` steps with bias rate `u`; balance figures averaged over the last 10 steps, per MoE layer. */
+async function balanceRun(
+  cfg: GlmvConfig,
+  batches: TrainBatch[],
+  u: number,
+  steps: number,
+): Promise<Balance> {
+  const layers = moeLayerIndices(cfg);
+  let params = initParams(cfg, 3);
+  let opt = initOptimizer(params);
+  const step = createMoeTrainStep(cfg, AdamWConfig.parse({}), MoeBalanceConfig.parse({ biasUpdateRate: u }));
+  const ratio = layers.map(() => 0);
+  const idle = layers.map(() => 0);
+  let lm = 0;
+  const tail = 10;
+  try {
+    for (let i = 0; i < steps; i++) {
+      const out = step(params, opt, tree.ref(batches[i % batches.length]!), 3e-3);
+      ({ params, opt } = out);
+      const loads = Array.from((await out.loads.data()) as Float32Array);
+      lm = ((await out.lmLoss.data()) as Float32Array)[0]!;
+      tree.dispose([out.loss, out.auxLoss, out.gradNorm]);
+      if (i < steps - tail) continue;
+      const e = cfg.text.moe!.numExperts;
+      const stats = expertLoadStats(
+        layers.map((_, j) => loads.slice(j * e, (j + 1) * e)),
+        layers,
+      );
+      stats.forEach((st, j) => {
+        ratio[j]! += st.maxOverMean / tail;
+        idle[j]! += st.idleExperts.length / tail;
+      });
+    }
+  } finally {
+    step.dispose();
+    tree.dispose([params, opt]);
+  }
+  const r2 = (x: number) => Number(x.toFixed(2));
+  return { maxOverMean: ratio.map(r2), idleExperts: idle.map(r2), finalLmLoss: r2(lm) };
+}
+
+async function main(): Promise<void> {
+  await initTensorEngine();
+  const t0 = performance.now();
+  const cfg = presetConfig("tiny-moe");
+  const rate = await trainStepRate(cfg, 8, 64, 5);
+  console.log(`train step tiny-moe [8×64]: ${rate.toFixed(0)} tokens/s`);
+  const steps = Number(process.env.GLMV_MOE_BENCH_STEPS ?? 60);
+  const batches = await textBatches(cfg, 8, 64, 20);
+  const balance: Record<string, Balance> = {};
+  for (const [name, u] of [
+    ["u0", 0],
+    ["u1e-3", 1e-3],
+    ["u1e-2", 1e-2],
+  ] as const) {
+    balance[name] = await balanceRun(cfg, batches, u, steps);
+    const b = balance[name]!;
+    console.log(
+      `balance after ${steps} steps, ${name}: max/mean per MoE layer ${b.maxOverMean.join(", ")}; idle experts ${b.idleExperts.join(", ")}; LM loss ${b.finalLmLoss}`,
+    );
+  }
+  tree.dispose(batches);
+  console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(JSON.stringify({ tinyMoeTokensPerSec: Math.round(rate), balance }));
+}
+
+await main();
