@@ -12,6 +12,8 @@ import {
   presetConfig,
   toHfConfig,
 } from "./config.ts";
+import { createGenerator } from "./generate.ts";
+import { buildInputs, forwardLogits } from "./model.ts";
 import { routeTokens, runMoeBlock, topKMask } from "./moe.ts";
 import { initParams, paramsFromNamed, paramsToNamed, pathOfKey } from "./params.ts";
 
@@ -187,5 +189,29 @@ describe("glm4v_moe config, presets and key layout", () => {
     missing.delete(`${L}mlp.experts.3.down_proj.weight`);
     expect(() => paramsFromNamed(missing, cfg)).toThrow(/missing tensor/);
     disposeAll(params, back);
+  });
+});
+
+describe("tiny-moe generation", () => {
+  it("the KV-cache generator (interleaved rope tables + NeoX q/k reorder) equals greedy full recomputation", async () => {
+    const cfg = presetConfig("tiny-moe", { text: { vocabSize: 64 } });
+    const params = initParams(cfg, 3, 0.3);
+    const prompt = [5, 9, 17, 33, 2, 40, 11, 7];
+    const steps = 6;
+    const gen = createGenerator(cfg, { batchSize: 1, promptLen: prompt.length, maxNewTokens: steps });
+    try {
+      const out = await gen.generate(params, { prompts: [prompt] }, { temperature: 0 });
+      const seq = [...prompt];
+      for (let i = 0; i < steps; i++) {
+        const { inputs } = buildInputs(cfg, { tokens: [seq] });
+        const logits = rows(forwardLogits(tree.ref(params), inputs, cfg).reshape([-1, 64]), 64);
+        const last = logits[logits.length - 1]!;
+        seq.push(last.indexOf(Math.max(...last)));
+      }
+      expect(out.tokens[0]).toEqual(seq.slice(prompt.length));
+    } finally {
+      gen.dispose();
+      disposeAll(params);
+    }
   });
 });
