@@ -135,6 +135,16 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
     return f;
   };
   const rowShape = { rows: 1, context: s.context, imageSlots: s.imagesPerRow };
+  // Generators depend only on shapes (weights are an argument), so every sampler snapshot shares them: one compile.
+  const generators = new Map<number, Generator>();
+  const generator = (maxNewTokens: number) => {
+    let g = generators.get(maxNewTokens);
+    if (!g) {
+      g = createGenerator(cfg, { batchSize: s.batchSize, promptLen: s.promptLen, maxNewTokens });
+      generators.set(maxNewTokens, g);
+    }
+    return g;
+  };
 
   return {
     async forwardBackward(data: Datum[], lossFn: LossFn, config: Record<string, number>) {
@@ -243,7 +253,7 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
     },
 
     async snapshot() {
-      return createTinySampler(s, tree.ref(params));
+      return createTinySampler(s, tree.ref(params), generator);
     },
 
     async save(dir: string) {
@@ -265,6 +275,7 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
 
     dispose() {
       for (const f of [...gradFns.values(), ...applyFns.values(), logprobFn]) f.dispose();
+      for (const g of generators.values()) g.dispose();
       tree.dispose(params);
       if (opt) tree.dispose(opt);
       if (acc) tree.dispose(acc);
@@ -272,16 +283,11 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
   };
 }
 
-function createTinySampler(s: Settings, params: GlmvParams): TrainerSampler {
-  const generators = new Map<number, Generator>();
-  const generator = (maxNewTokens: number) => {
-    let g = generators.get(maxNewTokens);
-    if (!g) {
-      g = createGenerator(s.cfg, { batchSize: s.batchSize, promptLen: s.promptLen, maxNewTokens });
-      generators.set(maxNewTokens, g);
-    }
-    return g;
-  };
+function createTinySampler(
+  s: Settings,
+  params: GlmvParams,
+  generator: (maxNewTokens: number) => Generator,
+): TrainerSampler {
   return {
     async sample(prompt, numSamples, p: SamplingParams) {
       const ex = await expand(s, prompt);
@@ -326,7 +332,6 @@ function createTinySampler(s: Settings, params: GlmvParams): TrainerSampler {
       return { type: "sample" as const, sequences, prompt_logprobs: null };
     },
     dispose() {
-      for (const g of generators.values()) g.dispose();
       tree.dispose(params);
     },
   };

@@ -206,6 +206,48 @@ describe("trainer server: Tinker routes", () => {
   });
 });
 
+describe("trainer server: sampler lifetime", () => {
+  it("keeps the two newest ephemeral samplers of a model and disposes older ones", async () => {
+    const base = backend();
+    let disposed = 0;
+    const counting: TrainerBackend = {
+      ...base,
+      async createModel(o) {
+        const m = await base.createModel(o);
+        return {
+          ...m,
+          snapshot: async () => {
+            const snap = await m.snapshot();
+            return { ...snap, dispose: () => void disposed++ };
+          },
+        };
+      },
+    };
+    const app = createTrainerApp({ backend: counting });
+    const model_id = await newModel(app);
+    const ids: string[] = [];
+    for (let k = 1; k <= 3; k++) {
+      const r = await settle(
+        app,
+        await ok(app, "save_weights_for_sampler", { model_id, sampling_session_seq_id: k }),
+      );
+      ids.push(r.sampling_session_id as string);
+    }
+    expect(disposed).toBe(1);
+    const sample = (id: string) =>
+      app.request("POST", "/api/v1/asample", {
+        prompt: { chunks: [{ type: "encoded_text", tokens: [1] }] },
+        sampling_params: { max_tokens: 2 },
+        sampling_session_id: id,
+      });
+    expect((await sample(ids[0]!)).status).toBe(404);
+    expect((await sample(ids[1]!)).status).toBe(200);
+    expect((await sample(ids[2]!)).status).toBe(200);
+    await app.close();
+    expect(disposed).toBe(3);
+  });
+});
+
 describe("tokenLoss", () => {
   const cfg = { clip_low_threshold: 0.8, clip_high_threshold: 1.28 };
   it("ppo clips the ratio on the side the advantage pushes, importance sampling never does", () => {

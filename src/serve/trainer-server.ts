@@ -107,6 +107,10 @@ const Bodies = {
   future: z.object({ request_id: z.string() }),
 };
 
+/** Ephemeral samplers kept per model: the current weights and the previous ones (a client may still be sampling). */
+const KEEP_EPHEMERAL = 2;
+
+type Published = { sampler: TrainerSampler; inFlight: number; retired: boolean };
 type Future = {
   done: boolean;
   result?: unknown;
@@ -131,7 +135,9 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
   const pollWaitMs = opts.pollWaitMs ?? 200;
   const sessions = new Set<string>();
   const models = new Map<string, ModelSlot>();
-  const samplers = new Map<string, TrainerSampler>();
+  const samplers = new Map<string, Published>();
+  /** Per model, its ephemeral sampler ids, oldest first: all but the newest few are retired to free their weights. */
+  const ephemeral = new Map<string, string[]>();
   const futures = new Map<string, Future>();
   let servers: Server[] = [];
 
@@ -168,8 +174,22 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
   };
   const publish = (sampler: TrainerSampler): string => {
     const id = `sampler-${randomUUID()}`;
-    samplers.set(id, sampler);
+    samplers.set(id, { sampler, inFlight: 0, retired: false });
     return id;
+  };
+  const release = (p: Published) => {
+    if (p.retired && p.inFlight === 0) p.sampler.dispose();
+  };
+  const retireOld = (modelId: string, newest: string) => {
+    const ids = [...(ephemeral.get(modelId) ?? []), newest];
+    while (ids.length > KEEP_EPHEMERAL) {
+      const old = samplers.get(ids.shift()!);
+      if (!old) continue;
+      for (const [key, p] of samplers) if (p === old) samplers.delete(key);
+      old.retired = true;
+      release(old);
+    }
+    ephemeral.set(modelId, ids);
   };
 
   const routes: Record<string, (body: unknown) => unknown> = {
@@ -247,6 +267,7 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
         if (b.path) await m.save(b.path);
         const id = publish(await m.snapshot());
         if (b.path) samplers.set(b.path, samplers.get(id)!);
+        else retireOld(b.model_id, id);
         return {
           type: "save_weights_for_sampler",
           sampling_session_id: id,
@@ -259,17 +280,30 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
       if (b.model_path) {
         if (!samplers.has(b.model_path))
           throw new GlmvError("not_found", `no sampler weights at ${b.model_path}`);
-        return { type: "create_sampling_session", sampling_session_id: publish(samplers.get(b.model_path)!) };
+        return {
+          type: "create_sampling_session",
+          sampling_session_id: publish(samplers.get(b.model_path)!.sampler),
+        };
       }
       const model = await opts.backend.createModel({ loraRank: 0, seed: 0 });
-      return { type: "create_sampling_session", sampling_session_id: publish(await model.snapshot()) };
+      const id = publish(await model.snapshot());
+      model.dispose(); // the snapshot keeps what it needs
+      return { type: "create_sampling_session", sampling_session_id: id };
     },
     "POST /asample": (raw) => {
       const b = Bodies.asample.parse(raw);
       const key = b.sampling_session_id ?? b.model_path ?? "";
-      const sampler = samplers.get(key);
-      if (!sampler) throw new GlmvError("not_found", `unknown sampling session or path '${key}'`);
-      return enqueueFuture(() => sampler.sample(b.prompt.chunks, b.num_samples, b.sampling_params));
+      const published = samplers.get(key);
+      if (!published) throw new GlmvError("not_found", `unknown sampling session or path '${key}'`);
+      published.inFlight++;
+      return enqueueFuture(async () => {
+        try {
+          return await published.sampler.sample(b.prompt.chunks, b.num_samples, b.sampling_params);
+        } finally {
+          published.inFlight--;
+          release(published);
+        }
+      });
     },
     "POST /retrieve_future": async (raw) => {
       const { request_id } = Bodies.future.parse(raw);
@@ -324,7 +358,7 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
     async close() {
       await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
       servers = [];
-      for (const s of samplers.values()) s.dispose();
+      for (const p of new Set(samplers.values())) p.sampler.dispose();
       for (const slot of models.values()) (await slot.model).dispose();
       models.clear();
       samplers.clear();
