@@ -216,7 +216,7 @@ describe("reward server under hostile input", () => {
 /** Start `glmv serve curriculum` and resolve with its URL once it listens. */
 function startCurriculum(args: string[]): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [BIN, "serve", "curriculum", "--port", "0", ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", "pipe", "ignore"],
   });
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout! }).on("line", (line) => {
@@ -273,10 +273,11 @@ describe("curriculum server: kill -9 with observes in flight", () => {
     };
     const clients = Array.from({ length: 8 }, (_, c) => client(c));
     while (acked.size < 300) await new Promise((r) => setTimeout(r, 10));
+    const exited = new Promise((r) => first.child.once("exit", r));
     first.child.kill("SIGKILL");
     stop = true;
     await Promise.all(clients);
-    await new Promise((r) => first.child.once("exit", r));
+    await exited;
 
     const second = await startCurriculum(["--db", db, "--prompts", promptsFile]);
     try {
@@ -299,8 +300,9 @@ describe("curriculum server: kill -9 with observes in flight", () => {
       });
       expect(((await replay.json()) as { duplicate: boolean }).duplicate).toBe(true);
     } finally {
+      const exited2 = new Promise((r) => second.child.once("exit", r));
       second.child.kill("SIGTERM");
-      await new Promise((r) => second.child.once("exit", r));
+      await exited2;
     }
   }, 60_000);
 });

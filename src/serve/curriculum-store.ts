@@ -49,6 +49,8 @@ export type CurriculumStoreOptions = {
   ratio?: Partial<RatioEmaOptions> | undefined;
   /** A rollout counts as correct when its reward is at least this; default 0.5. */
   threshold?: number | undefined;
+  /** Seed of the sampler, fixed when the store is created (default: random); step k draws with `seed ^ k`. */
+  seed?: number | undefined;
 };
 
 /** Run totals kept across restarts. */
@@ -131,7 +133,7 @@ export class CurriculumStore {
       ? (JSON.parse(saved.value) as Totals)
       : {
           step: 0,
-          seed: (Math.random() * 2 ** 32) >>> 0,
+          seed: (opts.seed ?? Math.random() * 2 ** 32) >>> 0,
           ratio: initRatioEma(),
           groups: 0,
           rollouts: 0,

@@ -72,6 +72,16 @@ export function createBaseApp(opts: BaseAppOptions): FastifyInstance {
     const route = req.routeOptions.url ?? "unmatched";
     observeRequest(metrics, route, reply.statusCode, (performance.now() - t0) / 1000);
   });
+  // A keep-alive client would hold the socket open (and `close()` waiting) long after the last answer: once closing,
+  // every answer tells the client to hang up.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_req, reply, payload) => {
+    if (closing) reply.header("connection", "close");
+    return payload;
+  });
   app.setErrorHandler(async (err, _req, reply) => {
     const e = errorReply(err);
     return reply.code(e.status).send(e.body);

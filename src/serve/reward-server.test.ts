@@ -174,6 +174,48 @@ describe("limits, auth and metrics", () => {
 });
 
 describe("over a real socket", () => {
+  it("finishes a request in flight when the server is closed, and refuses new connections", async () => {
+    const live = createRewardServer({ pool });
+    const address = await live.listen({ host: "127.0.0.1", port: 0 });
+    const inFlight = fetch(`${address}/v1/score`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        items: [
+          {
+            id: 1,
+            domain: "text",
+            answer: "__hang__",
+            response: `<think>t</think><answer>${box("a")}</answer>`,
+          },
+        ],
+      }),
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const closed = live.close();
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { results: unknown[] }).results[0]).toMatchObject({
+      reward: 0,
+      timedOut: true,
+    });
+    await closed;
+    await expect(fetch(`${address}/healthz`)).rejects.toThrow();
+  });
+
+  it("coalesces concurrent one-item requests without mixing up their results", async () => {
+    const answers = Array.from({ length: 40 }, (_, i) => String(i % 7));
+    const replies = await Promise.all(
+      answers.map((a, i) =>
+        post("/get_reward", {
+          query: [`${PROMPT}<think>t</think><answer>${box(String(i % 7))}</answer>`],
+          labels: [label("counting", i % 2 === 0 ? a : "99")],
+        }),
+      ),
+    );
+    expect(replies.map((r) => r.json().rewards[0])).toEqual(answers.map((_, i) => (i % 2 === 0 ? 1 : 0)));
+  });
+
   it("serves /get_reward on loopback", async () => {
     const live = createRewardServer({ pool });
     const address = await live.listen({ host: "127.0.0.1", port: 0 });

@@ -14,7 +14,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { RewardPool } from "../reward/pool.ts";
-import type { ScoredResult } from "../reward/system.ts";
+import type { ScoredResult, ScoreInput } from "../reward/system.ts";
 import type { ResponseStyle } from "../reward/types.ts";
 import { GlmvError } from "../util/errors.ts";
 import { createBaseApp } from "./http.ts";
@@ -47,12 +47,49 @@ export type RewardServerOptions = {
 /** The extra per-item columns OpenRLHF logs to wandb (lists of floats). */
 type ExtraLogs = { timed_out: number[]; correct: number[]; format_ok: number[]; rebuilt: number[] };
 
+type ScoreFn = (items: readonly ScoreInput[]) => Promise<ScoredResult[]>;
+
+/**
+ * Requests that arrive in the same event-loop turn are handed to the pool as one batch: one message per worker
+ * instead of one per request (OpenRLHF sends one item per request, hundreds in flight). Each item keeps its own
+ * deadline in the pool, so coalescing changes throughput, never the time limit of an item.
+ */
+export function coalesceScoring(pool: RewardPool): ScoreFn {
+  let pending: {
+    items: readonly ScoreInput[];
+    resolve: (r: ScoredResult[]) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    const all = batch.flatMap((b) => b.items);
+    pool.score(all).then(
+      (results) => {
+        let at = 0;
+        for (const b of batch) {
+          b.resolve(results.slice(at, at + b.items.length));
+          at += b.items.length;
+        }
+      },
+      (e) => {
+        for (const b of batch) b.reject(e);
+      },
+    );
+  };
+  return (items) =>
+    new Promise((resolve, reject) => {
+      if (pending.length === 0) setImmediate(flush);
+      pending.push({ items, resolve, reject });
+    });
+}
+
 async function scoreAll(
-  pool: RewardPool,
+  score: ScoreFn,
   items: ServerItem[],
   metrics: ServiceMetrics,
 ): Promise<ScoredResult[]> {
-  const results = await pool.score(items.map((s) => s.item));
+  const results = await score(items.map((s) => s.item));
   results.forEach((r, i) => {
     observeItem(metrics, items[i]!.item.domain, r.timedOut);
   });
@@ -76,6 +113,7 @@ export function createRewardServer(opts: RewardServerOptions): FastifyInstance {
   const metrics = createMetrics("glmv_reward");
   const app = createBaseApp({ token: opts.token, bodyLimit: opts.bodyLimit ?? 16 << 20, metrics });
   const pool = opts.pool;
+  const score = coalesceScoring(pool);
   const mode = opts.specialTokens ?? "kept";
   const style = opts.style ?? "4.1v";
   const maxItems = opts.maxItems ?? 1024;
@@ -91,7 +129,7 @@ export function createRewardServer(opts: RewardServerOptions): FastifyInstance {
     if (!parsed.success) throw zodToGlmvError(parsed.error);
     checkCount(parsed.data.query.length, maxItems, "query");
     const items = itemsOfGetReward(parsed.data, mode, style);
-    const results = await scoreAll(pool, items, metrics);
+    const results = await scoreAll(score, items, metrics);
     const rewards = results.map((r) => r.reward);
     const extra: ExtraLogs = {
       timed_out: results.map((r) => (r.timedOut ? 1 : 0)),
@@ -112,7 +150,7 @@ export function createRewardServer(opts: RewardServerOptions): FastifyInstance {
       parsed.data.specialTokens ?? mode,
       parsed.data.style ?? style,
     );
-    const results = await scoreAll(pool, items, metrics);
+    const results = await scoreAll(score, items, metrics);
     return {
       results: results.map((r, i) => ({ id: items[i]!.item.id, ...r, rebuilt: items[i]!.rebuilt })),
     };
