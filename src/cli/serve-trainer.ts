@@ -28,10 +28,20 @@ export type TrainerPreset = (typeof TRAINER_PRESETS)[number];
 
 /**
  * Build the backend of a preset.
- * @example const backend = await presetBackend("bigram"); backend.baseModel; // "glmv-bigram"
+ * @example const backend = await presetBackend("tiny"); backend.baseModel; // "glmv-tiny"
  */
 export async function presetBackend(preset: TrainerPreset): Promise<TrainerBackend> {
   const tok = await loadTinyTokenizer();
+  if (preset === "tiny") {
+    // the tensor engine is loaded only for the model preset (a bigram server never pays for it)
+    const [{ presetConfig }, { tinyBackend }, { initTensorEngine }] = await Promise.all([
+      import("../model/config.ts"),
+      import("../serve/tiny-backend.ts"),
+      import("../tensor/engine.ts"),
+    ]);
+    await initTensorEngine();
+    return tinyBackend({ cfg: presetConfig("tiny"), tok });
+  }
   return bigramBackend({
     vocabSize: tok.vocabSize,
     imageTokenId: tok.special.image,

@@ -141,12 +141,16 @@ describe("glmv serve trainer --preset tiny in a child process", () => {
   }
 
   it("gives the same rollouts and update metrics as the same backend in-process", async () => {
+    const remoteClient = new TinkerClient({ url, pollIntervalMs: 2 });
+    // the child really serves the tiny model (the bigram backend reports a 2^20 context)
+    expect((await remoteClient.capabilities()).supported_models).toEqual([
+      { model_name: "glmv-tiny", max_context_length: 256 },
+    ]);
     const app = createTrainerApp({ backend: await presetBackend("tiny"), pollWaitMs: 5 });
-    const local = await scenario(
-      new TinkerClient({ transport: (m, p, b) => app.request(m, p, b), pollIntervalMs: 1 }),
-    );
+    const localClient = new TinkerClient({ transport: (m, p, b) => app.request(m, p, b), pollIntervalMs: 1 });
+    // both at once: the child process computes on its own core
+    const [local, remote] = await Promise.all([scenario(localClient), scenario(remoteClient)]);
     await app.close();
-    const remote = await scenario(new TinkerClient({ url, pollIntervalMs: 2 }));
     expect(Math.abs(remote.metrics.loss - local.metrics.loss)).toBeLessThan(1e-5);
     expect(remote).toEqual(local);
     expect(local.metrics.gradNorm).toBeGreaterThan(0);
