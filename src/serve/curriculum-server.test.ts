@@ -58,6 +58,28 @@ describe("curriculum server", () => {
     expect((await post("/sample", { n: 2 })).json().nextN).toBe(4);
   });
 
+  it("stays consistent under concurrent samples and observes", async () => {
+    const before = (await app.inject({ method: "GET", url: "/v1/stats" })).json();
+    const calls = Array.from({ length: 60 }, (_, k) =>
+      k % 3 === 0
+        ? post("/v1/sample", { n: 3 })
+        : post("/v1/observe", {
+            results: [{ id: `p${k % 16}`, rewards: [1, 0, k % 2] }],
+            requestId: `c${k}`,
+          }),
+    );
+    const replies = await Promise.all(calls);
+    expect(replies.every((r) => r.statusCode === 200)).toBe(true);
+    const after = (await app.inject({ method: "GET", url: "/v1/stats" })).json();
+    expect(after.observedGroups - before.observedGroups).toBe(40);
+    expect(after.observedRollouts - before.observedRollouts).toBe(120);
+    expect(after.step - before.step).toBe(20);
+    let perPrompt = 0;
+    for (let i = 0; i < 16; i++)
+      perPrompt += (await app.inject({ method: "GET", url: `/v1/prompts/p${i}` })).json().rollouts;
+    expect(perPrompt).toBe(after.observedRollouts);
+  });
+
   it("answers 4xx with the field named for bad bodies and unknown ids", async () => {
     const cases: [unknown, number, string][] = [
       [{ n: 0 }, 400, "n"],
