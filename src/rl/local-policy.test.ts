@@ -71,6 +71,14 @@ describe("LocalPolicy.generate", () => {
         expect(r.logprobs[4]).toBe(0);
         expect(r.text).toContain("</think><answer>");
       }
+      // the update path (packed rows) scores the sampled tokens as the generator did
+      const flat = groups.flatMap((g, i) => g.map((r) => ({ prompt: prompts[i]!, rollout: r })));
+      const rescored = await policy.sequenceLogprobs(flat);
+      let worst = 0;
+      for (const [k, { rollout }] of flat.entries())
+        for (const [j, lp] of rollout.logprobs.entries())
+          if (!rollout.injected[j]) worst = Math.max(worst, Math.abs(lp - rescored[k]![j]!));
+      expect(worst).toBeLessThan(1e-3);
       // same seed → same samples
       const again = await policy.generate(prompts, ROLLOUT);
       expect(again.map((g) => g.map((r) => r.tokens))).toEqual(groups.map((g) => g.map((r) => r.tokens)));

@@ -57,7 +57,7 @@ export type ScoredSequence = { prompt: PolicyPrompt; rollout: Pick<Rollout, "tok
 type GradOut = { loss: JaxArray; clipFraction: JaxArray; grads: GlmvParams };
 /** A sample ready for the update: its packed segment and per-token arrays over prompt + response. */
 type UpdateSequence = {
-  encoded: EncodedPrompt;
+  encoded: EncodedPrompt & { mediaEnd: number };
   mask: number[];
   oldLogprobs: number[];
   advantage: number[];
@@ -228,7 +228,7 @@ export class LocalPolicy implements Policy {
       full.map((f) => f.length),
       context,
     ).microBatches) {
-      const segs = row.map((i) => ({ ...encoded[i]!, ids: full[i]! }));
+      const segs = row.map((i) => ({ ...encoded[i]!, ids: full[i]!, mediaEnd: encoded[i]!.ids.length }));
       const layout = layoutPacked(this.cfg, [segs], this.#rowShape(), 0);
       const targets = np.array(packedTargets(layout), { shape: [1, context], dtype: np.int32 });
       const lp = fn(tree.ref(this.params), { inputs: packedInputs(this.cfg, layout), targets }) as JaxArray;
@@ -314,7 +314,8 @@ export class LocalPolicy implements Policy {
           where: `prompt ${prompt.id}`,
         });
       return {
-        encoded: { ...enc, ids },
+        // a sampled <|image|> in the response is plain text, as the generator decoded it
+        encoded: { ...enc, ids, mediaEnd: enc.ids.length },
         mask: [...pad, ...rollout.injected.map((inj) => (inj ? 0 : 1))],
         oldLogprobs: [...pad, ...rollout.logprobs],
         advantage: ids.map(() => advantage),

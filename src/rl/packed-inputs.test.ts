@@ -103,6 +103,21 @@ describe("layout", () => {
     expect(layout.positions[0]![0]).toEqual([0, 1, 2, 0, 1, 0, 0]);
   });
 
+  it("treats <|image|> after mediaEnd (a sampled response) as plain text with sequential positions", () => {
+    const ex = examples[0]!;
+    const img = cfg.tokens.imageTokenId;
+    const ids = [...ex.ids.slice(0, ex.promptTokens), img, 5, img];
+    const shape = { rows: 1, context: 192, imageSlots: 1 };
+    const layout = layoutPacked(cfg, [[{ ...ex, ids, mediaEnd: ex.promptTokens }]], shape, 0);
+    const p = ex.promptTokens;
+    expect(layout.placeholder[0]!.filter(Boolean)).toHaveLength(4);
+    expect(layout.placeholder[0]!.slice(p, p + 3)).toEqual([false, false, false]);
+    const last = Math.max(...layout.positions[0]!.map((c) => c[p - 1]!));
+    for (const c of layout.positions[0]!) expect(c.slice(p, p + 3)).toEqual([last + 1, last + 2, last + 3]);
+    const inputs = packedInputs(cfg, layout); // counts still match: 4 placeholders, 4 features
+    tree.dispose(inputs);
+  });
+
   it("masks block-diagonally; padding sees only itself", () => {
     const m = packedMask([[0, 0, 1, -1]]);
     const row = (i: number) => m.slice(i * 4, i * 4 + 4);

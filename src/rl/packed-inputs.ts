@@ -4,18 +4,28 @@
  * images' features land on its own placeholders, so a packed row computes exactly what the sequences would
  * compute one per row. Images of all segments go to the vision tower in row/segment order; unused image
  * slots are filled with blank images whose features nothing reads, so the vision input shape stays fixed.
+ * Images only: video placeholders are not packed.
  */
 import { numpy as np } from "@jax-js/jax";
 import { type GlmvConfig, rotaryDim } from "../model/config.ts";
-import { featureIndexFor, type ModelInputs } from "../model/model.ts";
+import type { ModelInputs } from "../model/model.ts";
 import { type GridThw, getRopeIndex } from "../model/position-ids.ts";
 import { rotatePairsMatrix, textRopeTable } from "../model/rope.ts";
 import { visionAux, visionGeometry } from "../model/vision.ts";
 import { GlmvError } from "../util/errors.ts";
 import { concatFloat32 } from "./encode.ts";
 
-/** One sequence to place in a row: token ids (placeholders expanded), its images' patch rows and grids. */
-export type PackedSegment = { ids: readonly number[]; pixels?: Float32Array; grids?: readonly GridThw[] };
+/**
+ * One sequence to place in a row: token ids (placeholders expanded), its images' patch rows and grids.
+ * `mediaEnd` (default: all ids) ends the part whose `<|image|>` tokens are placeholders: after it (a sampled
+ * response) every token is plain text with sequential positions, exactly as the generator decoded it.
+ */
+export type PackedSegment = {
+  ids: readonly number[];
+  pixels?: Float32Array;
+  grids?: readonly GridThw[];
+  mediaEnd?: number;
+};
 
 /** Fixed shape of a packed batch: `rows` rows of `context` tokens, and `imageSlots` images for the vision tower. */
 export type PackShape = { rows: number; context: number; imageSlots: number };
@@ -28,6 +38,8 @@ export type PackedLayout = {
   tokens: number[][]; // [rows][context]
   /** Segment index within its row per slot, −1 on padding. */
   segment: number[][];
+  /** Per slot: an image placeholder that takes a vision feature. */
+  placeholder: boolean[][];
   /** 3-D positions per row: [rows][3][context]. */
   positions: number[][][];
   places: SegmentPlace[][]; // per row, per segment
@@ -59,6 +71,7 @@ export function layoutPacked(
   const m2 = cfg.vision.spatialMergeSize ** 2;
   const tokens: number[][] = [];
   const segment: number[][] = [];
+  const placeholder: boolean[][] = [];
   const positions: number[][][] = [];
   const places: SegmentPlace[][] = [];
   const grids: GridThw[] = [];
@@ -68,6 +81,7 @@ export function layoutPacked(
     const segs = rows[r] ?? [];
     const tok = new Array<number>(context).fill(padId);
     const seg = new Array<number>(context).fill(-1);
+    const ph = new Array<boolean>(context).fill(false);
     const pos: number[][] = [0, 1, 2].map(() => new Array<number>(context).fill(0));
     const rowPlaces: SegmentPlace[] = [];
     let at = 0;
@@ -76,11 +90,15 @@ export function layoutPacked(
       if (at + len > context)
         throw new GlmvError("bad_input", `row ${r} needs more than ${context} tokens`, { where: `row ${r}` });
       const segGrids = s.grids ?? [];
-      const p = getRopeIndex([s.ids], cfg, { imageGridThw: segGrids }).positions[0]!;
+      const mediaEnd = Math.min(len, s.mediaEnd ?? len);
+      const head = s.ids.slice(0, mediaEnd);
+      const p = getRopeIndex([head], cfg, { imageGridThw: segGrids }).positions[0]!;
+      const next = mediaEnd > 0 ? Math.max(...p.map((comp) => comp[mediaEnd - 1]!)) + 1 : 0;
       for (let i = 0; i < len; i++) {
         tok[at + i] = s.ids[i]!;
         seg[at + i] = k;
-        for (let c = 0; c < 3; c++) pos[c]![at + i] = p[c]![i]!;
+        ph[at + i] = i < mediaEnd && s.ids[i] === cfg.tokens.imageTokenId;
+        for (let c = 0; c < 3; c++) pos[c]![at + i] = i < mediaEnd ? p[c]![i]! : next + i - mediaEnd;
       }
       rowPlaces.push({ row: r, start: at, length: len });
       for (const g of segGrids) {
@@ -96,6 +114,7 @@ export function layoutPacked(
     });
     tokens.push(tok);
     segment.push(seg);
+    placeholder.push(ph);
     positions.push(pos);
     places.push(rowPlaces);
   }
@@ -108,7 +127,16 @@ export function layoutPacked(
     grids.push(filler);
     pixelParts.push(new Float32Array(filler[0] * filler[1] * filler[2] * rowLen));
   }
-  return { tokens, segment, positions, places, grids, pixels: concatFloat32(pixelParts), realImageTokens };
+  return {
+    tokens,
+    segment,
+    placeholder,
+    positions,
+    places,
+    grids,
+    pixels: concatFloat32(pixelParts),
+    realImageTokens,
+  };
 }
 
 /**
@@ -156,7 +184,7 @@ export function packedInputs(cfg: GlmvConfig, layout: PackedLayout): ModelInputs
     const v = cfg.vision;
     const rowLen = v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize;
     // Real placeholders take features 0..realImageTokens−1; the fillers' features follow and are never read.
-    const index = featureIndexFor(layout.tokens, cfg.tokens, layout.realImageTokens, 0);
+    const index = placeholderIndex(layout);
     inputs.vision = {
       pixels: np.array(layout.pixels, { shape: [geo.patches, rowLen] }),
       aux: visionAux(geo),
@@ -171,6 +199,21 @@ export function packedInputs(cfg: GlmvConfig, layout: PackedLayout): ModelInputs
     };
   }
   return inputs;
+}
+
+/** Per slot: −1, or the vision feature a placeholder takes (in row/segment order). Counts must match the grids. */
+function placeholderIndex(layout: PackedLayout): Int32Array {
+  const out = new Int32Array(layout.placeholder.reduce((a, r) => a + r.length, 0)).fill(-1);
+  let n = 0;
+  let slot = 0;
+  for (const row of layout.placeholder)
+    for (const isPlaceholder of row) {
+      if (isPlaceholder) out[slot] = n++;
+      slot++;
+    }
+  if (n !== layout.realImageTokens)
+    throw new GlmvError("bad_input", `${n} image placeholders for ${layout.realImageTokens} image features`);
+  return out;
 }
 
 /**
