@@ -35,6 +35,7 @@ options:
   --batch-prompts N      prompts per RL batch (default 16)
   --group-size N         rollouts per prompt (default 8)
   --lr X                 RL learning rate (default 5e-4)
+  --no-control           skip the continued-SFT control (quick tests only)
   --config FILE          YAML with any config fields (options above win)
   -h, --help             show this help`;
 
@@ -55,6 +56,7 @@ const OPTIONS = {
   "group-size": { type: "string" },
   lr: { type: "string" },
   config: { type: "string" },
+  "no-control": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -90,7 +92,7 @@ export function rlConfigFromArgs(values: Record<string, string | boolean | undef
   const s = (k: string) => values[k] as string | undefined;
   const input = {
     ...file,
-    ...defined({ seed: num(s("seed"), "seed") }),
+    ...defined({ seed: num(s("seed"), "seed"), control: values["no-control"] === true ? false : undefined }),
     data: {
       ...file.data,
       ...defined({
@@ -151,7 +153,7 @@ export const rlCommand: Command = {
       progress: (total, label) => createProgress(total, { label }),
     });
     console.log(
-      `RL ${(100 * summary.rlAccuracy).toFixed(1)}% vs SFT ${(100 * summary.sftAccuracy).toFixed(1)}% vs continued SFT ${(100 * summary.continuedSftAccuracy).toFixed(1)}%; signalShare ${summary.signalShare.toFixed(2)}, sampled signal rate ${summary.sampledSignalRate.toFixed(2)}; ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      `RL ${(100 * summary.rlAccuracy).toFixed(1)}% vs SFT ${(100 * summary.sftAccuracy).toFixed(1)}% vs continued SFT ${summary.continuedSftAccuracy === null ? "(skipped)" : `${(100 * summary.continuedSftAccuracy).toFixed(1)}%`}; signalShare ${summary.signalShare.toFixed(2)}, sampled signal rate ${summary.sampledSignalRate.toFixed(2)}; ${((Date.now() - started) / 1000).toFixed(0)} s`,
     );
     return 0;
   },

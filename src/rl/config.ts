@@ -104,6 +104,8 @@ export const RlConfig = z.object({
   batchSize: z.number().int().positive().default(64),
   data: DataConfig.prefault({}),
   sft: SftConfig.prefault({}),
+  /** Run the continued-SFT control (same wall time as RL from the same checkpoint); off only for quick tests. */
+  control: z.boolean().default(true),
   rl: RlLoopConfig.prefault({}),
 });
 export type RlConfig = z.infer<typeof RlConfig>;

@@ -69,14 +69,15 @@ export type Summary = {
   sampler: string;
   sftAccuracy: number;
   rlAccuracy: number;
-  continuedSftAccuracy: number;
+  /** null when the control was switched off (`control: false`). */
+  continuedSftAccuracy: number | null;
   sftPerFamily: Record<string, number>;
   rlPerFamily: Record<string, number>;
-  continuedSftPerFamily: Record<string, number>;
+  continuedSftPerFamily: Record<string, number> | null;
   heldoutItems: number;
   rlSteps: number;
   rlSeconds: number;
-  continuedSftSteps: number;
+  continuedSftSteps: number | null;
   sftSeconds: number;
   signalShare: number;
   sampledSignalRate: number;
@@ -239,7 +240,10 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
           lr: config.sft.lr,
           warmupSteps: config.sft.warmupSteps,
           seed: config.seed,
-          onStep: () => bar?.tick(),
+          onStep: (step) => {
+            bar?.tick();
+            if (step % 50 === 0) log(`sft step ${step}/${config.sft.steps}`);
+          },
         });
         bar?.stop();
         await savePolicyAtomic(policy, sftDir);
@@ -258,7 +262,7 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
 
     // The honest control: continued SFT from the same checkpoint for RL's wall time
     let control = store.getMeta<{ heldout: HeldoutResult; steps: number; seconds: number }>("control");
-    if (!control) {
+    if (!control && config.control) {
       const policy = await opts.engine.createPolicy(config.seed);
       try {
         await policy.load(sftDir);
@@ -275,7 +279,7 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
         await policy.dispose();
       }
     }
-    log(familyLine("continued SFT (same wall time)", control.heldout));
+    if (control) log(familyLine(`continued SFT (${control.steps} steps, same wall time)`, control.heldout));
 
     // --compare: the same RL with uniform sampling, from the same SFT checkpoint, in its own run folder
     let compare: CompareResult | undefined;
@@ -311,14 +315,14 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
       sampler: config.rl.sampler,
       sftAccuracy: sft.heldout.accuracy,
       rlAccuracy: rl.heldout.accuracy,
-      continuedSftAccuracy: control.heldout.accuracy,
+      continuedSftAccuracy: control?.heldout.accuracy ?? null,
       sftPerFamily: sft.heldout.perFamily,
       rlPerFamily: rl.heldout.perFamily,
-      continuedSftPerFamily: control.heldout.perFamily,
+      continuedSftPerFamily: control?.heldout.perFamily ?? null,
       heldoutItems: rl.heldout.items,
       rlSteps: metrics.length,
       rlSeconds: rl.seconds,
-      continuedSftSteps: control.steps,
+      continuedSftSteps: control?.steps ?? null,
       sftSeconds: sft.seconds,
       signalShare: mean(metrics.map((m) => m.signalShare)),
       sampledSignalRate: mean(metrics.map((m) => m.sampledSignalRate)),
