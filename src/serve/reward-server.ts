@@ -84,12 +84,22 @@ export function coalesceScoring(pool: RewardPool): ScoreFn {
     });
 }
 
+/**
+ * Score a request's items in slices of `slice`, one after another. The pool's queue is first come, first served:
+ * a 1,024-item batch of computer-algebra bombs sent whole would hold every worker for 1,024 deadlines while other
+ * clients wait; in slices, other requests' items queue between them, so no request waits longer than about
+ * `slice / workers` deadlines for one of its items to start.
+ */
 async function scoreAll(
   score: ScoreFn,
   items: ServerItem[],
   metrics: ServiceMetrics,
+  slice: number,
 ): Promise<ScoredResult[]> {
-  const results = await score(items.map((s) => s.item));
+  const results: ScoredResult[] = [];
+  for (let at = 0; at < items.length; at += slice) {
+    results.push(...(await score(items.slice(at, at + slice).map((s) => s.item))));
+  }
   results.forEach((r, i) => {
     observeItem(metrics, items[i]!.item.domain, r.timedOut);
   });
@@ -114,6 +124,7 @@ export function createRewardServer(opts: RewardServerOptions): FastifyInstance {
   const app = createBaseApp({ token: opts.token, bodyLimit: opts.bodyLimit ?? 16 << 20, metrics });
   const pool = opts.pool;
   const score = coalesceScoring(pool);
+  const slice = Math.max(16, 8 * pool.size);
   const mode = opts.specialTokens ?? "kept";
   const style = opts.style ?? "4.1v";
   const maxItems = opts.maxItems ?? 1024;
@@ -129,7 +140,7 @@ export function createRewardServer(opts: RewardServerOptions): FastifyInstance {
     if (!parsed.success) throw zodToGlmvError(parsed.error);
     checkCount(parsed.data.query.length, maxItems, "query");
     const items = itemsOfGetReward(parsed.data, mode, style);
-    const results = await scoreAll(score, items, metrics);
+    const results = await scoreAll(score, items, metrics, slice);
     const rewards = results.map((r) => r.reward);
     const extra: ExtraLogs = {
       timed_out: results.map((r) => (r.timedOut ? 1 : 0)),
@@ -150,7 +161,7 @@ export function createRewardServer(opts: RewardServerOptions): FastifyInstance {
       parsed.data.specialTokens ?? mode,
       parsed.data.style ?? style,
     );
-    const results = await scoreAll(score, items, metrics);
+    const results = await scoreAll(score, items, metrics, slice);
     return {
       results: results.map((r, i) => ({ id: items[i]!.item.id, ...r, rebuilt: items[i]!.rebuilt })),
     };
