@@ -10,7 +10,8 @@
  * Every item is scored in the one `RewardPool` the server is given, under the pool's hard per-item deadline
  * (measured from the start of scoring in a worker): a timeout is reward 0 with `extra_logs.timed_out = 1`, never a
  * stalled request. There is no in-thread fast path: a cheap item still goes through a worker, because only a
- * worker can be killed at the deadline.
+ * worker can be killed at the deadline. Throughput comes instead from coalescing the one-item requests that arrive
+ * in the same event-loop turn into one pool batch (`coalesceScoring`).
  */
 import type { FastifyInstance } from "fastify";
 import type { RewardPool } from "../reward/pool.ts";
@@ -53,6 +54,9 @@ type ScoreFn = (items: readonly ScoreInput[]) => Promise<ScoredResult[]>;
  * Requests that arrive in the same event-loop turn are handed to the pool as one batch: one message per worker
  * instead of one per request (OpenRLHF sends one item per request, hundreds in flight). Each item keeps its own
  * deadline in the pool, so coalescing changes throughput, never the time limit of an item.
+ * @example
+ * const score = coalesceScoring(pool);
+ * const [a, b] = await Promise.all([score([itemA]), score([itemB])]); // one pool.score call for both
  */
 export function coalesceScoring(pool: RewardPool): ScoreFn {
   let pending: {
