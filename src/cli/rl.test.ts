@@ -1,0 +1,149 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { RlConfig } from "../rl/config.ts";
+import { observePrompt } from "../rl/curriculum.ts";
+import { buildSuites } from "../rl/main-job.ts";
+import { RunStore } from "../rl/run-store.ts";
+import type { RolloutRecord } from "../rl/trainer.ts";
+import { curriculumOptions, initialPromptStats } from "../rl/trainer-phases.ts";
+import { rlConfigFromArgs } from "./rl.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const BIN = join(ROOT, "bin/glmv.js");
+
+describe("rlConfigFromArgs", () => {
+  it("maps options onto the config and keeps the embedded defaults elsewhere", () => {
+    const c = rlConfigFromArgs({
+      steps: "5",
+      "sft-steps": "7",
+      families: "counting,ocr",
+      seed: "3",
+      sampler: "uniform",
+    });
+    expect(c.rl.steps).toBe(5);
+    expect(c.sft.steps).toBe(7);
+    expect(c.data.families).toEqual(["counting", "ocr"]);
+    expect(c.seed).toBe(3);
+    expect(c.rl.sampler).toBe("uniform");
+    expect(c.rl).toMatchObject({
+      batchPrompts: 16,
+      groupSize: 8,
+      lr: 5e-4,
+      passes: 2,
+      clipLow: 0.2,
+      clipHigh: 0.28,
+    });
+    expect(c.data.heldoutItems).toBe(512);
+  });
+  it("rejects unknown families, samplers and non-numbers", () => {
+    expect(() => rlConfigFromArgs({ families: "poetry" })).toThrow(/unknown family/);
+    expect(() => rlConfigFromArgs({ sampler: "greedy" })).toThrow(/--sampler/);
+    expect(() => rlConfigFromArgs({ steps: "many" })).toThrow(/--steps must be a number/);
+  });
+});
+
+/** Replay the logged rollouts of steps ≤ `upTo` through the curriculum: the state an uninterrupted run has then. */
+function replayCurriculum(dir: string, upTo: number) {
+  const store = RunStore.open(dir);
+  try {
+    const config = store.readConfig(RlConfig);
+    const stats = initialPromptStats(buildSuites(config).train);
+    for (let step = 1; step <= upTo; step++) {
+      const rows = store.readRollouts(step) as RolloutRecord[];
+      const groups = new Map<string, number[]>();
+      for (const r of rows) groups.set(r.promptId, [...(groups.get(r.promptId) ?? []), r.reward]);
+      for (const [id, rewards] of groups)
+        stats.set(id, observePrompt(stats.get(id)!, step, rewards, curriculumOptions(config.rl)));
+    }
+    return stats;
+  } finally {
+    store.close();
+  }
+}
+
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function runCli(args: string[]): {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; out: string }>;
+} {
+  const child = spawn(process.execPath, [BIN, "rl", ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const done = new Promise<{ code: number | null; out: string }>((resolve) =>
+    child.on("exit", (code) => resolve({ code, out })),
+  );
+  return { child, done };
+}
+
+/** A tiny run: 4 RL steps of 4 prompts × 4 rollouts, checkpoints at steps 2 and 4, no continued-SFT control. */
+const SMALL = (
+  "--steps 4 --sft-steps 4 --families counting --train-per-family 24 --heldout 16 --batch-prompts 4 " +
+  "--group-size 4 --eval-every 0 --checkpoint-every 2 --no-control"
+).split(" ");
+
+describe("glmv rl --resume", () => {
+  it("continues after kill -9 past its first checkpoint: every step logged once, curriculum as uninterrupted", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "glmv-rl-resume-")), "run");
+    dirs.push(dir);
+    const first = runCli(["--out", dir, ...SMALL]);
+    const ckpt = join(dir, "checkpoints", "step-000002");
+    // kill -9 as soon as the first RL checkpoint is on disk (mid step 3 or later)
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (existsSync(join(ckpt, "trainer-state.json"))) {
+          clearInterval(timer);
+          first.child.kill("SIGKILL");
+          resolve();
+        } else if (first.child.exitCode !== null) {
+          clearInterval(timer);
+          reject(new Error("the run ended before its first checkpoint"));
+        }
+      }, 50);
+    });
+    await first.done;
+    expect(existsSync(join(dir, "summary.json"))).toBe(false);
+
+    const resumed = runCli(["--resume", dir]);
+    const { code, out } = await resumed.done;
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/after SFT: \d/);
+    expect(out).toMatch(/after RL \(rlcs\): \d/);
+
+    const store = RunStore.open(dir);
+    const metrics = store.readMetrics() as unknown as {
+      step: number;
+      rolloutsSampled: number;
+      rolloutsTotal: number;
+    }[];
+    const steps = metrics.map((m) => m.step);
+    const final = store.loadPrompts();
+    store.close();
+    expect(steps).toEqual([1, 2, 3, 4]);
+    // the loop state restored from the checkpoint continues the running rollout count
+    let total = 0;
+    for (const m of metrics) {
+      total += m.rolloutsSampled;
+      expect(m.rolloutsTotal).toBe(total);
+    }
+    // the curriculum equals a replay of exactly the logged rollouts, each step once
+    expect(final).toEqual(replayCurriculum(dir, 4));
+    const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
+    expect(summary.rlSteps).toBe(4);
+    expect(readFileSync(join(dir, "report.html"), "utf8")).toContain("<svg");
+  }, 600_000);
+});
