@@ -187,3 +187,53 @@ export function passRateHistogram(
 /** Linear warm-up of the learning rate over the first `warmupSteps` steps (1-based), then constant. */
 export const learningRateAt = (step: number, lr: number, warmupSteps: number): number =>
   warmupSteps > 0 ? lr * Math.min(1, step / warmupSteps) : lr;
+
+/** One rollout as written to `rollouts/step-N.jsonl`: the response and its reward breakdown. */
+export type RolloutRecord = {
+  step: number;
+  round: number;
+  promptId: string;
+  family: string;
+  level: number;
+  text: string;
+  tokens: number;
+  injected: number;
+  reward: number;
+  trained: boolean;
+  result: ScoredResult;
+};
+
+/** The step's rollouts as logged: response, token counts, reward breakdown, and whether its group was trained. */
+export function rolloutRecords(
+  groups: readonly (ScoredGroup & { round: number })[],
+  step: number,
+  trained: ReadonlySet<string>,
+): RolloutRecord[] {
+  return groups.flatMap((g) =>
+    g.payload.rollouts.map((r, k) => ({
+      step,
+      round: g.round,
+      promptId: g.promptId,
+      family: g.payload.item.family,
+      level: g.payload.item.level,
+      text: r.text,
+      tokens: r.tokens.length,
+      injected: r.injected.filter(Boolean).length,
+      reward: g.rewards[k] ?? 0,
+      trained: trained.has(g.promptId),
+      result: g.payload.results[k]!,
+    })),
+  );
+}
+
+/** Share of correct rollouts per task family. */
+export function familyAccuracy(groups: readonly ScoredGroup[]): Record<string, number> {
+  const acc: Record<string, { right: number; n: number }> = {};
+  for (const g of groups) {
+    const a = acc[g.payload.item.family] ?? { right: 0, n: 0 };
+    acc[g.payload.item.family] = a;
+    a.right += g.payload.results.filter((r) => r.correct).length;
+    a.n += g.payload.results.length;
+  }
+  return Object.fromEntries(Object.entries(acc).map(([f, a]) => [f, a.n ? a.right / a.n : 0]));
+}

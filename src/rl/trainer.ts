@@ -15,13 +15,16 @@ import type { Policy, PolicyPrompt } from "./policy.ts";
 import { initRatioEma, promptsToSample, type RatioEmaState, updateRatioEma } from "./ratio-ema.ts";
 import type { RunStore } from "./run-store.ts";
 import { invalidRate } from "./subsample.ts";
+import type { RolloutRecord } from "./trainer-phases.ts";
 import {
   curriculumOptions,
+  familyAccuracy,
   fillBatch,
   learningRateAt,
   observeGroups,
   packBatch,
   passRateHistogram,
+  rolloutRecords,
   type ScoredGroup,
   samplePromptIds,
   scoreInputs,
@@ -86,20 +89,7 @@ export type StepMetrics = {
   heldout?: HeldoutResult;
 };
 
-/** One rollout as written to `rollouts/step-N.jsonl`: the response and its reward breakdown. */
-export type RolloutRecord = {
-  step: number;
-  round: number;
-  promptId: string;
-  family: string;
-  level: number;
-  text: string;
-  tokens: number;
-  injected: number;
-  reward: number;
-  trained: boolean;
-  result: ScoredResult;
-};
+export type { RolloutRecord } from "./trainer-phases.ts";
 
 export type StepResult = { metrics: StepMetrics; rollouts: RolloutRecord[] };
 
@@ -220,36 +210,11 @@ export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> 
     familyAccuracy: familyAccuracy(groups),
     timings,
   };
-  const rollouts = groups.flatMap((g) =>
-    g.payload.rollouts.map((r, k) => ({
-      step,
-      round: g.round,
-      promptId: g.promptId,
-      family: g.payload.item.family,
-      level: g.payload.item.level,
-      text: r.text,
-      tokens: r.tokens.length,
-      injected: r.injected.filter(Boolean).length,
-      reward: g.rewards[k] ?? 0,
-      trained: trained.has(g.promptId),
-      result: g.payload.results[k]!,
-    })),
-  );
+  const rollouts = rolloutRecords(groups, step, trained);
   return { metrics, rollouts };
 }
 
 const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-
-function familyAccuracy(groups: readonly ScoredGroup[]): Record<string, number> {
-  const acc: Record<string, { right: number; n: number }> = {};
-  for (const g of groups) {
-    const a = acc[g.payload.item.family] ?? { right: 0, n: 0 };
-    acc[g.payload.item.family] = a;
-    a.right += g.payload.results.filter((r) => r.correct).length;
-    a.n += g.payload.results.length;
-  }
-  return Object.fromEntries(Object.entries(acc).map(([f, a]) => [f, a.n ? a.right / a.n : 0]));
-}
 
 export type RunRlOptions = {
   /** Last step to run (1-based, inclusive). */
