@@ -1,7 +1,14 @@
+import { tree } from "@jax-js/jax";
 import { beforeAll, describe, expect, it } from "vitest";
 import { presetConfig } from "../model/config.ts";
+import { buildInputs, buildTrainBatch, forwardLogits, initOptimizer } from "../model/model.ts";
+import { createMoeTrainStep, MoeBalanceConfig } from "../model/moe-balance.ts";
+import { initParams } from "../model/params.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
-import type { Encoder } from "../rl/encode.ts";
+import { concatFloat32, type Encoder, padRow } from "../rl/encode.ts";
+import { AdamWConfig } from "../tensor/adamw.ts";
+import { initTensorEngine } from "../tensor/engine.ts";
+import { disposeAll } from "../tensor/own.ts";
 import {
   encodeHybridExample,
   hybridPromptText,
@@ -62,4 +69,69 @@ describe("hybrid thinking SFT data", () => {
       expect(response[0]).toBe(mode === "think" ? tok.special.thinkStart : tok.special.beginBox);
     }
   });
+});
+
+describe("tiny-moe learns the switch", () => {
+  it("after a short SFT run the first response token follows the mode: <think> vs the box", async () => {
+    await initTensorEngine();
+    const cfg = enc.cfg;
+    const mix = hybridThinkingMix(items.slice(0, 8), { noThinkFraction: 0.5, seed: 1 });
+    const examples = mix.map((x) => encodeHybridExample(enc, x));
+    const length = Math.max(...examples.map((e) => e.ids.length));
+    const rows = examples.map((e) => padRow(e.ids, length, 0));
+    const host = {
+      tokens: rows.map((r) => r.ids),
+      attentionMask: rows.map((r) => r.mask),
+      imageGridThw: examples.flatMap((e) => e.grids),
+      pixels: concatFloat32(examples.map((e) => e.pixels)),
+    };
+    const lossMask = examples.map((e) => [
+      ...e.lossMask,
+      ...new Array<number>(length - e.ids.length).fill(0),
+    ]);
+    const batch = buildTrainBatch(cfg, host, lossMask);
+    let params = initParams(cfg, 2);
+    let opt = initOptimizer(params);
+    const step = createMoeTrainStep(cfg, AdamWConfig.parse({}), MoeBalanceConfig.parse({}));
+    const losses: number[] = [];
+    try {
+      for (let i = 0; i < 30; i++) {
+        const r = step(params, opt, tree.ref(batch), 3e-3);
+        ({ params, opt } = r);
+        // read the loss every step: it also makes each step finish before the next is queued
+        losses.push(((await r.lmLoss.data()) as Float32Array)[0]!);
+        disposeAll(r.loss, r.auxLoss, r.gradNorm, r.loads);
+      }
+      expect(losses[29]!).toBeLessThan(losses[0]! / 4);
+      // the trained items in the trained modes, then the same items in the opposite mode (never seen): the
+      // decision must follow the switch, not the item
+      const flipped = mix.map((x) => ({
+        ...x,
+        mode: x.mode === "think" ? ("nothink" as const) : ("think" as const),
+      }));
+      for (const set of [mix, flipped]) {
+        const exs = set.map((x) => encodeHybridExample(enc, x));
+        const len = Math.max(...exs.map((e) => e.ids.length));
+        const padded = exs.map((e) => padRow(e.ids, len, 0));
+        const { inputs } = buildInputs(cfg, {
+          tokens: padded.map((r) => r.ids),
+          attentionMask: padded.map((r) => r.mask),
+          imageGridThw: exs.flatMap((e) => e.grids),
+          pixels: concatFloat32(exs.map((e) => e.pixels)),
+        });
+        const logits = forwardLogits(tree.ref(params), inputs, cfg).dataSync() as Float32Array;
+        const v = cfg.text.vocabSize;
+        exs.forEach((e, r) => {
+          const at = (r * len + e.promptTokens - 1) * v; // the position that predicts the first response token
+          const think = logits[at + tok.special.thinkStart]!;
+          const box = logits[at + tok.special.beginBox]!;
+          if (set[r]!.mode === "think") expect(think, `row ${r} ${set[r]!.mode}`).toBeGreaterThan(box);
+          else expect(box, `row ${r} ${set[r]!.mode}`).toBeGreaterThan(think);
+        });
+      }
+    } finally {
+      step.dispose();
+      disposeAll(params, opt, batch);
+    }
+  }, 60_000);
 });
