@@ -24,16 +24,24 @@ const { values } = parseArgs({
     "eval-every": { type: "string", default: "0" },
     lr: { type: "string", default: "3e-3" },
     seed: { type: "string", default: "1" },
+    levels: { type: "string", default: "1,2,3" },
+    "min-lr": { type: "string", default: "3e-4" },
   },
 });
+const countBy = (xs: string[]) => {
+  const m: Record<string, number> = {};
+  for (const x of xs) m[x] = (m[x] ?? 0) + 1;
+  return m;
+};
 const num = (k: keyof typeof values) => Number(values[k]);
 await initTensorEngine();
 const tok = await loadTinyTokenizer();
 const cfg = presetConfig("tiny", { text: { vocabSize: tok.vocabSize } });
 const families = String(values.families).split(",") as TaskFamily[];
 const seed = num("seed");
-const train = buildSuite({ seed, families, perFamily: num("per-family"), split: "train" });
-const heldout = buildSuite({ seed, families, perFamily: num("heldout"), split: "heldout" });
+const levels = String(values.levels).split(",").map(Number);
+const train = buildSuite({ seed, families, levels, perFamily: num("per-family"), split: "train" });
+const heldout = buildSuite({ seed, families, levels, perFamily: num("heldout"), split: "heldout" });
 const policy = new LocalPolicy(cfg, initParams(cfg, seed), tok, { batchSize: 32, promptLen: 48 });
 const t0 = performance.now();
 const result = await runSft(
@@ -46,6 +54,7 @@ const result = await runSft(
     context: num("context"),
     imageSlots: num("rows") * 6,
     lr: num("lr"),
+    minLr: num("min-lr"),
     evalEvery: num("eval-every"),
     seed,
   },
@@ -58,11 +67,12 @@ const result = await runSft(
     },
     onEval: (step, r) =>
       console.log(
-        `eval @${step}: acc ${r.accuracy.toFixed(3)} format ${r.formatOk.toFixed(2)} ${Object.entries(
-          r.perFamily,
-        )
-          .map(([f, c]) => `${f} ${c.accuracy.toFixed(2)}`)
-          .join(" ")}`,
+        `answers ${JSON.stringify(countBy(r.results.map((x) => x.text.match(/box\|>(.*?)<\|end/)?.[1] ?? "?")))}\n` +
+          `eval @${step}: acc ${r.accuracy.toFixed(3)} format ${r.formatOk.toFixed(2)} ${Object.entries(
+            r.perFamily,
+          )
+            .map(([f, c]) => `${f} ${c.accuracy.toFixed(2)}`)
+            .join(" ")}`,
       ),
   },
 );

@@ -129,7 +129,6 @@ async function run(argv: string[]): Promise<number> {
         steps: o.steps,
         rows: o.rows,
         context: o.context,
-        imageSlots: o.rows * Math.ceil(o.context / 40), // tiny task sequences are ≥ 40 tokens
         lr: o.lr,
         warmupSteps: Math.min(10, o.steps - 1),
         evalEvery: o.evalEvery,

@@ -10,7 +10,7 @@ import { initParams, paramsToNamed } from "../model/params.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { promptFromItem } from "./encode.ts";
-import { LocalPolicy } from "./local-policy.ts";
+import { LocalPolicy, splitByImages } from "./local-policy.ts";
 import type { PolicyPrompt, Rollout, RolloutParams, UpdateBatch, UpdateParams } from "./policy.ts";
 
 let cfg: GlmvConfig;
@@ -168,6 +168,15 @@ describe("LocalPolicy.update", () => {
     } finally {
       policy.dispose();
     }
+  });
+});
+
+describe("splitByImages", () => {
+  it("cuts a micro-batch so no row holds more images than its slots", () => {
+    expect(splitByImages([0, 1, 2, 3, 4], () => 1, 2)).toEqual([[0, 1], [2, 3], [4]]);
+    expect(splitByImages([0, 1, 2], (i) => (i === 1 ? 0 : 1), 1)).toEqual([[0, 1], [2]]);
+    expect(splitByImages([], () => 1, 2)).toEqual([]);
+    expect(() => splitByImages([0], () => 3, 2)).toThrow(/more than 2/);
   });
 });
 

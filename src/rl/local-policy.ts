@@ -174,7 +174,9 @@ export class LocalPolicy implements Policy {
     this.#opt ??= adamwInit(this.params);
     const gradFn = this.#gradFn(p.clipLow, p.clipHigh);
     const apply = this.#applyFn;
-    const micro = batch.ranks.flat().filter((m) => m.length > 0);
+    const micro = batch.ranks
+      .flat()
+      .flatMap((m) => splitByImages(m, (i) => seqs[i]!.encoded.grids.length, this.settings.imagesPerRow));
     let loss = 0;
     let clip = 0;
     let gradNorm = 0;
@@ -224,10 +226,13 @@ export class LocalPolicy implements Policy {
     const fn = this.#logprobFn;
     const out: number[][] = seqs.map(() => []);
     const { context } = this.settings;
-    for (const row of packSequences(
+    const packed = packSequences(
       full.map((f) => f.length),
       context,
-    ).microBatches) {
+    ).microBatches.flatMap((m) =>
+      splitByImages(m, (i) => encoded[i]!.grids.length, this.settings.imagesPerRow),
+    );
+    for (const row of packed) {
       const segs = row.map((i) => ({ ...encoded[i]!, ids: full[i]!, mediaEnd: encoded[i]!.ids.length }));
       const layout = layoutPacked(this.cfg, [segs], this.#rowShape(), 0);
       const targets = np.array(packedTargets(layout), { shape: [1, context], dtype: np.int32 });
@@ -356,6 +361,34 @@ export class LocalPolicy implements Policy {
  */
 export function decodeKnown(tok: GlmvTokenizer, ids: readonly number[]): string {
   return tok.decode(ids.filter((id) => id < tok.vocabSize));
+}
+
+/**
+ * Split a micro-batch (sequence indices) into consecutive pieces of at most `slots` images each, so short
+ * sequences packed densely never overflow a row's image slots. Empty input gives no pieces.
+ * @example splitByImages([0, 1, 2], () => 1, 2) // [[0, 1], [2]]
+ */
+export function splitByImages(
+  indices: readonly number[],
+  images: (i: number) => number,
+  slots: number,
+): number[][] {
+  const out: number[][] = [];
+  let cur: number[] = [];
+  let used = 0;
+  for (const i of indices) {
+    const n = images(i);
+    if (n > slots) throw new GlmvError("bad_input", `a sequence has ${n} images, more than ${slots} per row`);
+    if (used + n > slots && cur.length > 0) {
+      out.push(cur);
+      cur = [];
+      used = 0;
+    }
+    cur.push(i);
+    used += n;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
 }
 
 /** Patch rows of a batch's prompts in row order. */

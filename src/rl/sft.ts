@@ -27,8 +27,11 @@ export const SftConfig = z.object({
   /** Packed rows per step; with context 256 a row holds 3–5 tiny task sequences, so 12 rows ≈ 48 samples. */
   rows: z.number().int().positive().default(12),
   context: z.number().int().positive().default(256),
-  /** Images per step (vision input is padded to this many); packing stops a step early when they run out. */
-  imageSlots: z.number().int().min(0).default(64),
+  /**
+   * Images per step (vision input is padded to this many); packing stops a step early when they run out.
+   * Default rows × ⌈context / 40⌉: tiny task sequences (one image each) are at least ~40 tokens.
+   */
+  imageSlots: z.number().int().min(0).optional(),
   lr: z.number().positive().default(3e-3),
   warmupSteps: z.number().int().min(0).default(10),
   minLr: z.number().min(0).default(3e-4),
@@ -167,7 +170,8 @@ export async function runSft(
   const c = SftConfig.parse(config);
   const enc = { ...policy.encoder, style: c.style };
   const examples = train.map((item) => encodeSftExample(enc, item, c.style));
-  const shape: PackShape = { rows: c.rows, context: c.context, imageSlots: c.imageSlots };
+  const imageSlots = c.imageSlots ?? c.rows * Math.ceil(c.context / 40);
+  const shape: PackShape = { rows: c.rows, context: c.context, imageSlots };
   const next = createSftStream(
     examples.map((e) => e.ids.length),
     examples.map((e) => e.grids.length),
