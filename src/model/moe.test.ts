@@ -1,7 +1,13 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type Array as JaxArray, numpy as np, tree } from "@jax-js/jax";
 import { beforeAll, describe, expect, it } from "vitest";
+import { loadModelDir } from "../cli/generate.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { disposeAll, totalRefCount } from "../tensor/own.ts";
+import { loadCheckpointDir, saveCheckpointDir } from "./checkpoint.ts";
 import {
   countActiveParameters,
   countParameters,
@@ -212,6 +218,34 @@ describe("tiny-moe generation", () => {
     } finally {
       gen.dispose();
       disposeAll(params);
+    }
+  });
+});
+
+describe("glm4v_moe checkpoints", () => {
+  it("the fixture folder loads through the checkpoint loader with the 4.5V key list", async () => {
+    const dir = fileURLToPath(new URL("../../test/fixtures/glm4v-moe-tiny/", import.meta.url));
+    const cfg = parseHfConfig(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")));
+    const { tensors } = await loadCheckpointDir(dir, expectedTensors(cfg));
+    expect(tensors.size).toBe(118);
+  });
+
+  it("a saved tiny-moe checkpoint loads back for `glmv generate` with the same config and weights", async () => {
+    const cfg = presetConfig("tiny-moe");
+    const params = initParams(cfg, 4);
+    const dir = join(mkdtempSync(join(tmpdir(), "glmv-moe-")), "ckpt");
+    try {
+      const named = paramsToNamed(params);
+      await saveCheckpointDir(dir, { config: toHfConfig(cfg), tensors: named });
+      const loaded = await loadModelDir(dir);
+      expect(loaded.cfg).toEqual(cfg);
+      const back = paramsToNamed(loaded.params);
+      const key = "model.language_model.layers.2.mlp.experts.6.down_proj.weight";
+      expect(back.get(key)!.data).toEqual(named.get(key)!.data);
+      disposeAll(loaded.params);
+    } finally {
+      disposeAll(params);
+      rmSync(join(dir, ".."), { recursive: true, force: true });
     }
   });
 });
