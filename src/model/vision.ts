@@ -20,7 +20,11 @@ export type VisionAux = {
   sin: JaxArray; // [N, 1, hd]
   rotate: JaxArray; // [hd, hd] rotate-half matrix
   posWeights: JaxArray; // [N, side²] bicubic sampling weights
-  mask: JaxArray; // bool [1, 1, N, N]: attention only inside a segment
+  /**
+   * bool [1, 1, N, N]: attention only inside a segment. When every segment has the same length L the mask is
+   * all-true [1, 1, L, L] instead and attention runs batched per segment (N/L × L² scores instead of N²).
+   */
+  mask: JaxArray;
 };
 
 /** Host-side geometry for a vision call (plain data; see `visionAux` for the arrays). */
@@ -84,9 +88,11 @@ export function visionGeometry(grids: readonly GridThw[], cfg: GlmvConfig): Visi
 /** Turn host geometry into the arrays `runVision` takes (caller owns them). */
 export function visionAux(g: VisionGeometry): VisionAux {
   const n = g.patches;
-  const mask = new Uint8Array(n * n);
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < n; j++) mask[i * n + j] = g.segmentOf[i] === g.segmentOf[j] ? 1 : 0;
+  const segLen = uniformSegmentLength(g.segmentOf);
+  const m = segLen ?? n;
+  const mask = new Uint8Array(m * m);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < m; j++) mask[i * m + j] = segLen || g.segmentOf[i] === g.segmentOf[j] ? 1 : 0;
   return {
     cos: np.array(g.cos, { shape: [n, 1, g.headDim] }),
     sin: np.array(g.sin, { shape: [n, 1, g.headDim] }),
@@ -94,9 +100,17 @@ export function visionAux(g: VisionGeometry): VisionAux {
     posWeights: np.array(g.posWeights, { shape: [n, g.side * g.side] }),
     mask: np.array(
       Array.from(mask, (b) => b === 1),
-      { shape: [1, 1, n, n], dtype: np.bool },
+      { shape: [1, 1, m, m], dtype: np.bool },
     ),
   };
+}
+
+/** The common length of all segments (patches are grouped by segment, in order), or undefined if they differ. */
+function uniformSegmentLength(segmentOf: Int32Array): number | undefined {
+  const counts = new Map<number, number>();
+  for (const s of segmentOf) counts.set(s, (counts.get(s) ?? 0) + 1);
+  const lengths = new Set(counts.values());
+  return lengths.size === 1 ? [...lengths][0] : undefined;
 }
 
 /** Optional stage recorder: receives an owned ref of each intermediate (it must dispose it). */
@@ -124,9 +138,12 @@ export function runVisionBlock(
     JaxArray,
     JaxArray,
   ];
-  const qr = applyRope(q, aux.cos.ref, aux.sin.ref, aux.rotate.ref).reshape([1, n, heads, hd]);
-  const kr = applyRope(k, aux.cos, aux.sin, aux.rotate).reshape([1, n, heads, hd]);
-  const att = attention(qr, kr, v.reshape([1, n, heads, hd]), aux.mask).reshape([n, d]);
+  // Segments of one length L run as a batch of N/L sequences (the mask is then [1, 1, L, L]).
+  const segLen = aux.mask.shape[2]!;
+  const segs = n / segLen;
+  const qr = applyRope(q, aux.cos.ref, aux.sin.ref, aux.rotate.ref).reshape([segs, segLen, heads, hd]);
+  const kr = applyRope(k, aux.cos, aux.sin, aux.rotate).reshape([segs, segLen, heads, hd]);
+  const att = attention(qr, kr, v.reshape([segs, segLen, heads, hd]), aux.mask).reshape([n, d]);
   x = x.add(linear(att, p.proj));
   const m = swiGlu(rmsNorm(x.ref, p.norm2, eps), p.gate, p.up, p.down);
   return x.add(m);
