@@ -4,6 +4,7 @@
  */
 import { type Array as JaxArray, numpy as np } from "@jax-js/jax";
 import { GlmvError } from "../util/errors.ts";
+import { fnv1a32, mulberry32 } from "../util/rng.ts";
 import { expectedTensors, type GlmvConfig } from "./config.ts";
 
 /** One ViT block (pre-norm, SwiGLU of width outHiddenSize). Weights are torch layout [out, in]. */
@@ -296,24 +297,6 @@ export function paramsFromNamed(
   return root as GlmvParams;
 }
 
-/** Deterministic 32-bit PRNG (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function hashKey(s: string, seed: number): number {
-  let h = (2166136261 ^ seed) >>> 0;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
-  return h;
-}
-
 /** Normal samples (Box–Muller) from a seeded stream. */
 function normals(n: number, seed: number, std: number): Float32Array {
   const rand = mulberry32(seed);
@@ -344,7 +327,7 @@ export function initNamed(cfg: GlmvConfig, seed = 0, std = 0.02): Map<string, Na
       ? new Float32Array(n).fill(1)
       : isBias
         ? new Float32Array(n)
-        : normals(n, hashKey(key, seed), std);
+        : normals(n, fnv1a32(key, seed), std);
     out.set(key, { shape, data });
   }
   return out;

@@ -2,6 +2,7 @@
  * A small seeded PRNG (sfc32 state, seeded through splitmix32) for the synthetic task generators.
  * Never `Math.random`: every item must be reproducible from its seed alone.
  */
+import { fnv1a32 } from "../../util/rng.ts";
 
 /** A deterministic random source. Methods advance its internal state. */
 export type Rng = {
@@ -78,11 +79,5 @@ export function createRng(seed: number): Rng {
  * @example deriveSeed(7, "heldout", "counting", 3)
  */
 export function deriveSeed(...parts: (string | number)[]): number {
-  let h = 0x811c9dc5;
-  const text = parts.map(String).join("\u0000");
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return splitmix32(h).out;
+  return splitmix32(fnv1a32(parts.map(String).join("\u0000"))).out;
 }
