@@ -8,7 +8,8 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { TASK_FAMILIES, type TaskFamily } from "../data/tasks/types.ts";
-import { parseRlConfig, type RlConfigInput, SAMPLERS } from "../rl/config.ts";
+import { parseRlConfig, RlConfig, type RlConfigInput, SAMPLERS } from "../rl/config.ts";
+import { RunStore } from "../rl/run-store.ts";
 import { GlmvError } from "../util/errors.ts";
 import type { Command } from "./main.ts";
 import { createProgress } from "./progress.ts";
@@ -122,6 +123,16 @@ export function rlConfigFromArgs(values: Record<string, string | boolean | undef
   }
 }
 
+/** The validated config.yaml of an existing run. */
+function readRunConfig(dir: string) {
+  const store = RunStore.open(dir);
+  try {
+    return store.readConfig(RlConfig);
+  } finally {
+    store.close();
+  }
+}
+
 export const rlCommand: Command = {
   summary: "SFT + RLCS-GRPO on the tiny model with held-out evaluation and report (the embedded default)",
   run: async (argv) => {
@@ -136,9 +147,10 @@ export const rlCommand: Command = {
       console.log(USAGE);
       return 0;
     }
-    const config = rlConfigFromArgs(values);
-    const outDir =
-      (values.resume as string | undefined) ?? (values.out as string | undefined) ?? `runs/rl-${Date.now()}`;
+    const resumeDir = values.resume as string | undefined;
+    // a resumed run keeps its own config.yaml: the engine's shapes must match its checkpoints
+    const config = resumeDir ? readRunConfig(resumeDir) : rlConfigFromArgs(values);
+    const outDir = resumeDir ?? (values.out as string | undefined) ?? `runs/rl-${Date.now()}`;
     const { runMainJob } = await import("../rl/main-job.ts");
     const { createLocalEngine } = await import("../rl/local-engine.ts");
     const engine = await createLocalEngine(config);

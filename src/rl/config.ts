@@ -73,7 +73,9 @@ export const RlLoopConfig = z.object({
   /** Simulated data-parallel ranks for length balancing (§5.4); the local engine runs them in turn. */
   ranks: z.number().int().positive().default(2),
   /** Context of one packed micro-batch in tokens (raised to the longest sequence if shorter). */
-  packContext: z.number().int().positive().default(512),
+  packContext: z.number().int().positive().default(256),
+  /** Most sequences in one micro-batch: the local engine's packed row has this many image slots. */
+  maxSeqsPerMicroBatch: z.number().int().positive().default(8),
   checkpointEvery: z.number().int().positive().default(10),
   /** Held-out evaluation every this many steps (0: only at the end); feeds the curves and `--compare`. */
   evalEvery: z.number().int().min(0).default(10),

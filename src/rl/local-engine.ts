@@ -69,6 +69,7 @@ export async function createLocalEngine(config: RlConfig): Promise<MainJobEngine
         batchSize: config.batchSize,
         promptLen: PROMPT_LEN,
         context: rl.packContext,
+        imagesPerRow: rl.maxSeqsPerMicroBatch,
         style: rl.style,
       }),
     resetOptimizer: (policy) => asLocal(policy).resetOptimizer(),

@@ -147,11 +147,22 @@ export function withAdvantages(groups: readonly ScoredGroup[], cfg: RlLoopConfig
   });
 }
 
-/** Phase "pack": balance sequences over the simulated ranks, then pack each rank into micro-batches. */
+/** Split micro-batches holding more than `max` sequences (each prompt brings an image; a row has fixed image slots). */
+export function capMicroBatches(microBatches: readonly number[][], max: number): number[][] {
+  return microBatches.flatMap((mb) =>
+    Array.from({ length: Math.ceil(mb.length / max) }, (_, i) => mb.slice(i * max, (i + 1) * max)),
+  );
+}
+
+/**
+ * Phase "pack": balance sequences over the simulated ranks, then pack each rank into micro-batches of at most
+ * `packContext` tokens and `maxPerMicroBatch` sequences.
+ */
 export function packBatch(
   samples: UpdateSample[],
   numRanks: number,
   packContext: number,
+  maxPerMicroBatch = Number.POSITIVE_INFINITY,
 ): { batch: UpdateBatch; balance: number; fill: number } {
   const lengths = samples.map((s) => s.rollout.promptTokens + s.rollout.tokens.length);
   const context = Math.max(packContext, ...lengths, 1);
@@ -163,9 +174,10 @@ export function packBatch(
       rankItems.map((i) => lengths[i]!),
       context,
     );
+    const micro = capMicroBatches(packing.microBatches, maxPerMicroBatch);
     used += packing.fill * packing.microBatches.length * context;
-    capacity += packing.microBatches.length * context;
-    return packing.microBatches.map((mb) => mb.map((local) => rankItems[local]!));
+    capacity += micro.length * context;
+    return micro.map((mb) => mb.map((local) => rankItems[local]!));
   });
   return { batch: { samples, ranks }, balance: assignment.balance, fill: capacity > 0 ? used / capacity : 1 };
 }

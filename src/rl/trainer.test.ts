@@ -222,3 +222,24 @@ describe("runRl", () => {
     b2.close();
   });
 });
+
+describe("packBatch", () => {
+  it("caps the sequences per micro-batch (image slots of a packed row) and keeps every sample once", async () => {
+    const { packBatch } = await import("./trainer-phases.ts");
+    const ctx = makeCtx(() => 0.5);
+    const [group] = await ctx.policy.generate([ctx.toPrompt(ITEMS[0]!)], {
+      n: 32,
+      temperature: 1,
+      topP: 1,
+      maxNewTokens: 8,
+      thinkBudget: 8,
+      style: "4.1v",
+      seed: 1,
+    });
+    const samples = group!.map((rollout) => ({ prompt: ctx.toPrompt(ITEMS[0]!), rollout, advantage: 0 }));
+    const { batch } = packBatch(samples, 2, 1024, 5);
+    const micro = batch.ranks.flat();
+    expect(Math.max(...micro.map((m) => m.length))).toBeLessThanOrEqual(5);
+    expect(micro.flat().sort((a, b) => a - b)).toEqual(samples.map((_, i) => i));
+  });
+});

@@ -168,7 +168,9 @@ export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> 
     fillBatch(groups, cfg.batchPrompts, rand, cfg.signalEps),
   );
   const samples = await timed(timings, "adv", () => withAdvantages(kept, cfg));
-  const packed = await timed(timings, "pack", () => packBatch(samples, cfg.ranks, cfg.packContext));
+  const packed = await timed(timings, "pack", () =>
+    packBatch(samples, cfg.ranks, cfg.packContext, cfg.maxSeqsPerMicroBatch),
+  );
   const lr = learningRateAt(step, cfg.lr, cfg.warmupSteps);
   const update = await timed(timings, "update", () =>
     ctx.policy.update(packed.batch, {
