@@ -18,12 +18,18 @@ import { z } from "zod";
 import { linear } from "../tensor/ops.ts";
 import { GlmvError } from "../util/errors.ts";
 import { mulberry32 } from "../util/rng.ts";
-import { type GlmvConfig, rotaryDim } from "./config.ts";
+import { type GlmvConfig, textHeadDim } from "./config.ts";
 import { type CacheWrite, type LayerCache, runDecoder, type TextRope } from "./decoder.ts";
-import { buildInputs, embedInputs, gatherRows, type ModelInputs } from "./model.ts";
+import {
+  buildInputs,
+  embedInputs,
+  gatherRows,
+  type ModelInputs,
+  textRopeArrays,
+  textRotateMatrix,
+} from "./model.ts";
 import type { GlmvParams, TextParams } from "./params.ts";
 import type { GridThw } from "./position-ids.ts";
-import { rotatePairsMatrix, textRopeTable } from "./rope.ts";
 import { logSoftmax, SamplingConfig, sampleToken } from "./sampling.ts";
 
 /** Fixed shapes of a generator: every call uses exactly these. */
@@ -162,8 +168,7 @@ export function createGenerator(cfg: GlmvConfig, shape: GeneratorShape): Generat
   if (b < 1 || promptLen < 1 || maxNewTokens < 1)
     throw new GlmvError("bad_argument", "batchSize, promptLen and maxNewTokens must be ≥ 1");
   const t = cfg.text;
-  const hd = t.hiddenSize / t.numHeads;
-  const rot = rotaryDim(t.hiddenSize, t.numHeads, t.partialRotaryFactor);
+  const hd = textHeadDim(t);
   const tmax = promptLen + maxNewTokens;
   const counts = { prefill: 0, decode: 0 };
 
@@ -188,25 +193,14 @@ export function createGenerator(cfg: GlmvConfig, shape: GeneratorShape): Generat
     });
     return { logits: linear(out.hidden.reshape([b, t.hiddenSize]), params.lmHead), cache: out.cache! };
   });
-  const rotate = np.array(rotatePairsMatrix(hd, rot), { shape: [hd, hd] });
+  const rotate = textRotateMatrix(t);
 
   /** Decode-step arrays for cache slot c: the fed tokens, rope at c + ropeDelta per row, the mask. */
   const stepInputs = (c: number, fed: number[], deltas: number[], attention: number[][]): StepInputs => {
-    const cos = new Float32Array(b * hd);
-    const sin = new Float32Array(b * hd);
-    deltas.forEach((d, r) => {
-      const p = [c + d];
-      const table = textRopeTable([p, p, p], hd, rot, t.mropeSection, t.ropeTheta);
-      cos.set(table.cos, r * hd);
-      sin.set(table.sin, r * hd);
-    });
+    const positions = deltas.map((d) => [[c + d], [c + d], [c + d]]);
     return {
       tokens: np.array(Int32Array.from(fed), { shape: [b, 1], dtype: np.int32 }),
-      rope: {
-        cos: np.array(cos, { shape: [b, 1, 1, hd] }),
-        sin: np.array(sin, { shape: [b, 1, 1, hd] }),
-        rotate: rotate.ref,
-      },
+      rope: textRopeArrays(t, positions, rotate.ref),
       mask: cacheMask(attention, c, 1, tmax),
     };
   };

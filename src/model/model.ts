@@ -42,6 +42,38 @@ export type HostBatch = {
 export type InputsInfo = { positions: number[][][]; ropeDeltas: number[] };
 
 /**
+ * Text rope arrays for B rows of 3-D position ids (`positions[row]` = [t, h, w] id lists of one length S):
+ * cos/sin [B, S, 1, hd] and the pair-rotation matrix [hd, hd], with hd = `textHeadDim` (explicit on GLM-4.5V,
+ * where it is not hidden/heads). Pass `rotate` to reuse a matrix the caller already holds (its reference moves
+ * into the result). The caller owns the arrays.
+ * @example const rope = textRopeArrays(cfg.text, [[[0, 1], [0, 1], [0, 1]]]); // B = 1, S = 2
+ */
+export function textRopeArrays(t: GlmvConfig["text"], positions: number[][][], rotate?: JaxArray): TextRope {
+  const hd = textHeadDim(t);
+  const rot = textRotaryDim(t);
+  const b = positions.length;
+  const s = positions[0]?.[0]?.length ?? 0;
+  const cos = new Float32Array(b * s * hd);
+  const sin = new Float32Array(b * s * hd);
+  positions.forEach((p, i) => {
+    const table = textRopeTable(p, hd, rot, t.mropeSection, t.ropeTheta);
+    cos.set(table.cos, i * s * hd);
+    sin.set(table.sin, i * s * hd);
+  });
+  return {
+    cos: np.array(cos, { shape: [b, s, 1, hd] }),
+    sin: np.array(sin, { shape: [b, s, 1, hd] }),
+    rotate: rotate ?? textRotateMatrix(t),
+  };
+}
+
+/** The [hd, hd] pair-rotation matrix of the text rope (see `rotatePairsMatrix`). */
+export function textRotateMatrix(t: GlmvConfig["text"]): JaxArray {
+  const hd = textHeadDim(t);
+  return np.array(rotatePairsMatrix(hd, textRotaryDim(t)), { shape: [hd, hd] });
+}
+
+/**
  * Turn a host batch into `ModelInputs` arrays (caller owns them). All rows must have the same length.
  * @example const { inputs } = buildInputs(cfg, { tokens: [[1, 2, 3]] });
  */
@@ -59,27 +91,13 @@ export function buildInputs(cfg: GlmvConfig, batch: HostBatch): { inputs: ModelI
     attentionMask: attn,
   });
 
-  const t = cfg.text;
-  const hd = textHeadDim(t);
-  const rot = textRotaryDim(t);
-  const cos = new Float32Array(b * s * hd);
-  const sin = new Float32Array(b * s * hd);
-  positions.forEach((p, i) => {
-    const table = textRopeTable(p, hd, rot, t.mropeSection, t.ropeTheta);
-    cos.set(table.cos, i * s * hd);
-    sin.set(table.sin, i * s * hd);
-  });
   const mask: boolean[] = [];
   for (let r = 0; r < b; r++)
     for (let i = 0; i < s; i++) for (let j = 0; j < s; j++) mask.push(j <= i && attn[r]![j] === 1);
 
   const inputs: ModelInputs = {
     tokens: np.array(Int32Array.from(rows.flat()), { shape: [b, s], dtype: np.int32 }),
-    rope: {
-      cos: np.array(cos, { shape: [b, s, 1, hd] }),
-      sin: np.array(sin, { shape: [b, s, 1, hd] }),
-      rotate: np.array(rotatePairsMatrix(hd, rot), { shape: [hd, hd] }),
-    },
+    rope: textRopeArrays(cfg.text, positions),
     mask: np.array(mask, { shape: [b, 1, s, s], dtype: np.bool }),
   };
   if (images.length + videos.length > 0) {

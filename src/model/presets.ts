@@ -128,7 +128,7 @@ const TINY_MOE: GlmvConfig = {
   text: {
     ...TINY.text,
     numLayers: 3,
-    headDim: 32, // = hidden/heads, so code that derives the head dim still agrees
+    headDim: 32, // = hidden/heads here; head-dim.test.ts runs a variant where they differ, as in GLM-4.5V
     attentionBias: true,
     ropeLayout: "neox",
     moe: {

@@ -30,7 +30,8 @@ afterAll(() => {
 });
 
 /** Per-token logprobs of each sequence run alone in its own row (the reference). */
-function aloneLogprobs(ex: EncodedExample): number[] {
+function aloneLogprobs(ex: EncodedExample, model = { cfg, params }): number[] {
+  const { cfg, params } = model;
   const { inputs } = buildInputs(cfg, { tokens: [ex.ids], imageGridThw: ex.grids, pixels: ex.pixels });
   const targets = np.array(Int32Array.from([...ex.ids.slice(1), 0]), {
     shape: [1, ex.ids.length],
@@ -77,6 +78,35 @@ describe("packed rows", () => {
     const ref = aloneLogprobs(b);
     const diff = Math.max(...ref.map((x, i) => Math.abs(x - plain[a.ids.length + i]!)));
     expect(diff).toBeGreaterThan(1e-2);
+  });
+});
+
+describe("packed rows with an explicit head dim (GLM-4.5V style, headDim ≠ hidden/heads)", () => {
+  it("build 48-wide rope tables and match the sequences one per row", () => {
+    // tiny-moe shares the tiny vision tower and token ids, so the tiny-encoded examples fit it
+    const moeCfg = presetConfig("tiny-moe", { text: { headDim: 48, mropeSection: [2, 5, 5] } });
+    const moeParams = initParams(moeCfg, 7, 0.3);
+    try {
+      const [a, b, c] = examples as [EncodedExample, EncodedExample, EncodedExample];
+      const layout = layoutPacked(moeCfg, [[a, b], [c]], { rows: 2, context: 192, imageSlots: 4 }, 0);
+      const inputs = packedInputs(moeCfg, layout);
+      expect(inputs.rope.cos.shape).toEqual([2, 192, 1, 48]);
+      expect(inputs.rope.rotate.shape).toEqual([48, 48]);
+      const targets = np.array(packedTargets(layout), { shape: [2, 192], dtype: np.int32 });
+      const logits = forwardLogits(tree.ref(moeParams), inputs, moeCfg);
+      const packed = Array.from(tokenLogprobs(logits, targets).dataSync() as Float32Array);
+      const segments = [[a, b], [c]];
+      let maxDiff = 0;
+      for (const [r, rowPlaces] of layout.places.entries())
+        for (const [k, p] of rowPlaces.entries()) {
+          const ref = aloneLogprobs(segments[r]![k]!, { cfg: moeCfg, params: moeParams });
+          for (let i = 0; i < ref.length; i++)
+            maxDiff = Math.max(maxDiff, Math.abs(ref[i]! - packed[r * 192 + p.start + i]!));
+        }
+      expect(maxDiff).toBeLessThan(1e-4);
+    } finally {
+      tree.dispose(moeParams);
+    }
   });
 });
 

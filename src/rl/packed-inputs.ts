@@ -7,10 +7,9 @@
  * Images only: video placeholders are not packed.
  */
 import { numpy as np } from "@jax-js/jax";
-import { type GlmvConfig, rotaryDim } from "../model/config.ts";
-import type { ModelInputs } from "../model/model.ts";
+import type { GlmvConfig } from "../model/config.ts";
+import { type ModelInputs, textRopeArrays } from "../model/model.ts";
 import { type GridThw, getRopeIndex } from "../model/position-ids.ts";
-import { rotatePairsMatrix, textRopeTable } from "../model/rope.ts";
 import { visionAux, visionGeometry } from "../model/vision.ts";
 import { GlmvError } from "../util/errors.ts";
 import { concatFloat32 } from "./encode.ts";
@@ -160,23 +159,9 @@ export function packedMask(segment: readonly (readonly number[])[]): boolean[] {
 export function packedInputs(cfg: GlmvConfig, layout: PackedLayout): ModelInputs {
   const b = layout.tokens.length;
   const s = layout.tokens[0]?.length ?? 0;
-  const t = cfg.text;
-  const hd = t.hiddenSize / t.numHeads;
-  const rot = rotaryDim(t.hiddenSize, t.numHeads, t.partialRotaryFactor);
-  const cos = new Float32Array(b * s * hd);
-  const sin = new Float32Array(b * s * hd);
-  layout.positions.forEach((p, r) => {
-    const table = textRopeTable(p, hd, rot, t.mropeSection, t.ropeTheta);
-    cos.set(table.cos, r * s * hd);
-    sin.set(table.sin, r * s * hd);
-  });
   const inputs: ModelInputs = {
     tokens: np.array(Int32Array.from(layout.tokens.flat()), { shape: [b, s], dtype: np.int32 }),
-    rope: {
-      cos: np.array(cos, { shape: [b, s, 1, hd] }),
-      sin: np.array(sin, { shape: [b, s, 1, hd] }),
-      rotate: np.array(rotatePairsMatrix(hd, rot), { shape: [hd, hd] }),
-    },
+    rope: textRopeArrays(cfg.text, layout.positions),
     mask: np.array(packedMask(layout.segment), { shape: [b, 1, s, s], dtype: np.bool }),
   };
   if (layout.grids.length > 0) {
