@@ -8,11 +8,12 @@ import { presetConfig, toHfConfig } from "../model/config.ts";
 import { initNamed } from "../model/params.ts";
 import { buildTinyTokenizerJson } from "../model/tiny-tokenizer.ts";
 import { loadTinyTokenizer } from "../model/tokenizer.ts";
-import { generateCommand, parseGenerateArgs, promptIds, runGenerate } from "./generate.ts";
+import { chatStyleFor, generateCommand, parseGenerateArgs, promptIds, runGenerate } from "./generate.ts";
 import { main } from "./main.ts";
 
 let dir: string;
 let model: string;
+let moeModel: string;
 let image: string;
 
 beforeAll(async () => {
@@ -22,6 +23,13 @@ beforeAll(async () => {
   await saveCheckpointDir(model, {
     config: toHfConfig(cfg),
     tensors: initNamed(cfg, 5, 0.3),
+    tokenizerJson: buildTinyTokenizerJson(),
+  });
+  moeModel = join(dir, "ckpt-moe");
+  const moeCfg = presetConfig("tiny-moe");
+  await saveCheckpointDir(moeModel, {
+    config: toHfConfig(moeCfg),
+    tensors: initNamed(moeCfg, 5, 0.3),
     tokenizerJson: buildTinyTokenizerJson(),
   });
   image = join(dir, "img.png");
@@ -49,7 +57,17 @@ describe("parseGenerateArgs", () => {
     const a = parseGenerateArgs(["--model", "m", "--image", "i.png", "--prompt", "hi", "--no-think"]);
     expect(a).toMatchObject({ style: "4.5v", noThink: true, maxNewTokens: 256, temperature: 0, topP: 1 });
     const b = parseGenerateArgs(["--model", "m", "--image", "i", "--prompt", "p", "--max-new-tokens", "7"]);
-    expect(b).toMatchObject({ style: "4.1v", noThink: false, maxNewTokens: 7 });
+    expect(b).toMatchObject({ noThink: false, maxNewTokens: 7 });
+    expect(b).not.toHaveProperty("style", expect.anything()); // left to the model: chatStyleFor
+    const c = parseGenerateArgs(["--model", "m", "--image", "i", "--prompt", "p", "--style", "4.1v"]);
+    expect(c).toMatchObject({ style: "4.1v" });
+  });
+  it("chatStyleFor: an explicit style wins; otherwise 4.5V for a MoE config, 4.1V for a dense one", () => {
+    expect(chatStyleFor(undefined, presetConfig("tiny"))).toBe("4.1v");
+    expect(chatStyleFor(undefined, presetConfig("tiny-moe"))).toBe("4.5v");
+    expect(chatStyleFor(undefined, presetConfig("glm-4.5v"))).toBe("4.5v");
+    expect(chatStyleFor("4.1v", presetConfig("tiny-moe"))).toBe("4.1v");
+    expect(chatStyleFor("4.5v", presetConfig("tiny"))).toBe("4.5v");
   });
   it("returns usage errors as strings and null for --help", () => {
     expect(parseGenerateArgs(["--help"])).toBeNull();
@@ -116,5 +134,35 @@ describe("runGenerate end to end on a tiny random checkpoint", () => {
     expect(await generateCommand.run(["--bogus"])).toBe(2);
     const code = await main(["generate", ...argv()].map((a) => (a === model ? join(dir, "nope") : a)));
     expect(code).toBe(1);
+  });
+});
+
+describe("runGenerate on a GLM-4.5V (MoE) checkpoint", () => {
+  const argv = (extra: string[] = []) => [
+    "--model",
+    moeModel,
+    "--image",
+    image,
+    "--prompt",
+    "What is this?",
+    "--max-new-tokens",
+    "6",
+    ...extra,
+  ];
+  const run = async (extra: string[]) => {
+    const args = parseGenerateArgs(argv(extra));
+    if (typeof args !== "object" || args === null) throw new Error(String(args));
+    return runGenerate(args, capture(false).io);
+  };
+
+  it("defaults to the 4.5V style: a forced thought closes with </think> alone", async () => {
+    const text = await run(["--think-budget", "1"]);
+    expect(text).toContain("</think>");
+    expect(text).not.toContain("</think><answer>");
+  });
+
+  it("--style 4.1v still overrides it, and --no-think works", async () => {
+    expect(await run(["--think-budget", "1", "--style", "4.1v"])).toContain("</think><answer>");
+    expect(typeof (await run(["--no-think", "--temperature", "0.8", "--seed", "3"]))).toBe("string");
   });
 });

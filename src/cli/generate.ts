@@ -27,7 +27,8 @@ options:
   --model DIR           checkpoint folder: config.json, *.safetensors, tokenizer.json (else the tiny tokenizer)
   --image FILE          image file (PNG, JPEG, …)
   --prompt TEXT         the user's question
-  --style 4.1v|4.5v     chat template (default 4.1v; --no-think implies 4.5v)
+  --style 4.1v|4.5v     chat template and force-answer style (default: 4.5v for a GLM-4.5V (MoE) model or with
+                        --no-think, else 4.1v)
   --no-think            GLM-4.5V thinking switch off (/nothink and an empty <think></think>)
   --max-new-tokens N    default 256
   --temperature T       0 = greedy (default 0)
@@ -42,7 +43,8 @@ export const GenerateArgs = z.object({
   model: z.string().min(1),
   image: z.string().min(1),
   prompt: z.string(),
-  style: z.enum(["4.1v", "4.5v"]),
+  /** Absent = from the model: "4.5v" when the config has `text.moe` (GLM-4.5V), else "4.1v" (`chatStyleFor`). */
+  style: z.enum(["4.1v", "4.5v"]).optional(),
   noThink: z.boolean(),
   maxNewTokens: z.coerce.number().int().positive(),
   temperature: z.coerce.number().min(0),
@@ -87,7 +89,7 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs | string | null 
     model: values.model,
     image: values.image,
     prompt: values.prompt,
-    style: values.style ?? (noThink ? "4.5v" : "4.1v"),
+    style: values.style ?? (noThink ? "4.5v" : undefined),
     noThink,
     maxNewTokens: values["max-new-tokens"],
     temperature: values.temperature,
@@ -102,6 +104,15 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs | string | null 
 }
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/**
+ * The chat/force-answer style a run uses: the explicit `--style`, else the model's own (GLM-4.5V, i.e. a config
+ * with `text.moe`, speaks the 4.5V template and closes a forced thought with `</think>` alone; 4.1V adds `<answer>`).
+ * @example chatStyleFor(undefined, presetConfig("tiny-moe")) // "4.5v"
+ */
+export function chatStyleFor(style: ChatStyle | undefined, cfg: Pick<GlmvConfig, "text">): ChatStyle {
+  return style ?? (cfg.text.moe ? "4.5v" : "4.1v");
+}
 
 /** A loaded model: config, parameters (caller disposes) and tokenizer. */
 export type LoadedModel = { cfg: GlmvConfig; params: GlmvParams; tok: GlmvTokenizer };
@@ -165,7 +176,8 @@ export async function runGenerate(args: GenerateArgs, io: GenerateIo): Promise<s
       mergeSize: v.spatialMergeSize,
       temporalPatchSize: v.temporalPatchSize,
     });
-    const ids = promptIds(tok, image, args.prompt, { style: args.style, thinking: !args.noThink });
+    const style = chatStyleFor(args.style, cfg);
+    const ids = promptIds(tok, image, args.prompt, { style, thinking: !args.noThink });
     const s = tok.special;
     // GLM's generation_config stops at <|endoftext|>, <|user|> and <|observation|>
     const stopIds = [s.endOfText, s.user, s.observation];
@@ -201,7 +213,7 @@ export async function runGenerate(args: GenerateArgs, io: GenerateIo): Promise<s
           ...(args.thinkBudget !== undefined
             ? {
                 thinkBudget: args.thinkBudget,
-                forceAnswer: { style: args.style, thinkEndId: s.thinkEnd, answerStartId: s.answerStart },
+                forceAnswer: { style, thinkEndId: s.thinkEnd, answerStartId: s.answerStart },
               }
             : {}),
         },
