@@ -4,17 +4,16 @@
  * shared expert outputs, every layer and the logits — for one image, two images and a video. Negative controls:
  * the 4.1V interleaved RoPE pairing and a zeroed correction bias must both fail.
  */
-import { readFileSync } from "node:fs";
 import { type Array as JaxArray, numpy as np, tree } from "@jax-js/jax";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { disposeAll } from "../tensor/own.ts";
-import { expectedTensors, type GlmvConfig, parseHfConfig, textHeadDim, textRotaryDim } from "./config.ts";
-import { buildInputs, forwardLogits, type HostBatch } from "./model.ts";
-import { type GlmvParams, type MoeLayerParams, paramsFromNamed } from "./params.ts";
-import type { GridThw } from "./position-ids.ts";
+import { expectedTensors, type GlmvConfig, textHeadDim, textRotaryDim } from "./config.ts";
+import { buildInputs, forwardLogits } from "./model.ts";
+import type { GlmvParams, MoeLayerParams } from "./params.ts";
+import { loadParityFixture, type ParityFixture, relError, rows2d } from "./parity-fixture.ts";
 import { textRopeTable } from "./rope.ts";
-import { readSafetensors, type SafeTensor } from "./safetensors.ts";
+import type { SafeTensor } from "./safetensors.ts";
 
 const DIR = new URL("../../test/fixtures/glm4v-moe-tiny/", import.meta.url);
 const CASES = ["image_8x12", "two_images_4x4_6x10", "video_2x4x6"] as const;
@@ -23,51 +22,17 @@ const MOE_LAYERS = [1, 2] as const;
 let cfg: GlmvConfig;
 let params: GlmvParams;
 let fx: Map<string, SafeTensor>;
+let fixture: ParityFixture;
 let weights: Map<string, SafeTensor>;
 
 beforeAll(async () => {
   await initTensorEngine();
-  cfg = parseHfConfig(JSON.parse(readFileSync(new URL("config.json", DIR), "utf8")));
-  weights = readSafetensors(new Uint8Array(readFileSync(new URL("model.safetensors", DIR))));
-  params = paramsFromNamed(weights, cfg);
-  fx = readSafetensors(new Uint8Array(readFileSync(new URL("fixtures.safetensors", DIR))));
+  fixture = loadParityFixture(DIR);
+  ({ cfg, params, fx, weights } = fixture);
 });
 
-function get(name: string): SafeTensor {
-  const t = fx.get(name);
-  if (!t) throw new Error(`fixture ${name} missing`);
-  return t;
-}
-
-function rows2d(t: SafeTensor): number[][] {
-  const [r, c] = t.shape as [number, number];
-  return Array.from({ length: r }, (_, i) => Array.from(t.data.subarray(i * c, (i + 1) * c)));
-}
-
-function hostBatch(name: string): HostBatch {
-  const batch: HostBatch = {
-    tokens: rows2d(get(`${name}.input_ids`)),
-    attentionMask: rows2d(get(`${name}.attention_mask`)),
-  };
-  const img = fx.get(`${name}.image_grid_thw`);
-  const vid = fx.get(`${name}.video_grid_thw`);
-  if (img) batch.imageGridThw = rows2d(img) as unknown as GridThw[];
-  if (vid) batch.videoGridThw = rows2d(vid) as unknown as GridThw[];
-  const pix = fx.get(`${name}.pixel_values`) ?? fx.get(`${name}.pixel_values_videos`);
-  if (pix) batch.pixels = pix.data as Float32Array;
-  return batch;
-}
-
-/** max |a − b| / max |b| */
-function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < expected.length; i++) {
-    num = Math.max(num, Math.abs(actual[i]! - expected[i]!));
-    den = Math.max(den, Math.abs(expected[i]!));
-  }
-  return num / den;
-}
+const get = (name: string) => fixture.get(name);
+const hostBatch = (name: string) => fixture.hostBatch(name);
 
 /** Run a case, keeping every recorded stage on the host. */
 function runCase(name: string, c: GlmvConfig, p: GlmvParams): Map<string, Float32Array> {

@@ -2,16 +2,15 @@
  * Parity with the Hugging Face reference (test/fixtures/glm4v-tiny): every stage of the vision tower, the
  * position ids, every decoder layer and the logits, for one image, two images and a video.
  */
-import { readFileSync } from "node:fs";
 import { type Array as JaxArray, tree } from "@jax-js/jax";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initTensorEngine } from "../tensor/engine.ts";
-import { type GlmvConfig, parseHfConfig, rotaryDim } from "./config.ts";
-import { buildInputs, forwardLogits, type HostBatch } from "./model.ts";
-import { type GlmvParams, paramsFromNamed } from "./params.ts";
-import type { GridThw } from "./position-ids.ts";
+import { type GlmvConfig, rotaryDim } from "./config.ts";
+import { buildInputs, forwardLogits } from "./model.ts";
+import type { GlmvParams } from "./params.ts";
+import { loadParityFixture, type ParityFixture, relError } from "./parity-fixture.ts";
 import { textRopeTable } from "./rope.ts";
-import { readSafetensors, type SafeTensor } from "./safetensors.ts";
+import type { SafeTensor } from "./safetensors.ts";
 
 const DIR = new URL("../../test/fixtures/glm4v-tiny/", import.meta.url);
 const CASES = ["image_8x12", "two_images_4x4_6x10", "video_2x4x6"] as const;
@@ -19,48 +18,16 @@ const CASES = ["image_8x12", "two_images_4x4_6x10", "video_2x4x6"] as const;
 let cfg: GlmvConfig;
 let params: GlmvParams;
 let fx: Map<string, SafeTensor>;
+let fixture: ParityFixture;
 
 beforeAll(async () => {
   await initTensorEngine();
-  cfg = parseHfConfig(JSON.parse(readFileSync(new URL("config.json", DIR), "utf8")));
-  const weights = readSafetensors(new Uint8Array(readFileSync(new URL("model.safetensors", DIR))));
-  params = paramsFromNamed(weights, cfg);
-  fx = readSafetensors(new Uint8Array(readFileSync(new URL("fixtures.safetensors", DIR))));
+  fixture = loadParityFixture(DIR);
+  ({ cfg, params, fx } = fixture);
 });
 
-function get(name: string): SafeTensor {
-  const t = fx.get(name);
-  if (!t) throw new Error(`fixture ${name} missing`);
-  return t;
-}
-
-function rows2d(t: SafeTensor): number[][] {
-  const [r, c] = t.shape as [number, number];
-  return Array.from({ length: r }, (_, i) => Array.from(t.data.subarray(i * c, (i + 1) * c)));
-}
-
-function hostBatch(name: string): HostBatch {
-  const tokens = rows2d(get(`${name}.input_ids`));
-  const batch: HostBatch = { tokens, attentionMask: rows2d(get(`${name}.attention_mask`)) };
-  const img = fx.get(`${name}.image_grid_thw`);
-  const vid = fx.get(`${name}.video_grid_thw`);
-  if (img) batch.imageGridThw = rows2d(img) as unknown as GridThw[];
-  if (vid) batch.videoGridThw = rows2d(vid) as unknown as GridThw[];
-  const pix = fx.get(`${name}.pixel_values`) ?? fx.get(`${name}.pixel_values_videos`);
-  if (pix) batch.pixels = pix.data as Float32Array;
-  return batch;
-}
-
-/** max |a − b| / max |b| */
-function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < expected.length; i++) {
-    num = Math.max(num, Math.abs(actual[i]! - expected[i]!));
-    den = Math.max(den, Math.abs(expected[i]!));
-  }
-  return num / den;
-}
+const get = (name: string) => fixture.get(name);
+const hostBatch = (name: string) => fixture.hostBatch(name);
 
 describe.each(CASES)("parity %s", (name) => {
   it("position ids and rope deltas equal the reference", () => {

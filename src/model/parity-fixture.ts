@@ -1,0 +1,71 @@
+/**
+ * Test support for the Hugging Face parity tests (parity.test.ts, parity-moe.test.ts): load a vendored fixture
+ * folder (config.json, model.safetensors, fixtures.safetensors), look tensors up by name, turn a recorded case
+ * into a `HostBatch`, and compare arrays by relative error.
+ */
+import { readFileSync } from "node:fs";
+import { type GlmvConfig, parseHfConfig } from "./config.ts";
+import type { HostBatch } from "./model.ts";
+import { type GlmvParams, paramsFromNamed } from "./params.ts";
+import type { GridThw } from "./position-ids.ts";
+import { readSafetensors, type SafeTensor } from "./safetensors.ts";
+
+/** A loaded fixture folder. `params` are owned by the caller. */
+export type ParityFixture = {
+  cfg: GlmvConfig;
+  weights: Map<string, SafeTensor>;
+  params: GlmvParams;
+  /** The recorded reference tensors. */
+  fx: Map<string, SafeTensor>;
+  /** A recorded tensor; throws when the fixture lacks it. */
+  get: (name: string) => SafeTensor;
+  /** The model input of case `name` (ids, attention mask, grids and pixels as recorded). */
+  hostBatch: (name: string) => HostBatch;
+};
+
+/** Rows of a 2-D tensor as plain number arrays. */
+export function rows2d(t: SafeTensor): number[][] {
+  const [r, c] = t.shape as [number, number];
+  return Array.from({ length: r }, (_, i) => Array.from(t.data.subarray(i * c, (i + 1) * c)));
+}
+
+/** max |a − b| / max |b| */
+export function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < expected.length; i++) {
+    num = Math.max(num, Math.abs(actual[i]! - expected[i]!));
+    den = Math.max(den, Math.abs(expected[i]!));
+  }
+  return num / den;
+}
+
+/**
+ * Load a fixture folder (a `URL` ending in "/") into a config, parameters and the recorded tensors.
+ * @example const f = loadParityFixture(new URL("../../test/fixtures/glm4v-tiny/", import.meta.url));
+ */
+export function loadParityFixture(dir: URL): ParityFixture {
+  const cfg = parseHfConfig(JSON.parse(readFileSync(new URL("config.json", dir), "utf8")));
+  const weights = readSafetensors(new Uint8Array(readFileSync(new URL("model.safetensors", dir))));
+  const params = paramsFromNamed(weights, cfg);
+  const fx = readSafetensors(new Uint8Array(readFileSync(new URL("fixtures.safetensors", dir))));
+  const get = (name: string): SafeTensor => {
+    const t = fx.get(name);
+    if (!t) throw new Error(`fixture ${name} missing`);
+    return t;
+  };
+  const hostBatch = (name: string): HostBatch => {
+    const batch: HostBatch = {
+      tokens: rows2d(get(`${name}.input_ids`)),
+      attentionMask: rows2d(get(`${name}.attention_mask`)),
+    };
+    const img = fx.get(`${name}.image_grid_thw`);
+    const vid = fx.get(`${name}.video_grid_thw`);
+    if (img) batch.imageGridThw = rows2d(img) as unknown as GridThw[];
+    if (vid) batch.videoGridThw = rows2d(vid) as unknown as GridThw[];
+    const pix = fx.get(`${name}.pixel_values`) ?? fx.get(`${name}.pixel_values_videos`);
+    if (pix) batch.pixels = pix.data as Float32Array;
+    return batch;
+  };
+  return { cfg, weights, params, fx, get, hostBatch };
+}
