@@ -1,11 +1,12 @@
-import { type Array as JaxArray, numpy as np, tree } from "@jax-js/jax";
+import { numpy as np, tree } from "@jax-js/jax";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { disposeAll } from "../tensor/own.ts";
-import { presetConfig, rotaryDim } from "./config.ts";
-import { type CacheWrite, type LayerCache, runDecoder, type TextRope } from "./decoder.ts";
+import { presetConfig, textHeadDim } from "./config.ts";
+import { type LayerCache, runDecoder } from "./decoder.ts";
+import { cacheMask, cacheWriteAt } from "./generate.ts";
+import { textRopeArrays } from "./model.ts";
 import { initParams } from "./params.ts";
-import { rotatePairsMatrix, textRopeTable } from "./rope.ts";
 
 beforeAll(async () => {
   await initTensorEngine();
@@ -13,39 +14,12 @@ beforeAll(async () => {
 
 const cfg = presetConfig("tiny", { text: { vocabSize: 32 } });
 const t = cfg.text;
-const hd = t.hiddenSize / t.numHeads;
-const rot = rotaryDim(t.hiddenSize, t.numHeads, t.partialRotaryFactor);
+const hd = textHeadDim(t);
+/** Rope arrays for one row at the given positions (all three M-RoPE components equal, as for text). */
+const rope = (positions: number[]) => textRopeArrays(t, [[positions, positions, positions]]);
 
-function rope(positions: number[]): TextRope {
-  const table = textRopeTable([positions, positions, positions], hd, rot, t.mropeSection);
-  const s = positions.length;
-  return {
-    cos: np.array(table.cos, { shape: [1, s, 1, hd] }),
-    sin: np.array(table.sin, { shape: [1, s, 1, hd] }),
-    rotate: np.array(rotatePairsMatrix(hd, rot), { shape: [hd, hd] }),
-  };
-}
-
-/** Mask [1, 1, S, T]: query i (absolute position start + i) sees keys j ≤ start + i. */
-function mask(s: number, total: number, start: number): JaxArray {
-  const m: boolean[] = [];
-  for (let i = 0; i < s; i++) for (let j = 0; j < total; j++) m.push(j <= start + i);
-  return np.array(m, { shape: [1, 1, s, total], dtype: np.bool });
-}
-
-/** Cache write for `count` tokens at `start` in a cache of `total` slots. */
-function write(total: number, start: number, count: number): CacheWrite {
-  const keep = new Float32Array(total).fill(1);
-  const place = new Float32Array(total * count);
-  for (let i = 0; i < count; i++) {
-    keep[start + i] = 0;
-    place[(start + i) * count + i] = 1;
-  }
-  return {
-    keep: np.array(keep, { shape: [total, 1, 1] }),
-    place: np.array(place, { shape: [total, count] }),
-  };
-}
+/** Mask [1, 1, S, T]: query i (absolute position start + i) sees keys j ≤ start + i (no padding). */
+const mask = (s: number, total: number, start: number) => cacheMask([[]], start, s, total);
 
 describe("decoder", () => {
   it("prefill + one-token steps through the static KV cache equal the full causal pass", () => {
@@ -76,7 +50,7 @@ describe("decoder", () => {
       {
         mask: mask(prefill, s, 0),
         cache,
-        write: write(s, 0, prefill),
+        write: cacheWriteAt(0, prefill, s),
       },
     );
     chunks.push(first.hidden.dataSync() as Float32Array);
@@ -85,7 +59,7 @@ describe("decoder", () => {
       const step = runDecoder(tree.ref(layers), x.ref.slice([], [p, p + 1]), rope([p]), t, {
         mask: mask(1, s, p),
         cache,
-        write: write(s, p, 1),
+        write: cacheWriteAt(p, 1, s),
       });
       chunks.push(step.hidden.dataSync() as Float32Array);
       cache = step.cache!;

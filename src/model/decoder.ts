@@ -63,7 +63,6 @@ function writeCache(old: JaxArray, fresh: JaxArray, write: CacheWrite): JaxArray
   return old.mul(write.keep).add(placed);
 }
 
-/** Self-attention of one layer. Returns the output [B, S, hidden] and, with a cache, the updated cache. */
 /**
  * Reorder the rotary dims of q/k [B, S, H, hd] from NeoX half-split pairs (j, j + rot/2) to interleaved pairs
  * (2j, 2j+1), so the interleaved rope tables every caller builds rotate the right pairs. q and k get the same
@@ -84,6 +83,7 @@ export function neoxToInterleaved(x: JaxArray, rot: number): JaxArray {
   return np.concatenate([paired, pass], -1);
 }
 
+/** Self-attention of one layer. Returns the output [B, S, hidden] and, with a cache, the updated cache. */
 export function runSelfAttention(
   p: AttentionParams,
   x: JaxArray,
