@@ -69,3 +69,27 @@ export function loadParityFixture(dir: URL): ParityFixture {
   };
   return { cfg, weights, params, fx, get, hostBatch };
 }
+
+/**
+ * Relative error (`relError`) of every recorded reference stage of case `name` — the fixture keys
+ * `name.vision.*`, `name.text.*` and `name.logits`, except rope tables and keys `skip` rejects — against the
+ * host arrays `stages` recorded by our forward pass (keyed without the case prefix). A stage we did not record
+ * counts as Infinity, so it fails any tolerance under its own name.
+ * @example stageErrors(f, "image_8x12", stages, (k) => k.includes("topk_"))
+ */
+export function stageErrors(
+  f: Pick<ParityFixture, "fx">,
+  name: string,
+  stages: ReadonlyMap<string, Float32Array>,
+  skip: (key: string) => boolean = () => false,
+): Record<string, number> {
+  const errors: Record<string, number> = {};
+  for (const [key, ref] of f.fx) {
+    if (!key.startsWith(`${name}.`) || !/\.(vision|text)\.|\.logits$/.test(key)) continue;
+    if (key.includes("rope_") || skip(key)) continue;
+    const stage = key.slice(name.length + 1);
+    const got = stages.get(stage);
+    errors[stage] = got ? relError(got, ref.data) : Number.POSITIVE_INFINITY;
+  }
+  return errors;
+}
