@@ -6,40 +6,25 @@
  *      FLOPs = 6 · N · tokens + 12 · L · S · d · tokens
  *    where N = text parameters that do matmul work per token (decoder layers + LM head; the embedding lookup and
  *    the vision tower, idle on text batches, are left out), and the second term is attention (QKᵀ and AV,
- *    2·S·d multiply-adds each per token per layer, ×3 for the backward; the full S×S is computed before masking,
- *    so it is counted in full). It is reported as a fraction of the matmul peak.
+ *    2·S·d multiply-adds each per token per layer with d = heads·headDim, ×3 for the backward; the full S×S is
+ *    computed before masking, so it is counted in full). It is reported as a fraction of the matmul peak.
+ *    The `tiny-moe` step (GLM-4.5V layout: + sequence balance loss and bias update, `createMoeTrainStep`) on the
+ *    same [8×64] batches, in tokens/s (bench/moe.ts keeps the expert-balance study).
  * 3. Decoding 256 new tokens (tiny, batch 1, greedy): the KV-cache generator against full recomputation at a fixed
  *    padded shape (the same single-compile constraint, no cache), compile time excluded from both; the speedup.
  * Ends with exactly one JSON line:
- * {"matmulGflops", "tinyTokensPerSec", "smallTokensPerSec", "smallFractionOfPeak", "kvSpeedup"}.
+ * {"matmulGflops", "tinyTokensPerSec", "tinyMoeTokensPerSec", "smallTokensPerSec", "smallFractionOfPeak",
+ *  "kvSpeedup"}.
  */
 import { type Array as JaxArray, jit, numpy as np, tree } from "@jax-js/jax";
-import { type GlmvConfig, presetConfig } from "../src/model/config.ts";
+import { type GlmvConfig, presetConfig, textHeadDim } from "../src/model/config.ts";
 import { createGenerator } from "../src/model/generate.ts";
-import {
-  buildInputs,
-  buildTrainBatch,
-  createForward,
-  createTrainStep,
-  initOptimizer,
-} from "../src/model/model.ts";
+import { buildInputs, createForward } from "../src/model/model.ts";
 import { initParams } from "../src/model/params.ts";
 import { argmax } from "../src/model/sampling.ts";
-import { AdamWConfig } from "../src/tensor/adamw.ts";
 import { initTensorEngine } from "../src/tensor/engine.ts";
 import { mulberry32 } from "../src/util/rng.ts";
-
-const median = (xs: number[]) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-async function seconds(fn: () => Promise<void>): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return (performance.now() - t0) / 1000;
-}
+import { median, seconds, trainStepRate } from "./lib.ts";
 
 /** Median GFLOP/s of a jitted n³ matmul (result read back each time, so the work is really done). */
 async function matmulGflops(n: number, runs: number): Promise<number> {
@@ -69,42 +54,22 @@ async function matmulGflops(n: number, runs: number): Promise<number> {
 /** Parameters doing matmul work per text token: decoder layers and the LM head. */
 function textMatmulParams(cfg: GlmvConfig): number {
   const t = cfg.text;
-  const hd = t.hiddenSize / t.numHeads;
+  const hd = textHeadDim(t); // explicit on GLM-4.5V, where heads·hd ≠ hidden
+  const q = t.numHeads * hd;
   const kv = t.numKvHeads * hd;
   const h = t.hiddenSize;
-  const perLayer = h * h + 2 * kv * h + h * h + 3 * t.intermediateSize * h;
+  const perLayer = q * h + 2 * kv * h + h * q + 3 * t.intermediateSize * h;
   return t.numLayers * perLayer + t.vocabSize * h;
 }
 
-/** Median training-step time of a preset on a text batch [b, s]; returns tokens/s and effective GFLOP/s. */
-async function trainStepRate(cfg: GlmvConfig, b: number, s: number, steps: number) {
-  const rand = mulberry32(2);
-  const used = Math.min(cfg.text.vocabSize, 96); // stay clear of the special-token ids
-  const tokens = Array.from({ length: b }, () => Array.from({ length: s }, () => Math.floor(rand() * used)));
-  const lossMask = tokens.map((row) => row.map((_, i) => (i >= s / 4 ? 1 : 0)));
-  const batch = buildTrainBatch(cfg, { tokens }, lossMask);
-  let params = initParams(cfg, 1);
-  let opt = initOptimizer(params);
-  const step = createTrainStep(cfg, AdamWConfig.parse({}));
-  const times: number[] = [];
-  try {
-    for (let i = 0; i <= steps; i++) {
-      const dt = await seconds(async () => {
-        const out = step(params, opt, tree.ref(batch), 1e-3);
-        ({ params, opt } = out);
-        await out.loss.data();
-        out.gradNorm.dispose();
-      });
-      if (i > 0) times.push(dt); // step 0 compiles
-    }
-  } finally {
-    step.dispose();
-    tree.dispose([params, opt, batch]);
-  }
-  const t = median(times);
+/** A dense preset's training step on a text batch [b, s]: tokens/s and effective GFLOP/s (header formula). */
+async function denseStepRate(cfg: GlmvConfig, b: number, s: number, steps: number) {
+  const { stepSeconds, tokensPerSec } = await trainStepRate(cfg, b, s, steps);
   const n = b * s;
-  const flops = 6 * textMatmulParams(cfg) * n + 12 * cfg.text.numLayers * s * cfg.text.hiddenSize * n;
-  return { tokensPerSec: n / t, gflops: flops / t / 1e9, stepSeconds: t };
+  const t = cfg.text;
+  const attention = 12 * t.numLayers * s * t.numHeads * textHeadDim(t) * n;
+  const flops = 6 * textMatmulParams(cfg) * n + attention;
+  return { tokensPerSec, gflops: flops / stepSeconds / 1e9, stepSeconds };
 }
 
 /** Greedy decoding of `newTokens` tokens: KV-cache generator vs fixed-shape full recomputation. */
@@ -156,11 +121,15 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const peak = await matmulGflops(1024, 7);
   console.log(`matmul 1024³ (jit, median of 7): ${peak.toFixed(1)} GFLOP/s`);
-  const tiny = await trainStepRate(presetConfig("tiny"), 8, 64, 5);
+  const tiny = await denseStepRate(presetConfig("tiny"), 8, 64, 5);
   console.log(
     `train step tiny  [8×64]:  ${tiny.tokensPerSec.toFixed(0)} tokens/s (${(tiny.stepSeconds * 1000).toFixed(0)} ms/step, ${tiny.gflops.toFixed(2)} GFLOP/s)`,
   );
-  const small = await trainStepRate(presetConfig("small"), 4, 128, 2); // ~5–15 s a step on 1 thread
+  const tinyMoe = await trainStepRate(presetConfig("tiny-moe"), 8, 64, 5);
+  console.log(
+    `train step tiny-moe [8×64]: ${tinyMoe.tokensPerSec.toFixed(0)} tokens/s (${(tinyMoe.stepSeconds * 1000).toFixed(0)} ms/step)`,
+  );
+  const small = await denseStepRate(presetConfig("small"), 4, 128, 2); // ~5–15 s a step on 1 thread
   const fraction = small.gflops / peak;
   console.log(
     `train step small [4×128]: ${small.tokensPerSec.toFixed(0)} tokens/s (${(small.stepSeconds * 1000).toFixed(0)} ms/step, ${small.gflops.toFixed(2)} GFLOP/s = ${(100 * fraction).toFixed(1)}% of the matmul peak)`,
@@ -174,6 +143,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       matmulGflops: Number(peak.toFixed(2)),
       tinyTokensPerSec: Math.round(tiny.tokensPerSec),
+      tinyMoeTokensPerSec: Math.round(tinyMoe.tokensPerSec),
       smallTokensPerSec: Math.round(small.tokensPerSec),
       smallFractionOfPeak: Number(fraction.toFixed(4)),
       kvSpeedup: Number(kv.speedup.toFixed(2)),

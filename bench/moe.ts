@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/moe.ts` (to be merged into `npm run bench:model` as its MoE step):
+ * `npm run bench:moe`: the MoE balance study (`npm run bench:model` also reports the step rate below).
  * 1. The `tiny-moe` training step (forward + backward + sequence balance loss + AdamW + bias update,
  *    `createMoeTrainStep`) on text-only [8×64] batches, in tokens/s (median step after the compile).
  * 2. Expert-load balance after a short training run on task text (questions, CoTs and boxed answers of the
@@ -25,20 +25,7 @@ import { initParams } from "../src/model/params.ts";
 import { loadTinyTokenizer } from "../src/model/tokenizer.ts";
 import { AdamWConfig } from "../src/tensor/adamw.ts";
 import { initTensorEngine } from "../src/tensor/engine.ts";
-import { mulberry32 } from "../src/util/rng.ts";
-
-const median = (xs: number[]) => {
-  const s = xs.slice().sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-function randomBatch(cfg: GlmvConfig, b: number, s: number): TrainBatch {
-  const rand = mulberry32(2);
-  const tokens = Array.from({ length: b }, () => Array.from({ length: s }, () => Math.floor(rand() * 96)));
-  const lossMask = tokens.map((row) => row.map((_, i) => (i >= s / 4 ? 1 : 0)));
-  return buildTrainBatch(cfg, { tokens }, lossMask);
-}
+import { trainStepRate } from "./lib.ts";
 
 /** Rows of `s` tokens cut from the suite's text (question, CoT, boxed answer), `b` rows per batch. */
 async function textBatches(cfg: GlmvConfig, b: number, s: number, count: number): Promise<TrainBatch[]> {
@@ -62,28 +49,6 @@ async function textBatches(cfg: GlmvConfig, b: number, s: number, count: number)
     );
   }
   return batches;
-}
-
-async function trainStepRate(cfg: GlmvConfig, b: number, s: number, steps: number) {
-  const batch = randomBatch(cfg, b, s);
-  let params = initParams(cfg, 1);
-  let opt = initOptimizer(params);
-  const step = createMoeTrainStep(cfg, AdamWConfig.parse({}), MoeBalanceConfig.parse({}));
-  const times: number[] = [];
-  try {
-    for (let i = 0; i <= steps; i++) {
-      const t0 = performance.now();
-      const out = step(params, opt, tree.ref(batch), 1e-3);
-      ({ params, opt } = out);
-      await out.loss.data();
-      tree.dispose([out.lmLoss, out.auxLoss, out.gradNorm, out.loads]);
-      if (i > 0) times.push((performance.now() - t0) / 1000); // step 0 compiles
-    }
-  } finally {
-    step.dispose();
-    tree.dispose([params, opt, batch]);
-  }
-  return (b * s) / median(times);
 }
 
 type Balance = { maxOverMean: number[]; idleExperts: number[]; finalLmLoss: number };
@@ -133,7 +98,7 @@ async function main(): Promise<void> {
   await initTensorEngine();
   const t0 = performance.now();
   const cfg = presetConfig("tiny-moe");
-  const rate = await trainStepRate(cfg, 8, 64, 5);
+  const rate = (await trainStepRate(cfg, 8, 64, 5)).tokensPerSec;
   console.log(`train step tiny-moe [8×64]: ${rate.toFixed(0)} tokens/s`);
   const steps = Number(process.env.GLMV_MOE_BENCH_STEPS ?? 150);
   const batches = await textBatches(cfg, 8, 64, 20);

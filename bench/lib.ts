@@ -1,0 +1,90 @@
+/**
+ * Timing helpers shared by the benches (bench/model.ts, bench/moe.ts): the median, wall-clock seconds of an async
+ * piece of work, a seeded random text batch, and the median training-step time of a fresh model — dense configs
+ * through `createTrainStep`, glm4v_moe configs through `createMoeTrainStep` (balance loss + bias update included).
+ */
+import { type Array as JaxArray, tree } from "@jax-js/jax";
+import type { GlmvConfig } from "../src/model/config.ts";
+import {
+  buildTrainBatch,
+  createTrainStep,
+  initOptimizer,
+  type ModelOptState,
+  type TrainBatch,
+} from "../src/model/model.ts";
+import { createMoeTrainStep, MoeBalanceConfig } from "../src/model/moe-balance.ts";
+import { type GlmvParams, initParams } from "../src/model/params.ts";
+import { AdamWConfig } from "../src/tensor/adamw.ts";
+import { mulberry32 } from "../src/util/rng.ts";
+
+/** Median of a non-empty list. */
+export function median(xs: readonly number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Wall-clock seconds `fn` takes. */
+export async function seconds(fn: () => Promise<void>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * A text-only training batch [b, s] of seeded random ids below 96 (clear of the special-token ids), with the
+ * loss on the last three quarters of each row. The caller owns the arrays.
+ */
+export function randomTextBatch(cfg: GlmvConfig, b: number, s: number, seed = 2): TrainBatch {
+  const rand = mulberry32(seed);
+  const used = Math.min(cfg.text.vocabSize, 96);
+  const tokens = Array.from({ length: b }, () => Array.from({ length: s }, () => Math.floor(rand() * used)));
+  const lossMask = tokens.map((row) => row.map((_, i) => (i >= s / 4 ? 1 : 0)));
+  return buildTrainBatch(cfg, { tokens }, lossMask);
+}
+
+/** What both step kinds have in common; the rest of a result (grad norm, MoE losses and loads) is disposed. */
+type AnyStep = ((
+  params: GlmvParams,
+  opt: ModelOptState,
+  batch: TrainBatch,
+  lr: number,
+) => { params: GlmvParams; opt: ModelOptState; loss: JaxArray }) & { dispose: () => void };
+
+/**
+ * Median seconds of one training step (forward + backward + AdamW) of a freshly initialised `cfg` on a random
+ * text batch [b, s], over `steps` timed steps after an untimed first step (the compile). Returns tokens/s too.
+ * @example const { tokensPerSec } = await trainStepRate(presetConfig("tiny-moe"), 8, 64, 5);
+ */
+export async function trainStepRate(
+  cfg: GlmvConfig,
+  b: number,
+  s: number,
+  steps: number,
+): Promise<{ stepSeconds: number; tokensPerSec: number }> {
+  const batch = randomTextBatch(cfg, b, s);
+  let params = initParams(cfg, 1);
+  let opt = initOptimizer(params);
+  const adamw = AdamWConfig.parse({});
+  const step: AnyStep = cfg.text.moe
+    ? createMoeTrainStep(cfg, adamw, MoeBalanceConfig.parse({}))
+    : createTrainStep(cfg, adamw);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i <= steps; i++) {
+      const dt = await seconds(async () => {
+        const { params: p, opt: o, loss, ...rest } = step(params, opt, tree.ref(batch), 1e-3);
+        params = p;
+        opt = o;
+        await loss.data(); // reading the loss waits for the whole step
+        tree.dispose(rest);
+      });
+      if (i > 0) times.push(dt);
+    }
+  } finally {
+    step.dispose();
+    tree.dispose([params, opt, batch]);
+  }
+  const stepSeconds = median(times);
+  return { stepSeconds, tokensPerSec: (b * s) / stepSeconds };
+}
