@@ -377,20 +377,20 @@ export function expectedTensors(cfg: GlmvConfig): TensorSpec[] {
   add(`${L}embed_tokens.weight`, [t.vocabSize, H]);
   if (t.moe) out.push(...moeDecoderTensors(t, t.moe));
   for (let i = 0; i < (t.moe ? 0 : t.numLayers); i++) {
-    const hd = H / t.numHeads;
-    const kv = t.numKvHeads * hd;
+    const q = t.numHeads * textHeadDim(t); // = H unless the config states a head dim
+    const kv = t.numKvHeads * textHeadDim(t);
     const l = `${L}layers.${i}.`;
     add(`${l}input_layernorm.weight`, [H]);
     add(`${l}post_self_attn_layernorm.weight`, [H]);
     add(`${l}post_attention_layernorm.weight`, [H]);
     add(`${l}post_mlp_layernorm.weight`, [H]);
-    add(`${l}self_attn.q_proj.weight`, [H, H]);
-    add(`${l}self_attn.q_proj.bias`, [H]);
+    add(`${l}self_attn.q_proj.weight`, [q, H]);
+    add(`${l}self_attn.q_proj.bias`, [q]);
     add(`${l}self_attn.k_proj.weight`, [kv, H]);
     add(`${l}self_attn.k_proj.bias`, [kv]);
     add(`${l}self_attn.v_proj.weight`, [kv, H]);
     add(`${l}self_attn.v_proj.bias`, [kv]);
-    add(`${l}self_attn.o_proj.weight`, [H, H]);
+    add(`${l}self_attn.o_proj.weight`, [H, q]);
     add(`${l}mlp.gate_up_proj.weight`, [2 * t.intermediateSize, H]);
     add(`${l}mlp.down_proj.weight`, [H, t.intermediateSize]);
   }

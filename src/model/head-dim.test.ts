@@ -5,7 +5,7 @@
 import { tree } from "@jax-js/jax";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initTensorEngine } from "../tensor/engine.ts";
-import { type GlmvConfig, presetConfig, textHeadDim, textRotaryDim } from "./config.ts";
+import { expectedTensors, type GlmvConfig, presetConfig, textHeadDim, textRotaryDim } from "./config.ts";
 import { createGenerator } from "./generate.ts";
 import { buildInputs, forwardLogits, textRopeArrays } from "./model.ts";
 import { type GlmvParams, initParams, paramsToNamed } from "./params.ts";
@@ -82,5 +82,21 @@ describe("a config whose headDim is not hidden/heads", () => {
     } finally {
       gen.dispose();
     }
+  });
+});
+
+describe("a dense (4.1V-layout) config with an explicit head dim", () => {
+  it("lists q/o projections of heads·headDim and runs a forward pass", () => {
+    const dense = presetConfig("tiny", { text: { vocabSize: V, headDim: 48, mropeSection: [2, 5, 5] } });
+    const shapes = new Map(expectedTensors(dense).map((s) => [s.key, s.shape]));
+    const L = "model.language_model.layers.1.self_attn.";
+    expect(shapes.get(`${L}q_proj.weight`)).toEqual([192, 128]);
+    expect(shapes.get(`${L}k_proj.weight`)).toEqual([96, 128]);
+    expect(shapes.get(`${L}o_proj.weight`)).toEqual([128, 192]);
+    const p = initParams(dense, 1, 0.3);
+    const { inputs } = buildInputs(dense, { tokens: [[1, 2, 3, 4]] });
+    const logits = forwardLogits(p, inputs, dense);
+    expect(logits.shape).toEqual([1, 4, V]);
+    expect(Array.from(logits.dataSync() as Float32Array).every(Number.isFinite)).toBe(true);
   });
 });
