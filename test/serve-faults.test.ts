@@ -1,21 +1,13 @@
-/**
- * Fault tests of the services (issue 6): 10,000 malformed or hostile bodies against the reward server (in-process
- * through `app.inject`, plus a subset and raw garbage over a real socket) → every request answered, no 5xx, the
- * server still scores afterwards; and `kill -9` of a real `glmv serve curriculum` process with observes in flight →
- * after a restart on the same database every acknowledged observation is there.
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RewardPool } from "../src/reward/pool.ts";
 import { createRewardServer } from "../src/serve/reward-server.ts";
 import { mulberry32 } from "../src/util/rng.ts";
+import { spawnGlmvServer } from "./helpers/spawn-glmv.ts";
 
-const BIN = new URL("../bin/glmv.js", import.meta.url).pathname;
 const box = (a: string) => `<|begin_of_box|>${a}<|end_of_box|>`;
 const ok41 = (a: string) => `<think>reasoning</think><answer>${box(a)}</answer>`;
 
@@ -214,18 +206,8 @@ describe("reward server under hostile input", () => {
 });
 
 /** Start `glmv serve curriculum` and resolve with its URL once it listens. */
-function startCurriculum(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, "serve", "curriculum", "--port", "0", ...args], {
-    stdio: ["ignore", "pipe", "ignore"],
-  });
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      const m = /listening on (\S+)/.exec(line);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.once("exit", (code) => reject(new Error(`curriculum server exited early (${code})`)));
-  });
-}
+const startCurriculum = (args: string[]) =>
+  spawnGlmvServer(["serve", "curriculum", "--port", "0", ...args], "ignore");
 
 describe("curriculum server: kill -9 with observes in flight", () => {
   let dir: string;

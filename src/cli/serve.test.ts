@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
+import { spawnGlmvServer } from "../../test/helpers/spawn-glmv.ts";
 
 const BIN = new URL("../../bin/glmv.js", import.meta.url).pathname;
 
@@ -30,16 +30,11 @@ describe("glmv serve", () => {
   });
 
   it("serves, then shuts down cleanly on SIGTERM (exit 0)", async () => {
-    const child = spawn(process.execPath, [BIN, "serve", "reward", "--port", "0", "--workers", "1"], {
-      stdio: ["ignore", "pipe", "ignore"],
-    });
+    const { child, url } = await spawnGlmvServer(
+      ["serve", "reward", "--port", "0", "--workers", "1"],
+      "ignore",
+    );
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-    const url = await new Promise<string>((resolve) => {
-      createInterface({ input: child.stdout! }).on("line", (line) => {
-        const m = /listening on (\S+)/.exec(line);
-        if (m) resolve(m[1]!);
-      });
-    });
     const health = (await (await fetch(`${url}/healthz`)).json()) as { ok: boolean; workers: number };
     expect(health).toMatchObject({ ok: true, workers: 1 });
     child.kill("SIGTERM");

@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnGlmvServer } from "../../test/helpers/spawn-glmv.ts";
 import { presetBackend } from "../cli/serve-trainer.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
 import { createTrainerApp, type TrainerApp } from "../serve/trainer-server.ts";
@@ -176,23 +176,10 @@ describe("TinkerPolicy across two processes (glmv serve trainer)", () => {
   let child: ChildProcess;
   let url = "";
   beforeAll(async () => {
-    const bin = fileURLToPath(new URL("../../bin/glmv.js", import.meta.url));
-    child = spawn(
-      process.execPath,
-      [bin, "serve", "trainer", "--preset", "bigram", "--port", "0", "--poll-wait-ms", "5"],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    url = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      child.stdout!.on("data", (d: Buffer) => {
-        out += d.toString();
-        const m = /listening on (\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.once("exit", (code) => reject(new Error(`server exited ${code}`)));
-    });
+    ({ child, url } = await spawnGlmvServer(
+      ["serve", "trainer", "--preset", "bigram", "--port", "0", "--poll-wait-ms", "5"],
+      "ignore",
+    ));
   }, 60_000);
   afterAll(() => {
     child?.kill("SIGTERM");

@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnGlmvServer } from "../../test/helpers/spawn-glmv.ts";
 import { presetBackend } from "../cli/serve-trainer.ts";
 import { buildSuite } from "../data/tasks/index.ts";
 import { loadTinyTokenizer } from "../model/tokenizer.ts";
@@ -77,23 +77,10 @@ describe("glmv rl through the Tinker API across two processes", () => {
   let child: ChildProcess;
   let url = "";
   beforeAll(async () => {
-    const bin = fileURLToPath(new URL("../../bin/glmv.js", import.meta.url));
-    child = spawn(
-      process.execPath,
-      [bin, "serve", "trainer", "--preset", "bigram", "--port", "0", "--poll-wait-ms", "5"],
-      {
-        stdio: ["ignore", "pipe", "inherit"],
-      },
-    );
-    url = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      child.stdout!.on("data", (d: Buffer) => {
-        out += d.toString();
-        const m = /listening on (\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.once("exit", (code) => reject(new Error(`server exited ${code}`)));
-    });
+    ({ child, url } = await spawnGlmvServer(
+      ["serve", "trainer", "--preset", "bigram", "--port", "0", "--poll-wait-ms", "5"],
+      "inherit",
+    ));
   }, 60_000);
   afterAll(() => {
     child?.kill("SIGTERM");

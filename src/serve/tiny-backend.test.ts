@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnGlmvServer } from "../../test/helpers/spawn-glmv.ts";
 import { presetBackend } from "../cli/serve-trainer.ts";
 import { buildSuite } from "../data/tasks/index.ts";
 import { presetConfig } from "../model/config.ts";
@@ -93,23 +93,10 @@ describe("glmv serve trainer --preset tiny in a child process", () => {
   let child: ChildProcess;
   let url = "";
   beforeAll(async () => {
-    const bin = fileURLToPath(new URL("../../bin/glmv.js", import.meta.url));
-    child = spawn(
-      process.execPath,
-      [bin, "serve", "trainer", "--preset", "tiny", "--port", "0", "--poll-wait-ms", "5"],
-      {
-        stdio: ["ignore", "pipe", "inherit"],
-      },
-    );
-    url = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      child.stdout!.on("data", (d: Buffer) => {
-        out += d.toString();
-        const m = /listening on (\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.once("exit", (code) => reject(new Error(`server exited ${code}`)));
-    });
+    ({ child, url } = await spawnGlmvServer(
+      ["serve", "trainer", "--preset", "tiny", "--port", "0", "--poll-wait-ms", "5"],
+      "inherit",
+    ));
   }, 60_000);
   afterAll(() => {
     child?.kill("SIGTERM");
