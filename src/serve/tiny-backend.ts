@@ -6,7 +6,8 @@
  *   PNG run through glmv's processor, and its placeholder count must equal `expected_tokens`.
  * - forward_backward: datums are packed into rows of `context` tokens (as `LocalPolicy` packs its updates), the
  *   GRPO clipped surrogate (`grpoLoss`) gives loss and gradients, and gradients accumulate until `optim_step`.
- *   "ppo" uses the given ratio bounds; "importance_sampling" is the same surrogate with bounds that never bind.
+ *   "ppo" uses the given ratio bounds; "importance_sampling" is the same surrogate with bounds that never bind;
+ *   "cross_entropy" (SFT through the API) is −Σ w·log π(target) on the same packed rows.
  * - optim_step: AdamW with the request's hyper-parameters. Weights and optimiser state save as a checkpoint folder.
  */
 import { join } from "node:path";
@@ -46,6 +47,9 @@ export type TinyBackendOptions = {
   context?: number;
   imagesPerRow?: number;
 };
+
+/** A packed cross-entropy micro-batch: the GRPO batch without old logprobs and advantages. */
+type CrossEntropyBatch = Pick<GrpoBatch, "inputs" | "targets" | "weights">;
 
 /** A model input as the model sees it: ids with image placeholders expanded, patch rows and grids. */
 type Expanded = { ids: number[]; pixels: Float32Array; grids: GridThw[] };
@@ -134,6 +138,20 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
     }
     return f;
   };
+  // Cross-entropy (SFT through the API): −Σ w·log π(target), on the same packed rows as the surrogate.
+  let ceFn: ReturnType<typeof jit> | undefined;
+  const crossEntropyGrad = () => {
+    ceFn ??= jit((p: GlmvParams, batch: CrossEntropyBatch) => {
+      const [loss, grads] = valueAndGrad((q: GlmvParams) =>
+        tokenLogprobs(forwardLogits(q, batch.inputs, cfg, { gather: "onehot" }), batch.targets)
+          .mul(batch.weights)
+          .sum()
+          .neg(),
+      )(p);
+      return { loss, clipFraction: np.zeros([]), grads };
+    });
+    return ceFn;
+  };
   const rowShape = { rows: 1, context: s.context, imageSlots: s.imagesPerRow };
   // Generators depend only on shapes (weights are an argument), so every sampler snapshot shares them: one compile.
   const generators = new Map<number, Generator>();
@@ -148,8 +166,6 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
 
   return {
     async forwardBackward(data: Datum[], lossFn: LossFn, config: Record<string, number>) {
-      if (lossFn === "cross_entropy")
-        throw new GlmvError("bad_input", "the tiny backend trains with ppo or importance_sampling");
       // importance sampling: bounds [0, ∞) never bind, so the clipped surrogate is r·A
       const lo = lossFn === "ppo" ? (config.clip_low_threshold ?? 0.8) : 0;
       const hi = lossFn === "ppo" ? (config.clip_high_threshold ?? 1.2) : 1e30;
@@ -183,7 +199,6 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
       let loss = 0;
       let clipped = 0;
       let weight = 0;
-      const grad = gradFn(1 - lo, hi - 1);
       for (const row of packSequences(
         segs.map((q) => q.ex.ids.length),
         s.context,
@@ -193,13 +208,20 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
         const shape = [1, s.context];
         const arr = (values: number[][]) => np.array(alignToTargets(layout, [values]), { shape });
         const targets = () => np.array(packedTargets(layout), { shape, dtype: np.int32 });
-        const out = grad(tree.ref(params), {
+        const base = {
           inputs: packedInputs(cfg, layout),
           targets: targets(),
-          oldLogprobs: arr(chosen.map((q) => q.old)),
-          advantages: arr(chosen.map((q) => q.adv)),
           weights: arr(chosen.map((q) => q.weights)),
-        }) as { loss: JaxArray; clipFraction: JaxArray; grads: GlmvParams };
+        };
+        const out = (
+          lossFn === "cross_entropy"
+            ? crossEntropyGrad()(tree.ref(params), base)
+            : gradFn(1 - lo, hi - 1)(tree.ref(params), {
+                ...base,
+                oldLogprobs: arr(chosen.map((q) => q.old)),
+                advantages: arr(chosen.map((q) => q.adv)),
+              })
+        ) as { loss: JaxArray; clipFraction: JaxArray; grads: GlmvParams };
         acc = acc ? addTrees(acc, out.grads) : out.grads;
         const w = chosen.reduce((a, q) => a + q.weights.reduce((x, y) => x + Math.abs(y), 0), 0);
         loss += (await out.loss.jsAsync()) as number;
@@ -275,6 +297,7 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
 
     dispose() {
       for (const f of [...gradFns.values(), ...applyFns.values(), logprobFn]) f.dispose();
+      ceFn?.dispose();
       for (const g of generators.values()) g.dispose();
       tree.dispose(params);
       if (opt) tree.dispose(opt);

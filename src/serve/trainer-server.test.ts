@@ -206,6 +206,68 @@ describe("trainer server: Tinker routes", () => {
   });
 });
 
+describe("trainer server: retried seq_ids and metrics", () => {
+  it("applies a repeated seq_id once: the retry gets the first request_id and the step is not taken twice", async () => {
+    /** One forward_backward (sent `copies` times with one seq_id), one optim_step, then the loss it left. */
+    const lossAfter = async (copies: number) => {
+      const app = createTrainerApp({ backend: backend() });
+      const model_id = await newModel(app);
+      const fb = (seq_id: number) =>
+        ok(app, "forward_backward", {
+          model_id,
+          seq_id,
+          forward_backward_input: { data: [sequenceDatum()], loss_fn: "cross_entropy" },
+        });
+      const replies = [];
+      for (let k = 0; k < copies; k++) replies.push(await fb(1));
+      expect(new Set(replies.map((r) => r.request_id)).size).toBe(1);
+      await settle(app, replies[0]!);
+      const step = { model_id, seq_id: 2, adam_params: { learning_rate: 0.3 } };
+      const a = await ok(app, "optim_step", step);
+      expect((await ok(app, "optim_step", step)).request_id).toBe(a.request_id);
+      await settle(app, a);
+      const after = await settle(app, await fb(3));
+      // a seq_id reused by another route is refused
+      const clash = await app.request("POST", "/api/v1/optim_step", { ...step, seq_id: 1 });
+      expect(clash.status).toBe(400);
+      return (after.metrics as Record<string, number>)["loss:sum"]!;
+    };
+    const once = await lossAfter(1);
+    expect(await lossAfter(3)).toBe(once);
+  });
+
+  it("serves Prometheus metrics counting the Tinker routes it answered", async () => {
+    const app = createTrainerApp({ backend: backend() });
+    const model_id = await newModel(app);
+    await settle(
+      app,
+      await ok(app, "forward_backward", {
+        model_id,
+        seq_id: 1,
+        forward_backward_input: { data: [sequenceDatum()], loss_fn: "cross_entropy" },
+      }),
+    );
+    await settle(
+      app,
+      await ok(app, "optim_step", { model_id, seq_id: 2, adam_params: { learning_rate: 0.1 } }),
+    );
+    await app.request("POST", "/api/v1/nope", {});
+    const { url, close } = await app.listen(0);
+    try {
+      const res = await fetch(`${url}/metrics`);
+      expect(res.headers.get("content-type")).toMatch(/text\/plain/);
+      const text = await res.text();
+      expect(text).toContain('glmv_trainer_requests_total{route="/forward_backward",status="200"} 1');
+      expect(text).toContain('glmv_trainer_requests_total{route="/optim_step",status="200"} 1');
+      expect(text).toContain('glmv_trainer_requests_total{route="unknown",status="404"} 1');
+      expect(text).toMatch(/glmv_trainer_requests_total\{route="\/retrieve_future",status="200"\} \d+/);
+    } finally {
+      await close();
+      await app.close();
+    }
+  });
+});
+
 describe("trainer server: sampler lifetime", () => {
   it("keeps the two newest ephemeral samplers of a model and disposes older ones", async () => {
     const base = backend();

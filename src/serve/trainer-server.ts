@@ -4,6 +4,10 @@
  * mutating call returns `{request_id}`; the work runs in the model's queue (one at a time, in arrival order) and
  * `retrieve_future` answers the result, a failure `{error, category}`, or `{type: "try_again"}` after a short wait.
  * `app.request(method, path, body)` is the whole server without a socket; `listen` puts it on HTTP.
+ *
+ * Model-mutating calls carry a per-model `seq_id`; a repeated one (a client retrying after a lost reply) is answered
+ * with the first call's `request_id` and never applied twice. `GET /metrics` gives Prometheus text: requests per
+ * route and status and their latency (how a caller can see the forward_backward / optim_step traffic).
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
@@ -11,6 +15,7 @@ import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import type { JsonReply } from "../rl/http-json.ts";
 import { GlmvError, type GlmvErrorCode, isGlmvError } from "../util/errors.ts";
+import { createMetrics, observeRequest, renderMetrics } from "./metrics.ts";
 import type { TrainerBackend, TrainerModel, TrainerSampler } from "./trainer-backend.ts";
 
 export type TrainerAppOptions = {
@@ -117,7 +122,26 @@ type Future = {
   error?: { error: string; category: "user" | "server" };
   settled: Promise<void>;
 };
-type ModelSlot = { model: Promise<TrainerModel>; queue: Promise<unknown>; baseModel: string };
+type ModelSlot = {
+  model: Promise<TrainerModel>;
+  queue: Promise<unknown>;
+  baseModel: string;
+  /** Replies to the model's recent `seq_id`s, so a retried request is answered, not applied again. */
+  seen: Map<number, { route: string; reply: { request_id: string } }>;
+};
+
+/** Remembered `seq_id`s per model; a retry comes right after its original, so a short window is plenty. */
+const SEQ_WINDOW = 4096;
+
+/** The model-mutating routes whose `seq_id` is deduplicated. */
+const SEQUENCED = new Set([
+  "/forward_backward",
+  "/optim_step",
+  "/save_weights",
+  "/load_weights",
+  "/save_weights_for_sampler",
+  "/unload_model",
+]);
 
 /** A Tinker-compatible server application. */
 export type TrainerApp = {
@@ -140,6 +164,7 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
   const ephemeral = new Map<string, string[]>();
   const futures = new Map<string, Future>();
   let servers: Server[] = [];
+  const metrics = createMetrics("glmv_trainer");
 
   const enqueueFuture = (work: () => Promise<unknown>, slot?: ModelSlot): { request_id: string } => {
     const id = randomUUID();
@@ -216,7 +241,12 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
       const modelId = `model-${randomUUID()}`;
       const model = opts.backend.createModel({ loraRank: b.lora_config.rank, seed: b.lora_config.seed ?? 0 });
       // The queue waits for creation but never rejects, so a failed creation fails each later future, not the queue.
-      const slot: ModelSlot = { model, queue: model.then(noop, noop), baseModel: b.base_model };
+      const slot: ModelSlot = {
+        model,
+        queue: model.then(noop, noop),
+        baseModel: b.base_model,
+        seen: new Map(),
+      };
       models.set(modelId, slot);
       return {
         model_id: modelId,
@@ -315,17 +345,53 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
     },
   };
 
-  const request = async (method: string, path: string, body?: unknown): Promise<JsonReply> => {
-    const route = routes[`${method} ${path.replace(/^\/api\/v1/, "").replace(/\/+$/, "")}`];
-    if (!route || !path.startsWith("/api/v1/"))
-      return { status: 404, body: { detail: `no route ${method} ${path}` } };
-    try {
-      return { status: 200, body: await route(body ?? {}) };
-    } catch (e) {
-      if (e instanceof z.ZodError) return { status: 422, body: { detail: e.issues } };
-      if (isGlmvError(e)) return { status: STATUS[e.code] ?? 500, body: { detail: e.message, code: e.code } };
-      return { status: 500, body: { detail: (e as Error).message } };
+  /**
+   * A model-mutating request that repeats a `seq_id` of its model (a client retry after a lost reply) gets the
+   * first request's `{request_id}` back, so its work runs once; reusing a `seq_id` for another route is an error.
+   */
+  const sequenced = (name: string, raw: unknown, handler: (body: unknown) => unknown): unknown => {
+    const b = z.object({ model_id: z.string(), seq_id: z.number().int().nullish() }).safeParse(raw);
+    const slot = b.success && typeof b.data.seq_id === "number" ? models.get(b.data.model_id) : undefined;
+    if (!slot || !b.success || typeof b.data.seq_id !== "number") return handler(raw);
+    const seqId = b.data.seq_id;
+    const first = slot.seen.get(seqId);
+    if (first) {
+      if (first.route !== name)
+        throw new GlmvError("bad_input", `seq_id ${seqId} was already used by ${first.route}`, {
+          where: "seq_id",
+        });
+      return first.reply;
     }
+    const reply = handler(raw) as { request_id: string };
+    slot.seen.set(seqId, { route: name, reply });
+    if (slot.seen.size > SEQ_WINDOW) slot.seen.delete(slot.seen.keys().next().value!);
+    return reply;
+  };
+
+  const request = async (method: string, path: string, body?: unknown): Promise<JsonReply> => {
+    const started = performance.now();
+    const name = path.replace(/^\/api\/v1/, "").replace(/\/+$/, "");
+    const key = `${method} ${name}`;
+    const route = routes[key];
+    let reply: JsonReply;
+    if (method === "GET" && path === "/metrics") return { status: 200, body: renderMetrics(metrics) };
+    if (!route || !path.startsWith("/api/v1/")) {
+      reply = { status: 404, body: { detail: `no route ${method} ${path}` } };
+    } else {
+      try {
+        const input = body ?? {};
+        const out = SEQUENCED.has(name) ? sequenced(name, input, route) : route(input);
+        reply = { status: 200, body: await out };
+      } catch (e) {
+        if (e instanceof z.ZodError) reply = { status: 422, body: { detail: e.issues } };
+        else if (isGlmvError(e))
+          reply = { status: STATUS[e.code] ?? 500, body: { detail: e.message, code: e.code } };
+        else reply = { status: 500, body: { detail: (e as Error).message } };
+      }
+    }
+    // route names come from the fixed table (unknown paths count as one label), so label values stay bounded
+    observeRequest(metrics, route ? name : "unknown", reply.status, (performance.now() - started) / 1000);
+    return reply;
   };
 
   return {
@@ -343,8 +409,11 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
         } catch (e) {
           reply = { status: 400, body: { detail: `bad request body: ${(e as Error).message}` } };
         }
-        res.writeHead(reply.status, { "content-type": "application/json" });
-        res.end(JSON.stringify(reply.body));
+        const text = typeof reply.body === "string";
+        res.writeHead(reply.status, {
+          "content-type": text ? "text/plain; version=0.0.4" : "application/json",
+        });
+        res.end(text ? reply.body : JSON.stringify(reply.body));
       });
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
