@@ -164,6 +164,57 @@ describe("TinkerPolicy: update", () => {
   });
 });
 
+describe("TinkerPolicy: supervised steps and cut rollouts", () => {
+  it("teacher-forces with cross_entropy on response tokens only; the learned answer is then sampled greedily", async () => {
+    const calls: { path: string; body: unknown }[] = [];
+    const { client } = await inProcess(calls);
+    const policy = await newPolicy(client);
+    // distinct tokens: a bigram model can then reproduce the sequence exactly
+    const response = tok.encode("<think>so</think><answer>7</answer>");
+    const greedy = {
+      ...GEN,
+      n: 1,
+      temperature: 0,
+      maxNewTokens: response.length,
+      thinkBudget: response.length,
+    };
+    const before = (await policy.generate(prompts.slice(0, 1), greedy))[0]![0]!;
+    expect(before.tokens).not.toEqual(response);
+    const losses: number[] = [];
+    for (let step = 0; step < 20; step++) {
+      const r = await policy.supervisedStep([{ prompt: prompts[0]!, response }], { lr: 0.3, style: "4.1v" });
+      expect(r.tokens).toBe(response.length);
+      losses.push(r.loss);
+    }
+    expect(losses.at(-1)!).toBeLessThan(0.2 * losses[0]!);
+    const fb = calls.find((c) => c.path.endsWith("/forward_backward"))!.body as FbBody;
+    expect(fb.forward_backward_input.loss_fn).toBe("cross_entropy");
+    const w = fb.forward_backward_input.data[0]!.loss_fn_inputs.weights!.data;
+    const promptLen = before.promptTokens;
+    expect(w.slice(0, promptLen - 1).every((x) => x === 0)).toBe(true);
+    expect(w.slice(promptLen - 1).every((x) => Math.abs(x - 1 / response.length) < 1e-12)).toBe(true);
+    // the weights were published before sampling: greedy decoding now gives the taught response
+    const after = (await policy.generate(prompts.slice(0, 1), greedy))[0]![0]!;
+    expect(after.tokens).toEqual(response);
+  });
+
+  it("an update skips rollouts cut to no tokens (they keep their share of the aggregation)", async () => {
+    const calls: { path: string; body: unknown }[] = [];
+    const { client } = await inProcess(calls);
+    const policy = await newPolicy(client);
+    const groups = await policy.generate(prompts.slice(0, 1), GEN);
+    const batch = batchOf(groups, (r) => r.tokens[0]!);
+    const first = batch.samples[0]!;
+    batch.samples[0] = { ...first, rollout: { ...first.rollout, tokens: [], logprobs: [], injected: [] } };
+    const metrics = await policy.update(batch, { ...UPD, passes: 1 });
+    const sent = calls
+      .filter((c) => c.path.endsWith("/forward_backward"))
+      .reduce((a, c) => a + (c.body as FbBody).forward_backward_input.data.length, 0);
+    expect(sent).toBe(batch.samples.length - 1);
+    expect(metrics.gradNorm).toBeGreaterThan(0);
+  });
+});
+
 type FbBody = {
   forward_backward_input: {
     loss_fn: string;

@@ -70,6 +70,8 @@ export class TinkerPolicy implements Policy {
   private readonly encoded = new Map<string, EncodedPrompt>();
   private samplingSessionId = "";
   private samplerVersion = 0;
+  /** Weights changed by a supervised step since they were last published for sampling. */
+  private unpublished = false;
 
   private constructor(
     private readonly opts: TinkerPolicyOptions,
@@ -86,6 +88,7 @@ export class TinkerPolicy implements Policy {
   }
 
   async generate(prompts: readonly PolicyPrompt[], params: RolloutParams): Promise<Rollout[][]> {
+    if (this.unpublished) await this.publishWeights();
     return Promise.all(prompts.map((p, i) => this.generateOne(p, params, i)));
   }
 
@@ -207,8 +210,15 @@ export class TinkerPolicy implements Policy {
   async update(batch: UpdateBatch, params: UpdateParams): Promise<UpdateMetrics> {
     const started = Date.now();
     const { client } = this.opts;
-    const data = await Promise.all(batch.samples.map((s) => this.datum(s, batch, params)));
-    const micro = batch.ranks.flat().filter((mb) => mb.length > 0);
+    // A rollout cut to nothing (e.g. before a media placeholder) has no token to train: it keeps its place in the
+    // aggregation (the batch's sample count) but sends no datum.
+    const data = await Promise.all(
+      batch.samples.map((s) => (s.rollout.tokens.length > 0 ? this.datum(s, batch, params) : undefined)),
+    );
+    const micro = batch.ranks
+      .flat()
+      .map((mb) => mb.filter((i) => data[i] !== undefined))
+      .filter((mb) => mb.length > 0);
     const lossFn = this.opts.lossFn ?? "ppo";
     const config = { clip_low_threshold: 1 - params.clipLow, clip_high_threshold: 1 + params.clipHigh };
     let loss = 0;
@@ -241,7 +251,7 @@ export class TinkerPolicy implements Policy {
       gradNorm = step.metrics?.grad_norm ?? Number.NaN;
     }
     await this.publishWeights();
-    const tokens = data.reduce((a, d) => a + d.positions.length, 0);
+    const tokens = data.reduce((a, d) => a + (d?.positions.length ?? 0), 0);
     return {
       loss: params.passes > 0 ? loss / params.passes : 0,
       clipFraction: weighed > 0 ? clipped / weighed : 0,
@@ -304,13 +314,66 @@ export class TinkerPolicy implements Policy {
     return { datum, positions };
   }
 
+  /**
+   * One supervised step through the trainer API: teacher forcing with `cross_entropy`, the loss on response tokens
+   * only (each weighs 1 / all response tokens of the batch: the token mean), then `optim_step`. Weights are
+   * published for sampling lazily, before the next `generate`.
+   * @example await policy.supervisedStep([{ prompt, response: tok.encode(target) }], { lr: 3e-3, style: "4.1v" });
+   */
+  async supervisedStep(
+    examples: readonly { prompt: PolicyPrompt; response: readonly number[] }[],
+    opts: { lr: number; style: RolloutParams["style"]; adam?: Omit<AdamParams, "learning_rate"> },
+  ): Promise<{ loss: number; gradNorm: number; tokens: number }> {
+    const usable = examples.filter((e) => e.response.length > 0);
+    const total = usable.reduce((a, e) => a + e.response.length, 0);
+    if (total === 0) throw new GlmvError("bad_input", "a supervised step needs at least one response token");
+    const data = await Promise.all(
+      usable.map(async (e) => {
+        const enc = await this.encode(e.prompt, opts.style);
+        // Input: prompt + response[:-1]; position p predicts the token at p + 1, trained on response tokens.
+        const length = enc.length + e.response.length - 1;
+        const targets = new Array<number>(length).fill(0);
+        const weights = new Array<number>(length).fill(0);
+        for (let p = 0; p < enc.length - 1; p++) targets[p] = enc.textIds[p + 1] ?? 0;
+        e.response.forEach((t, k) => {
+          targets[enc.length - 1 + k] = t;
+          weights[enc.length - 1 + k] = 1 / total;
+        });
+        const head = e.response.slice(0, -1);
+        const chunks: ModelInputChunk[] =
+          head.length > 0 ? [...enc.chunks, { type: "encoded_text", tokens: head }] : enc.chunks;
+        const datum: Datum = {
+          model_input: { chunks },
+          loss_fn_inputs: {
+            target_tokens: { data: targets, dtype: "int64", shape: [length] },
+            weights: { data: weights, dtype: "float32", shape: [length] },
+          },
+        };
+        return datum;
+      }),
+    );
+    const { client } = this.opts;
+    const out = await client.forwardBackward(this.modelId, data, "cross_entropy");
+    const step = await client.optimStep(this.modelId, {
+      ...(opts.adam ?? this.opts.adam),
+      learning_rate: opts.lr,
+    });
+    this.unpublished = true;
+    return {
+      loss: out.metrics["loss:sum"] ?? Number.NaN,
+      gradNorm: step.metrics?.grad_norm ?? Number.NaN,
+      tokens: total,
+    };
+  }
+
   /** Save weights (and optimiser state) on the server under `dir` (a path the server can write). */
   async save(dir: string): Promise<void> {
     await this.opts.client.saveWeights(this.modelId, dir);
   }
 
-  async load(dir: string): Promise<void> {
-    await this.opts.client.loadWeights(this.modelId, dir, true);
+  /** Load weights from a server path; `optimizer: false` loads the weights only (the optimiser state stays). */
+  async load(dir: string, optimizer = true): Promise<void> {
+    await this.opts.client.loadWeights(this.modelId, dir, optimizer);
     await this.publishWeights();
   }
 
@@ -325,5 +388,6 @@ export class TinkerPolicy implements Policy {
     if (!reply.sampling_session_id)
       throw new GlmvError("engine_error", "save_weights_for_sampler returned no sampling session");
     this.samplingSessionId = reply.sampling_session_id;
+    this.unpublished = false;
   }
 }
