@@ -2,12 +2,13 @@ import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnGlmvServer } from "../../test/helpers/spawn-glmv.ts";
 import { presetBackend } from "../cli/serve-trainer.ts";
+import { sftTarget } from "../data/tasks/cot.ts";
 import { buildSuite } from "../data/tasks/index.ts";
 import { presetConfig } from "../model/config.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
 import { promptFromItem } from "../rl/encode.ts";
 import type { Rollout, RolloutParams, UpdateBatch } from "../rl/policy.ts";
-import { type ForwardBackwardOutput, TinkerClient } from "../rl/tinker-client.ts";
+import { type Datum, type ForwardBackwardOutput, TinkerClient } from "../rl/tinker-client.ts";
 import { TinkerPolicy } from "../rl/tinker-policy.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { presetImageTokens, tinyBackend } from "./tiny-backend.ts";
@@ -84,6 +85,52 @@ describe("tiny backend through TinkerPolicy", () => {
       });
     });
     expect(await policy.generate(prompts, GEN)).not.toEqual(groups);
+    await policy.dispose();
+    await app.close();
+  }, 120_000);
+});
+
+describe("tiny backend: cross_entropy", () => {
+  it("teacher-forces the response (loss = −Σ w·logprob of the returned logprobs) and lowers it step by step", async () => {
+    const app = createTrainerApp({
+      backend: tinyBackend({ cfg, tok, batchSize: 4, promptLen: 64, context: 128 }),
+      pollWaitMs: 5,
+    });
+    const replies: ForwardBackwardOutput[] = [];
+    const sent: Datum[][] = [];
+    const client = new TinkerClient({
+      pollIntervalMs: 1,
+      transport: async (method, path, body) => {
+        if (path.endsWith("/forward_backward"))
+          sent.push((body as { forward_backward_input: { data: Datum[] } }).forward_backward_input.data);
+        const reply = await app.request(method, path, body);
+        const b = reply.body as { loss_fn_outputs?: unknown };
+        if (path.endsWith("/retrieve_future") && b?.loss_fn_outputs) replies.push(b as ForwardBackwardOutput);
+        return reply;
+      },
+    });
+    const policy = await TinkerPolicy.create({
+      client,
+      tokenizer: tok,
+      baseModel: "glmv-tiny",
+      seed: 4,
+      imageTokens: presetImageTokens(cfg),
+    });
+    const examples = ITEMS.map((item, i) => ({
+      prompt: prompts[i]!,
+      response: [...tok.encode(sftTarget(item, "4.1v")), tok.special.endOfText],
+    }));
+    const losses: number[] = [];
+    for (let step = 0; step < 4; step++)
+      losses.push((await policy.supervisedStep(examples, { lr: 1e-2, style: "4.1v" })).loss);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.9);
+    // the reported loss is the weighted negative log-likelihood of the logprobs the same pass returned
+    const nll = sent[0]!.reduce((a, d, k) => {
+      const w = d.loss_fn_inputs.weights!.data;
+      const lp = replies[0]!.loss_fn_outputs[k]!.logprobs.data;
+      return a - w.reduce((x, wi, p) => x + wi * lp[p]!, 0);
+    }, 0);
+    expect(Math.abs(nll - losses[0]!)).toBeLessThan(1e-3 * Math.abs(losses[0]!));
     await policy.dispose();
     await app.close();
   }, 120_000);
