@@ -1,0 +1,218 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildSuite } from "../data/tasks/index.ts";
+import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
+import { bigramBackend } from "../serve/bigram-backend.ts";
+import { createTrainerApp, type TrainerApp } from "../serve/trainer-server.ts";
+import { isGlmvError } from "../util/errors.ts";
+import { parseRlConfig } from "./config.ts";
+import { runMainJob } from "./main-job.ts";
+import type { RolloutParams, UpdateBatch } from "./policy.ts";
+import {
+  createRemoteEngine,
+  exampleStream,
+  REMOTE_CHECKPOINT_FILE,
+  type RemotePolicy,
+  serverPathOf,
+} from "./remote-engine.ts";
+
+let tok: GlmvTokenizer;
+let app: TrainerApp;
+let url = "";
+let close: () => Promise<void>;
+/** Every request the trainer received, in order. */
+const calls: { path: string; body: Record<string, unknown> }[] = [];
+const dirs: string[] = [];
+
+beforeAll(async () => {
+  tok = await loadTinyTokenizer();
+  app = createTrainerApp({
+    backend: bigramBackend({ vocabSize: tok.vocabSize, imageTokenId: tok.special.image, baseModel: "b" }),
+    pollWaitMs: 5,
+  });
+  // HTTP on loopback (as a remote trainer is reached), recording each call on its way into the server
+  ({ url, close } = await listenRecording(app));
+});
+afterAll(async () => {
+  await close();
+  await app.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** The app on HTTP behind a thin proxy that records each request body. */
+async function listenRecording(target: TrainerApp) {
+  const { createServer } = await import("node:http");
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    const body = text ? JSON.parse(text) : undefined;
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    calls.push({ path, body });
+    const reply = await target.request(req.method ?? "GET", path, body);
+    res.writeHead(reply.status, { "content-type": "application/json" });
+    res.end(JSON.stringify(reply.body));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+const tmp = (name: string) => {
+  const d = mkdtempSync(join(tmpdir(), `glmv-remote-${name}-`));
+  dirs.push(d);
+  return d;
+};
+
+const tinkerSpec = () => ({ kind: "tinker" as const, url, tokenizer: tok, baseModel: "b" });
+
+const SMALL = parseRlConfig({
+  data: { families: ["counting"], trainPerFamily: 12, heldoutItems: 6 },
+  sft: { steps: 3, warmupSteps: 1 },
+  rl: {
+    steps: 2,
+    batchPrompts: 3,
+    groupSize: 4,
+    maxNewTokens: 10,
+    thinkBudget: 6,
+    evalEvery: 0,
+    checkpointEvery: 1,
+    refillRounds: 0,
+    rewardWorkers: 1,
+  },
+});
+
+describe("createRemoteEngine: the main job through a Tinker trainer over HTTP", () => {
+  it("runs SFT (cross_entropy), RL (ppo), the control and the report; RL starts from SFT weights with a fresh optimiser", async () => {
+    calls.length = 0;
+    const outDir = join(tmp("main"), "run");
+    const engine = await createRemoteEngine(SMALL, { policy: tinkerSpec(), sftBatch: 8 });
+    const summary = await runMainJob({ outDir, config: SMALL, engine });
+    for (const f of ["summary.json", "metrics.jsonl", "report.html", "config.yaml"])
+      expect(existsSync(join(outDir, f)), f).toBe(true);
+    expect(summary.rlSteps).toBe(2);
+    expect(summary.rolloutsTotal).toBeGreaterThan(0);
+    expect(summary.continuedSftSteps).toBeGreaterThanOrEqual(1);
+    expect(summary.heldoutItems).toBe(6);
+
+    const fbs = calls.filter((c) => c.path.endsWith("/forward_backward"));
+    const lossOf = (c: (typeof calls)[number]) =>
+      (c.body.forward_backward_input as { loss_fn: string }).loss_fn;
+    // 3 SFT steps, then RL's ppo updates, then the control's SFT steps
+    expect(fbs.slice(0, 3).map(lossOf)).toEqual(["cross_entropy", "cross_entropy", "cross_entropy"]);
+    expect(fbs.some((c) => lossOf(c) === "ppo")).toBe(true);
+    const sftDatum = (fbs[0]!.body.forward_backward_input as { data: unknown[] }).data;
+    expect(sftDatum).toHaveLength(8);
+    // checkpoints were written by the server at absolute paths in the run folder
+    const saves = calls.filter((c) => c.path.endsWith("/save_weights")).map((c) => c.body.path as string);
+    expect(saves[0]!.startsWith(outDir)).toBe(true);
+    expect(existsSync(join(outDir, "sft"))).toBe(true);
+    // RL and the control load the SFT checkpoint weights-only: their fresh optimiser is not replaced by SFT's
+    const loads = calls.filter((c) => c.path.endsWith("/load_weights"));
+    expect(loads.length).toBeGreaterThanOrEqual(2);
+    for (const l of loads) expect(l.body).toMatchObject({ path: join(outDir, "sft"), optimizer: false });
+    // every model the job created was unloaded
+    const created = calls.filter((c) => c.path.endsWith("/create_model")).length;
+    expect(calls.filter((c) => c.path.endsWith("/unload_model"))).toHaveLength(created);
+  }, 60_000);
+});
+
+describe("RemotePolicy", () => {
+  const GEN: RolloutParams = {
+    n: 2,
+    temperature: 1,
+    topP: 1,
+    maxNewTokens: 6,
+    thinkBudget: 6,
+    style: "4.1v",
+    seed: 1,
+  };
+  const item = buildSuite({ seed: 2, perFamily: 1, split: "train", families: ["counting"] })[0]!;
+
+  it("keeps checkpoints in a server-side folder with a local marker; a reset after a load makes it weights-only", async () => {
+    calls.length = 0;
+    const engine = await createRemoteEngine(SMALL, { policy: tinkerSpec(), remoteDir: tmp("server") });
+    const a = (await engine.createPolicy(1)) as RemotePolicy;
+    const local = join(tmp("local"), "ckpt");
+    await a.save(local);
+    const marker = JSON.parse(readFileSync(join(local, REMOTE_CHECKPOINT_FILE), "utf8")) as { path: string };
+    expect(serverPathOf(local)).toBe(marker.path);
+    expect(existsSync(marker.path)).toBe(true);
+
+    const b = (await engine.createPolicy(2)) as RemotePolicy;
+    await b.load(local);
+    engine.resetOptimizer(b);
+    await b.generate([engine.toPrompt(item)], GEN);
+    expect(calls.filter((c) => c.path.endsWith("/load_weights")).map((c) => c.body)).toEqual([
+      expect.objectContaining({ path: marker.path, optimizer: false }),
+    ]);
+    // a later load (resume from an RL checkpoint) restores the optimiser state, which a reset cannot undo
+    await b.load(local);
+    await b.generate([engine.toPrompt(item)], GEN);
+    expect(calls.filter((c) => c.path.endsWith("/load_weights")).at(-1)!.body.optimizer).toBe(true);
+    const err = (() => {
+      try {
+        engine.resetOptimizer(b);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(isGlmvError(err) && err.code === "engine_error").toBe(true);
+    await a.dispose();
+    await b.dispose();
+  });
+
+  it("cuts updates before media placeholders", async () => {
+    calls.length = 0;
+    const engine = await createRemoteEngine(SMALL, { policy: tinkerSpec() });
+    const p = (await engine.createPolicy(1)) as RemotePolicy;
+    const prompt = engine.toPrompt(item);
+    const [group] = await p.generate([prompt], GEN);
+    const r = group![0]!;
+    const withImage = { ...r, tokens: [r.tokens[0]!, tok.special.image, 5], logprobs: [0, 0, 0] };
+    const batch: UpdateBatch = {
+      samples: [
+        { prompt, rollout: { ...withImage, injected: [false, false, false] }, advantage: 1 },
+        { prompt, rollout: group![1]!, advantage: -1 },
+      ],
+      ranks: [[[0, 1]]],
+    };
+    await p.update(batch, { lr: 0.1, passes: 1, clipLow: 0.2, clipHigh: 0.28, aggregation: "sample" });
+    const fb = calls.find((c) => c.path.endsWith("/forward_backward"))!;
+    const data = (
+      fb.body.forward_backward_input as { data: { loss_fn_inputs: Record<string, { data: number[] }> }[] }
+    ).data;
+    const targets = data[0]!.loss_fn_inputs.target_tokens!.data;
+    expect(targets).not.toContain(tok.special.image);
+    expect(data[0]!.loss_fn_inputs.advantages!.data.every((x) => x === 0)).toBe(true);
+    await p.dispose();
+  });
+
+  it("an OpenAI-compatible policy only samples: SFT and checkpoints are refused with engine_error", async () => {
+    const engine = await createRemoteEngine(SMALL, {
+      policy: { kind: "openai", url: "http://127.0.0.1:9/v1", model: "glm" },
+    });
+    const p = await engine.createPolicy(1);
+    const sft = await engine.sft(p, [item], { steps: 1, lr: 1e-3, warmupSteps: 0, seed: 1 }).catch((e) => e);
+    expect(isGlmvError(sft) && sft.code === "engine_error").toBe(true);
+    const load = await p.load("/tmp/nowhere").catch((e) => e);
+    expect(isGlmvError(load) && load.code === "engine_error").toBe(true);
+  });
+});
+
+describe("exampleStream", () => {
+  it("cycles through every item once per epoch, reshuffled, deterministically by seed", () => {
+    const items = buildSuite({ seed: 1, perFamily: 5, split: "train", families: ["counting"] });
+    const next = exampleStream(items, 3, 7);
+    const ids = [...next(), ...next(), ...next(), ...next()].map((i) => i.id);
+    expect(new Set(ids.slice(0, 5)).size).toBe(5);
+    expect(new Set(ids.slice(5, 10)).size).toBe(5);
+    const again = exampleStream(items, 3, 7);
+    expect(again().map((i) => i.id)).toEqual(ids.slice(0, 3));
+  });
+});
