@@ -146,6 +146,43 @@ describe("forward and gradients", () => {
   });
 });
 
+describe("gather modes", () => {
+  it("take (gather + scatter-add gradient) equals the one-hot matmul under jit(valueAndGrad), images included", () => {
+    const cfg = presetConfig("tiny");
+    const toy = toyBatch(cfg, 2, 10, 5);
+    const params = initParams(cfg, 3, 0.3);
+    const run = (mode: "take" | "onehot") => {
+      const f = jit((p: GlmvParams, b: TrainBatch) =>
+        valueAndGrad((q: GlmvParams) => modelLoss(q, b, cfg, mode))(p),
+      );
+      const [loss, grads] = f(tree.ref(params), buildTrainBatch(cfg, toy, toy.lossMask)) as [
+        JaxArray,
+        GlmvParams,
+      ];
+      f.dispose();
+      const named = paramsToNamed(grads);
+      disposeAll(grads);
+      return { loss: loss.item(), named };
+    };
+    const take = run("take");
+    const onehot = run("onehot");
+    expect(Math.abs(take.loss - onehot.loss)).toBeLessThan(1e-5 * Math.abs(onehot.loss));
+    for (const key of ["model.language_model.embed_tokens.weight", "model.visual.merger.down_proj.weight"]) {
+      const a = take.named.get(key)!.data;
+      const b = onehot.named.get(key)!.data;
+      let maxAbs = 0;
+      let maxDiff = 0;
+      for (let i = 0; i < a.length; i++) {
+        maxAbs = Math.max(maxAbs, Math.abs(b[i]!));
+        maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+      }
+      expect(maxAbs, `${key} gradient is not trivially 0`).toBeGreaterThan(1e-4);
+      expect(maxDiff, key).toBeLessThan(1e-5 * maxAbs);
+    }
+    disposeAll(params);
+  });
+});
+
 describe("trainStep", () => {
   it("drives the loss down on a toy batch without leaking arrays or memory", () => {
     const cfg = presetConfig("tiny"); // 668,608 parameters

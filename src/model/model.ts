@@ -164,8 +164,11 @@ export function featureIndexFor(
 }
 
 /**
- * How rows are gathered: `take` (a gather; cheapest, but its gradient, a scatter, does not compile under
- * jax-js 0.1.25's `jit`) or `onehot` (a one-hot matmul; differentiable under `jit`).
+ * How rows are gathered: `take` (a gather; its gradient is a scatter-add, cheap and exact, and it compiles under
+ * `jit(valueAndGrad)` because `embedInputs` feeds it materialised indices and never reshapes its output) or
+ * `onehot` (a one-hot matmul, kept as a reference). Under jax-js 0.1.25 the one-hot form's table gradient fuses
+ * the incoming gradient's elementwise chain into the matmul and recomputes it once per vocabulary row: 12.6 of
+ * a 16 s `small` training step. Prefer `take`.
  */
 export type GatherMode = "take" | "onehot";
 
@@ -175,7 +178,17 @@ export function gatherRows(table: JaxArray, idx: JaxArray, mode: GatherMode): Ja
   return np.matmul(nn.oneHot(idx, table.shape[0]!), table);
 }
 
-/** Forward options: a stage recorder, and the gather mode (use "onehot" under jit + grad). */
+/**
+ * Rows of `table` [rows, H] at `idx` [...] → [..., H], differentiable under `jit`: jax-js runs the gradient's
+ * scatter as a routine, whose inputs must be materialised buffers, not views. `np.maximum(idx, 0)` makes the
+ * index one even when it is a reshaped jit argument; the caller must not reshape the result (its cotangent would
+ * be a view) — consume it with an elementwise op or hand it to the decoder as it is. Consumes both.
+ */
+function takeRows(table: JaxArray, idx: JaxArray): JaxArray {
+  return np.take(table, np.maximum(idx, 0), 0);
+}
+
+/** Forward options: a stage recorder, and the gather mode (default `take`, see `GatherMode`). */
 export type ForwardOptions = { record?: Recorder; gather?: GatherMode };
 
 /**
@@ -192,17 +205,38 @@ export function embedInputs(
 ): JaxArray {
   const { record, gather = "take" } = opts;
   const [b, s] = tokens.shape as [number, number];
-  const h = cfg.text.hiddenSize;
-  let emb = gatherRows(embed, tokens.reshape([b * s]), gather); // [B·S, H]
+  if (gather === "onehot") return embedOneHot(embed, visionParams, tokens, vision, cfg, record);
+  const emb = takeRows(embed, tokens); // [B, S, H], no reshape (see takeRows)
+  if (!vision) {
+    tree.dispose(visionParams);
+    return emb;
+  }
+  const rec: Recorder | undefined = record ? (n, x) => record(`vision.${n}`, x) : undefined;
+  const feats = runVision(visionParams, vision.pixels, vision.aux, cfg.vision, rec); // [M, H]
+  const placed = takeRows(feats, vision.featureIndex.reshape([b, s])); // [B, S, H]
+  return np.where(vision.isVision.reshape([b, s, 1]), placed, emb);
+}
+
+/** `embedInputs` through one-hot matmuls (the reference form; slow under `valueAndGrad`, see `GatherMode`). */
+function embedOneHot(
+  embed: JaxArray,
+  visionParams: GlmvParams["vision"],
+  tokens: JaxArray,
+  vision: ModelInputs["vision"],
+  cfg: GlmvConfig,
+  record: Recorder | undefined,
+): JaxArray {
+  const [b, s] = tokens.shape as [number, number];
+  let emb = gatherRows(embed, tokens.reshape([b * s]), "onehot"); // [B·S, H]
   if (vision) {
     const rec: Recorder | undefined = record ? (n, x) => record(`vision.${n}`, x) : undefined;
     const feats = runVision(visionParams, vision.pixels, vision.aux, cfg.vision, rec); // [M, H]
-    const placed = gatherRows(feats, vision.featureIndex, gather); // [B·S, H]
+    const placed = gatherRows(feats, vision.featureIndex, "onehot"); // [B·S, H]
     emb = np.where(vision.isVision, placed, emb);
   } else {
     tree.dispose(visionParams);
   }
-  return emb.reshape([b, s, h]);
+  return emb.reshape([b, s, cfg.text.hiddenSize]);
 }
 
 /**
@@ -308,7 +342,7 @@ export function modelLoss(
   params: GlmvParams,
   batch: TrainBatch,
   cfg: GlmvConfig,
-  gather: GatherMode = "onehot",
+  gather: GatherMode = "take",
 ): JaxArray {
   const logits = forwardLogits(params, batch.inputs, cfg, { gather });
   return crossEntropy(logits, batch.targets, batch.weights);
