@@ -9,7 +9,7 @@
  * one-hot placement matrix, so prefill and every decode step keep fixed shapes (one jit compile each).
  */
 import { type Array as JaxArray, numpy as np, tree } from "@jax-js/jax";
-import { attention, linear, rmsNorm, silu, swiGlu } from "../tensor/ops.ts";
+import { attention, linear, rmsNorm, ropeInterleaved, silu, swiGlu } from "../tensor/ops.ts";
 import { GlmvError } from "../util/errors.ts";
 import { type GlmvConfig, textHeadDim, textRotaryDim } from "./config.ts";
 import { disposeRouting, type Routing, runMoeBlock } from "./moe.ts";
@@ -20,13 +20,13 @@ import type {
   MoeLayerParams,
   TextLayerParams,
 } from "./params.ts";
-import { applyRope, type Recorder } from "./vision.ts";
+import type { Recorder } from "./vision.ts";
 
 /** Rotary arrays for the text decoder (built on the host by `textRopeTable`). */
 export type TextRope = {
   cos: JaxArray; // [B, S, 1, hd]  (cos 1 on pass-through dims)
   sin: JaxArray; // [B, S, 1, hd]  (sin 0 on pass-through dims)
-  rotate: JaxArray; // [hd, hd] interleaved-pair rotation
+  rotate: JaxArray; // [hd, hd] interleaved-pair rotation (consumed; the decoder applies it as a pair flip)
 };
 
 /** One layer's KV cache, preallocated at the maximum length. */
@@ -103,8 +103,10 @@ export function runSelfAttention(
     q = neoxToInterleaved(q, textRotaryDim(cfg));
     k = neoxToInterleaved(k, textRotaryDim(cfg));
   }
-  const qr = applyRope(q, rope.cos.ref, rope.sin.ref, rope.rotate.ref);
-  k = applyRope(k, rope.cos, rope.sin, rope.rotate);
+  // the pair rotation as a flip of each pair (the [hd, hd] matrix in `rope.rotate` equals it; see ropeInterleaved)
+  const qr = ropeInterleaved(q, rope.cos.ref, rope.sin.ref);
+  k = ropeInterleaved(k, rope.cos, rope.sin);
+  rope.rotate.dispose();
   let next: LayerCache | undefined;
   if (cache) {
     k = writeCache(cache.layer.k, k, { keep: cache.write.keep.ref, place: cache.write.place.ref });

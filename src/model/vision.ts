@@ -7,7 +7,7 @@
  * `visionInputs` and passed in as arrays, so the graph itself is shape-static.
  */
 import { type Array as JaxArray, numpy as np, tree } from "@jax-js/jax";
-import { attention, geluExact, layerNorm, linear, rmsNorm, swiGlu } from "../tensor/ops.ts";
+import { attention, geluExact, layerNorm, linear, rmsNorm, ropeHalf, swiGlu } from "../tensor/ops.ts";
 import { bicubicPosWeights } from "./bicubic.ts";
 import type { GlmvConfig } from "./config.ts";
 import type { VisionBlockParams, VisionParams } from "./params.ts";
@@ -18,7 +18,7 @@ import { rotateHalfMatrix, visionPatchIds, visionRopeTable } from "./rope.ts";
 export type VisionAux = {
   cos: JaxArray; // [N, 1, hd]
   sin: JaxArray; // [N, 1, hd]
-  rotate: JaxArray; // [hd, hd] rotate-half matrix
+  rotate: JaxArray; // [hd, hd] rotate-half matrix (consumed; the blocks apply it as a flip of the halves)
   posWeights: JaxArray; // [N, side²] bicubic sampling weights
   /**
    * bool [1, 1, N, N]: attention only inside a segment. When every segment has the same length L the mask is
@@ -141,8 +141,10 @@ export function runVisionBlock(
   // Segments of one length L run as a batch of N/L sequences (the mask is then [1, 1, L, L]).
   const segLen = aux.mask.shape[2]!;
   const segs = n / segLen;
-  const qr = applyRope(q, aux.cos.ref, aux.sin.ref, aux.rotate.ref).reshape([segs, segLen, heads, hd]);
-  const kr = applyRope(k, aux.cos, aux.sin, aux.rotate).reshape([segs, segLen, heads, hd]);
+  // rotate-half as a flip of the halves (equal to `aux.rotate`, see ropeHalf)
+  const qr = ropeHalf(q, aux.cos.ref, aux.sin.ref).reshape([segs, segLen, heads, hd]);
+  const kr = ropeHalf(k, aux.cos, aux.sin).reshape([segs, segLen, heads, hd]);
+  aux.rotate.dispose();
   const att = attention(qr, kr, v.reshape([segs, segLen, heads, hd]), aux.mask).reshape([n, d]);
   x = x.add(linear(att, p.proj));
   const m = swiGlu(rmsNorm(x.ref, p.norm2, eps), p.gate, p.up, p.down);

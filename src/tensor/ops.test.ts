@@ -1,7 +1,17 @@
-import { numpy as np } from "@jax-js/jax";
+import { type Array as JaxArray, nn, numpy as np } from "@jax-js/jax";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initTensorEngine } from "./engine.ts";
-import { attention, crossEntropy, geluExact, layerNorm, linear, rmsNorm, swiGlu } from "./ops.ts";
+import {
+  attention,
+  crossEntropy,
+  geluExact,
+  layerNorm,
+  linear,
+  rmsNorm,
+  ropeHalf,
+  ropeInterleaved,
+  swiGlu,
+} from "./ops.ts";
 
 beforeAll(async () => {
   await initTensorEngine();
@@ -9,6 +19,9 @@ beforeAll(async () => {
 
 const arr = (data: number[], shape: number[]) => np.array(new Float32Array(data), { shape });
 const read = (x: ReturnType<typeof np.ones>) => Array.from(x.dataSync() as Float32Array);
+/** Deterministic values in [−1, 1). */
+const noise = (n: number, seed: number) =>
+  Array.from({ length: n }, (_, i) => (Math.sin(i * 12.9898 + seed * 78.233) * 43758.5453) % 1);
 
 describe("ops", () => {
   it("rmsNorm scales by rsqrt(mean x² + eps) and the weight; consumes its inputs", () => {
@@ -56,6 +69,65 @@ describe("ops", () => {
     const p1 = Math.exp(1) / (1 + Math.exp(1));
     expect(y[2]).toBeCloseTo(10 * (1 - p1) + 20 * p1, 4);
     expect(y[3]).toBeCloseTo(y[2]!, 6);
+  });
+
+  it("grouped attention equals attention with k/v repeated per query head (shared and per-head masks)", () => {
+    const [b, s, h, kv, d] = [2, 3, 4, 2, 4];
+    const q = noise(b * s * h * d, 1);
+    const k = noise(b * s * kv * d, 2);
+    const v = noise(b * s * kv * d, 3);
+    const allow: boolean[] = [];
+    for (let r = 0; r < b; r++)
+      for (let i = 0; i < s; i++) for (let j = 0; j < s; j++) allow.push(j <= i && !(r === 1 && j === 0));
+    const shared = () => np.array(allow, { shape: [b, 1, s, s], dtype: np.bool });
+    // reference: repeat kv heads, plain per-head softmax
+    const reference = (m: JaxArray) => {
+      const kr = np.repeat(arr(k, [b, s, kv, d]), h / kv, 2).transpose([0, 2, 3, 1]);
+      const vr = np.repeat(arr(v, [b, s, kv, d]), h / kv, 2).transpose([0, 2, 1, 3]);
+      const scores = np.matmul(arr(q, [b, s, h, d]).transpose([0, 2, 1, 3]), kr).mul(1 / Math.sqrt(d));
+      const probs = nn.softmax(np.where(m, scores, -1e30), -1);
+      return read(np.matmul(probs, vr).transpose([0, 2, 1, 3]));
+    };
+    const got = read(attention(arr(q, [b, s, h, d]), arr(k, [b, s, kv, d]), arr(v, [b, s, kv, d]), shared()));
+    const want = reference(shared());
+    for (const [i, w] of want.entries()) expect(got[i]).toBeCloseTo(w, 5);
+    // a mask per query head [B, H, S, T]: head 3 may only see key 0 (row 1 sees nothing else either)
+    const headMask = Array.from({ length: b * h * s * s }, (_, idx) => {
+      const j = idx % s;
+      const i = Math.floor(idx / s) % s;
+      const head = Math.floor(idx / (s * s)) % h;
+      return head === 3 ? j === 0 : j <= i;
+    });
+    const hm = () => np.array(headMask, { shape: [b, h, s, s], dtype: np.bool });
+    const got2 = read(attention(arr(q, [b, s, h, d]), arr(k, [b, s, kv, d]), arr(v, [b, s, kv, d]), hm()));
+    const want2 = reference(hm());
+    for (const [i, w] of want2.entries()) expect(got2[i]).toBeCloseTo(w, 5);
+  });
+
+  it("ropeInterleaved and ropeHalf equal x·cos + (x·R)·sin with the rotation matrices", () => {
+    const [n, d] = [3, 8];
+    const x = noise(n * d, 4);
+    const cos = noise(n * d, 5);
+    const sin = noise(n * d, 6);
+    const pairs = new Float32Array(d * d);
+    const half = new Float32Array(d * d);
+    for (let j = 0; j < d / 2; j++) {
+      pairs[(2 * j + 1) * d + 2 * j] = -1;
+      pairs[2 * j * d + 2 * j + 1] = 1;
+      half[(j + d / 2) * d + j] = -1;
+      half[j * d + j + d / 2] = 1;
+    }
+    const viaMatrix = (r: Float32Array) =>
+      read(
+        arr(x, [n, d])
+          .mul(arr(cos, [n, d]))
+          .add(np.matmul(arr(x, [n, d]), np.array(r, { shape: [d, d] })).mul(arr(sin, [n, d]))),
+      );
+    const a = read(ropeInterleaved(arr(x, [n, d]), arr(cos, [n, d]), arr(sin, [n, d])));
+    const b = read(ropeHalf(arr(x, [n, d]), arr(cos, [n, d]), arr(sin, [n, d])));
+    for (const [i, w] of viaMatrix(pairs).entries()) expect(a[i]).toBeCloseTo(w, 5);
+    for (const [i, w] of viaMatrix(half).entries()) expect(b[i]).toBeCloseTo(w, 5);
+    expect(a).not.toEqual(b);
   });
 
   it("crossEntropy weights per-token NLL", () => {

@@ -58,27 +58,74 @@ const MASKED = -1e30;
 
 /**
  * Masked multi-head attention with grouped-query support (kv head j serves q heads j·g … j·g+g−1).
- * Softmax in fp32 with scale 1/√D.
+ * Softmax in fp32 with scale 1/√D. The g query heads of a kv head run as one matmul of g·S rows against that
+ * kv head's keys, so k and v are never repeated per query head (and their gradients need no group sum).
  * @param q    [B, S, H, D]
  * @param k    [B, T, K, D]
  * @param v    [B, T, K, D]
- * @param mask boolean, broadcastable to [B, 1, S, T]; true = attend
+ * @param mask boolean [B or 1, 1 or H, S, T]; true = attend
  * @returns    [B, S, H, D]
  */
 export function attention(q: JaxArray, k: JaxArray, v: JaxArray, mask: JaxArray): JaxArray {
-  const [, , heads, dim] = q.shape as [number, number, number, number];
-  const kvHeads = k.shape[2]!;
+  const [b, s, heads, dim] = q.shape as [number, number, number, number];
+  const [, t, kvHeads] = k.shape as [number, number, number, number];
   const groups = heads / kvHeads;
-  if (groups > 1) {
-    k = np.repeat(k, groups, 2);
-    v = np.repeat(v, groups, 2);
-  }
-  const qh = q.transpose([0, 2, 1, 3]); // [B, H, S, D]
-  const kh = k.transpose([0, 2, 3, 1]); // [B, H, D, T]
-  const vh = v.transpose([0, 2, 1, 3]); // [B, H, T, D]
-  const scores = np.matmul(qh, kh).mul(1 / Math.sqrt(dim)); // [B, H, S, T]
-  const probs = nn.softmax(np.where(mask, scores, MASKED), -1);
-  return np.matmul(probs, vh).transpose([0, 2, 1, 3]); // [B, S, H, D]
+  const qg = q
+    .reshape([b, s, kvHeads, groups, dim])
+    .transpose([0, 2, 3, 1, 4])
+    .reshape([b, kvHeads, groups * s, dim]);
+  const kt = k.transpose([0, 2, 3, 1]); // [B, K, D, T]
+  const vh = v.transpose([0, 2, 1, 3]); // [B, K, T, D]
+  const scores = np
+    .matmul(qg, kt)
+    .mul(1 / Math.sqrt(dim))
+    .reshape([b, kvHeads, groups, s, t]);
+  const probs = nn.softmax(np.where(groupedMask(mask, kvHeads, groups), scores, MASKED), -1);
+  return np
+    .matmul(probs.reshape([b, kvHeads, groups * s, t]), vh) // [B, K, G·S, D]
+    .reshape([b, kvHeads, groups, s, dim])
+    .transpose([0, 3, 1, 2, 4])
+    .reshape([b, s, heads, dim]);
+}
+
+/** A [B?, 1 or H, S, T] mask as [B?, 1 or K, 1 or G, S, T], to broadcast over the grouped scores. */
+function groupedMask(mask: JaxArray, kvHeads: number, groups: number): JaxArray {
+  const m = mask.ndim < 4 ? mask.reshape([...new Array<number>(4 - mask.ndim).fill(1), ...mask.shape]) : mask;
+  const [m0, m1, m2, m3] = m.shape as [number, number, number, number];
+  return m1 === 1 ? m.reshape([m0, 1, 1, m2, m3]) : m.reshape([m0, kvHeads, groups, m2, m3]);
+}
+
+/**
+ * Rotary embedding over interleaved pairs: `x·cos + rot(x)·sin` with rot(x)[2j] = −x[2j+1],
+ * rot(x)[2j+1] = x[2j] over the whole last axis (pass-through dims must have sin 0, as the text tables do).
+ * Equals `x·cos + (x·R)·sin` with `rotatePairsMatrix`, without the [D, D] matmul.
+ * @param x [..., D]; cos/sin broadcastable to x
+ */
+export function ropeInterleaved(x: JaxArray, cos: JaxArray, sin: JaxArray): JaxArray {
+  const shape = x.shape;
+  const d = shape[shape.length - 1]!;
+  const sign = np.array(new Float32Array([-1, 1]), { shape: [2] });
+  const rot = np
+    .flip(x.ref.reshape([...shape.slice(0, -1), d / 2, 2]), -1)
+    .mul(sign)
+    .reshape(shape);
+  return x.mul(cos).add(rot.mul(sin));
+}
+
+/**
+ * Rotary embedding in rotate-half form: `x·cos + rot(x)·sin` with rot(x) = [−x₂, x₁] (halves of the last
+ * axis). Equals `x·cos + (x·R)·sin` with `rotateHalfMatrix`, without the [D, D] matmul.
+ * @param x [..., D]; cos/sin broadcastable to x
+ */
+export function ropeHalf(x: JaxArray, cos: JaxArray, sin: JaxArray): JaxArray {
+  const shape = x.shape;
+  const d = shape[shape.length - 1]!;
+  const sign = np.array(new Float32Array([-1, 1]), { shape: [2, 1] });
+  const rot = np
+    .flip(x.ref.reshape([...shape.slice(0, -1), 2, d / 2]), -2)
+    .mul(sign)
+    .reshape(shape);
+  return x.mul(cos).add(rot.mul(sin));
 }
 
 /**
