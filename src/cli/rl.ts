@@ -3,14 +3,21 @@
  * model, run RLCS-GRPO, evaluate on held-out items, print accuracy per family after SFT and after RL (and the
  * continued-SFT control), and write summary.json + report.html. `--sampler uniform` runs the control sampler;
  * `--compare` runs both samplers from the same SFT checkpoint; `--resume RUN_DIR` continues a crashed run.
+ * `--policy tinker --url URL` runs the same job on a Tinker-API trainer (`glmv serve trainer`, SkyRL, Tinker);
+ * `--policy openai --url URL --eval-only` evaluates a model served by vLLM/SGLang on the held-out items.
  */
 import { readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { TASK_FAMILIES, type TaskFamily } from "../data/tasks/types.ts";
 import { parseRlConfig, RlConfig, type RlConfigInput, SAMPLERS } from "../rl/config.ts";
+import type { MainJobEngine } from "../rl/main-job.ts";
+import { type RemotePolicyOptions, remotePolicySpec } from "../rl/policy-factory.ts";
 import { RunStore } from "../rl/run-store.ts";
 import { GlmvError } from "../util/errors.ts";
+import { writeFileAtomic } from "../util/fs.ts";
 import type { Command } from "./main.ts";
 import { createProgress } from "./progress.ts";
 
@@ -38,7 +45,29 @@ options:
   --lr X                 RL learning rate (default 5e-4)
   --no-control           skip the continued-SFT control (quick tests only)
   --config FILE          YAML with any config fields (options above win)
-  -h, --help             show this help`;
+  -h, --help             show this help
+
+remote engines:
+  --policy local|tinker|openai
+                         where rollouts and updates run (default local: the tiny model in this process)
+  --url URL              tinker: the trainer's root (routes under /api/v1), e.g. http://127.0.0.1:8000 from
+                         'glmv serve trainer'; openai: the server's base URL with /v1 (vLLM, SGLang)
+  --base-model NAME      tinker: the model to train (default: the first one the server lists);
+                         openai: the served model name (required)
+  --api-key KEY          bearer key for the remote server (default: $GLMV_API_KEY)
+  --lora-rank N          tinker: LoRA rank (default 0 = full fine-tuning; hosted Tinker needs a rank)
+  --loss ppo|importance_sampling
+                         tinker: the RL loss (default ppo = clip-higher; importance_sampling is unclipped)
+  --remote-dir DIR       tinker: a server-side folder for checkpoints when the trainer does not share this
+                         machine's filesystem (default: the server writes into the run folder itself)
+  --tokenizer DIR        tokenizer folder (default: glmv's tiny tokenizer, which glmv serve trainer uses)
+  --eval-only            only evaluate the remote model on the held-out items; writes eval.json
+
+With --policy tinker the whole job runs remotely: SFT through the cross_entropy loss, RL rollouts through asample,
+updates through forward_backward/optim_step, checkpoints through save_weights/load_weights (on the server).
+The trainer API cannot reset an optimiser: RL and the control load the SFT checkpoint weights-only into a fresh
+model instead. --resume needs the same --policy/--url again. An OpenAI-compatible server only samples, so
+--policy openai is refused without --eval-only (there is nothing to train; use --policy tinker to train).`;
 
 const OPTIONS = {
   out: { type: "string" },
@@ -58,6 +87,15 @@ const OPTIONS = {
   lr: { type: "string" },
   config: { type: "string" },
   "no-control": { type: "boolean" },
+  policy: { type: "string" },
+  url: { type: "string" },
+  "base-model": { type: "string" },
+  "api-key": { type: "string" },
+  "lora-rank": { type: "string" },
+  loss: { type: "string" },
+  "remote-dir": { type: "string" },
+  tokenizer: { type: "string" },
+  "eval-only": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -123,6 +161,75 @@ export function rlConfigFromArgs(values: Record<string, string | boolean | undef
   }
 }
 
+/**
+ * The remote policy the command line asks for, or undefined for the local engine. `--policy openai` only samples,
+ * so it is refused unless `--eval-only` says evaluation is all that is wanted.
+ * @example remoteOptionsFromArgs({ policy: "tinker", url: "http://127.0.0.1:8000" })?.kind // "tinker"
+ */
+export function remoteOptionsFromArgs(
+  values: Record<string, string | boolean | undefined>,
+): (RemotePolicyOptions & { evalOnly: boolean; remoteDir?: string | undefined }) | undefined {
+  const s = (k: string) => values[k] as string | undefined;
+  const kind = s("policy") ?? "local";
+  const evalOnly = values["eval-only"] === true;
+  if (kind === "local") {
+    for (const flag of ["url", "base-model", "lora-rank", "loss", "remote-dir", "eval-only"])
+      if (values[flag] !== undefined)
+        throw new GlmvError("bad_argument", `--${flag} needs a remote engine (--policy tinker|openai)`);
+    return undefined;
+  }
+  if (kind !== "tinker" && kind !== "openai")
+    throw new GlmvError("bad_argument", `--policy must be local, tinker or openai, got '${kind}'`);
+  const url = s("url");
+  if (!url) throw new GlmvError("bad_argument", `--policy ${kind} needs --url URL`);
+  if (kind === "openai" && !evalOnly)
+    throw new GlmvError(
+      "bad_argument",
+      "--policy openai only samples (an OpenAI-compatible server cannot train): add --eval-only to evaluate " +
+        "the served model, or train through a Tinker-API trainer with --policy tinker --url URL",
+    );
+  if (kind === "openai" && !s("base-model"))
+    throw new GlmvError("bad_argument", "--policy openai needs --base-model NAME (the served model name)");
+  const loss = s("loss");
+  if (loss !== undefined && loss !== "ppo" && loss !== "importance_sampling")
+    throw new GlmvError("bad_argument", `--loss must be ppo or importance_sampling, got '${loss}'`);
+  const loraRank = num(s("lora-rank"), "lora-rank");
+  if (loraRank !== undefined && !(Number.isInteger(loraRank) && loraRank >= 0))
+    throw new GlmvError("bad_argument", "--lora-rank must be an integer ≥ 0");
+  return {
+    kind,
+    url,
+    evalOnly,
+    remoteDir: s("remote-dir"),
+    baseModel: s("base-model"),
+    apiKey: s("api-key") ?? (process.env.GLMV_API_KEY || undefined),
+    loraRank,
+    lossFn: loss as RemotePolicyOptions["lossFn"],
+    tokenizerDir: s("tokenizer"),
+  };
+}
+
+/** `--eval-only`: greedy held-out evaluation of the remote model, written to `eval.json`. */
+async function evaluateOnly(engine: MainJobEngine, config: RlConfig, outDir: string): Promise<number> {
+  const { buildSuites } = await import("../rl/main-job.ts");
+  const { heldout } = buildSuites(config);
+  await mkdir(outDir, { recursive: true });
+  const policy = await engine.createPolicy(config.seed);
+  try {
+    const started = Date.now();
+    const result = await engine.evaluate(policy, heldout);
+    const line = { ...result, seconds: (Date.now() - started) / 1000 };
+    await writeFileAtomic(join(outDir, "eval.json"), `${JSON.stringify(line, null, 2)}\n`);
+    const families = Object.entries(result.perFamily).map(([f, a]) => `${f} ${(100 * a).toFixed(1)}%`);
+    console.log(
+      `held-out: ${(100 * result.accuracy).toFixed(1)}% (${families.join(", ")}; ${result.items} items); wrote ${join(outDir, "eval.json")}`,
+    );
+    return 0;
+  } finally {
+    await policy.dispose();
+  }
+}
+
 /** The validated config.yaml of an existing run. */
 function readRunConfig(dir: string) {
   const store = RunStore.open(dir);
@@ -147,13 +254,25 @@ export const rlCommand: Command = {
       console.log(USAGE);
       return 0;
     }
+    const remote = remoteOptionsFromArgs(values);
     const resumeDir = values.resume as string | undefined;
     // a resumed run keeps its own config.yaml: the engine's shapes must match its checkpoints
     const config = resumeDir ? readRunConfig(resumeDir) : rlConfigFromArgs(values);
     const outDir = resumeDir ?? (values.out as string | undefined) ?? `runs/rl-${Date.now()}`;
     const { runMainJob } = await import("../rl/main-job.ts");
-    const { createLocalEngine } = await import("../rl/local-engine.ts");
-    const engine = await createLocalEngine(config);
+    let engine: MainJobEngine;
+    if (remote) {
+      const { createRemoteEngine } = await import("../rl/remote-engine.ts");
+      engine = await createRemoteEngine(config, {
+        policy: await remotePolicySpec(remote),
+        remoteDir: remote.remoteDir,
+      });
+      console.log(`policy: ${remote.kind} at ${remote.url}`);
+      if (remote.evalOnly) return evaluateOnly(engine, config, outDir);
+    } else {
+      const { createLocalEngine } = await import("../rl/local-engine.ts");
+      engine = await createLocalEngine(config);
+    }
     const started = Date.now();
     const summary = await runMainJob({
       outDir,

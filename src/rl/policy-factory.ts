@@ -2,7 +2,7 @@
  * One entry point for the rl CLI to build its policy from `--policy local | tinker | openai`. The local policy is
  * built by the caller (it owns the model and checkpoint loading) and passed in; tinker and openai are remote.
  */
-import type { GlmvTokenizer } from "../model/tokenizer.ts";
+import { type GlmvTokenizer, loadTinyTokenizer, loadTokenizerDir } from "../model/tokenizer.ts";
 import { GlmvError } from "../util/errors.ts";
 import { type OpenAIEngineConfig, OpenAIRolloutEngine, rolloutOnlyPolicy } from "./openai-engine.ts";
 import type { Policy } from "./policy.ts";
@@ -20,6 +20,55 @@ export type PolicySpec =
       options?: Omit<TinkerPolicyOptions, "client" | "tokenizer" | "baseModel">;
     }
   | ({ kind: "openai"; url: string } & Omit<OpenAIEngineConfig, "baseUrl">);
+
+/** What a user says about a remote policy (the `glmv rl` options); `remotePolicySpec` turns it into a spec. */
+export type RemotePolicyOptions = {
+  kind: "tinker" | "openai";
+  url: string;
+  /** tinker: the model to train (default: the first the server lists); openai: the served model name. */
+  baseModel?: string | undefined;
+  apiKey?: string | undefined;
+  loraRank?: number | undefined;
+  lossFn?: "ppo" | "importance_sampling" | undefined;
+  /** A tokenizer folder; default glmv's tiny tokenizer (what `glmv serve trainer` uses). */
+  tokenizerDir?: string | undefined;
+};
+
+/**
+ * The policy spec of remote options: loads the tokenizer, and for a Tinker trainer without `baseModel` asks the
+ * server which models it serves and takes the first.
+ * @example const spec = await remotePolicySpec({ kind: "tinker", url: "http://127.0.0.1:8000" });
+ */
+export async function remotePolicySpec(
+  opts: RemotePolicyOptions,
+): Promise<Exclude<PolicySpec, { kind: "local" }>> {
+  const key = opts.apiKey ? { apiKey: opts.apiKey } : {};
+  if (opts.kind === "openai") {
+    if (!opts.baseModel)
+      throw new GlmvError("bad_argument", "an OpenAI-compatible policy needs a model name");
+    return { kind: "openai", url: opts.url, model: opts.baseModel, ...key };
+  }
+  const tokenizer = opts.tokenizerDir ? await loadTokenizerDir(opts.tokenizerDir) : await loadTinyTokenizer();
+  let baseModel = opts.baseModel;
+  if (!baseModel) {
+    const client = new TinkerClient({ url: opts.url, ...key });
+    const served = (await client.capabilities()).supported_models;
+    baseModel = served[0]?.model_name;
+    if (!baseModel)
+      throw new GlmvError("engine_error", `the trainer at ${opts.url} lists no models; pass --base-model`);
+  }
+  return {
+    kind: "tinker",
+    url: opts.url,
+    ...key,
+    tokenizer,
+    baseModel,
+    options: {
+      ...(opts.loraRank === undefined ? {} : { loraRank: opts.loraRank }),
+      ...(opts.lossFn === undefined ? {} : { lossFn: opts.lossFn }),
+    },
+  };
+}
 
 /**
  * Build the policy a spec names. `openai` is rollout-only: its `update` throws `engine_error`.

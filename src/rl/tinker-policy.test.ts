@@ -88,7 +88,8 @@ describe("TinkerPolicy: generate", () => {
     for (const r of groups.flat()) {
       const head = r.tokens.slice(0, 3);
       const stoppedEarly = [s.endOfText, s.user, s.observation].some((t) => head.includes(t));
-      if (stoppedEarly || head.includes(s.thinkEnd)) continue;
+      const drewMedia = head.some((t) => t >= s.beginImage && t <= s.video); // never continued (tested below)
+      if (stoppedEarly || drewMedia || head.includes(s.thinkEnd)) continue;
       forced++;
       expect(r.tokens.slice(3, 5)).toEqual([s.thinkEnd, s.answerStart]);
       expect(r.injected.slice(0, 6)).toEqual([false, false, false, true, true, false]);
@@ -96,6 +97,22 @@ describe("TinkerPolicy: generate", () => {
       expect(r.tokens.length).toBeLessThanOrEqual(12);
     }
     expect(forced).toBeGreaterThan(6);
+  });
+});
+
+describe("TinkerPolicy: media placeholders in samples", () => {
+  it("does not force-answer a sample that drew a media placeholder (its continuation prompt could not be laid out)", async () => {
+    const { client } = await inProcess();
+    const policy = await newPolicy(client);
+    const sp = tok.special;
+    const media = new Set([sp.image, sp.video, sp.beginImage, sp.endImage, sp.beginVideo, sp.endVideo]);
+    const groups = await policy.generate(prompts, { ...GEN, n: 8, thinkBudget: 4, maxNewTokens: 10 });
+    const drew = groups.flat().filter((r) => r.tokens.slice(0, 4).some((t) => media.has(t)));
+    expect(drew.length).toBeGreaterThan(0); // the untrained bigram model samples them now and then
+    for (const r of drew) {
+      expect(r.injected.some(Boolean)).toBe(false);
+      expect(r.tokens.length).toBeLessThanOrEqual(4);
+    }
   });
 });
 

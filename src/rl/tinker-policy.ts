@@ -3,7 +3,8 @@
  *
  * - generate: the chat template is rendered here and tokenized; each `<|image|>` becomes an image chunk (PNG, its
  *   placeholder count as `expected_tokens`). `asample` draws the G samples; force-answering samples the think
- *   budget, then continues every sample cut without `</think>` from prompt + its tokens + the injected ids.
+ *   budget, then continues every sample cut without `</think>` from prompt + its tokens + the injected ids
+ *   (except a sample that drew a media placeholder: no server can lay out a placeholder without its image).
  * - update: each sample becomes a next-token-aligned `Datum` (weights 0 on the prompt and on injected tokens, the
  *   GRPO aggregation folded into the weights, the group advantage on every response token, the sampler's logprobs
  *   as the old ones); per pass, one `forward_backward("ppo", clip thresholds 1 − clipLow / 1 + clipHigh)` per
@@ -70,13 +71,18 @@ export class TinkerPolicy implements Policy {
   private readonly encoded = new Map<string, EncodedPrompt>();
   private samplingSessionId = "";
   private samplerVersion = 0;
+  /** Media placeholder ids (image, video and their begin/end markers). */
+  private readonly media: ReadonlySet<number>;
   /** Weights changed by a supervised step since they were last published for sampling. */
   private unpublished = false;
 
   private constructor(
     private readonly opts: TinkerPolicyOptions,
     readonly modelId: string,
-  ) {}
+  ) {
+    const sp = opts.tokenizer.special;
+    this.media = new Set([sp.image, sp.video, sp.beginImage, sp.endImage, sp.beginVideo, sp.endVideo]);
+  }
 
   /** Open a session, create the model and publish its initial weights for sampling. */
   static async create(opts: TinkerPolicyOptions): Promise<TinkerPolicy> {
@@ -105,7 +111,9 @@ export class TinkerPolicy implements Policy {
         let logprobs = head.logprobs;
         let injected = tokens.map(() => false);
         let stop = seq.stop_reason;
-        if (forcing && stop === "length") {
+        // A sample that drew a media placeholder is not continued: the continuation prompt would carry a
+        // placeholder without its image, which the server cannot lay out (the update drops such samples anyway).
+        if (forcing && stop === "length" && !tokens.some((t) => this.media.has(t))) {
           const inject = tokens.includes(sp.thinkEnd)
             ? []
             : params.style === "4.1v"
