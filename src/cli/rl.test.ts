@@ -1,16 +1,18 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { spawnGlmvServer } from "../../test/helpers/spawn-glmv.ts";
 import { RlConfig } from "../rl/config.ts";
 import { observePrompt } from "../rl/curriculum.ts";
 import { buildSuites } from "../rl/main-job.ts";
 import { RunStore } from "../rl/run-store.ts";
 import type { RolloutRecord } from "../rl/trainer.ts";
 import { curriculumOptions, initialPromptStats } from "../rl/trainer-phases.ts";
-import { rlConfigFromArgs } from "./rl.ts";
+import { isGlmvError } from "../util/errors.ts";
+import { remoteOptionsFromArgs, rlConfigFromArgs } from "./rl.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BIN = join(ROOT, "bin/glmv.js");
@@ -43,6 +45,56 @@ describe("rlConfigFromArgs", () => {
     expect(() => rlConfigFromArgs({ families: "poetry" })).toThrow(/unknown family/);
     expect(() => rlConfigFromArgs({ sampler: "greedy" })).toThrow(/--sampler/);
     expect(() => rlConfigFromArgs({ steps: "many" })).toThrow(/--steps must be a number/);
+  });
+});
+
+describe("remoteOptionsFromArgs", () => {
+  it("is undefined for the local engine and maps the remote options", () => {
+    expect(remoteOptionsFromArgs({})).toBeUndefined();
+    expect(
+      remoteOptionsFromArgs({
+        policy: "tinker",
+        url: "http://127.0.0.1:8000",
+        "base-model": "glmv-tiny",
+        "lora-rank": "8",
+        loss: "importance_sampling",
+        "remote-dir": "/srv/ckpt",
+      }),
+    ).toMatchObject({
+      kind: "tinker",
+      url: "http://127.0.0.1:8000",
+      baseModel: "glmv-tiny",
+      loraRank: 8,
+      lossFn: "importance_sampling",
+      remoteDir: "/srv/ckpt",
+      evalOnly: false,
+    });
+  });
+  it("refuses what cannot run, with typed errors that say what to do", () => {
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return isGlmvError(e) ? `${e.code}: ${e.message}` : String(e);
+      }
+      return "ok";
+    };
+    expect(code(() => remoteOptionsFromArgs({ policy: "tinker" }))).toMatch(/bad_argument: .*needs --url/);
+    expect(
+      code(() => remoteOptionsFromArgs({ policy: "openai", url: "http://h/v1", "base-model": "m" })),
+    ).toMatch(/bad_argument: .*only samples.*--eval-only/);
+    expect(
+      code(() =>
+        remoteOptionsFromArgs({ policy: "openai", url: "http://h/v1", "base-model": "m", "eval-only": true }),
+      ),
+    ).toBe("ok");
+    expect(code(() => remoteOptionsFromArgs({ url: "http://h" }))).toMatch(/--url needs a remote engine/);
+    expect(code(() => remoteOptionsFromArgs({ policy: "vllm", url: "http://h" }))).toMatch(
+      /--policy must be/,
+    );
+    expect(code(() => remoteOptionsFromArgs({ policy: "tinker", url: "http://h", loss: "kl" }))).toMatch(
+      /--loss/,
+    );
   });
 });
 
@@ -146,4 +198,40 @@ describe("glmv rl --resume", () => {
     expect(summary.rlSteps).toBe(4);
     expect(readFileSync(join(dir, "report.html"), "utf8")).toContain("<svg");
   }, 600_000);
+});
+
+describe("glmv rl --policy tinker (against glmv serve trainer in another process)", () => {
+  it("runs SFT, RL and held-out evaluation through the Tinker API and writes summary.json and metrics.jsonl", async () => {
+    const server = await spawnGlmvServer(
+      ["serve", "trainer", "--preset", "tiny", "--port", "0", "--poll-wait-ms", "5"],
+      "inherit",
+    );
+    children.push(server.child);
+    const dir = join(mkdtempSync(join(tmpdir(), "glmv-rl-remote-")), "run");
+    dirs.push(dir);
+    const args = ["--policy", "tinker", "--url", server.url, "--out", dir];
+    const small =
+      "--steps 2 --sft-steps 3 --no-control --heldout 16 --train-per-family 32 --families counting";
+    // fewer, shorter rollouts and no refill rounds (3 SFT steps leave every answer invalid: nothing to refill for)
+    const config = join(dir, "..", "fast.yaml");
+    writeFileSync(config, "rl:\n  refillRounds: 0\n  maxNewTokens: 24\n  thinkBudget: 16\n");
+    const fast = `--batch-prompts 4 --group-size 4 --eval-every 0 --config ${config}`;
+    const { code, out } = await runCli([...args, ...small.split(" "), ...fast.split(" ")]).done;
+    expect(code, out).toBe(0);
+    expect(out).toContain(`policy: tinker at ${server.url}`);
+    expect(out).toMatch(/after SFT: \d/);
+    const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
+    expect(summary).toMatchObject({ rlSteps: 2, heldoutItems: 16, continuedSftAccuracy: null });
+    const metrics = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n");
+    expect(metrics).toHaveLength(2);
+    // the server did the training: 3 SFT steps and the RL updates (2 passes per step) arrived there
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const count = (route: string) =>
+      Number(new RegExp(`route="/${route}",status="200"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    expect(count("forward_backward")).toBeGreaterThanOrEqual(3 + 2 * 2);
+    expect(count("optim_step")).toBe(3 + 2 * 2);
+    expect(count("asample")).toBeGreaterThan(0);
+    expect(count("save_weights")).toBeGreaterThanOrEqual(2); // the SFT checkpoint and the last RL one
+    server.child.kill("SIGTERM");
+  }, 120_000);
 });

@@ -90,6 +90,35 @@ describe("tiny backend through TinkerPolicy", () => {
   }, 120_000);
 });
 
+describe("tiny backend: greedy requests share batches", () => {
+  it("answers greedy requests sent together exactly as each alone", async () => {
+    const app = createTrainerApp({
+      backend: tinyBackend({ cfg, tok, batchSize: 4, promptLen: 64, context: 128 }),
+      pollWaitMs: 5,
+    });
+    const client = new TinkerClient({ transport: (m, p, b) => app.request(m, p, b), pollIntervalMs: 1 });
+    const policy = await TinkerPolicy.create({
+      client,
+      tokenizer: tok,
+      baseModel: "glmv-tiny",
+      seed: 5,
+      imageTokens: presetImageTokens(cfg),
+    });
+    const greedy = { ...GEN, n: 1, temperature: 0 };
+    const more = buildSuite({ seed: 4, perFamily: 3, split: "train", families: ["counting"] }).map(
+      promptFromItem,
+    );
+    const all = [...prompts, ...more]; // 5 prompts: more than one batch of 4 rows
+    const together = await policy.generate(all, greedy);
+    const alone = [];
+    for (const p of all) alone.push(...(await policy.generate([p], greedy)));
+    expect(together).toEqual(alone);
+    expect(new Set(together.map((g) => g[0]!.text)).size).toBeGreaterThan(1);
+    await policy.dispose();
+    await app.close();
+  }, 120_000);
+});
+
 describe("tiny backend: cross_entropy", () => {
   it("teacher-forces the response (loss = −Σ w·logprob of the returned logprobs) and lowers it step by step", async () => {
     const app = createTrainerApp({

@@ -306,11 +306,90 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
   };
 }
 
+type Sequence = { tokens: number[]; logprobs: number[]; stop_reason: "stop" | "length" };
+/** A greedy request waiting for a batch: its rows (one per sample) and where its answer goes. */
+type GreedyJob = {
+  ex: Expanded;
+  n: number;
+  p: SamplingParams;
+  resolve: (seqs: Sequence[]) => void;
+  reject: (e: unknown) => void;
+};
+
+/**
+ * Sampling from frozen weights. A sampled request runs alone (its rows draw from its seed's streams). Greedy
+ * requests (temperature 0: evaluation, force-answer continuations of it) do not depend on seeds, so requests that
+ * arrive while the generator is busy share its fixed-size batch (continuous batching): a row's greedy output does
+ * not depend on the other rows, and the generator's shape is the same either way.
+ */
 function createTinySampler(
   s: Settings,
   params: GlmvParams,
   generator: (maxNewTokens: number) => Generator,
 ): TrainerSampler {
+  /** Generate `rows` (one batch of at most batchSize; spare rows repeat the first) with one seed. */
+  const run = async (rows: readonly Expanded[], p: SamplingParams, seed: number): Promise<Sequence[]> => {
+    const padded = [...rows, ...new Array<Expanded>(s.batchSize - rows.length).fill(rows[0]!)];
+    const res = await generator(p.max_tokens).generate(
+      params,
+      {
+        prompts: padded.map((r) => r.ids),
+        imageGridThw: padded.flatMap((r) => r.grids),
+        pixels: concatFloat32(padded.map((r) => r.pixels)),
+      },
+      {
+        temperature: p.temperature ?? 1,
+        topP: p.top_p ?? 1,
+        stopIds: p.stop ?? [],
+        // the model's vocabulary is padded past the tokenizer's; ids without text are never sampled
+        allowedVocab: s.tok.vocabSize,
+        seed,
+      },
+    );
+    return rows.map((_, r) => ({
+      tokens: res.tokens[r]!,
+      logprobs: res.logprobs[r]!, // the policy's own logprob (temperature 1), what the ratio compares against
+      stop_reason: res.finished[r] ? ("stop" as const) : ("length" as const),
+    }));
+  };
+
+  let queue: GreedyJob[] = [];
+  let busy = false;
+  const sameBatch = (a: SamplingParams, b: SamplingParams) =>
+    a.max_tokens === b.max_tokens && (a.stop ?? []).join() === (b.stop ?? []).join();
+  const pump = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      while (queue.length > 0) {
+        const head = queue[0]!;
+        const take: GreedyJob[] = [];
+        let rows = 0;
+        for (const j of queue) {
+          if (!sameBatch(j.p, head.p) || (take.length > 0 && rows + j.n > s.batchSize)) continue;
+          take.push(j);
+          rows += j.n;
+        }
+        queue = queue.filter((j) => !take.includes(j));
+        try {
+          const all = take.flatMap((j) => new Array<Expanded>(j.n).fill(j.ex));
+          const out: Sequence[] = [];
+          for (let at = 0; at < all.length; at += s.batchSize)
+            out.push(...(await run(all.slice(at, at + s.batchSize), head.p, 0)));
+          let at = 0;
+          for (const j of take) {
+            j.resolve(out.slice(at, at + j.n));
+            at += j.n;
+          }
+        } catch (e) {
+          for (const j of take) j.reject(e);
+        }
+      }
+    } finally {
+      busy = false;
+    }
+  };
+
   return {
     async sample(prompt, numSamples, p: SamplingParams) {
       const ex = await expand(s, prompt);
@@ -324,33 +403,18 @@ function createTinySampler(
             stop_reason: "length" as const,
           })),
         };
-      const gen = generator(p.max_tokens);
-      const sequences = [];
+      if (p.temperature === 0) {
+        const sequences = await new Promise<Sequence[]>((resolve, reject) => {
+          queue.push({ ex, n: numSamples, p, resolve, reject });
+          // a short window lets requests sent together (one per prompt) share the first batch too
+          setTimeout(() => void pump(), 2);
+        });
+        return { type: "sample" as const, sequences, prompt_logprobs: null };
+      }
+      const sequences: Sequence[] = [];
       for (let start = 0, chunk = 0; start < numSamples; start += s.batchSize, chunk++) {
-        const real = Math.min(s.batchSize, numSamples - start);
-        const res = await gen.generate(
-          params,
-          {
-            prompts: new Array(s.batchSize).fill(ex.ids),
-            imageGridThw: new Array(s.batchSize).fill(ex.grids).flat(),
-            pixels: concatFloat32(new Array(s.batchSize).fill(ex.pixels)),
-          },
-          {
-            temperature: p.temperature ?? 1,
-            topP: p.top_p ?? 1,
-            stopIds: p.stop ?? [],
-            // the model's vocabulary is padded past the tokenizer's; ids without text are never sampled
-            allowedVocab: s.tok.vocabSize,
-            seed: ((p.seed ?? 0) * 1_000_003 + chunk * 7919) | 0,
-          },
-        );
-        for (let r = 0; r < real; r++) {
-          sequences.push({
-            tokens: res.tokens[r]!,
-            logprobs: res.logprobs[r]!, // the policy's own logprob (temperature 1), what the ratio compares against
-            stop_reason: res.finished[r] ? ("stop" as const) : ("length" as const),
-          });
-        }
+        const rows = new Array<Expanded>(Math.min(s.batchSize, numSamples - start)).fill(ex);
+        sequences.push(...(await run(rows, p, ((p.seed ?? 0) * 1_000_003 + chunk * 7919) | 0)));
       }
       return { type: "sample" as const, sequences, prompt_logprobs: null };
     },
