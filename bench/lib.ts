@@ -51,17 +51,28 @@ type AnyStep = ((
   lr: number,
 ) => { params: GlmvParams; opt: ModelOptState; loss: JaxArray }) & { dispose: () => void };
 
+/** Options of `trainStepTimes`. */
+export type StepTimingOptions = {
+  /** Untimed steps first: the first compiles, the next lets memory and caches settle. Default 1. */
+  warmup?: number;
+  /** Timed steps. */
+  steps: number;
+  /** Awaited after each timed step, outside its timing (e.g. to measure the matmul peak beside it). */
+  afterStep?: (index: number) => Promise<void>;
+};
+
 /**
- * Median seconds of one training step (forward + backward + AdamW) of a freshly initialised `cfg` on a random
- * text batch [b, s], over `steps` timed steps after an untimed first step (the compile). Returns tokens/s too.
- * @example const { tokensPerSec } = await trainStepRate(presetConfig("tiny-moe"), 8, 64, 5);
+ * Wall-clock seconds of each timed training step (forward + backward + AdamW, including reading the loss back)
+ * of a freshly initialised `cfg` on a random text batch [b, s], after `warmup` untimed steps.
+ * @example const times = await trainStepTimes(presetConfig("small"), 8, 256, { warmup: 2, steps: 5 });
  */
-export async function trainStepRate(
+export async function trainStepTimes(
   cfg: GlmvConfig,
   b: number,
   s: number,
-  steps: number,
-): Promise<{ stepSeconds: number; tokensPerSec: number }> {
+  opts: StepTimingOptions,
+): Promise<number[]> {
+  const { warmup = 1, steps, afterStep } = opts;
   const batch = randomTextBatch(cfg, b, s);
   let params = initParams(cfg, 1);
   let opt = initOptimizer(params);
@@ -71,7 +82,7 @@ export async function trainStepRate(
     : createTrainStep(cfg, adamw);
   const times: number[] = [];
   try {
-    for (let i = 0; i <= steps; i++) {
+    for (let i = 0; i < warmup + steps; i++) {
       const dt = await seconds(async () => {
         const { params: p, opt: o, loss, ...rest } = step(params, opt, tree.ref(batch), 1e-3);
         params = p;
@@ -79,12 +90,29 @@ export async function trainStepRate(
         await loss.data(); // reading the loss waits for the whole step
         tree.dispose(rest);
       });
-      if (i > 0) times.push(dt);
+      if (i >= warmup) {
+        times.push(dt);
+        await afterStep?.(i - warmup);
+      }
     }
   } finally {
     step.dispose();
     tree.dispose([params, opt, batch]);
   }
-  const stepSeconds = median(times);
+  return times;
+}
+
+/**
+ * Median seconds of one training step of a freshly initialised `cfg` on a random text batch [b, s], over `steps`
+ * timed steps after an untimed first step (the compile). Returns tokens/s too.
+ * @example const { tokensPerSec } = await trainStepRate(presetConfig("tiny-moe"), 8, 64, 5);
+ */
+export async function trainStepRate(
+  cfg: GlmvConfig,
+  b: number,
+  s: number,
+  steps: number,
+): Promise<{ stepSeconds: number; tokensPerSec: number }> {
+  const stepSeconds = median(await trainStepTimes(cfg, b, s, { steps }));
   return { stepSeconds, tokensPerSec: (b * s) / stepSeconds };
 }

@@ -2,12 +2,16 @@
  * `npm run bench:model`: the tensor engine and the model on it, in one run (single thread, WASM backend).
  * 1. Matmul peak: a jitted 1024³ fp32 matmul, median GFLOP/s (2·n³ FLOPs per call).
  * 2. Training step (forward + backward + AdamW, `createTrainStep`) of the `tiny` and `small` presets on text-only
- *    batches, in tokens/s (median step after the compile). The `small` step's effective GFLOP/s uses
+ *    batches, in tokens/s (median step after the compile). The `small` step runs on [8×256] (the RL packer's
+ *    micro-batch: 8 sequences × 256 tokens), 2 untimed warm-up steps, then 5 timed ones; after each timed step
+ *    the 1024³ matmul is timed again (3 calls), and the fraction of peak is the median over steps of
+ *    (step GFLOP/s ÷ that adjacent peak), so a step and its peak see the same load on a shared machine.
+ *    The step's FLOPs are
  *      FLOPs = 6 · N · tokens + 12 · L · S · d · tokens
  *    where N = text parameters that do matmul work per token (decoder layers + LM head; the embedding lookup and
  *    the vision tower, idle on text batches, are left out), and the second term is attention (QKᵀ and AV,
  *    2·S·d multiply-adds each per token per layer with d = heads·headDim, ×3 for the backward; the full S×S is
- *    computed before masking, so it is counted in full). It is reported as a fraction of the matmul peak.
+ *    computed before masking, so it is counted in full).
  *    The `tiny-moe` step (GLM-4.5V layout: + sequence balance loss and bias update, `createMoeTrainStep`) on the
  *    same [8×64] batches, in tokens/s (bench/moe.ts keeps the expert-balance study).
  * 3. Decoding 256 new tokens (tiny, batch 1, greedy): the KV-cache generator against full recomputation at a fixed
@@ -15,7 +19,22 @@
  * Ends with exactly one JSON line:
  * {"matmulGflops", "tinyTokensPerSec", "tinyMoeTokensPerSec", "smallTokensPerSec", "smallFractionOfPeak",
  *  "kvSpeedup"}.
+ *
+ * Profile of the `small` step (kernel traces via jax-js `profiler.startTrace`, [4×128], 2 shared cores):
+ * - Before: 16 s a step, 12.6 s of it in ONE kernel, the embedding table's gradient. The token embedding was a
+ *   one-hot matmul; its transpose broadcasts the incoming cotangent over the vocabulary, and jax-js 0.1.25 then
+ *   fuses that cotangent's whole elementwise chain (the RMSNorm backward) into the matmul's inner loop, so it
+ *   was recomputed for each of the 4096 rows (0.2 GFLOP/s). Now the embedding is a gather (`np.take`) whose
+ *   gradient is a scatter-add routine (25 ms); model.ts keeps the routine's inputs materialised.
+ * - After that, at [4×128]: 2.5 s a step, 85% in matmul kernels at 20–28 GFLOP/s (45 GFLOP executed vs 44
+ *   counted), 14% elementwise (norms, SiLU, softmax, AdamW over 20M parameters ≈ 0.2 s), the scatter 1%.
+ *   GQA by `np.repeat` and rope by an [hd, hd] matmul cost ~0.25 s more (now a grouped matmul and a pair flip).
+ * - Weight gradients read both operands with a stride along the reduction (tokens): 20–23 GFLOP/s against
+ *   25–33 for the forward's layout; jax-js gives no way to choose the backward's layout.
+ * - Batch: per-step costs (AdamW, dispatch of ~1000 kernels) amortise over more tokens; [8×256] measured
+ *   0.97 of the adjacent peak against 0.85 at [4×128] (same run), attention included.
  */
+import { availableParallelism, loadavg } from "node:os";
 import { type Array as JaxArray, jit, numpy as np, tree } from "@jax-js/jax";
 import { type GlmvConfig, presetConfig, textHeadDim } from "../src/model/config.ts";
 import { createGenerator } from "../src/model/generate.ts";
@@ -24,31 +43,34 @@ import { initParams } from "../src/model/params.ts";
 import { argmax } from "../src/model/sampling.ts";
 import { initTensorEngine } from "../src/tensor/engine.ts";
 import { mulberry32 } from "../src/util/rng.ts";
-import { median, seconds, trainStepRate } from "./lib.ts";
+import { median, seconds, trainStepRate, trainStepTimes } from "./lib.ts";
 
-/** Median GFLOP/s of a jitted n³ matmul (result read back each time, so the work is really done). */
-async function matmulGflops(n: number, runs: number): Promise<number> {
+/** A jitted n³ matmul on fixed random operands; `gflops(runs)` is the median GFLOP/s over `runs` calls. */
+function matmulMeter(n: number) {
   const rand = mulberry32(1);
-  const a = np.array(
-    Float32Array.from({ length: n * n }, () => rand() - 0.5),
-    { shape: [n, n] },
-  );
-  const b = np.array(
-    Float32Array.from({ length: n * n }, () => rand() - 0.5),
-    { shape: [n, n] },
-  );
-  const mm = jit((x: JaxArray, y: JaxArray) => np.matmul(x, y));
-  await (mm(a.ref, b.ref) as JaxArray).data(); // compile
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++)
-    times.push(
-      await seconds(async () => {
-        await (mm(a.ref, b.ref) as JaxArray).data();
-      }),
+  const operand = () =>
+    np.array(
+      Float32Array.from({ length: n * n }, () => rand() - 0.5),
+      { shape: [n, n] },
     );
-  mm.dispose();
-  tree.dispose([a, b]);
-  return (2 * n ** 3) / median(times) / 1e9;
+  const a = operand();
+  const b = operand();
+  const mm = jit((x: JaxArray, y: JaxArray) => np.matmul(x, y));
+  const once = async () => {
+    await (mm(a.ref, b.ref) as JaxArray).data(); // reading the result back makes the work really happen
+  };
+  return {
+    async gflops(runs: number): Promise<number> {
+      await once(); // compile (cached after the first meter call)
+      const times: number[] = [];
+      for (let i = 0; i < runs; i++) times.push(await seconds(once));
+      return (2 * n ** 3) / median(times) / 1e9;
+    },
+    dispose() {
+      mm.dispose();
+      tree.dispose([a, b]);
+    },
+  };
 }
 
 /** Parameters doing matmul work per text token: decoder layers and the LM head. */
@@ -62,14 +84,51 @@ function textMatmulParams(cfg: GlmvConfig): number {
   return t.numLayers * perLayer + t.vocabSize * h;
 }
 
-/** A dense preset's training step on a text batch [b, s]: tokens/s and effective GFLOP/s (header formula). */
-async function denseStepRate(cfg: GlmvConfig, b: number, s: number, steps: number) {
-  const { stepSeconds, tokensPerSec } = await trainStepRate(cfg, b, s, steps);
+/** Forward + backward FLOPs of a dense preset's step on a text batch [b, s] (header formula). */
+function denseStepFlops(cfg: GlmvConfig, b: number, s: number): number {
   const n = b * s;
   const t = cfg.text;
   const attention = 12 * t.numLayers * s * t.numHeads * textHeadDim(t) * n;
-  const flops = 6 * textMatmulParams(cfg) * n + attention;
-  return { tokensPerSec, gflops: flops / stepSeconds / 1e9, stepSeconds };
+  return 6 * textMatmulParams(cfg) * n + attention;
+}
+
+/** A dense preset's training step on a text batch [b, s]: tokens/s and effective GFLOP/s (header formula). */
+async function denseStepRate(cfg: GlmvConfig, b: number, s: number, steps: number) {
+  const { stepSeconds, tokensPerSec } = await trainStepRate(cfg, b, s, steps);
+  return { tokensPerSec, gflops: denseStepFlops(cfg, b, s) / stepSeconds / 1e9, stepSeconds };
+}
+
+/**
+ * A dense preset's step against the matmul peak measured beside it: after each timed step (warm-up excluded)
+ * the 1024³ matmul is timed again, so a step and its peak see the same machine load; the fraction is the
+ * median over steps of (step GFLOP/s ÷ adjacent peak).
+ */
+async function stepVersusPeak(cfg: GlmvConfig, b: number, s: number, warmup: number, steps: number) {
+  const meter = matmulMeter(1024);
+  const peaks: number[] = [];
+  try {
+    const times = await trainStepTimes(cfg, b, s, {
+      warmup,
+      steps,
+      afterStep: async () => {
+        peaks.push(await meter.gflops(3));
+      },
+    });
+    const flops = denseStepFlops(cfg, b, s);
+    const fractions = times.map((t, i) => flops / t / 1e9 / peaks[i]!);
+    const stepSeconds = median(times);
+    return {
+      times,
+      peaks,
+      stepSeconds,
+      tokensPerSec: (b * s) / stepSeconds,
+      gflops: flops / stepSeconds / 1e9,
+      peak: median(peaks),
+      fraction: median(fractions),
+    };
+  } finally {
+    meter.dispose();
+  }
 }
 
 /** Greedy decoding of `newTokens` tokens: KV-cache generator vs fixed-shape full recomputation. */
@@ -116,10 +175,17 @@ async function kvVersusRecompute(cfg: GlmvConfig, promptLen: number, newTokens: 
   }
 }
 
+/** The small preset's benchmark batch [rows, tokens]: the RL packer's micro-batch (8 sequences × 256). */
+const SMALL_BATCH: [number, number] = [8, 256];
+
 async function main(): Promise<void> {
   await initTensorEngine();
   const t0 = performance.now();
-  const peak = await matmulGflops(1024, 7);
+  const load = () => loadavg()[0]!.toFixed(2);
+  console.log(`load average (1 min) at start: ${load()} on ${availableParallelism()} cores`);
+  const meter = matmulMeter(1024);
+  const peak = await meter.gflops(7);
+  meter.dispose();
   console.log(`matmul 1024³ (jit, median of 7): ${peak.toFixed(1)} GFLOP/s`);
   const tiny = await denseStepRate(presetConfig("tiny"), 8, 64, 5);
   console.log(
@@ -129,23 +195,25 @@ async function main(): Promise<void> {
   console.log(
     `train step tiny-moe [8×64]: ${tinyMoe.tokensPerSec.toFixed(0)} tokens/s (${(tinyMoe.stepSeconds * 1000).toFixed(0)} ms/step)`,
   );
-  const small = await denseStepRate(presetConfig("small"), 4, 128, 2); // ~5–15 s a step on 1 thread
-  const fraction = small.gflops / peak;
+  const [sb, ss] = SMALL_BATCH;
+  const small = await stepVersusPeak(presetConfig("small"), sb, ss, 2, 5);
   console.log(
-    `train step small [4×128]: ${small.tokensPerSec.toFixed(0)} tokens/s (${(small.stepSeconds * 1000).toFixed(0)} ms/step, ${small.gflops.toFixed(2)} GFLOP/s = ${(100 * fraction).toFixed(1)}% of the matmul peak)`,
+    `train step small [${sb}×${ss}]: ${small.tokensPerSec.toFixed(0)} tokens/s (median ${(small.stepSeconds * 1000).toFixed(0)} ms/step of ${small.times.map((t) => t.toFixed(2)).join(", ")} s; ${small.gflops.toFixed(2)} GFLOP/s; adjacent matmul peaks ${small.peaks.map((p) => p.toFixed(1)).join(", ")} GFLOP/s) = ${(100 * small.fraction).toFixed(1)}% of the matmul peak`,
   );
   const kv = await kvVersusRecompute(presetConfig("tiny"), 32, 256);
   console.log(
     `decode 256 tokens (tiny, greedy): KV cache ${kv.kvSeconds.toFixed(2)} s, full recomputation ${kv.fullSeconds.toFixed(2)} s → ${kv.speedup.toFixed(1)}× (same tokens: ${kv.same})`,
   );
-  console.log(`total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(
+    `total ${((performance.now() - t0) / 1000).toFixed(0)} s; load average (1 min) at end: ${load()}`,
+  );
   console.log(
     JSON.stringify({
       matmulGflops: Number(peak.toFixed(2)),
       tinyTokensPerSec: Math.round(tiny.tokensPerSec),
       tinyMoeTokensPerSec: Math.round(tinyMoe.tokensPerSec),
       smallTokensPerSec: Math.round(small.tokensPerSec),
-      smallFractionOfPeak: Number(fraction.toFixed(4)),
+      smallFractionOfPeak: Number(small.fraction.toFixed(4)),
       kvSpeedup: Number(kv.speedup.toFixed(2)),
     }),
   );
