@@ -312,9 +312,17 @@ function normals(n: number, seed: number, std: number): Float32Array {
 }
 
 /**
+ * The learned absolute position table of the vision tower starts at unit scale (torch's `nn.Embedding` default)
+ * rather than at `std`: it is added to the post-conv RMSNorm output (unit RMS), and at 0.02 a model trained from
+ * scratch never learnt where a patch is (a "which quadrant is red?" probe stayed at chance for 60 SFT steps;
+ * at unit scale it was solved in 40).
+ */
+const POSITION_TABLE_STD = 1;
+
+/**
  * Seeded initial parameters on the host, keyed like the checkpoint: matrices ~ N(0, std²) (HF's
- * initializer_range, 0.02 by default), norm weights 1, biases 0. Each tensor's stream depends only on
- * (seed, key), so adding layers does not change the others.
+ * initializer_range, 0.02 by default), the vision position table ~ N(0, 1), norm weights 1, biases 0. Each
+ * tensor's stream depends only on (seed, key), so adding layers does not change the others.
  */
 export function initNamed(cfg: GlmvConfig, seed = 0, std = 0.02): Map<string, NamedTensor> {
   const out = new Map<string, NamedTensor>();
@@ -327,7 +335,11 @@ export function initNamed(cfg: GlmvConfig, seed = 0, std = 0.02): Map<string, Na
       ? new Float32Array(n).fill(1)
       : isBias
         ? new Float32Array(n)
-        : normals(n, fnv1a32(key, seed), std);
+        : normals(
+            n,
+            fnv1a32(key, seed),
+            key.endsWith("position_embedding.weight") ? POSITION_TABLE_STD : std,
+          );
     out.set(key, { shape, data });
   }
   return out;

@@ -25,6 +25,11 @@ export const DataConfig = z.object({
    * and chart answers are single classes the tiny model can read from 4 image tokens.
    */
   families: z.array(z.enum(TASK_FAMILIES)).min(1).default(["counting", "chart"]),
+  /**
+   * Difficulty levels drawn (round-robin) for training and held-out items. Levels 1–2 by default: the tiny model's
+   * SFT curve on level 3 (mixed colours, small objects) is flat, which design.md warns gives RL nothing to build on.
+   */
+  levels: z.array(z.number().int().positive()).min(1).default([1, 2]),
   /** Training prompts per family (the pool RLCS samples from). */
   trainPerFamily: z.number().int().positive().default(768),
   /** Held-out items in total, split evenly over the families (design.md: 512; 256 is too noisy for 10 points). */

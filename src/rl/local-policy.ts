@@ -46,6 +46,12 @@ export const LocalPolicyConfig = z.object({
   context: z.number().int().positive().default(256),
   /** Images one packed row may hold (more than context / shortest sequence); unused slots get blank images. */
   imagesPerRow: z.number().int().min(0).default(8),
+  /**
+   * Packed rows per gradient call of an update: a rank's micro-batches (one row each) run `rowsPerCall` at a time
+   * in one [rowsPerCall, context] program, the last call padded with empty rows. One row per call spent most of an
+   * RL update in per-call overhead (44 calls of [1, 256] for 16 × 8 rollouts × 2 passes).
+   */
+  rowsPerCall: z.number().int().positive().default(8),
   style: z.enum(["4.1v", "4.5v"]).default("4.1v"),
   adamw: AdamWConfig.default(AdamWConfig.parse({})),
 });
@@ -177,6 +183,7 @@ export class LocalPolicy implements Policy {
     const micro = batch.ranks
       .flat()
       .flatMap((m) => splitByImages(m, (i) => seqs[i]!.encoded.grids.length, this.settings.imagesPerRow));
+    const calls = chunk(micro, this.settings.rowsPerCall);
     let loss = 0;
     let clip = 0;
     let gradNorm = 0;
@@ -185,8 +192,8 @@ export class LocalPolicy implements Policy {
       let passLoss = 0;
       let clipSum = 0;
       let weightSum = 0;
-      for (const indices of micro) {
-        const { grpo, weight } = this.#grpoBatch(seqs, indices);
+      for (const rows of calls) {
+        const { grpo, weight } = this.#grpoBatch(seqs, rows);
         const out = gradFn(tree.ref(this.params), grpo) as GradOut;
         acc = acc ? addTrees(acc, out.grads) : out.grads;
         passLoss += (await out.loss.jsAsync()) as number;
@@ -337,20 +344,36 @@ export class LocalPolicy implements Policy {
     return seqs;
   }
 
-  /** One micro-batch as a packed [1, context] GRPO batch, and its total loss weight. */
-  #grpoBatch(seqs: readonly UpdateSequence[], indices: readonly number[]) {
-    const chosen = indices.map((i) => seqs[i]!);
-    const layout = layoutPacked(this.cfg, [chosen.map((q) => q.encoded)], this.#rowShape(), 0);
-    const shape = [1, this.settings.context];
-    const arr = (values: number[][]) => np.array(alignToTargets(layout, [values]), { shape });
+  /**
+   * Micro-batches (one packed row each) as one [rowsPerCall, context] GRPO batch (missing rows empty), and its
+   * total loss weight.
+   */
+  #grpoBatch(seqs: readonly UpdateSequence[], rows: readonly (readonly number[])[]) {
+    const { rowsPerCall, context, imagesPerRow } = this.settings;
+    const chosen = rows.map((row) => row.map((i) => seqs[i]!));
+    const layout = layoutPacked(
+      this.cfg,
+      chosen.map((row) => row.map((q) => q.encoded)),
+      { rows: rowsPerCall, context, imageSlots: rowsPerCall * imagesPerRow },
+      0,
+    );
+    const shape = [rowsPerCall, context];
+    const arr = (pick: (q: UpdateSequence) => number[]) =>
+      np.array(
+        alignToTargets(
+          layout,
+          chosen.map((row) => row.map(pick)),
+        ),
+        { shape },
+      );
     const grpo: GrpoBatch = {
       inputs: packedInputs(this.cfg, layout),
       targets: np.array(packedTargets(layout), { shape, dtype: np.int32 }),
-      oldLogprobs: arr(chosen.map((q) => q.oldLogprobs)),
-      advantages: arr(chosen.map((q) => q.advantage)),
-      weights: arr(chosen.map((q) => q.weights)),
+      oldLogprobs: arr((q) => q.oldLogprobs),
+      advantages: arr((q) => q.advantage),
+      weights: arr((q) => q.weights),
     };
-    const weight = chosen.reduce((a, q) => a + q.weights.reduce((x, y) => x + y, 0), 0);
+    const weight = chosen.flat().reduce((a, q) => a + q.weights.reduce((x, y) => x + y, 0), 0);
     return { grpo, weight };
   }
 }
@@ -388,6 +411,13 @@ export function splitByImages(
     used += n;
   }
   if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+/** Consecutive pieces of at most `size` items. */
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
 

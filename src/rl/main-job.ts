@@ -101,8 +101,8 @@ const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 
 
 /** The training and held-out suites of a config (held-out items split evenly over the families). */
 export function buildSuites(config: RlConfig): { train: TaskItem[]; heldout: TaskItem[] } {
-  const { families, trainPerFamily, heldoutItems, imageSize } = config.data;
-  const common = { seed: config.seed, families, size: imageSize };
+  const { families, levels, trainPerFamily, heldoutItems, imageSize } = config.data;
+  const common = { seed: config.seed, families, levels, size: imageSize };
   return {
     train: buildSuite({ ...common, perFamily: trainPerFamily, split: "train" }),
     heldout: buildSuite({
