@@ -212,9 +212,13 @@ describe("glmv rl --policy tinker (against glmv serve trainer in another process
     const args = ["--policy", "tinker", "--url", server.url, "--out", dir];
     const small =
       "--steps 2 --sft-steps 3 --no-control --heldout 16 --train-per-family 32 --families counting";
-    // fewer, shorter rollouts and no refill rounds (3 SFT steps leave every answer invalid: nothing to refill for)
+    // fewer, shorter rollouts, no refill rounds and no oversampling (3 SFT steps leave every answer invalid, so
+    // the ratio EMA would ask for 4× the prompts)
     const config = join(dir, "..", "fast.yaml");
-    writeFileSync(config, "rl:\n  refillRounds: 0\n  maxNewTokens: 24\n  thinkBudget: 16\n");
+    writeFileSync(
+      config,
+      "rl:\n  refillRounds: 0\n  maxNewTokens: 24\n  thinkBudget: 16\n  ratioEma:\n    maxExpansion: 1\n",
+    );
     const fast = `--batch-prompts 4 --group-size 4 --eval-every 0 --config ${config}`;
     const { code, out } = await runCli([...args, ...small.split(" "), ...fast.split(" ")]).done;
     expect(code, out).toBe(0);
