@@ -4,7 +4,7 @@ import { bigramBackend } from "../serve/bigram-backend.ts";
 import { createTrainerApp } from "../serve/trainer-server.ts";
 import { isGlmvError } from "../util/errors.ts";
 import type { Policy } from "./policy.ts";
-import { createPolicy } from "./policy-factory.ts";
+import { createPolicy, remotePolicySpec } from "./policy-factory.ts";
 
 describe("createPolicy", () => {
   it("passes a local policy through, builds a tinker policy on a live server, and a rollout-only openai policy", async () => {
@@ -38,5 +38,50 @@ describe("createPolicy", () => {
     const openai = await createPolicy({ kind: "openai", url: "http://127.0.0.1:9/v1", model: "glm" });
     const err = await openai.save("/tmp/x").catch((e: unknown) => e);
     expect(isGlmvError(err) && err.code === "engine_error").toBe(true);
+  });
+});
+
+describe("remotePolicySpec", () => {
+  it("takes the trainer's first served model when none is named, and passes the LoRA rank and loss on", async () => {
+    const tok = await loadTinyTokenizer();
+    const app = createTrainerApp({
+      backend: bigramBackend({
+        vocabSize: tok.vocabSize,
+        imageTokenId: tok.special.image,
+        baseModel: "served",
+      }),
+    });
+    const { url, close } = await app.listen(0);
+    try {
+      const spec = await remotePolicySpec({
+        kind: "tinker",
+        url,
+        loraRank: 4,
+        lossFn: "importance_sampling",
+      });
+      expect(spec).toMatchObject({
+        kind: "tinker",
+        url,
+        baseModel: "served",
+        options: { loraRank: 4, lossFn: "importance_sampling" },
+      });
+      expect(spec.kind === "tinker" && spec.tokenizer.special).toEqual(tok.special);
+      expect(await remotePolicySpec({ kind: "tinker", url, baseModel: "named" })).toMatchObject({
+        baseModel: "named",
+      });
+    } finally {
+      await close();
+      await app.close();
+    }
+    expect(
+      await remotePolicySpec({ kind: "openai", url: "http://h/v1", baseModel: "glm", apiKey: "k" }),
+    ).toEqual({
+      kind: "openai",
+      url: "http://h/v1",
+      model: "glm",
+      apiKey: "k",
+    });
+    const err = await remotePolicySpec({ kind: "openai", url: "http://h/v1" }).catch((e: unknown) => e);
+    expect(isGlmvError(err) && err.code === "bad_argument").toBe(true);
   });
 });
