@@ -239,3 +239,33 @@ describe("glmv rl --policy tinker (against glmv serve trainer in another process
     server.child.kill("SIGTERM");
   }, 120_000);
 });
+
+describe("glmv rl --eval-only and refusals", () => {
+  it("evaluates a remote model on the held-out items (eval.json); --policy openai without --eval-only exits 1", async () => {
+    const server = await spawnGlmvServer(
+      ["serve", "trainer", "--preset", "bigram", "--port", "0"],
+      "inherit",
+    );
+    children.push(server.child);
+    const dir = join(mkdtempSync(join(tmpdir(), "glmv-rl-eval-")), "run");
+    dirs.push(dir);
+    const args = ["--policy", "tinker", "--url", server.url, "--eval-only", "--heldout", "8", "--out", dir];
+    const { code, out } = await runCli([...args, "--families", "counting"]).done;
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/held-out: \d+\.\d% \(counting/);
+    expect(JSON.parse(readFileSync(join(dir, "eval.json"), "utf8"))).toMatchObject({ items: 8 });
+    expect(existsSync(join(dir, "summary.json"))).toBe(false); // nothing was trained
+    server.child.kill("SIGTERM");
+
+    const refused = await runCli([
+      "--policy",
+      "openai",
+      "--url",
+      "http://127.0.0.1:9/v1",
+      "--base-model",
+      "m",
+    ]).done;
+    expect(refused.code).toBe(1);
+    expect(refused.out).toMatch(/bad_argument: --policy openai only samples.*--eval-only/);
+  }, 60_000);
+});
