@@ -122,6 +122,35 @@ describe("createRemoteEngine: the main job through a Tinker trainer over HTTP", 
   }, 60_000);
 });
 
+describe("createRemoteEngine: resume", () => {
+  it("after a crash in RL step 2, --resume restores the step-1 checkpoint with its optimiser state and finishes", async () => {
+    const outDir = join(tmp("resume"), "run");
+    const engine = await createRemoteEngine(SMALL, { policy: tinkerSpec(), sftBatch: 4 });
+    let scored = 0;
+    const crashing = {
+      ...engine,
+      scorer: () => {
+        const real = engine.scorer();
+        const score: typeof real.score = (inputs) => {
+          if (++scored === 2) throw new Error("simulated crash in RL step 2");
+          return real.score(inputs);
+        };
+        return { score, close: real.close };
+      },
+    };
+    await expect(runMainJob({ outDir, config: SMALL, engine: crashing })).rejects.toThrow(/simulated crash/);
+    expect(existsSync(join(outDir, "summary.json"))).toBe(false);
+    calls.length = 0;
+    const summary = await runMainJob({ outDir, config: SMALL, engine, resume: true });
+    expect(summary.rlSteps).toBe(2);
+    const loads = calls.filter((c) => c.path.endsWith("/load_weights")).map((c) => c.body);
+    // the RL policy: the SFT load (made weights-only by the reset) is replaced by the checkpoint's full state
+    expect(loads[0]).toMatchObject({ path: join(outDir, "checkpoints", "step-000001"), optimizer: true });
+    const lines = readFileSync(join(outDir, "metrics.jsonl"), "utf8").trim().split("\n");
+    expect(lines.map((l) => (JSON.parse(l) as { step: number }).step)).toEqual([1, 2]);
+  }, 60_000);
+});
+
 describe("RemotePolicy", () => {
   const GEN: RolloutParams = {
     n: 2,
