@@ -171,6 +171,18 @@ describe("streaming and allowed vocabulary", () => {
     });
     expect(got.samplerLogprobs.flat().some((x, i) => x > got.logprobs.flat()[i]! + 1e-3)).toBe(true);
   });
+
+  it("bannedIds are never sampled, even the ones an unrestricted run draws", async () => {
+    const free = await gen.generate(params, textBatch, { temperature: 1, seed: 5 });
+    const banned = [...new Set(free.tokens.flat())].slice(0, 6);
+    expect(banned.length).toBeGreaterThan(0);
+    const got = await gen.generate(params, textBatch, { temperature: 1, seed: 5, bannedIds: banned });
+    expect(got.tokens.flat().some((t) => banned.includes(t))).toBe(false);
+    got.logprobs.flat().forEach((lp, i) => {
+      expect(Number.isFinite(lp)).toBe(true);
+      expect(got.samplerLogprobs.flat()[i]!).toBeGreaterThanOrEqual(lp - 1e-9);
+    });
+  });
 });
 
 describe("force-answering", () => {

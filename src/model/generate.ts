@@ -55,6 +55,11 @@ export const GenerateOptions = SamplingConfig.extend({
    * stay the log-softmax over the full vocabulary; `samplerLogprobs` are over the allowed ids.
    */
   allowedVocab: z.number().int().positive().optional(),
+  /**
+   * Ids never sampled (e.g. media placeholders: a response that samples `<|image|>` has no image behind it and
+   * cannot be replayed by a packed update). Same logprob rule as `allowedVocab`.
+   */
+  bannedIds: z.array(z.number().int().nonnegative()).default([]),
   /** Token fed into masked pad slots (its value never matters). */
   padId: z.number().int().nonnegative().default(0),
   /** New tokens a row may spend before `</think>` is forced; needs `forceAnswer`. */
@@ -328,9 +333,11 @@ class RowState {
   }
 
   #sample(logits: Float32Array, o: z.output<typeof GenerateOptions>) {
-    const limit = o.allowedVocab ?? logits.length;
-    if (limit >= logits.length) return sampleToken(logits, o, this.#rand);
-    const pick = sampleToken(logits.subarray(0, limit), o, this.#rand);
+    const limit = Math.min(o.allowedVocab ?? logits.length, logits.length);
+    if (limit === logits.length && o.bannedIds.length === 0) return sampleToken(logits, o, this.#rand);
+    const allowed = logits.slice(0, limit);
+    for (const id of o.bannedIds) if (id < limit) allowed[id] = Number.NEGATIVE_INFINITY;
+    const pick = sampleToken(allowed, o, this.#rand);
     return { ...pick, logprob: logSoftmax(logits)[pick.token]! };
   }
 }

@@ -12,7 +12,7 @@ import { promptFromItem } from "./encode.ts";
 import { evaluateAccuracy } from "./evaluate.ts";
 import { LocalPolicy } from "./local-policy.ts";
 import type { MainJobEngine } from "./main-job.ts";
-import type { Policy, UpdateBatch, UpdateParams } from "./policy.ts";
+import type { Policy, UpdateBatch } from "./policy.ts";
 import { runSft } from "./sft.ts";
 
 const median = (xs: readonly number[]): number | undefined =>
@@ -24,8 +24,8 @@ const PROMPT_LEN = 48;
 const asLocal = (p: Policy): LocalPolicy => p as LocalPolicy;
 
 /**
- * Rollouts may sample a media placeholder (`<|image|>`, `<|video|>`, their begin/end markers), above all from a
- * barely trained model at temperature 1. The packed update cannot replay such a response (the placeholder has no
+ * Rollouts of a remote engine may sample a media placeholder (`<|image|>`, `<|video|>`, their begin/end markers;
+ * the local policy bans them at sampling), above all from a barely trained model at temperature 1. The packed update cannot replay such a response (the placeholder has no
  * image behind it), so its sample is cut before the first placeholder and gets advantage 0: it still fills its
  * slot in the batch but carries no gradient. Its reward was already scored on the full text.
  */
@@ -45,15 +45,6 @@ export function withoutMediaTokens(batch: UpdateBatch, mediaIds: ReadonlySet<num
   return { ...batch, samples };
 }
 
-/** The local policy with the media-placeholder guard on its updates. */
-class GuardedLocalPolicy extends LocalPolicy {
-  override update(batch: UpdateBatch, p: UpdateParams) {
-    const s = this.tok.special;
-    const media = new Set([s.image, s.video, s.beginImage, s.endImage, s.beginVideo, s.endVideo]);
-    return super.update(withoutMediaTokens(batch, media), p);
-  }
-}
-
 /**
  * @example const engine = await createLocalEngine(parseRlConfig({})); await runMainJob({ outDir, config, engine });
  */
@@ -65,7 +56,7 @@ export async function createLocalEngine(config: RlConfig): Promise<MainJobEngine
   let sftSecondsPerStep: number | undefined;
   return {
     createPolicy: async (seed) =>
-      new GuardedLocalPolicy(cfg, initParams(cfg, seed), tok, {
+      new LocalPolicy(cfg, initParams(cfg, seed), tok, {
         batchSize: config.batchSize,
         promptLen: PROMPT_LEN,
         context: rl.packContext,

@@ -151,6 +151,8 @@ export class LocalPolicy implements Policy {
           temperature: p.temperature,
           topP: p.topP,
           stopIds: stopTokenIds(this.tok),
+          // a sampled media placeholder has no image behind it: the packed update could not replay it
+          bannedIds: [s.image, s.video, s.beginImage, s.endImage, s.beginVideo, s.endVideo],
           // a distinct stream per chunk; rows already draw from their own stream within a chunk
           seed: (p.seed * 1_000_003 + chunk * 7919) | 0,
           thinkBudget: p.thinkBudget,
