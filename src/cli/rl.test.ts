@@ -59,6 +59,7 @@ describe("remoteOptionsFromArgs", () => {
         "lora-rank": "8",
         loss: "importance_sampling",
         "remote-dir": "/srv/ckpt",
+        "image-tokens": "glm",
       }),
     ).toMatchObject({
       kind: "tinker",
@@ -67,6 +68,7 @@ describe("remoteOptionsFromArgs", () => {
       loraRank: 8,
       lossFn: "importance_sampling",
       remoteDir: "/srv/ckpt",
+      imageTokens: "glm",
       evalOnly: false,
     });
   });
@@ -89,6 +91,12 @@ describe("remoteOptionsFromArgs", () => {
       ),
     ).toBe("ok");
     expect(code(() => remoteOptionsFromArgs({ url: "http://h" }))).toMatch(/--url needs a remote engine/);
+    expect(code(() => remoteOptionsFromArgs({ tokenizer: "t" }))).toMatch(
+      /--tokenizer needs a remote engine/,
+    );
+    expect(code(() => remoteOptionsFromArgs({ policy: "tinker", url: "u", "image-tokens": "x" }))).toMatch(
+      /--image-tokens/,
+    );
     expect(code(() => remoteOptionsFromArgs({ policy: "vllm", url: "http://h" }))).toMatch(
       /--policy must be/,
     );

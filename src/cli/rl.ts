@@ -61,6 +61,9 @@ remote engines:
   --remote-dir DIR       tinker: a server-side folder for checkpoints when the trainer does not share this
                          machine's filesystem (default: the server writes into the run folder itself)
   --tokenizer DIR        tokenizer folder (default: glmv's tiny tokenizer, which glmv serve trainer uses)
+  --image-tokens preset|glm
+                         image placeholder counts: the run's model preset (default; glmv serve trainer) or
+                         GLM-V's own processor (a real GLM-4.1V/4.5V behind the API)
   --eval-only            only evaluate the remote model on the held-out items; writes eval.json
 
 With --policy tinker the whole job runs remotely: SFT through the cross_entropy loss, RL rollouts through asample,
@@ -96,6 +99,7 @@ const OPTIONS = {
   "remote-dir": { type: "string" },
   tokenizer: { type: "string" },
   "eval-only": { type: "boolean" },
+  "image-tokens": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -173,7 +177,8 @@ export function remoteOptionsFromArgs(
   const kind = s("policy") ?? "local";
   const evalOnly = values["eval-only"] === true;
   if (kind === "local") {
-    for (const flag of ["url", "base-model", "lora-rank", "loss", "remote-dir", "eval-only"])
+    const remoteOnly = ["url", "base-model", "api-key", "lora-rank", "loss", "remote-dir", "tokenizer"];
+    for (const flag of [...remoteOnly, "image-tokens", "eval-only"])
       if (values[flag] !== undefined)
         throw new GlmvError("bad_argument", `--${flag} needs a remote engine (--policy tinker|openai)`);
     return undefined;
@@ -193,6 +198,9 @@ export function remoteOptionsFromArgs(
   const loss = s("loss");
   if (loss !== undefined && loss !== "ppo" && loss !== "importance_sampling")
     throw new GlmvError("bad_argument", `--loss must be ppo or importance_sampling, got '${loss}'`);
+  const imageTokens = s("image-tokens");
+  if (imageTokens !== undefined && imageTokens !== "preset" && imageTokens !== "glm")
+    throw new GlmvError("bad_argument", `--image-tokens must be preset or glm, got '${imageTokens}'`);
   const loraRank = num(s("lora-rank"), "lora-rank");
   if (loraRank !== undefined && !(Number.isInteger(loraRank) && loraRank >= 0))
     throw new GlmvError("bad_argument", "--lora-rank must be an integer ≥ 0");
@@ -206,6 +214,7 @@ export function remoteOptionsFromArgs(
     loraRank,
     lossFn: loss as RemotePolicyOptions["lossFn"],
     tokenizerDir: s("tokenizer"),
+    imageTokens: imageTokens as RemotePolicyOptions["imageTokens"],
   };
 }
 

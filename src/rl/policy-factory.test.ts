@@ -66,9 +66,12 @@ describe("remotePolicySpec", () => {
         options: { loraRank: 4, lossFn: "importance_sampling" },
       });
       expect(spec.kind === "tinker" && spec.tokenizer.special).toEqual(tok.special);
-      expect(await remotePolicySpec({ kind: "tinker", url, baseModel: "named" })).toMatchObject({
-        baseModel: "named",
-      });
+      const named = await remotePolicySpec({ kind: "tinker", url, baseModel: "named", imageTokens: "glm" });
+      expect(named).toMatchObject({ baseModel: "named" });
+      const count = named.kind === "tinker" ? named.options?.imageTokens : undefined;
+      // GLM-V's processor smart-resizes a 56×56 image up to 84×84 (min pixels): 3·3 = 9 placeholders (tiny preset: 4)
+      expect(count?.({ data: new Uint8Array(56 * 56 * 3), width: 56, height: 56, channels: 3 })).toBe(9);
+      expect(spec.kind === "tinker" && spec.options?.imageTokens).toBeFalsy();
     } finally {
       await close();
       await app.close();

@@ -7,7 +7,7 @@ import { GlmvError } from "../util/errors.ts";
 import { type OpenAIEngineConfig, OpenAIRolloutEngine, rolloutOnlyPolicy } from "./openai-engine.ts";
 import type { Policy } from "./policy.ts";
 import { TinkerClient } from "./tinker-client.ts";
-import { TinkerPolicy, type TinkerPolicyOptions } from "./tinker-policy.ts";
+import { glmImageTokens, TinkerPolicy, type TinkerPolicyOptions } from "./tinker-policy.ts";
 
 export type PolicySpec =
   | { kind: "local"; create: () => Promise<Policy> | Policy }
@@ -32,6 +32,11 @@ export type RemotePolicyOptions = {
   lossFn?: "ppo" | "importance_sampling" | undefined;
   /** A tokenizer folder; default glmv's tiny tokenizer (what `glmv serve trainer` uses). */
   tokenizerDir?: string | undefined;
+  /**
+   * Image placeholder counts: "preset" (default) leaves them to the engine (glmv's model preset, what `glmv serve
+   * trainer` computes); "glm" is GLM-V's own processor (smart resize), for a real GLM-4.1V/4.5V behind the API.
+   */
+  imageTokens?: "preset" | "glm" | undefined;
 };
 
 /**
@@ -66,6 +71,7 @@ export async function remotePolicySpec(
     options: {
       ...(opts.loraRank === undefined ? {} : { loraRank: opts.loraRank }),
       ...(opts.lossFn === undefined ? {} : { lossFn: opts.lossFn }),
+      ...(opts.imageTokens === "glm" ? { imageTokens: glmImageTokens } : {}),
     },
   };
 }
