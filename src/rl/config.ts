@@ -111,7 +111,7 @@ export const RlLoopConfig = z.object({
 /** The whole run. `z.input<typeof RlConfig>` is what a user writes; `RlConfig` is the parsed, complete value. */
 export const RlConfig = z.object({
   seed: z.number().int().default(1),
-  model: z.enum(["tiny", "small"]).default("tiny"),
+  model: z.enum(["tiny", "small", "tiny-moe"]).default("tiny"),
   /** One batch size for SFT, evaluation, rollouts and updates (design.md: the run then compiles once). */
   batchSize: z.number().int().positive().default(64),
   data: DataConfig.prefault({}),
