@@ -163,8 +163,11 @@ export class TinkerClient {
     return (await this.retrieve(field(reply, "request_id"))) as SampleResponse;
   }
 
+  /** Unload a model; its `seq_id` lets a server answer a retried unload instead of failing it. */
   async unloadModel(modelId: string): Promise<void> {
-    await this.call("POST", "/unload_model", { model_id: modelId });
+    const seqId = (this.seq.get(modelId) ?? 0) + 1;
+    this.seq.delete(modelId);
+    await this.call("POST", "/unload_model", { model_id: modelId, seq_id: seqId });
   }
 
   /** Poll a future until it resolves; a failed request (`{error, category}`) is thrown as `engine_error`. */

@@ -236,6 +236,15 @@ describe("trainer server: retried seq_ids and metrics", () => {
     expect(await lossAfter(3)).toBe(once);
   });
 
+  it("answers a retried unload_model (same seq_id) after the model is gone; a new unload is a 404", async () => {
+    const app = createTrainerApp({ backend: backend() });
+    const model_id = await newModel(app);
+    const first = await ok(app, "unload_model", { model_id, seq_id: 5 });
+    expect(await settle(app, first)).toEqual({ type: "unload_model", model_id });
+    expect((await ok(app, "unload_model", { model_id, seq_id: 5 })).request_id).toBe(first.request_id);
+    expect((await app.request("POST", "/api/v1/unload_model", { model_id, seq_id: 6 })).status).toBe(404);
+  });
+
   it("serves Prometheus metrics counting the Tinker routes it answered", async () => {
     const app = createTrainerApp({ backend: backend() });
     const model_id = await newModel(app);

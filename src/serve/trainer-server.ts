@@ -126,12 +126,15 @@ type ModelSlot = {
   model: Promise<TrainerModel>;
   queue: Promise<unknown>;
   baseModel: string;
-  /** Replies to the model's recent `seq_id`s, so a retried request is answered, not applied again. */
-  seen: Map<number, { route: string; reply: { request_id: string } }>;
 };
+
+/** Replies to a model's recent `seq_id`s, so a retried request is answered, not applied again. */
+type SeenReplies = Map<number, { route: string; reply: { request_id: string } }>;
 
 /** Remembered `seq_id`s per model; a retry comes right after its original, so a short window is plenty. */
 const SEQ_WINDOW = 4096;
+/** What an unloaded model keeps of them. */
+const UNLOADED_WINDOW = 8;
 
 /** The model-mutating routes whose `seq_id` is deduplicated. */
 const SEQUENCED = new Set([
@@ -165,6 +168,8 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
   const futures = new Map<string, Future>();
   let servers: Server[] = [];
   const metrics = createMetrics("glmv_trainer");
+  /** Per model id (kept, trimmed, after unload), its replies by `seq_id`. */
+  const seen = new Map<string, SeenReplies>();
 
   const enqueueFuture = (work: () => Promise<unknown>, slot?: ModelSlot): { request_id: string } => {
     const id = randomUUID();
@@ -245,8 +250,8 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
         model,
         queue: model.then(noop, noop),
         baseModel: b.base_model,
-        seen: new Map(),
       };
+      seen.set(modelId, new Map());
       models.set(modelId, slot);
       return {
         model_id: modelId,
@@ -262,6 +267,9 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
       const reply = onModel(model_id, async (m) => {
         m.dispose();
         models.delete(model_id);
+        // an unloaded model keeps only its last replies: enough to answer a retried unload
+        const replies = seen.get(model_id);
+        if (replies) seen.set(model_id, new Map([...replies].slice(-UNLOADED_WINDOW)));
         return { type: "unload_model", model_id };
       });
       return reply;
@@ -351,10 +359,10 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
    */
   const sequenced = (name: string, raw: unknown, handler: (body: unknown) => unknown): unknown => {
     const b = z.object({ model_id: z.string(), seq_id: z.number().int().nullish() }).safeParse(raw);
-    const slot = b.success && typeof b.data.seq_id === "number" ? models.get(b.data.model_id) : undefined;
-    if (!slot || !b.success || typeof b.data.seq_id !== "number") return handler(raw);
+    const replies = b.success && typeof b.data.seq_id === "number" ? seen.get(b.data.model_id) : undefined;
+    if (!replies || !b.success || typeof b.data.seq_id !== "number") return handler(raw);
     const seqId = b.data.seq_id;
-    const first = slot.seen.get(seqId);
+    const first = replies.get(seqId);
     if (first) {
       if (first.route !== name)
         throw new GlmvError("bad_input", `seq_id ${seqId} was already used by ${first.route}`, {
@@ -363,8 +371,8 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
       return first.reply;
     }
     const reply = handler(raw) as { request_id: string };
-    slot.seen.set(seqId, { route: name, reply });
-    if (slot.seen.size > SEQ_WINDOW) slot.seen.delete(slot.seen.keys().next().value!);
+    replies.set(seqId, { route: name, reply });
+    if (replies.size > SEQ_WINDOW) replies.delete(replies.keys().next().value!);
     return reply;
   };
 
