@@ -129,7 +129,10 @@ describe("forward and gradients", () => {
       "model.language_model.layers.1.post_mlp_layernorm.weight",
       "lm_head.weight",
     ];
-    const h = 1e-2;
+    // step: small enough for the truncation error (third-derivative term) now that the vision position table
+    // starts at unit scale (h = 1e-2 was 8% off on a qkv weight; the difference converges to the analytic value
+    // as h shrinks), large enough for float32 rounding of the loss
+    const h = 3e-3;
     for (const key of keys) {
       const g = gradNamed.get(key)!.data;
       let at = 0;
