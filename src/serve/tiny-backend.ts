@@ -15,13 +15,13 @@ import { type Array as JaxArray, jit, numpy as np, tree, valueAndGrad } from "@j
 import { loadCheckpointDir, saveCheckpointDir } from "../model/checkpoint.ts";
 import { expectedTensors, type GlmvConfig, toHfConfig } from "../model/config.ts";
 import { createGenerator, type Generator } from "../model/generate.ts";
-import { forwardLogits, type ModelInputs, type ModelOptState } from "../model/model.ts";
+import { forwardLogits, type ModelOptState } from "../model/model.ts";
 import { type GlmvParams, initParams, paramsFromNamed, paramsToNamed } from "../model/params.ts";
 import type { GridThw } from "../model/position-ids.ts";
 import { decodeImage, type RawImage } from "../model/processor.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
 import { concatFloat32, processImageFor } from "../rl/encode.ts";
-import { type GrpoBatch, grpoLoss, tokenLogprobs } from "../rl/grpo-loss.ts";
+import { clippedSurrogate, type GrpoBatch, tokenLogprobs } from "../rl/grpo-loss.ts";
 import { loadOptimizerState, saveOptimizerState } from "../rl/local-policy.ts";
 import { alignToTargets, layoutPacked, packedInputs, packedTargets } from "../rl/packed-inputs.ts";
 import { packSequences } from "../rl/packing.ts";
@@ -119,20 +119,31 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
   let acc: GlmvParams | undefined;
   const gradFns = new Map<string, ReturnType<typeof jit>>();
   const applyFns = new Map<string, ReturnType<typeof jit>>();
-  const logprobFn = jit((p: GlmvParams, b: { inputs: ModelInputs; targets: JaxArray }) =>
-    tokenLogprobs(forwardLogits(p, b.inputs, cfg), b.targets),
-  );
+  // Every loss returns the per-position logprobs of its own forward pass as auxiliary output (what
+  // `loss_fn_outputs` reports), so a micro-batch costs one forward and one backward.
+  const logprobsOf = (q: GlmvParams, b: CrossEntropyBatch) =>
+    tokenLogprobs(forwardLogits(q, b.inputs, cfg, { gather: "onehot" }), b.targets);
   const gradFn = (clipLow: number, clipHigh: number) => {
     const key = `${clipLow}/${clipHigh}`;
     let f = gradFns.get(key);
     if (!f) {
       const lossCfg = { clipLow, clipHigh };
       f = jit((p: GlmvParams, batch: GrpoBatch) => {
-        const [[loss, clipFraction], grads] = valueAndGrad(
-          (q: GlmvParams) => grpoLoss(q, batch, cfg, { ...lossCfg, aggregation: "sample" }),
+        const [[loss, [clipFraction, logprobs]], grads] = valueAndGrad(
+          (q: GlmvParams) => {
+            const lp = logprobsOf(q, batch);
+            const [l, clip] = clippedSurrogate(
+              lp.ref,
+              batch.oldLogprobs,
+              batch.advantages,
+              batch.weights,
+              lossCfg,
+            );
+            return [l, [clip, lp]];
+          },
           { hasAux: true },
-        )(p);
-        return { loss, clipFraction, grads };
+        )(p) as [[JaxArray, [JaxArray, JaxArray]], GlmvParams];
+        return { loss, clipFraction, grads, logprobs };
       });
       gradFns.set(key, f);
     }
@@ -142,13 +153,14 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
   let ceFn: ReturnType<typeof jit> | undefined;
   const crossEntropyGrad = () => {
     ceFn ??= jit((p: GlmvParams, batch: CrossEntropyBatch) => {
-      const [loss, grads] = valueAndGrad((q: GlmvParams) =>
-        tokenLogprobs(forwardLogits(q, batch.inputs, cfg, { gather: "onehot" }), batch.targets)
-          .mul(batch.weights)
-          .sum()
-          .neg(),
-      )(p);
-      return { loss, clipFraction: np.zeros([]), grads };
+      const [[loss, logprobs], grads] = valueAndGrad(
+        (q: GlmvParams) => {
+          const lp = logprobsOf(q, batch);
+          return [lp.ref.mul(batch.weights).sum().neg(), lp];
+        },
+        { hasAux: true },
+      )(p) as [[JaxArray, JaxArray], GlmvParams];
+      return { loss, clipFraction: np.zeros([]), grads, logprobs };
     });
     return ceFn;
   };
@@ -221,17 +233,13 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
                 oldLogprobs: arr(chosen.map((q) => q.old)),
                 advantages: arr(chosen.map((q) => q.adv)),
               })
-        ) as { loss: JaxArray; clipFraction: JaxArray; grads: GlmvParams };
+        ) as { loss: JaxArray; clipFraction: JaxArray; grads: GlmvParams; logprobs: JaxArray };
         acc = acc ? addTrees(acc, out.grads) : out.grads;
         const w = chosen.reduce((a, q) => a + q.weights.reduce((x, y) => x + Math.abs(y), 0), 0);
         loss += (await out.loss.jsAsync()) as number;
         clipped += ((await out.clipFraction.jsAsync()) as number) * w;
         weight += w;
-        const lp = logprobFn(tree.ref(params), {
-          inputs: packedInputs(cfg, layout),
-          targets: targets(),
-        }) as JaxArray;
-        const host = (await lp.data()) as Float32Array;
+        const host = (await out.logprobs.data()) as Float32Array;
         row.forEach((i, k) => {
           const place = layout.places[0]![k]!;
           const dst = outputs[i]!.logprobs.data;
@@ -296,7 +304,7 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
     },
 
     dispose() {
-      for (const f of [...gradFns.values(), ...applyFns.values(), logprobFn]) f.dispose();
+      for (const f of [...gradFns.values(), ...applyFns.values()]) f.dispose();
       ceFn?.dispose();
       for (const g of generators.values()) g.dispose();
       tree.dispose(params);
