@@ -61,6 +61,9 @@ describe("tiny backend through TinkerPolicy", () => {
     const forced = groups.flat().filter((r) => r.injected.some(Boolean));
     expect(forced.length).toBeGreaterThan(0); // an untrained model rarely closes </think> within 6 tokens
     for (const r of forced) expect(r.tokens[6]).toBe(tok.special.thinkEnd);
+    // media placeholders are never sampled (an untrained model would draw them: 6 of 116 ids)
+    const sp = tok.special;
+    expect(groups.flat().some((r) => r.tokens.some((t) => t >= sp.beginImage && t <= sp.video))).toBe(false);
     expect(await policy.generate(prompts, GEN)).toEqual(groups);
 
     const samples = groups.flatMap((g, i) =>

@@ -3,7 +3,8 @@
  * --preset tiny` serves the Tinker API from the real architecture on the tensor engine.
  *
  * - sampling: the static-cache generator (`createGenerator`) on a snapshot of the weights; an image chunk is a
- *   PNG run through glmv's processor, and its placeholder count must equal `expected_tokens`.
+ *   PNG run through glmv's processor, and its placeholder count must equal `expected_tokens`. Media placeholders
+ *   are never sampled (as in the local policy); greedy requests arriving together share a batch.
  * - forward_backward: datums are packed into rows of `context` tokens (as `LocalPolicy` packs its updates), the
  *   GRPO clipped surrogate (`grpoLoss`) gives loss and gradients, and gradients accumulate until `optim_step`.
  *   "ppo" uses the given ratio bounds; "importance_sampling" is the same surrogate with bounds that never bind;
@@ -335,6 +336,8 @@ function createTinySampler(
   params: GlmvParams,
   generator: (maxNewTokens: number) => Generator,
 ): TrainerSampler {
+  const sp = s.tok.special;
+  const mediaIds = [sp.image, sp.video, sp.beginImage, sp.endImage, sp.beginVideo, sp.endVideo];
   /** Generate `rows` (one batch of at most batchSize; spare rows repeat the first) with one seed. */
   const run = async (rows: readonly Expanded[], p: SamplingParams, seed: number): Promise<Sequence[]> => {
     const padded = [...rows, ...new Array<Expanded>(s.batchSize - rows.length).fill(rows[0]!)];
@@ -351,6 +354,8 @@ function createTinySampler(
         stopIds: p.stop ?? [],
         // the model's vocabulary is padded past the tokenizer's; ids without text are never sampled
         allowedVocab: s.tok.vocabSize,
+        // nor are media placeholders (as the local policy samples): a response never holds an image slot
+        bannedIds: mediaIds,
         seed,
       },
     );
