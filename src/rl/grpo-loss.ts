@@ -90,7 +90,7 @@ export function grpoLoss(
   cfg: GlmvConfig,
   loss: GrpoLossConfig,
 ): [JaxArray, JaxArray] {
-  const logits = forwardLogits(params, batch.inputs, cfg, { gather: "onehot" });
+  const logits = forwardLogits(params, batch.inputs, cfg);
   const logp = tokenLogprobs(logits, batch.targets);
   return clippedSurrogate(logp, batch.oldLogprobs, batch.advantages, batch.weights, loss);
 }
