@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadCheckpointDir } from "../model/checkpoint.ts";
 import { expectedTensors, parseHfConfig, presetConfig } from "../model/config.ts";
+import { initParams, type MoeLayerParams } from "../model/params.ts";
+import { loadTinyTokenizer } from "../model/tokenizer.ts";
+import { LocalPolicy } from "../rl/local-policy.ts";
 import { main } from "./main.ts";
 import { parseSftArgs } from "./sft.ts";
 
@@ -16,12 +19,17 @@ describe("parseSftArgs", () => {
   it("applies defaults and reads the options", () => {
     const o = parseSftArgs(["--out", "x", "--steps", "5", "--families", "counting,math"]);
     expect(o).toMatchObject({ out: "x", steps: 5, seed: 1, families: ["counting", "math"], lr: 3e-3 });
+    expect(o).toMatchObject({ model: "tiny", biasRate: 1e-3, auxCoef: 1e-4 });
+    const moe = parseSftArgs(["--model", "tiny-moe", "--bias-rate", "0", "--aux-coef", "0"]);
+    expect(moe).toMatchObject({ model: "tiny-moe", biasRate: 0, auxCoef: 0 });
   });
 
   it("returns a usage error for bad values and null for --help", () => {
     expect(typeof parseSftArgs(["--steps", "zero"])).toBe("string");
     expect(typeof parseSftArgs(["--families", "poetry"])).toBe("string");
     expect(typeof parseSftArgs(["--bogus"])).toBe("string");
+    expect(typeof parseSftArgs(["--model", "glm-4.5v"])).toBe("string");
+    expect(typeof parseSftArgs(["--bias-rate", "-1"])).toBe("string");
     expect(parseSftArgs(["--help"])).toBeNull();
   });
 });
@@ -53,6 +61,58 @@ describe("glmv sft", () => {
     expect(summary.steps).toBe(3);
     expect(summary.heldout.perFamily).toHaveProperty("counting");
     expect(summary.fill).toBeGreaterThan(0);
+  }, 120_000);
+
+  it("--model tiny-moe writes a glm4v_moe checkpoint whose trained router bias loads back", async () => {
+    const root = mkdtempSync(join(tmpdir(), "glmv-sft-moe-"));
+    made.push(root);
+    const out = join(root, "ckpt");
+    const code = await main([
+      "sft",
+      "--model",
+      "tiny-moe",
+      "--out",
+      out,
+      "--steps",
+      "3",
+      "--bias-rate",
+      "1e-2",
+      "--families",
+      "counting",
+      "--per-family",
+      "18",
+      "--heldout",
+      "0",
+      "--rows",
+      "2",
+      "--context",
+      "128",
+    ]);
+    expect(code).toBe(0);
+    const cfg = presetConfig("tiny-moe");
+    const { config, tensors } = await loadCheckpointDir(out, expectedTensors(cfg));
+    expect(parseHfConfig(config).text.moe).toEqual(cfg.text.moe);
+    const key = (l: number) => `model.language_model.layers.${l}.mlp.gate.e_score_correction_bias`;
+    const saved = [1, 2].map((l) => Array.from(tensors.get(key(l))!.data));
+    for (const b of saved) expect(b.some((v) => v !== 0)).toBe(true); // 3 steps of ±1e-2 moved it
+    // the policy reads it back (the bias is part of the weights, not reset on load)
+    const tok = await loadTinyTokenizer();
+    const policy = new LocalPolicy(cfg, initParams(cfg, 9), tok);
+    try {
+      await policy.load(out);
+      const loaded = [1, 2].map((l) =>
+        Array.from(
+          (policy.params.text.layers[l] as MoeLayerParams).correctionBias.ref.dataSync() as Float32Array,
+        ),
+      );
+      expect(loaded).toEqual(saved);
+    } finally {
+      policy.dispose();
+    }
+    const summary = JSON.parse(readFileSync(join(out, "sft-summary.json"), "utf8"));
+    expect(summary.model).toBe("tiny-moe");
+    expect(summary.expertLoad.map((s: { layer: number }) => s.layer)).toEqual([1, 2]);
+    expect(summary.heldout).toBeNull();
   }, 120_000);
 
   it("exits 2 on a usage error", async () => {

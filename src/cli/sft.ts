@@ -1,7 +1,8 @@
 /**
- * `glmv sft [--out DIR] [--steps N] [--seed N] [options]`: SFT of the tiny model on the synthetic suite's response
- * format, then a held-out evaluation. Writes a checkpoint folder (config.json, model.safetensors, tokenizer.json)
- * at DIR and `sft-summary.json` beside its files.
+ * `glmv sft [--out DIR] [--steps N] [--seed N] [options]`: SFT of the tiny model (or `--model tiny-moe`, the
+ * GLM-4.5V layout with loss-free expert balancing) on the synthetic suite's response format, then a held-out
+ * evaluation. Writes a checkpoint folder (config.json, model.safetensors, tokenizer.json) at DIR and
+ * `sft-summary.json` beside its files.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -14,7 +15,7 @@ import { initParams } from "../model/params.ts";
 import { TINY_TOKENIZER_PATH } from "../model/tiny-tokenizer.ts";
 import { createTokenizer } from "../model/tokenizer.ts";
 import { LocalPolicy } from "../rl/local-policy.ts";
-import { runSft } from "../rl/sft.ts";
+import { runSft, type SftStepLog } from "../rl/sft.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import type { Command } from "./main.ts";
@@ -26,6 +27,7 @@ then greedy held-out accuracy per family. Writes a checkpoint folder at DIR.
 
 options:
   --out DIR            checkpoint folder to write (default runs/sft)
+  --model NAME         tiny | tiny-moe (default tiny; tiny-moe is the GLM-4.5V MoE layout)
   --steps N            optimiser steps (default 80)
   --seed N             seed of data, init and shuffling (default 1)
   --families a,b       task families (default all: ${TASK_FAMILIES.join(",")})
@@ -36,10 +38,13 @@ options:
   --lr X               peak learning rate (default 3e-3, 10 warm-up steps, cosine decay)
   --eval-every N       held-out evaluation every N steps (default 0: only at the end)
   --style 4.1v|4.5v    response style (default 4.1v)
+  --bias-rate X        tiny-moe: loss-free router bias update per step, u (default 1e-3; 0 freezes the bias)
+  --aux-coef X         tiny-moe: sequence balance loss weight (default 1e-4; 0 turns it off)
   -h, --help           show this help`;
 
 const Options = z.object({
   out: z.string().min(1).default("runs/sft"),
+  model: z.enum(["tiny", "tiny-moe"]).default("tiny"),
   steps: z.coerce.number().int().positive().default(80),
   seed: z.coerce.number().int().default(1),
   families: z
@@ -54,6 +59,8 @@ const Options = z.object({
   lr: z.coerce.number().positive().default(3e-3),
   evalEvery: z.coerce.number().int().min(0).default(0),
   style: z.enum(["4.1v", "4.5v"]).default("4.1v"),
+  biasRate: z.coerce.number().min(0).default(1e-3),
+  auxCoef: z.coerce.number().min(0).default(1e-4),
 });
 type Options = z.infer<typeof Options>;
 
@@ -66,6 +73,7 @@ export function parseSftArgs(argv: string[]): Options | string | null {
       strict: true,
       options: {
         out: { type: "string" },
+        model: { type: "string" },
         steps: { type: "string" },
         seed: { type: "string" },
         families: { type: "string" },
@@ -76,6 +84,8 @@ export function parseSftArgs(argv: string[]): Options | string | null {
         lr: { type: "string" },
         "eval-every": { type: "string" },
         style: { type: "string" },
+        "bias-rate": { type: "string" },
+        "aux-coef": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -85,6 +95,7 @@ export function parseSftArgs(argv: string[]): Options | string | null {
   if (values.help) return null;
   const parsed = Options.safeParse({
     out: values.out,
+    model: values.model,
     steps: values.steps,
     seed: values.seed,
     families: values.families,
@@ -95,6 +106,8 @@ export function parseSftArgs(argv: string[]): Options | string | null {
     lr: values.lr,
     evalEvery: values["eval-every"],
     style: values.style,
+    biasRate: values["bias-rate"],
+    auxCoef: values["aux-coef"],
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -116,7 +129,7 @@ async function run(argv: string[]): Promise<number> {
   await initTensorEngine();
   const tokenizerJson = JSON.parse(await readFile(TINY_TOKENIZER_PATH, "utf8")) as unknown;
   const tok = createTokenizer(tokenizerJson);
-  const cfg = presetConfig("tiny");
+  const cfg = presetConfig(o.model);
   const train = buildSuite({ seed: o.seed, families: o.families, perFamily: o.perFamily, split: "train" });
   const heldout = buildSuite({ seed: o.seed, families: o.families, perFamily: o.heldout, split: "heldout" });
   const policy = new LocalPolicy(cfg, initParams(cfg, o.seed), tok, { style: o.style }, { tokenizerJson });
@@ -134,12 +147,13 @@ async function run(argv: string[]): Promise<number> {
         evalEvery: o.evalEvery,
         seed: o.seed,
         style: o.style,
+        moeBalance: { biasUpdateRate: o.biasRate, auxLossCoef: o.auxCoef },
       },
       {
         onStep: (l) => {
           if (l.step === 1 || l.step % 10 === 0 || l.step === o.steps)
             console.log(
-              `step ${l.step}/${o.steps} loss ${l.loss.toFixed(4)} lr ${l.lr.toExponential(2)} samples ${l.samples} fill ${l.fill.toFixed(2)} ${Math.round(l.tokensPerSecond)} tok/s`,
+              `step ${l.step}/${o.steps} loss ${l.loss.toFixed(4)} lr ${l.lr.toExponential(2)} samples ${l.samples} fill ${l.fill.toFixed(2)} ${Math.round(l.tokensPerSecond)} tok/s${loadText(l.expertLoad)}`,
             );
         },
         onEval: (step, r) =>
@@ -154,13 +168,26 @@ async function run(argv: string[]): Promise<number> {
     );
     await policy.save(o.out);
     const last = result.evals.at(-1)?.report;
+    const lastLoad = result.logs.at(-1)?.expertLoad;
     const summary = {
+      model: o.model,
       steps: o.steps,
       seed: o.seed,
       families: o.families,
       tokensPerSecond: result.tokensPerSecond,
       fill: result.fill,
       finalLoss: result.logs.at(-1)?.loss,
+      ...(lastLoad
+        ? {
+            moeBalance: { biasUpdateRate: o.biasRate, auxLossCoef: o.auxCoef },
+            // the last step's balance, per MoE layer (1 = even)
+            expertLoad: lastLoad.map((s) => ({
+              layer: s.layer,
+              maxOverMean: s.maxOverMean,
+              idleExperts: s.idleExperts.length,
+            })),
+          }
+        : {}),
       heldout: last
         ? {
             accuracy: last.accuracy,
@@ -175,6 +202,12 @@ async function run(argv: string[]): Promise<number> {
   } finally {
     policy.dispose();
   }
+}
+
+/** " | load max/mean L1 1.52 L2 1.88" for a MoE step log, "" otherwise. */
+function loadText(load: SftStepLog["expertLoad"]): string {
+  if (!load?.length) return "";
+  return ` | load max/mean ${load.map((s) => `L${s.layer} ${s.maxOverMean.toFixed(2)}`).join(" ")}`;
 }
 
 /** The `glmv sft` command. */

@@ -66,6 +66,13 @@ describe("sequence-level balance loss (DeepSeek-V3 form)", () => {
     expect(host(loss)[0]).toBeCloseTo(1.153125, 5);
   });
 
+  it("leaves an all-padding sequence (an unused packed row) out of the mean instead of dividing by 0", () => {
+    const empty = [0.9, 0.1, 0.9, 0.1, 0.9, 0.1, 0.9, 0.1];
+    const valid = np.array([1, 1, 0, 0], { shape: [2, 2] });
+    const loss = sequenceBalanceLoss(np.array([...scores, ...empty], { shape: [4, 4] }), valid, 2, 1);
+    expect(host(loss)[0]).toBeCloseTo(1.30625, 5);
+  });
+
   it("validity comes from the attention mask; loads count valid assignments", () => {
     // causal mask of 3 tokens with the last one padded
     const attn = [1, 1, 0];

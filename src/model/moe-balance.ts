@@ -13,7 +13,7 @@ import { crossEntropy } from "../tensor/ops.ts";
 import { GlmvError } from "../util/errors.ts";
 import { type GlmvConfig, isMoeLayer } from "./config.ts";
 import { forwardLogitsAndRouting, type ModelOptState, type TrainBatch } from "./model.ts";
-import { topKMask } from "./moe.ts";
+import { type Routing, topKMask } from "./moe.ts";
 import type { GlmvParams, MoeLayerParams } from "./params.ts";
 
 /** Balancing knobs (training-time; not part of the model config). */
@@ -80,7 +80,7 @@ export function expertLoad(selected: JaxArray, valid: JaxArray): JaxArray {
  * Sequence-level balance loss, DeepSeek-V3 form (§3.3), for one MoE layer, averaged over the B sequences:
  * `α · Σ_i f_i·P_i` with `f_i = E/(k·T) · #{t : i ∈ top-k(s_t)}` (unbiased scores, no gradient) and
  * `P_i = (1/T) Σ_t s_{t,i} / Σ_j s_{t,j}`; T = the sequence's valid tokens. A uniform router gives α.
- * Consumes `scores` and `valid`.
+ * Sequences with no valid token (empty packed rows) are left out of the mean. Consumes `scores` and `valid`.
  * @param scores [B·S, E] or [B, S, E] sigmoid scores (`Routing.scores`)
  * @param valid  [B, S] float
  */
@@ -97,13 +97,16 @@ export function sequenceBalanceLoss(
   const probs = flat.ref.div(flat.sum(-1, { keepdims: true })).reshape([b, s, e]); // s' (carries the gradient)
   const w = valid.reshape([b, s, 1]);
   const tokens = w.ref.sum(1); // [B, 1]
+  // an all-padding row (a packed batch's unused rows) has T = 0: it adds 0 and is not counted in the mean
+  const rows = np.greater(tokens.ref, 0).astype(np.float32).sum();
+  const safeTokens = np.maximum(tokens, 1);
   const f = chosen
     .mul(w.ref)
     .sum(1)
     .mul(e / topK)
-    .div(tokens.ref); // [B, E]
-  const p = probs.mul(w).sum(1).div(tokens); // [B, E]
-  return f.mul(p).sum(-1).mean().mul(alpha);
+    .div(safeTokens.ref); // [B, E]
+  const p = probs.mul(w).sum(1).div(safeTokens); // [B, E]
+  return f.mul(p).sum().div(np.maximum(rows, 1)).mul(alpha);
 }
 
 /** One layer's balance figures: max/mean load (1 = perfectly even) and the experts that got no tokens. */
@@ -147,11 +150,42 @@ export type MoeTrainStepResult = {
   loads: JaxArray;
 };
 
+/**
+ * A training batch with, optionally, which tokens are real (float [B, S]). Without it validity comes from the
+ * attention mask (`tokenValidity`), which counts a packed batch's padding slots as real: they attend to
+ * themselves so no softmax row is empty. Packed callers pass it from their layout.
+ */
+export type MoeTrainBatch = TrainBatch & { valid?: JaxArray };
+
+/**
+ * The balance terms of one forward's routing: Σ over MoE layers of the sequence balance loss (a 0 scalar when
+ * α = 0) and each layer's expert load over the valid tokens. Consumes `routing` and `valid`.
+ * @param valid [B, S] float
+ * @returns aux: scalar; loads: one [E] per MoE layer
+ */
+export function routingBalance(
+  routing: readonly Routing[],
+  valid: JaxArray,
+  topK: number,
+  alpha: number,
+): { aux: JaxArray; loads: JaxArray[] } {
+  let aux: JaxArray = np.zeros([]);
+  const loads: JaxArray[] = [];
+  for (const r of routing) {
+    if (alpha > 0) aux = aux.add(sequenceBalanceLoss(r.scores, valid.ref, topK, alpha));
+    else r.scores.dispose();
+    loads.push(expertLoad(r.selected, valid.ref));
+    tree.dispose([r.logits, r.weights]);
+  }
+  valid.dispose();
+  return { aux, loads };
+}
+
 /** A compiled MoE training step; `dispose()` frees the compiled function. */
 export type MoeTrainStep = ((
   params: GlmvParams,
   opt: ModelOptState,
-  batch: TrainBatch,
+  batch: MoeTrainBatch,
   lr: number,
 ) => MoeTrainStepResult) & { dispose: () => void };
 
@@ -171,26 +205,18 @@ export function createMoeTrainStep(
   const moe = cfg.text.moe;
   if (!moe) throw new GlmvError("bad_config", "createMoeTrainStep needs a glm4v_moe config");
   const layers = moeLayerIndices(cfg);
-  const lossFn = (p: GlmvParams, batch: TrainBatch) => {
-    const valid = tokenValidity(batch.inputs.mask.ref);
-    const { logits, routing } = forwardLogitsAndRouting(p, batch.inputs, cfg, { gather: "onehot" });
-    const lm = crossEntropy(logits, batch.targets, batch.weights);
-    let aux: JaxArray = np.zeros([]);
-    const loads: JaxArray[] = [];
-    for (const r of routing) {
-      if (balance.auxLossCoef > 0)
-        aux = aux.add(sequenceBalanceLoss(r.scores, valid.ref, moe.topK, balance.auxLossCoef));
-      else r.scores.dispose();
-      loads.push(expertLoad(r.selected, valid.ref));
-      tree.dispose([r.logits, r.weights]);
-    }
-    valid.dispose();
+  const lossFn = (p: GlmvParams, batch: MoeTrainBatch) => {
+    const { valid: given, ...rest } = batch;
+    const valid = given ?? tokenValidity(rest.inputs.mask.ref);
+    const { logits, routing } = forwardLogitsAndRouting(p, rest.inputs, cfg);
+    const lm = crossEntropy(logits, rest.targets, rest.weights);
+    const { aux, loads } = routingBalance(routing, valid, moe.topK, balance.auxLossCoef);
     return [lm.ref.add(aux.ref), { lm, aux, loads }] as [
       JaxArray,
       { lm: JaxArray; aux: JaxArray; loads: JaxArray[] },
     ];
   };
-  const compiled = jit((params: GlmvParams, opt: ModelOptState, batch: TrainBatch, lr: JaxArray) => {
+  const compiled = jit((params: GlmvParams, opt: ModelOptState, batch: MoeTrainBatch, lr: JaxArray) => {
     const [[loss, aux], grads] = valueAndGrad((p: GlmvParams) => lossFn(p, batch), { hasAux: true })(
       tree.ref(params),
     );
@@ -213,7 +239,7 @@ export function createMoeTrainStep(
       loads,
     };
   });
-  const step = (params: GlmvParams, opt: ModelOptState, batch: TrainBatch, lr: number) =>
+  const step = (params: GlmvParams, opt: ModelOptState, batch: MoeTrainBatch, lr: number) =>
     compiled(params, opt, batch, np.array(lr)) as MoeTrainStepResult;
   return Object.assign(step, { dispose: () => compiled.dispose() });
 }

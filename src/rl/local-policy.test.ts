@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -6,12 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSuite } from "../data/tasks/suite.ts";
 import { loadCheckpointDir } from "../model/checkpoint.ts";
 import { expectedTensors, type GlmvConfig, presetConfig } from "../model/config.ts";
-import { initParams, paramsToNamed } from "../model/params.ts";
+import { moeLayerIndices } from "../model/moe-balance.ts";
+import { initParams, type MoeLayerParams, paramsToNamed } from "../model/params.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
+import { parseRlConfig } from "./config.ts";
 import { promptFromItem } from "./encode.ts";
+import { createLocalEngine } from "./local-engine.ts";
 import { LocalPolicy, splitByImages } from "./local-policy.ts";
+import { runMainJob } from "./main-job.ts";
 import type { PolicyPrompt, Rollout, RolloutParams, UpdateBatch, UpdateParams } from "./policy.ts";
+import type { StepMetrics } from "./trainer.ts";
 
 let cfg: GlmvConfig;
 let tok: GlmvTokenizer;
@@ -221,4 +226,116 @@ describe("LocalPolicy.save / load", () => {
       b.dispose();
     }
   });
+});
+
+describe("LocalPolicy on tiny-moe (GLM-4.5V layout)", () => {
+  const moeCfg = () => presetConfig("tiny-moe");
+  const biases = (policy: LocalPolicy) =>
+    moeLayerIndices(policy.cfg).map((l) =>
+      Array.from(
+        (policy.params.text.layers[l] as MoeLayerParams).correctionBias.ref.dataSync() as Float32Array,
+      ),
+    );
+  const samplesFor = async (policy: LocalPolicy) => {
+    const good = tok.encode("<think>4 dots.</think><answer><|begin_of_box|>4<|end_of_box|></answer>");
+    const bad = tok.encode("<think>zz q</think><answer>qq</answer>");
+    const none = (t: number[]) => t.map(() => false);
+    return [
+      { prompt: prompts[0]!, rollout: await rolloutOf(policy, prompts[0]!, good, none(good)), advantage: 1 },
+      { prompt: prompts[1]!, rollout: await rolloutOf(policy, prompts[1]!, bad, none(bad)), advantage: -1 },
+      { prompt: prompts[2]!, rollout: await rolloutOf(policy, prompts[2]!, good, none(good)), advantage: 1 },
+    ];
+  };
+
+  it("an update returns per-layer expert load and moves the correction bias by u·sign(mean − load)", async () => {
+    const u = 1e-2;
+    const c = moeCfg();
+    const policy = new LocalPolicy(c, initParams(c, 4), tok, {
+      ...SETTINGS,
+      moeBalance: { biasUpdateRate: u },
+    });
+    try {
+      const samples = await samplesFor(policy);
+      const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+      const before = (await policy.sequenceLogprobs(samples)).map(sum);
+      // one pass: the bias moves once, from zero, so every entry is exactly −u, 0 or +u
+      const m = await policy.update({ samples, ranks: [[[0, 2]], [[1]]] }, { ...UPDATE, lr: 3e-3 });
+      expect(m.expertLoad!.map((s) => s.layer)).toEqual([1, 2]);
+      const after = (await policy.sequenceLogprobs(samples)).map(sum);
+      expect(after[0]!).toBeGreaterThan(before[0]!);
+      expect(after[1]!).toBeLessThan(before[1]!);
+      for (const [j, b] of biases(policy).entries()) {
+        expect(m.expertLoad![j]!.maxOverMean).toBeGreaterThan(1); // an untrained router is never exactly even
+        for (const v of b) expect([-u, 0, u].some((x) => Math.abs(v - x) < 1e-7)).toBe(true);
+        // the most loaded expert(s) lost u, some under-loaded expert gained it
+        expect(b.some((v) => v < 0)).toBe(true);
+        expect(b.some((v) => v > 0)).toBe(true);
+      }
+      // a second update with two passes moves it twice more
+      const m2 = await policy.update({ samples, ranks: [[[0, 1, 2]]] }, { ...UPDATE, lr: 3e-3, passes: 2 });
+      expect(m2.expertLoad).toHaveLength(2);
+      for (const b of biases(policy)) expect(Math.max(...b.map(Math.abs))).toBeGreaterThan(u * 1.5);
+    } finally {
+      policy.dispose();
+    }
+  }, 60_000);
+
+  it("u = 0 freezes the bias (load is still reported)", async () => {
+    const c = moeCfg();
+    const policy = new LocalPolicy(c, initParams(c, 4), tok, {
+      ...SETTINGS,
+      moeBalance: { biasUpdateRate: 0 },
+    });
+    try {
+      const samples = await samplesFor(policy);
+      const m = await policy.update({ samples, ranks: [[[0, 1, 2]]] }, UPDATE);
+      expect(m.expertLoad).toHaveLength(2);
+      expect(
+        biases(policy)
+          .flat()
+          .every((v) => v === 0),
+      ).toBe(true);
+    } finally {
+      policy.dispose();
+    }
+  }, 60_000);
+});
+
+describe("glmv rl on tiny-moe (local engine)", () => {
+  it("runs SFT and two RL steps; every metrics.jsonl line carries per-layer expert load", async () => {
+    const outDir = join(mkdtempSync(join(tmpdir(), "glmv-moe-rl-")), "run");
+    dirs.push(join(outDir, ".."));
+    const config = parseRlConfig({
+      model: "tiny-moe",
+      batchSize: 8,
+      control: false,
+      data: { families: ["counting"], trainPerFamily: 12, heldoutItems: 4 },
+      sft: { steps: 2, warmupSteps: 1 },
+      rl: {
+        steps: 2,
+        batchPrompts: 2,
+        groupSize: 4,
+        maxNewTokens: 10,
+        thinkBudget: 6,
+        evalEvery: 0,
+        checkpointEvery: 1,
+        refillRounds: 0,
+        packContext: 128,
+      },
+    });
+    const summary = await runMainJob({ outDir, config, engine: await createLocalEngine(config) });
+    expect(summary.rlSteps).toBe(2);
+    const lines = readFileSync(join(outDir, "metrics.jsonl"), "utf8").trim().split("\n");
+    const metrics = lines.map((l) => JSON.parse(l) as StepMetrics);
+    expect(metrics.map((m) => m.step)).toEqual([1, 2]);
+    for (const m of metrics) {
+      expect(m.expertLoad!.map((s) => s.layer)).toEqual([1, 2]);
+      for (const s of m.expertLoad!) expect(s.maxOverMean).toBeGreaterThanOrEqual(1);
+    }
+    // the SFT checkpoint is a glm4v_moe one with a trained (non-zero) router bias
+    const moe = presetConfig("tiny-moe");
+    const { tensors } = await loadCheckpointDir(join(outDir, "sft"), expectedTensors(moe));
+    const bias = tensors.get("model.language_model.layers.1.mlp.gate.e_score_correction_bias")!;
+    expect(Array.from(bias.data).some((v) => v !== 0)).toBe(true);
+  }, 120_000);
 });

@@ -16,6 +16,7 @@ import { loadCheckpointDir, saveCheckpointDir } from "../model/checkpoint.ts";
 import { expectedTensors, type GlmvConfig, toHfConfig } from "../model/config.ts";
 import { createGenerator, type Generator } from "../model/generate.ts";
 import { forwardLogits, type ModelInputs, type ModelOptState } from "../model/model.ts";
+import { MoeBalanceConfig, moeLayerIndices } from "../model/moe-balance.ts";
 import { type GlmvParams, paramsFromNamed, paramsToNamed } from "../model/params.ts";
 import { readSafetensors, type WritableTensor, writeSafetensors } from "../model/safetensors.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
@@ -24,6 +25,15 @@ import { GlmvError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { type EncodedPrompt, type Encoder, encodePrompt, stopTokenIds } from "./encode.ts";
 import { type GrpoBatch, grpoLoss, lossWeights, tokenLogprobs } from "./grpo-loss.ts";
+import {
+  addLoads,
+  applyBiasUpdate,
+  createMoeGrpoGradFn,
+  layerLoadFigures,
+  type MoeGradOut,
+  segmentValidity,
+  splitLoads,
+} from "./local-policy-moe.ts";
 import { alignToTargets, layoutPacked, packedInputs, packedTargets } from "./packed-inputs.ts";
 import { packSequences } from "./packing.ts";
 import type {
@@ -54,6 +64,11 @@ export const LocalPolicyConfig = z.object({
   rowsPerCall: z.number().int().positive().default(8),
   style: z.enum(["4.1v", "4.5v"]).default("4.1v"),
   adamw: AdamWConfig.default(AdamWConfig.parse({})),
+  /**
+   * MoE configs only: the loss-free bias update after each optimiser pass (u; 0 freezes the bias, as RL recipes
+   * often do) and the sequence balance loss weight α added to the GRPO objective (0 leaves it out).
+   */
+  moeBalance: MoeBalanceConfig.prefault({}),
 });
 export type LocalPolicyConfig = z.infer<typeof LocalPolicyConfig>;
 
@@ -186,17 +201,33 @@ export class LocalPolicy implements Policy {
       .flat()
       .flatMap((m) => splitByImages(m, (i) => seqs[i]!.encoded.grids.length, this.settings.imagesPerRow));
     const calls = chunk(micro, this.settings.rowsPerCall);
+    const moe = this.cfg.text.moe;
+    const moeLayers = moe ? moeLayerIndices(this.cfg).length : 0;
     let loss = 0;
     let clip = 0;
     let gradNorm = 0;
+    let loads: number[][] = []; // MoE: expert load summed over passes
     for (let pass = 0; pass < p.passes; pass++) {
       let acc: GlmvParams | undefined;
       let passLoss = 0;
       let clipSum = 0;
       let weightSum = 0;
+      let passLoads: number[][] = [];
       for (const rows of calls) {
-        const { grpo, weight } = this.#grpoBatch(seqs, rows);
-        const out = gradFn(tree.ref(this.params), grpo) as GradOut;
+        const { grpo, weight, valid } = this.#grpoBatch(seqs, rows);
+        let out: GradOut;
+        if (moe && valid) {
+          // this call's share of the update's rows: the summed balance loss is its batch mean
+          const auxScale = np.array(rows.length / micro.length);
+          const m = this.#moeGradFn(p.clipLow, p.clipHigh)(tree.ref(this.params), {
+            ...grpo,
+            valid,
+            auxScale,
+          }) as MoeGradOut;
+          const host = (await m.loads.data()) as Float32Array;
+          passLoads = addLoads(passLoads, splitLoads(host, moeLayers, moe.numExperts));
+          out = m;
+        } else out = gradFn(tree.ref(this.params), grpo) as GradOut;
         acc = acc ? addTrees(acc, out.grads) : out.grads;
         passLoss += (await out.loss.jsAsync()) as number;
         clipSum += ((await out.clipFraction.jsAsync()) as number) * weight;
@@ -210,6 +241,10 @@ export class LocalPolicy implements Policy {
       };
       this.params = up.params;
       this.#opt = up.state;
+      // loss-free balancing: after every optimiser step, from the loads of that step's tokens
+      if (moe)
+        await applyBiasUpdate(this.params, this.cfg, passLoads, this.settings.moeBalance.biasUpdateRate);
+      loads = addLoads(loads, passLoads);
       gradNorm = (await up.gradNorm.jsAsync()) as number;
       loss += passLoss / p.passes;
       clip += (weightSum > 0 ? clipSum / weightSum : 0) / p.passes;
@@ -222,6 +257,7 @@ export class LocalPolicy implements Policy {
       tokens,
       microSteps: micro.length * p.passes,
       seconds: (performance.now() - t0) / 1000,
+      ...(moe && loads.length > 0 ? { expertLoad: layerLoadFigures(this.cfg, loads) } : {}),
     };
   }
 
@@ -298,6 +334,16 @@ export class LocalPolicy implements Policy {
     return g;
   }
 
+  #moeGradFn(clipLow: number, clipHigh: number) {
+    const key = `moe:${clipLow}/${clipHigh}`;
+    let f = this.#gradFns.get(key);
+    if (!f) {
+      f = createMoeGrpoGradFn(this.cfg, { clipLow, clipHigh }, this.settings.moeBalance.auxLossCoef);
+      this.#gradFns.set(key, f);
+    }
+    return f;
+  }
+
   #gradFn(clipLow: number, clipHigh: number) {
     const key = `${clipLow}/${clipHigh}`;
     let f = this.#gradFns.get(key);
@@ -347,8 +393,8 @@ export class LocalPolicy implements Policy {
   }
 
   /**
-   * Micro-batches (one packed row each) as one [rowsPerCall, context] GRPO batch (missing rows empty), and its
-   * total loss weight.
+   * Micro-batches (one packed row each) as one [rowsPerCall, context] GRPO batch (missing rows empty), its
+   * total loss weight, and for a MoE model which slots are real tokens.
    */
   #grpoBatch(seqs: readonly UpdateSequence[], rows: readonly (readonly number[])[]) {
     const { rowsPerCall, context, imagesPerRow } = this.settings;
@@ -376,7 +422,9 @@ export class LocalPolicy implements Policy {
       weights: arr((q) => q.weights),
     };
     const weight = chosen.flat().reduce((a, q) => a + q.weights.reduce((x, y) => x + y, 0), 0);
-    return { grpo, weight };
+    // MoE: expert load and the balance loss count real tokens only, not the padding slots
+    const valid = this.cfg.text.moe ? segmentValidity(layout) : undefined;
+    return { grpo, weight, valid };
   }
 }
 

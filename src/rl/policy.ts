@@ -67,6 +67,11 @@ export type UpdateMetrics = {
   tokens: number;
   microSteps: number;
   seconds: number;
+  /**
+   * MoE policies: per MoE layer, max/mean expert load over the update's tokens (summed over its optimiser
+   * passes); 1 is a perfectly even load.
+   */
+  expertLoad?: { layer: number; maxOverMean: number }[];
 };
 
 export interface Policy {

@@ -8,12 +8,22 @@ import { type Array as JaxArray, numpy as np, tree } from "@jax-js/jax";
 import { z } from "zod";
 import { createRng } from "../data/tasks/rng.ts";
 import type { TaskItem } from "../data/tasks/types.ts";
-import { createTrainStep, initOptimizer, type TrainBatch } from "../model/model.ts";
+import { createTrainStep, initOptimizer } from "../model/model.ts";
+import {
+  createMoeTrainStep,
+  expertLoadStats,
+  type LayerLoadStats,
+  MoeBalanceConfig,
+  type MoeTrainBatch,
+  type MoeTrainStepResult,
+  moeLayerIndices,
+} from "../model/moe-balance.ts";
 import { AdamWConfig, warmupCosine } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
 import { type EncodedExample, encodeSftExample } from "./encode.ts";
 import { type AccuracyReport, evaluateAccuracy } from "./evaluate.ts";
 import type { LocalPolicy } from "./local-policy.ts";
+import { segmentValidity, splitLoads } from "./local-policy-moe.ts";
 import {
   alignToTargets,
   layoutPacked,
@@ -42,6 +52,8 @@ export const SftConfig = z.object({
   seed: z.number().int().default(0),
   style: z.enum(["4.1v", "4.5v"]).default("4.1v"),
   adamw: AdamWConfig.default(AdamWConfig.parse({})),
+  /** MoE configs only: loss-free bias update rate u after each step (0 freezes it) and balance loss weight α. */
+  moeBalance: MoeBalanceConfig.prefault({}),
 });
 export type SftConfig = z.infer<typeof SftConfig>;
 
@@ -56,6 +68,10 @@ export type SftStepLog = {
   fill: number;
   tokensPerSecond: number;
   seconds: number;
+  /** MoE configs: per MoE layer, this step's expert load (max/mean, idle experts) over the real tokens. */
+  expertLoad?: LayerLoadStats[];
+  /** MoE configs: the step's Σ_layers sequence balance loss (included in `loss`). */
+  auxLoss?: number;
 };
 
 export type SftResult = {
@@ -122,13 +138,16 @@ export function createSftStream(
   };
 }
 
-/** The packed training batch of one step: targets and loss weights on response tokens (normalised to sum 1). */
+/**
+ * The packed training batch of one step: targets and loss weights on response tokens (normalised to sum 1);
+ * for a MoE config also `valid` (real tokens, for expert load and the balance loss).
+ */
 export function sftBatch(
   policy: Pick<LocalPolicy, "cfg">,
   examples: readonly EncodedExample[],
   rows: readonly (readonly number[])[],
   shape: PackShape,
-): { batch: TrainBatch; tokens: number } {
+): { batch: MoeTrainBatch; tokens: number } {
   const layout = layoutPacked(
     policy.cfg,
     rows.map((r) => r.map((i) => examples[i]!)),
@@ -148,6 +167,7 @@ export function sftBatch(
       inputs: packedInputs(policy.cfg, layout),
       targets: np.array(packedTargets(layout), { shape: dims, dtype: np.int32 }),
       weights: np.array(weights, { shape: dims }),
+      ...(policy.cfg.text.moe ? { valid: segmentValidity(layout) } : {}),
     },
     tokens,
   };
@@ -178,7 +198,12 @@ export async function runSft(
     shape,
     c.seed,
   );
-  const trainStep = createTrainStep(policy.cfg, c.adamw);
+  const moe = policy.cfg.text.moe;
+  // a MoE config trains with the balance loss and moves the router's correction bias after every step
+  const trainStep = moe
+    ? createMoeTrainStep(policy.cfg, c.adamw, c.moeBalance)
+    : createTrainStep(policy.cfg, c.adamw);
+  const moeLayers = moe ? moeLayerIndices(policy.cfg) : [];
   let opt = initOptimizer(policy.params);
   const logs: SftStepLog[] = [];
   const evals: SftResult["evals"] = [];
@@ -210,6 +235,16 @@ export async function runSft(
       opt = out.opt;
       const loss = (await out.loss.jsAsync()) as number;
       const gradNorm = (await (out.gradNorm as JaxArray).jsAsync()) as number;
+      let balance: Pick<SftStepLog, "expertLoad" | "auxLoss"> = {};
+      if (moe) {
+        const m = out as MoeTrainStepResult;
+        const host = (await m.loads.data()) as Float32Array;
+        m.lmLoss.dispose();
+        balance = {
+          expertLoad: expertLoadStats(splitLoads(host, moeLayers.length, moe.numExperts), moeLayers),
+          auxLoss: (await m.auxLoss.jsAsync()) as number,
+        };
+      }
       const seconds = (performance.now() - t0) / 1000;
       trainSeconds += seconds;
       trainTokens += tokens;
@@ -222,6 +257,7 @@ export async function runSft(
         fill: tokens / (c.rows * c.context),
         tokensPerSecond: tokens / seconds,
         seconds,
+        ...balance,
       };
       logs.push(log);
       hooks.onStep?.(log);

@@ -87,6 +87,8 @@ export type StepMetrics = {
   familyAccuracy: Record<string, number>;
   timings: Record<string, number>;
   heldout?: HeldoutResult;
+  /** MoE policies: per MoE layer, max/mean expert load of the update's tokens (from `UpdateMetrics`). */
+  expertLoad?: { layer: number; maxOverMean: number }[];
 };
 
 export type { RolloutRecord } from "./trainer-phases.ts";
@@ -211,6 +213,7 @@ export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> 
     difficultyHistogram: passRateHistogram(ctx.state.prompts, step, curriculum),
     familyAccuracy: familyAccuracy(groups),
     timings,
+    ...(update.expertLoad ? { expertLoad: update.expertLoad } : {}),
   };
   const rollouts = rolloutRecords(groups, step, trained);
   return { metrics, rollouts };
