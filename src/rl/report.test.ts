@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildSuite } from "../data/tasks/index.ts";
-import { escapeHtml, renderReport, reportRollouts } from "./report.ts";
+import { escapeHtml, expertLoadChart, renderReport, reportRollouts } from "./report.ts";
 import type { RolloutRecord, StepMetrics } from "./trainer.ts";
 
 const metricsAt = (step: number): StepMetrics => ({
@@ -82,6 +82,26 @@ describe("renderReport", () => {
     // the held-out curve has one point per evaluation (steps 5 and 10)
     const heldoutFigure = html.split("<figure>").find((f) => f.includes("Held-out accuracy by step"))!;
     expect(heldoutFigure.match(/<circle/g)).toHaveLength(2);
+  });
+
+  it("draws a max/mean expert-load chart per MoE layer only when the steps carry expertLoad", () => {
+    const dense = Array.from({ length: 3 }, (_, i) => metricsAt(i + 1));
+    expect(expertLoadChart(dense)).toEqual([]);
+    const moe = dense.map((m, i) => ({
+      ...m,
+      expertLoad: [
+        { layer: 1, maxOverMean: 2 - i / 4 },
+        { layer: 2, maxOverMean: 3 - i / 2 },
+      ],
+    }));
+    const [chart] = expertLoadChart(moe);
+    expect(chart).toContain("■ layer 1");
+    expect(chart).toContain("■ layer 2");
+    expect(chart!.match(/<polyline/g)).toHaveLength(2);
+    expect(chart!.match(/<circle/g)).toHaveLength(6);
+    const html = renderReport({ title: "moe", summary: {}, metrics: moe, rollouts: [] });
+    expect(html.match(/<svg class="chart/g)).toHaveLength(7);
+    expect(html).toContain("Expert load per MoE layer");
   });
 
   it("escapes HTML", () => {

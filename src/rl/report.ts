@@ -1,7 +1,8 @@
 /**
  * `report.html` of an RL run: one self-contained file (inline SVG charts, images as base64 PNG data URLs, no
  * scripts, fonts or stylesheets from elsewhere). Charts: training reward and accuracy, held-out accuracy, the
- * curriculum's difficulty histogram over time, and the effective-batch share; then sample rollouts with their
+ * curriculum's difficulty histogram over time, the effective-batch share, and for a MoE policy the expert load
+ * per MoE layer; then sample rollouts with their
  * image, thinking, answer and reward breakdown. `renderReport` is pure; `reportRollouts` encodes the images.
  */
 import { encodePng } from "../data/tasks/png.ts";
@@ -100,6 +101,30 @@ export function histogramHeatmap(title: string, metrics: readonly StepMetrics[])
   return `<figure><figcaption>${escapeHtml(title)}</figcaption><svg class="chart heatmap" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-size="11" font-family="sans-serif">${cells.join("")}${labels.join("")}</svg></figure>`;
 }
 
+const LAYER_COLORS = ["#1f618d", "#b03a2e", "#117864", "#7d6608", "#6c3483", "#515a5a"];
+
+/**
+ * MoE runs: max/mean expert load per MoE layer and step (1 = even); none for a dense run.
+ * @example expertLoadChart(metrics) // [] when no step carries expertLoad
+ */
+export function expertLoadChart(metrics: readonly StepMetrics[]): string[] {
+  const layers = [...new Set(metrics.flatMap((m) => (m.expertLoad ?? []).map((s) => s.layer)))].sort(
+    (a, b) => a - b,
+  );
+  if (layers.length === 0) return [];
+  const series: Series[] = layers.map((layer, i) => ({
+    name: `layer ${layer}`,
+    color: LAYER_COLORS[i % LAYER_COLORS.length]!,
+    points: metrics.flatMap((m) => {
+      const s = m.expertLoad?.find((x) => x.layer === layer);
+      return s ? [[m.step, s.maxOverMean] as [number, number]] : [];
+    }),
+  }));
+  return [
+    lineChart("Expert load per MoE layer: max/mean over the update's tokens (1 = even)", series, { yMin: 1 }),
+  ];
+}
+
 const heldoutPoints = (metrics: readonly StepMetrics[], x: "step" | "rolloutsTotal"): [number, number][] =>
   metrics.flatMap((m) => (m.heldout ? [[m[x], m.heldout.accuracy] as [number, number]] : []));
 
@@ -173,6 +198,7 @@ export function renderReport(input: ReportInput): string {
     lineChart("Ratio-EMA oversampling factor", [curve("ratioEma", "#566573", (s) => s.ratioEma)], {
       yMin: 1,
     }),
+    ...expertLoadChart(m),
   ];
   const style =
     "body{font-family:sans-serif;max-width:1200px;margin:1em auto;color:#222}figure{display:inline-block;margin:.5em}figcaption{font-size:13px}table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:2px 8px;text-align:left;font-size:13px}.rollout{display:flex;gap:10px;margin:6px 0;padding:6px;border-left:4px solid #ccc;font-size:13px}.rollout.ok{border-color:#1e8449}.rollout.bad{border-color:#c0392b}";
