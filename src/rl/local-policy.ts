@@ -203,6 +203,7 @@ export class LocalPolicy implements Policy {
     const calls = chunk(micro, this.settings.rowsPerCall);
     const moe = this.cfg.text.moe;
     const moeLayers = moe ? moeLayerIndices(this.cfg).length : 0;
+    const moeGradFn = moe ? this.#gradFn(p.clipLow, p.clipHigh, true) : undefined;
     let loss = 0;
     let clip = 0;
     let gradNorm = 0;
@@ -217,13 +218,9 @@ export class LocalPolicy implements Policy {
         const { grpo, weight, valid } = this.#grpoBatch(seqs, rows);
         let out: GradOut;
         if (moe && valid) {
-          // this call's share of the update's rows: the summed balance loss is its batch mean
+          // auxScale = this call's share of the update's rows: the summed balance loss is the batch mean
           const auxScale = np.array(rows.length / micro.length);
-          const m = this.#moeGradFn(p.clipLow, p.clipHigh)(tree.ref(this.params), {
-            ...grpo,
-            valid,
-            auxScale,
-          }) as MoeGradOut;
+          const m = moeGradFn!(tree.ref(this.params), { ...grpo, valid, auxScale }) as MoeGradOut;
           const host = (await m.loads.data()) as Float32Array;
           passLoads = addLoads(passLoads, splitLoads(host, moeLayers, moe.numExperts));
           out = m;
@@ -334,19 +331,14 @@ export class LocalPolicy implements Policy {
     return g;
   }
 
-  #moeGradFn(clipLow: number, clipHigh: number) {
-    const key = `moe:${clipLow}/${clipHigh}`;
+  /** The jitted GRPO gradient (`moe`: the MoE one that also returns expert loads, local-policy-moe.ts). */
+  #gradFn(clipLow: number, clipHigh: number, moe = false) {
+    const key = `${moe ? "moe:" : ""}${clipLow}/${clipHigh}`;
     let f = this.#gradFns.get(key);
-    if (!f) {
+    if (!f && moe) {
       f = createMoeGrpoGradFn(this.cfg, { clipLow, clipHigh }, this.settings.moeBalance.auxLossCoef);
       this.#gradFns.set(key, f);
     }
-    return f;
-  }
-
-  #gradFn(clipLow: number, clipHigh: number) {
-    const key = `${clipLow}/${clipHigh}`;
-    let f = this.#gradFns.get(key);
     if (!f) {
       const lossCfg = { clipLow, clipHigh, aggregation: "sample" as const }; // aggregation lives in the weights
       f = jit((params: GlmvParams, batch: GrpoBatch) => {
