@@ -19,8 +19,8 @@ import { GlmvError } from "../util/errors.ts";
 import { clippedSurrogate, type GrpoBatch, type GrpoLossConfig, tokenLogprobs } from "./grpo-loss.ts";
 import type { PackedLayout } from "./packed-inputs.ts";
 
-/** Per-layer balance figure of a step log: max/mean expert load (1 = even). */
-export type LayerLoad = { layer: number; maxOverMean: number };
+/** Per-layer balance figures of a step log: max/mean expert load (1 = even), experts that got no token. */
+export type LayerLoad = { layer: number; maxOverMean: number; idleExperts: number };
 
 /**
  * 1 on every slot that holds a real token of a packed layout, 0 on padding: float [rows, context].
@@ -134,5 +134,6 @@ export function layerLoadFigures(cfg: GlmvConfig, loads: readonly (readonly numb
   return expertLoadStats(loads, moeLayerIndices(cfg)).map((s) => ({
     layer: s.layer,
     maxOverMean: s.maxOverMean,
+    idleExperts: s.idleExperts.length,
   }));
 }

@@ -330,7 +330,10 @@ describe("glmv rl on tiny-moe (local engine)", () => {
     expect(metrics.map((m) => m.step)).toEqual([1, 2]);
     for (const m of metrics) {
       expect(m.expertLoad!.map((s) => s.layer)).toEqual([1, 2]);
-      for (const s of m.expertLoad!) expect(s.maxOverMean).toBeGreaterThanOrEqual(1);
+      for (const s of m.expertLoad!) {
+        expect(s.maxOverMean).toBeGreaterThanOrEqual(1);
+        expect(s.idleExperts).toBeGreaterThanOrEqual(0);
+      }
     }
     // the SFT checkpoint is a glm4v_moe one with a trained (non-zero) router bias
     const moe = presetConfig("tiny-moe");

@@ -69,9 +69,9 @@ export type UpdateMetrics = {
   seconds: number;
   /**
    * MoE policies: per MoE layer, max/mean expert load over the update's tokens (summed over its optimiser
-   * passes); 1 is a perfectly even load.
+   * passes; 1 is a perfectly even load) and how many experts got no token.
    */
-  expertLoad?: { layer: number; maxOverMean: number }[];
+  expertLoad?: { layer: number; maxOverMean: number; idleExperts?: number }[];
 };
 
 export interface Policy {

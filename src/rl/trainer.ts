@@ -87,8 +87,8 @@ export type StepMetrics = {
   familyAccuracy: Record<string, number>;
   timings: Record<string, number>;
   heldout?: HeldoutResult;
-  /** MoE policies: per MoE layer, max/mean expert load of the update's tokens (from `UpdateMetrics`). */
-  expertLoad?: { layer: number; maxOverMean: number }[];
+  /** MoE policies: per MoE layer, max/mean expert load of the update's tokens and idle experts (`UpdateMetrics`). */
+  expertLoad?: { layer: number; maxOverMean: number; idleExperts?: number }[];
 };
 
 export type { RolloutRecord } from "./trainer-phases.ts";
