@@ -30,6 +30,12 @@ export const DataConfig = z.object({
    * SFT curve on level 3 (mixed colours, small objects) is flat, which design.md warns gives RL nothing to build on.
    */
   levels: z.array(z.number().int().positive()).min(1).default([1, 2]),
+  /**
+   * Levels of the labelled SFT set when it is a subset of the RL pool (paper §4–5: SFT on curated long-CoT data,
+   * RL on a broader pool checked only by verifiers); unset: all of `levels`. The continued-SFT control always
+   * trains on the whole pool with its labels, the strongest control there is.
+   */
+  sftLevels: z.array(z.number().int().positive()).min(1).optional(),
   /** Training prompts per family (the pool RLCS samples from). */
   trainPerFamily: z.number().int().positive().default(768),
   /** Held-out items in total, split evenly over the families (design.md: 512; 256 is too noisy for 10 points). */

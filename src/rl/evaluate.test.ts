@@ -77,4 +77,21 @@ describe("summarizeAccuracy", () => {
     const r = summarizeAccuracy(items.slice(0, 2), [], ["", ""]);
     expect(r).toMatchObject({ n: 2, correct: 0, accuracy: 0, formatOk: 0 });
   });
+
+  it("splits accuracy by difficulty level", () => {
+    const two = items.slice(0, 2).map((it, i) => ({ ...it, level: i + 1 }));
+    const ok = {
+      reward: 1,
+      correct: true,
+      format: "ok" as const,
+      extracted: null,
+      timedOut: false,
+      stage: "verify" as const,
+    };
+    const r = summarizeAccuracy(two, [ok, { ...ok, reward: 0, correct: false }], ["", ""]);
+    expect(r.perLevel).toEqual({
+      "1": { n: 1, correct: 1, accuracy: 1 },
+      "2": { n: 1, correct: 0, accuracy: 0 },
+    });
+  });
 });

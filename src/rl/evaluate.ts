@@ -19,6 +19,8 @@ export type AccuracyReport = AccuracyCell & {
   formatOk: number;
   meanReward: number;
   perFamily: Record<string, AccuracyCell>;
+  /** By difficulty level (the key is the level number). */
+  perLevel: Record<string, AccuracyCell>;
   /** Per item: the response text and its score (for logs and dashboards). */
   results: { id: string; family: string; text: string; reward: number; correct: boolean; format: string }[];
 };
@@ -64,6 +66,7 @@ export function summarizeAccuracy(
   const cell = (): AccuracyCell => ({ n: 0, correct: 0, accuracy: 0 });
   const all = cell();
   const perFamily: Record<string, AccuracyCell> = {};
+  const perLevel: Record<string, AccuracyCell> = {};
   let format = 0;
   let reward = 0;
   const results: AccuracyReport["results"] = [];
@@ -72,7 +75,9 @@ export function summarizeAccuracy(
     const correct = r?.correct ?? false;
     const fam = perFamily[item.family] ?? cell();
     perFamily[item.family] = fam;
-    for (const c of [all, fam]) {
+    const lvl = perLevel[item.level] ?? cell();
+    perLevel[item.level] = lvl;
+    for (const c of [all, fam, lvl]) {
       c.n++;
       if (correct) c.correct++;
     }
@@ -87,9 +92,10 @@ export function summarizeAccuracy(
       format: r?.format ?? "missing",
     });
   });
-  for (const c of [all, ...Object.values(perFamily)]) c.accuracy = c.n > 0 ? c.correct / c.n : 0;
+  for (const c of [all, ...Object.values(perFamily), ...Object.values(perLevel)])
+    c.accuracy = c.n > 0 ? c.correct / c.n : 0;
   const n = Math.max(1, items.length);
-  return { ...all, formatOk: format / n, meanReward: reward / n, perFamily, results };
+  return { ...all, formatOk: format / n, meanReward: reward / n, perFamily, perLevel, results };
 }
 
 /**

@@ -100,7 +100,8 @@ export async function createLocalEngine(config: RlConfig): Promise<MainJobEngine
         seed: config.seed,
       });
       const perFamily = Object.fromEntries(Object.entries(report.perFamily).map(([f, c]) => [f, c.accuracy]));
-      return { accuracy: report.accuracy, perFamily, items: report.n };
+      const perLevel = Object.fromEntries(Object.entries(report.perLevel).map(([l, c]) => [l, c.accuracy]));
+      return { accuracy: report.accuracy, perFamily, perLevel, items: report.n };
     },
     toPrompt: promptFromItem,
     scorer: () => {

@@ -150,6 +150,34 @@ describe("runMainJob", () => {
   });
 });
 
+describe("runMainJob data.sftLevels", () => {
+  it("SFTs on the labelled levels only; the continued-SFT control trains on the whole pool", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "glmv-main-")), "run");
+    dirs.push(out);
+    const calls: string[] = [];
+    const config = parseRlConfig({
+      ...tinyConfig(),
+      data: { families: ["counting"], levels: [1, 2], sftLevels: [1], trainPerFamily: 48, heldoutItems: 16 },
+      rl: { ...tinyConfig().rl, steps: 2, evalEvery: 0 },
+    });
+    const { buildSuites } = await import("./main-job.ts");
+    const itemMap = new Map(buildSuites(config).train.map((i) => [i.id, i]));
+    const engine = toyEngine(() => itemMap, calls);
+    const levelsSeen: number[][] = [];
+    const sft = engine.sft;
+    engine.sft = (policy, items, opts) => {
+      levelsSeen.push([...new Set(items.map((i) => i.level))].sort());
+      return sft(policy, items, opts);
+    };
+    await runMainJob({ outDir: out, config, engine });
+    expect(levelsSeen).toEqual([[1], [1, 2]]);
+    const bad = parseRlConfig({ ...config, data: { ...config.data, sftLevels: [3] } });
+    await expect(runMainJob({ outDir: join(out, "..", "bad"), config: bad, engine })).rejects.toThrow(
+      /no training item has an SFT level \(3\)/,
+    );
+  });
+});
+
 describe("compareRuns", () => {
   const m = (rolloutsTotal: number, accuracy?: number) =>
     ({

@@ -12,6 +12,7 @@ import { existsSync, promises as fsp } from "node:fs";
 import { join } from "node:path";
 import { buildSuite } from "../data/tasks/suite.ts";
 import type { TaskItem } from "../data/tasks/types.ts";
+import { GlmvError } from "../util/errors.ts";
 import { tempSibling, writeFileAtomic } from "../util/fs.ts";
 import { type RlConfig, RlConfig as RlConfigSchema } from "./config.ts";
 import type { Policy, PolicyPrompt } from "./policy.ts";
@@ -74,6 +75,10 @@ export type Summary = {
   sftPerFamily: Record<string, number>;
   rlPerFamily: Record<string, number>;
   continuedSftPerFamily: Record<string, number> | null;
+  /** Held-out accuracy by difficulty level (empty when the engine does not report levels). */
+  sftPerLevel: Record<string, number>;
+  rlPerLevel: Record<string, number>;
+  continuedSftPerLevel: Record<string, number> | null;
   heldoutItems: number;
   rlSteps: number;
   rlSeconds: number;
@@ -155,7 +160,13 @@ async function savePolicyAtomic(policy: Policy, dir: string): Promise<void> {
 const familyLine = (label: string, r: HeldoutResult) =>
   `${label}: ${(100 * r.accuracy).toFixed(1)}% (${Object.entries(r.perFamily)
     .map(([f, a]) => `${f} ${(100 * a).toFixed(1)}%`)
-    .join(", ")}; ${r.items} held-out items)`;
+    .join(", ")}${
+    r.perLevel
+      ? `; ${Object.entries(r.perLevel)
+          .map(([l, a]) => `level ${l} ${(100 * a).toFixed(1)}%`)
+          .join(", ")}`
+      : ""
+  }; ${r.items} held-out items)`;
 
 type RlPhaseResult = { heldout: HeldoutResult; metrics: StepMetrics[]; seconds: number };
 
@@ -235,7 +246,13 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
       const policy = await opts.engine.createPolicy(config.seed);
       try {
         const bar = opts.progress?.(config.sft.steps, "sft");
-        const run = await opts.engine.sft(policy, suites.train, {
+        const sftLevels = config.data.sftLevels ?? config.data.levels;
+        const sftItems = suites.train.filter((i) => sftLevels.includes(i.level));
+        if (sftItems.length === 0)
+          throw new GlmvError("bad_config", `no training item has an SFT level (${sftLevels.join(", ")})`, {
+            where: "data.sftLevels",
+          });
+        const run = await opts.engine.sft(policy, sftItems, {
           steps: config.sft.steps,
           lr: config.sft.lr,
           warmupSteps: config.sft.warmupSteps,
@@ -319,6 +336,9 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
       sftPerFamily: sft.heldout.perFamily,
       rlPerFamily: rl.heldout.perFamily,
       continuedSftPerFamily: control?.heldout.perFamily ?? null,
+      sftPerLevel: sft.heldout.perLevel ?? {},
+      rlPerLevel: rl.heldout.perLevel ?? {},
+      continuedSftPerLevel: control ? (control.heldout.perLevel ?? {}) : null,
       heldoutItems: rl.heldout.items,
       rlSteps: metrics.length,
       rlSeconds: rl.seconds,

@@ -57,7 +57,13 @@ export type RlContext = {
 };
 
 /** Held-out accuracy at some step (from the caller's evaluator). */
-export type HeldoutResult = { accuracy: number; perFamily: Record<string, number>; items: number };
+export type HeldoutResult = {
+  accuracy: number;
+  perFamily: Record<string, number>;
+  /** By difficulty level, when the evaluator reports it. */
+  perLevel?: Record<string, number> | undefined;
+  items: number;
+};
 
 export type StepMetrics = {
   step: number;
