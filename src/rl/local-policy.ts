@@ -8,7 +8,6 @@
  * are normalised over the whole batch (`lossWeights` with the batch's sample count), so the summed gradient is
  * the full batch gradient, as an all-reduce over data-parallel ranks would give.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Array as JaxArray, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import { z } from "zod";
@@ -18,11 +17,9 @@ import { createGenerator, type Generator } from "../model/generate.ts";
 import { forwardLogits, type ModelInputs, type ModelOptState } from "../model/model.ts";
 import { MoeBalanceConfig, moeLayerIndices } from "../model/moe-balance.ts";
 import { type GlmvParams, paramsFromNamed, paramsToNamed } from "../model/params.ts";
-import { readSafetensors, type WritableTensor, writeSafetensors } from "../model/safetensors.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
 import { AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
-import { writeFileAtomic } from "../util/fs.ts";
 import { type EncodedPrompt, type Encoder, encodePrompt, stopTokenIds } from "./encode.ts";
 import { type GrpoBatch, grpoLoss, lossWeights, tokenLogprobs } from "./grpo-loss.ts";
 import {
@@ -34,6 +31,7 @@ import {
   segmentValidity,
   splitLoads,
 } from "./local-policy-moe.ts";
+import { loadOptimizerState, saveOptimizerState } from "./optimizer-state.ts";
 import { alignToTargets, layoutPacked, packedInputs, packedTargets } from "./packed-inputs.ts";
 import { packSequences } from "./packing.ts";
 import type {
@@ -479,32 +477,4 @@ function concatPixels(batch: readonly EncodedPrompt[]): Float32Array | undefined
 /** Leafwise a + b (consumes both). */
 function addTrees(a: GlmvParams, b: GlmvParams): GlmvParams {
   return tree.map((x: JaxArray, y: JaxArray) => x.add(y), a, b) as GlmvParams;
-}
-
-/** Write AdamW moments (under `mu.` / `nu.` + the HF key) and the step count as one safetensors file. */
-export async function saveOptimizerState(path: string, opt: ModelOptState): Promise<void> {
-  const tensors = new Map<string, WritableTensor>();
-  for (const [prefix, moments] of [
-    ["mu.", opt.mu],
-    ["nu.", opt.nu],
-  ] as const)
-    for (const [key, t] of paramsToNamed(moments)) tensors.set(prefix + key, t);
-  const step = opt.step.ref.dataSync() as Float32Array;
-  tensors.set("step", { shape: [], data: Float32Array.from(step) });
-  await writeFileAtomic(path, writeSafetensors(tensors));
-}
-
-/** Read what `saveOptimizerState` wrote; undefined when the file does not exist (weights-only checkpoint). */
-export async function loadOptimizerState(path: string, cfg: GlmvConfig): Promise<ModelOptState | undefined> {
-  const bytes = await readFile(path).catch(() => undefined);
-  if (!bytes) return undefined;
-  const all = readSafetensors(bytes, { where: path });
-  const part = (prefix: string) => {
-    const m = new Map<string, { shape: number[]; data: ArrayLike<number> }>();
-    for (const [k, t] of all) if (k.startsWith(prefix)) m.set(k.slice(prefix.length), t);
-    return paramsFromNamed(m, cfg);
-  };
-  const step = all.get("step");
-  if (!step) throw new GlmvError("checkpoint_corrupt", "optimizer state lacks its step", { where: path });
-  return { step: np.array(step.data[0] ?? 0), mu: part("mu."), nu: part("nu.") };
 }

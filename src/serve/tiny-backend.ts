@@ -23,7 +23,7 @@ import { decodeImage, type RawImage } from "../model/processor.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
 import { concatFloat32, processImageFor } from "../rl/encode.ts";
 import { clippedSurrogate, type GrpoBatch, tokenLogprobs } from "../rl/grpo-loss.ts";
-import { loadOptimizerState, saveOptimizerState } from "../rl/local-policy.ts";
+import { loadOptimizerState, saveOptimizerState } from "../rl/optimizer-state.ts";
 import { alignToTargets, layoutPacked, packedInputs, packedTargets } from "../rl/packed-inputs.ts";
 import { packSequences } from "../rl/packing.ts";
 import type { AdamParams, Datum, LossFn, ModelInputChunk, SamplingParams } from "../rl/tinker-client.ts";
