@@ -35,6 +35,8 @@ export type EvaluateOptions = {
   thinkBudget?: number;
   seed?: number;
   score?: Scorer;
+  /** 0 (default) decodes greedily; the rollout temperature measures the sampling policy RL optimises. */
+  temperature?: number;
 };
 
 /** Score inputs of items and their responses (gold answer, question and options for the verifier). */
@@ -99,7 +101,7 @@ export function summarizeAccuracy(
 }
 
 /**
- * Greedy-decode every item once and score the answers with the reward system.
+ * Decode every item once (greedily unless `temperature` > 0) and score the answers with the reward system.
  * @example
  * const report = await evaluateAccuracy(policy, heldout, { style: "4.1v", maxNewTokens: 48 });
  * report.accuracy; report.perFamily.counting.accuracy;
@@ -111,7 +113,7 @@ export async function evaluateAccuracy(
 ): Promise<AccuracyReport> {
   const groups: Rollout[][] = await policy.generate(items.map(promptFromItem), {
     n: 1,
-    temperature: 0,
+    temperature: opts.temperature ?? 0,
     topP: 1,
     maxNewTokens: opts.maxNewTokens,
     thinkBudget: opts.thinkBudget ?? opts.maxNewTokens,

@@ -101,7 +101,20 @@ export async function createLocalEngine(config: RlConfig): Promise<MainJobEngine
       });
       const perFamily = Object.fromEntries(Object.entries(report.perFamily).map(([f, c]) => [f, c.accuracy]));
       const perLevel = Object.fromEntries(Object.entries(report.perLevel).map(([l, c]) => [l, c.accuracy]));
-      return { accuracy: report.accuracy, perFamily, perLevel, items: report.n };
+      const sampled = await evaluateAccuracy(policy, items, {
+        style: rl.style,
+        maxNewTokens: rl.maxNewTokens,
+        thinkBudget: rl.thinkBudget,
+        seed: config.seed + 1,
+        temperature: rl.temperature,
+      });
+      return {
+        accuracy: report.accuracy,
+        perFamily,
+        perLevel,
+        sampledAccuracy: sampled.accuracy,
+        items: report.n,
+      };
     },
     toPrompt: promptFromItem,
     scorer: () => {

@@ -75,6 +75,10 @@ export type Summary = {
   sftPerFamily: Record<string, number>;
   rlPerFamily: Record<string, number>;
   continuedSftPerFamily: Record<string, number> | null;
+  /** Held-out accuracy of one sample per item at the rollout temperature (null when not measured). */
+  sftSampledAccuracy: number | null;
+  rlSampledAccuracy: number | null;
+  continuedSftSampledAccuracy: number | null;
   /** Held-out accuracy by difficulty level (empty when the engine does not report levels). */
   sftPerLevel: Record<string, number>;
   rlPerLevel: Record<string, number>;
@@ -166,7 +170,11 @@ const familyLine = (label: string, r: HeldoutResult) =>
           .map(([l, a]) => `level ${l} ${(100 * a).toFixed(1)}%`)
           .join(", ")}`
       : ""
-  }; ${r.items} held-out items)`;
+  }; ${r.items} held-out items${
+    r.sampledAccuracy !== undefined
+      ? `; sampled at the rollout temperature ${(100 * r.sampledAccuracy).toFixed(1)}%`
+      : ""
+  })`;
 
 type RlPhaseResult = { heldout: HeldoutResult; metrics: StepMetrics[]; seconds: number };
 
@@ -336,6 +344,9 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
       sftPerFamily: sft.heldout.perFamily,
       rlPerFamily: rl.heldout.perFamily,
       continuedSftPerFamily: control?.heldout.perFamily ?? null,
+      sftSampledAccuracy: sft.heldout.sampledAccuracy ?? null,
+      rlSampledAccuracy: rl.heldout.sampledAccuracy ?? null,
+      continuedSftSampledAccuracy: control?.heldout.sampledAccuracy ?? null,
       sftPerLevel: sft.heldout.perLevel ?? {},
       rlPerLevel: rl.heldout.perLevel ?? {},
       continuedSftPerLevel: control ? (control.heldout.perLevel ?? {}) : null,

@@ -159,8 +159,13 @@ export function renderReport(input: ReportInput): string {
     points: m.map((s) => [s.step, pick(s)]),
   });
   const heldout: Series[] = [
-    { name: "held-out accuracy", color: "#c0392b", points: heldoutPoints(m, "step") },
+    { name: "held-out accuracy (greedy)", color: "#c0392b", points: heldoutPoints(m, "step") },
   ];
+  const sampled = m.flatMap((s) =>
+    s.heldout?.sampledAccuracy !== undefined ? [[s.step, s.heldout.sampledAccuracy] as [number, number]] : [],
+  );
+  if (sampled.length > 0)
+    heldout.push({ name: "held-out, sampled at the rollout temperature", color: "#7d3c98", points: sampled });
   const byRollouts: Series[] = [
     { name: input.title, color: "#c0392b", points: heldoutPoints(m, "rolloutsTotal") },
   ];

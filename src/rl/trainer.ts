@@ -62,6 +62,11 @@ export type HeldoutResult = {
   perFamily: Record<string, number>;
   /** By difficulty level, when the evaluator reports it. */
   perLevel?: Record<string, number> | undefined;
+  /**
+   * Accuracy of one sample per item at the rollout temperature (top-p 1): the policy RL optimises. Greedy
+   * `accuracy` only moves when an argmax flips; this moves as soon as the right answer gains probability.
+   */
+  sampledAccuracy?: number | undefined;
   items: number;
 };
 
