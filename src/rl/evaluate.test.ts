@@ -52,6 +52,17 @@ describe("evaluateAccuracy", () => {
     expect(report.results.find((r) => r.id === maths[3]!.id)?.format).not.toBe("ok");
   });
 
+  it("samples at the given temperature (the rollout policy) when asked", async () => {
+    const { policy, calls } = scriptedPolicy(new Map());
+    await evaluateAccuracy(policy, items.slice(0, 2), {
+      style: "4.1v",
+      maxNewTokens: 8,
+      temperature: 1,
+      seed: 3,
+    });
+    expect(calls[0]!.params).toMatchObject({ n: 1, temperature: 1, topP: 1, seed: 3 });
+  });
+
   it("uses a given scorer (e.g. a worker pool) instead of the in-thread one", async () => {
     const { policy } = scriptedPolicy(new Map());
     const report = await evaluateAccuracy(policy, items.slice(0, 2), {
