@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { TASK_FAMILIES } from "../data/tasks/types.ts";
+import { MoeBalanceConfig } from "../model/moe-balance.ts";
 import { STYLES } from "../reward/types.ts";
 import { ADVANTAGES, type AdvantageName } from "./advantages.ts";
 import { CURRICULUM_DEFAULTS } from "./curriculum.ts";
@@ -122,6 +123,8 @@ export const RlConfig = z.object({
   batchSize: z.number().int().positive().default(64),
   data: DataConfig.prefault({}),
   sft: SftConfig.prefault({}),
+  /** MoE balancing (tiny-moe only): the loss-free bias update rate u and the aux-loss α, for SFT and RL alike. */
+  moeBalance: MoeBalanceConfig.prefault({}),
   /** Run the continued-SFT control (same wall time as RL from the same checkpoint); off only for quick tests. */
   control: z.boolean().default(true),
   rl: RlLoopConfig.prefault({}),

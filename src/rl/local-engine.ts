@@ -61,6 +61,7 @@ export async function createLocalEngine(config: RlConfig): Promise<MainJobEngine
         promptLen: PROMPT_LEN,
         context: rl.packContext,
         imagesPerRow: rl.maxSeqsPerMicroBatch,
+        moeBalance: config.moeBalance,
         style: rl.style,
       }),
     resetOptimizer: (policy) => asLocal(policy).resetOptimizer(),
@@ -79,6 +80,7 @@ export async function createLocalEngine(config: RlConfig): Promise<MainJobEngine
           seed: opts.seed,
           context: rl.packContext,
           style: rl.style,
+          moeBalance: config.moeBalance,
         },
         {
           onStep: (log) => {

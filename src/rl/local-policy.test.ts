@@ -340,5 +340,17 @@ describe("glmv rl on tiny-moe (local engine)", () => {
     const { tensors } = await loadCheckpointDir(join(outDir, "sft"), expectedTensors(moe));
     const bias = tensors.get("model.language_model.layers.1.mlp.gate.e_score_correction_bias")!;
     expect(Array.from(bias.data).some((v) => v !== 0)).toBe(true);
-  }, 120_000);
+
+    // moeBalance.biasUpdateRate 0 in the run config freezes the router bias
+    const frozenDir = join(outDir, "..", "frozen");
+    const frozen = parseRlConfig({
+      ...config,
+      moeBalance: { biasUpdateRate: 0 },
+      rl: { ...config.rl, steps: 0 },
+    });
+    await runMainJob({ outDir: frozenDir, config: frozen, engine: await createLocalEngine(frozen) });
+    const after = await loadCheckpointDir(join(frozenDir, "sft"), expectedTensors(moe));
+    const still = after.tensors.get("model.language_model.layers.1.mlp.gate.e_score_correction_bias")!;
+    expect(Array.from(still.data).every((v) => v === 0)).toBe(true);
+  }, 180_000);
 });
