@@ -32,9 +32,9 @@ options:
   --resume DIR           continue the run in DIR after a crash (its config.yaml wins over other options)
   --sampler rlcs|uniform prompt sampler (default rlcs)
   --compare              also run the other sampler from the same SFT checkpoint; writes compare.json
-  --steps N              RL steps (default 15)
-  --sft-steps N          SFT steps (default 300)
-  --families a,b         task families (default counting,chart; any of ${TASK_FAMILIES.join(", ")})
+  --steps N              RL steps (default 40)
+  --sft-steps N          SFT steps (default 70)
+  --families a,b         task families (default counting; any of ${TASK_FAMILIES.join(", ")})
   --seed N               run seed (default 1)
   --train-per-family N   training prompts per family
   --heldout N            held-out items in total (default 512)
