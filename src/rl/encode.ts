@@ -112,6 +112,15 @@ export function stopTokenIds(tok: GlmvTokenizer): number[] {
 }
 
 /**
+ * Media placeholder ids (`<|image|>`, `<|video|>` and their begin/end markers): a sampled one has no image behind
+ * it, so generation bans them and an update cannot replay them.
+ */
+export function mediaTokenIds(tok: Pick<GlmvTokenizer, "special">): number[] {
+  const s = tok.special;
+  return [s.image, s.video, s.beginImage, s.endImage, s.beginVideo, s.endVideo];
+}
+
+/**
  * Right-pad a row to `length` with `padId` (mask value 0 on pads). Throws `bad_input` when it is too long.
  * @example padRow([1, 2], 4, 0) // { ids: [1,2,0,0], mask: [1,1,0,0] }
  */

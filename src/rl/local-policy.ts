@@ -20,7 +20,7 @@ import { type GlmvParams, paramsFromNamed, paramsToNamed } from "../model/params
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
 import { AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
-import { type EncodedPrompt, type Encoder, encodePrompt, stopTokenIds } from "./encode.ts";
+import { type EncodedPrompt, type Encoder, encodePrompt, mediaTokenIds, stopTokenIds } from "./encode.ts";
 import { type GrpoBatch, grpoLoss, lossWeights, tokenLogprobs } from "./grpo-loss.ts";
 import {
   addLoads,
@@ -165,7 +165,7 @@ export class LocalPolicy implements Policy {
           topP: p.topP,
           stopIds: stopTokenIds(this.tok),
           // a sampled media placeholder has no image behind it: the packed update could not replay it
-          bannedIds: [s.image, s.video, s.beginImage, s.endImage, s.beginVideo, s.endVideo],
+          bannedIds: mediaTokenIds(this.tok),
           // a distinct stream per chunk; rows already draw from their own stream within a chunk
           seed: (p.seed * 1_000_003 + chunk * 7919) | 0,
           thinkBudget: p.thinkBudget,

@@ -27,16 +27,13 @@ import { sftTarget } from "../data/tasks/cot.ts";
 import { createRng } from "../data/tasks/rng.ts";
 import type { TaskItem } from "../data/tasks/types.ts";
 import { presetConfig } from "../model/config.ts";
-import type { GlmvTokenizer } from "../model/tokenizer.ts";
-import { RewardPool } from "../reward/pool.ts";
 import { presetImageTokens } from "../serve/tiny-backend.ts";
 import { AdamWConfig, warmupCosine } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import type { RlConfig } from "./config.ts";
-import { promptFromItem } from "./encode.ts";
-import { evaluateAccuracy } from "./evaluate.ts";
-import { withoutMediaTokens } from "./local-engine.ts";
+import { mediaTokenIds, promptFromItem } from "./encode.ts";
+import { evaluateHeldout, median, rewardScorer } from "./engine-common.ts";
 import type { MainJobEngine } from "./main-job.ts";
 import type {
   Policy,
@@ -62,9 +59,6 @@ export type RemoteEngineSpec = {
 
 /** The file a local checkpoint folder holds when the weights live in a server-side folder. */
 export const REMOTE_CHECKPOINT_FILE = "remote-checkpoint.json";
-
-const median = (xs: readonly number[]): number | undefined =>
-  xs.length ? xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)] : undefined;
 
 /**
  * A remote policy as the main job uses it: deferred loads (so an optimiser reset can become a weights-only load),
@@ -171,10 +165,26 @@ const asRemote = (p: Policy): RemotePolicy => {
   throw new GlmvError("bad_input", "the remote engine was given a policy it did not create");
 };
 
-/** The media placeholder ids a rollout must not carry into an update. */
-function mediaIds(tok: Pick<GlmvTokenizer, "special">): Set<number> {
-  const s = tok.special;
-  return new Set([s.image, s.video, s.beginImage, s.endImage, s.beginVideo, s.endVideo]);
+/**
+ * Rollouts of a remote engine may sample a media placeholder (`<|image|>`, `<|video|>`, their begin/end markers;
+ * the local policy bans them at sampling), above all from a barely trained model at temperature 1. The packed
+ * update cannot replay such a response (the placeholder has no image behind it), so its sample is cut before the first placeholder and gets advantage 0: it still fills its
+ * slot in the batch but carries no gradient. Its reward was already scored on the full text.
+ */
+export function withoutMediaTokens(batch: UpdateBatch, mediaIds: ReadonlySet<number>): UpdateBatch {
+  const samples = batch.samples.map((s) => {
+    const cut = s.rollout.tokens.findIndex((t) => mediaIds.has(t));
+    if (cut < 0) return s;
+    const r = s.rollout;
+    const rollout = {
+      ...r,
+      tokens: r.tokens.slice(0, cut),
+      logprobs: r.logprobs.slice(0, cut),
+      injected: r.injected.slice(0, cut),
+    };
+    return { ...s, rollout, advantage: 0 };
+  });
+  return { ...batch, samples };
 }
 
 /**
@@ -198,7 +208,7 @@ export async function createRemoteEngine(config: RlConfig, spec: RemoteEngineSpe
   const sftBatch = spec.sftBatch ?? 48;
   const tinker = spec.policy.kind === "tinker" ? spec.policy : undefined;
   const imageTokens = tinker?.options?.imageTokens ?? presetImageTokens(presetConfig(config.model));
-  const media = tinker ? mediaIds(tinker.tokenizer) : new Set<number>();
+  const media = new Set(tinker ? mediaTokenIds(tinker.tokenizer) : []);
   let sftSecondsPerStep: number | undefined;
 
   return {
@@ -237,25 +247,9 @@ export async function createRemoteEngine(config: RlConfig, spec: RemoteEngineSpe
       if (opts.steps !== undefined) sftSecondsPerStep = median(stepSeconds);
       return { steps, seconds: (performance.now() - t0) / 1000 };
     },
-    evaluate: async (policy, items) => {
-      const report = await evaluateAccuracy(policy, items, {
-        style: rl.style,
-        maxNewTokens: rl.maxNewTokens,
-        thinkBudget: rl.thinkBudget,
-        seed: config.seed,
-      });
-      const perFamily = Object.fromEntries(Object.entries(report.perFamily).map(([f, c]) => [f, c.accuracy]));
-      return { accuracy: report.accuracy, perFamily, items: report.n };
-    },
+    evaluate: (policy, items) => evaluateHeldout(policy, items, config, { sampled: false }),
     toPrompt: promptFromItem,
-    scorer: () => {
-      const pool = new RewardPool({
-        workers: rl.rewardWorkers,
-        deadlineMs: rl.rewardDeadlineMs,
-        style: rl.style,
-      });
-      return { score: (inputs) => pool.score(inputs), close: () => pool.close() };
-    },
+    scorer: rewardScorer(config),
   };
 }
 

@@ -21,7 +21,7 @@ import { type GlmvParams, initParams, paramsFromNamed, paramsToNamed } from "../
 import type { GridThw } from "../model/position-ids.ts";
 import { decodeImage, type RawImage } from "../model/processor.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
-import { concatFloat32, processImageFor } from "../rl/encode.ts";
+import { concatFloat32, mediaTokenIds, processImageFor } from "../rl/encode.ts";
 import { clippedSurrogate, type GrpoBatch, tokenLogprobs } from "../rl/grpo-loss.ts";
 import { loadOptimizerState, saveOptimizerState } from "../rl/optimizer-state.ts";
 import { alignToTargets, layoutPacked, packedInputs, packedTargets } from "../rl/packed-inputs.ts";
@@ -336,8 +336,7 @@ function createTinySampler(
   params: GlmvParams,
   generator: (maxNewTokens: number) => Generator,
 ): TrainerSampler {
-  const sp = s.tok.special;
-  const mediaIds = [sp.image, sp.video, sp.beginImage, sp.endImage, sp.beginVideo, sp.endVideo];
+  const mediaIds = mediaTokenIds(s.tok);
   /** Generate `rows` (one batch of at most batchSize; spare rows repeat the first) with one seed. */
   const run = async (rows: readonly Expanded[], p: SamplingParams, seed: number): Promise<Sequence[]> => {
     const padded = [...rows, ...new Array<Expanded>(s.batchSize - rows.length).fill(rows[0]!)];
