@@ -335,7 +335,8 @@ class RowState {
   #sample(logits: Float32Array, o: z.output<typeof GenerateOptions>) {
     const limit = Math.min(o.allowedVocab ?? logits.length, logits.length);
     if (limit === logits.length && o.bannedIds.length === 0) return sampleToken(logits, o, this.#rand);
-    const allowed = logits.slice(0, limit);
+    // copy only when ids must be masked; a vocabulary bound alone is a view
+    const allowed = o.bannedIds.length > 0 ? logits.slice(0, limit) : logits.subarray(0, limit);
     for (const id of o.bannedIds) if (id < limit) allowed[id] = Number.NEGATIVE_INFINITY;
     const pick = sampleToken(allowed, o, this.#rand);
     return { ...pick, logprob: logSoftmax(logits)[pick.token]! };
