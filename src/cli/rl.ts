@@ -33,10 +33,11 @@ options:
   --sampler rlcs|uniform prompt sampler (default rlcs)
   --compare              also run the other sampler from the same SFT checkpoint; writes compare.json
   --steps N              RL steps (default 40)
-  --sft-steps N          SFT steps (default 70)
+  --sft-steps N          SFT steps (default 150)
   --families a,b         task families (default counting; any of ${TASK_FAMILIES.join(", ")})
   --seed N               run seed (default 1)
-  --train-per-family N   training prompts per family
+  --train-per-family N   training prompts per family (default 3000)
+  --sft-items N          labelled SFT items per family, the first of the pool (default 32)
   --heldout N            held-out items in total (default 512)
   --eval-every N         held-out evaluation every N RL steps (0: only at the end)
   --checkpoint-every N   RL checkpoint every N steps
@@ -79,6 +80,7 @@ const OPTIONS = {
   compare: { type: "boolean" },
   steps: { type: "string" },
   "sft-steps": { type: "string" },
+  "sft-items": { type: "string" },
   families: { type: "string" },
   seed: { type: "string" },
   "train-per-family": { type: "string" },
@@ -141,6 +143,7 @@ export function rlConfigFromArgs(values: Record<string, string | boolean | undef
       ...defined({
         families: families as TaskFamily[] | undefined,
         trainPerFamily: num(s("train-per-family"), "train-per-family"),
+        sftItemsPerFamily: num(s("sft-items"), "sft-items"),
         heldoutItems: num(s("heldout"), "heldout"),
       }),
     },

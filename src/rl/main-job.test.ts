@@ -164,17 +164,40 @@ describe("runMainJob data.sftLevels", () => {
     const itemMap = new Map(buildSuites(config).train.map((i) => [i.id, i]));
     const engine = toyEngine(() => itemMap, calls);
     const levelsSeen: number[][] = [];
+    const sftCounts: number[] = [];
     const sft = engine.sft;
     engine.sft = (policy, items, opts) => {
       levelsSeen.push([...new Set(items.map((i) => i.level))].sort());
+      sftCounts.push(items.length);
       return sft(policy, items, opts);
     };
     await runMainJob({ outDir: out, config, engine });
     expect(levelsSeen).toEqual([[1], [1, 2]]);
+    expect(sftCounts).toEqual([24, 48]); // the 24 level-1 items of a 48-item pool; the control trains on all 48
     const bad = parseRlConfig({ ...config, data: { ...config.data, sftLevels: [3] } });
     await expect(runMainJob({ outDir: join(out, "..", "bad"), config: bad, engine })).rejects.toThrow(
       /no training item has an SFT level \(3\)/,
     );
+  });
+});
+
+describe("labelledSftSet", () => {
+  it("takes the first N items of each family among the SFT levels, in pool order", async () => {
+    const { buildSuites, labelledSftSet } = await import("./main-job.ts");
+    const config = parseRlConfig({
+      data: { families: ["counting", "math"], levels: [1, 2], trainPerFamily: 12 },
+    });
+    const train = buildSuites(config).train;
+    const set = labelledSftSet(train, [1, 2], 5);
+    expect(set.filter((i) => i.family === "counting")).toEqual(
+      train.filter((i) => i.family === "counting").slice(0, 5),
+    );
+    expect(set.filter((i) => i.family === "math")).toEqual(
+      train.filter((i) => i.family === "math").slice(0, 5),
+    );
+    const level2 = labelledSftSet(train, [2], 100);
+    expect(level2.length).toBe(12);
+    expect(level2.every((i) => i.level === 2)).toBe(true);
   });
 });
 

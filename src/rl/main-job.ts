@@ -108,6 +108,21 @@ export type CompareResult = {
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
+/** The labelled SFT set: the first `perFamily` training items of each family whose level is in `levels`. */
+export function labelledSftSet(
+  train: readonly TaskItem[],
+  levels: readonly number[],
+  perFamily: number,
+): TaskItem[] {
+  const taken = new Map<string, number>();
+  return train.filter((item) => {
+    if (!levels.includes(item.level)) return false;
+    const n = taken.get(item.family) ?? 0;
+    taken.set(item.family, n + 1);
+    return n < perFamily;
+  });
+}
+
 /** The training and held-out suites of a config (held-out items split evenly over the families). */
 export function buildSuites(config: RlConfig): { train: TaskItem[]; heldout: TaskItem[] } {
   const { families, levels, trainPerFamily, heldoutItems, imageSize } = config.data;
@@ -255,7 +270,7 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
       try {
         const bar = opts.progress?.(config.sft.steps, "sft");
         const sftLevels = config.data.sftLevels ?? config.data.levels;
-        const sftItems = suites.train.filter((i) => sftLevels.includes(i.level));
+        const sftItems = labelledSftSet(suites.train, sftLevels, config.data.sftItemsPerFamily);
         if (sftItems.length === 0)
           throw new GlmvError("bad_config", `no training item has an SFT level (${sftLevels.join(", ")})`, {
             where: "data.sftLevels",
