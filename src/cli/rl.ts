@@ -32,7 +32,7 @@ options:
   --resume DIR           continue the run in DIR after a crash (its config.yaml wins over other options)
   --sampler rlcs|uniform prompt sampler (default rlcs)
   --compare              also run the other sampler from the same SFT checkpoint; writes compare.json
-  --steps N              RL steps (default 40)
+  --steps N              RL steps (default 30)
   --sft-steps N          SFT steps (default 150)
   --families a,b         task families (default counting; any of ${TASK_FAMILIES.join(", ")})
   --seed N               run seed (default 1)
