@@ -42,6 +42,11 @@ export type CurriculumOptions = {
   floor: number;
 };
 
+/**
+ * Measured on the main job (30 steps, seed 1): with a 396-prompt pool, sharpness 4 / decay 0.97 / floor 0.01 and
+ * sharpness 3 / decay 0.95 / priorWeight 1 left the sampled-signal rate at 0.47 and 0.42 (defaults 0.45, uniform
+ * 0.44): a prompt seen once every ~9 steps by a fast-changing policy has no informative online estimate.
+ */
 export const CURRICULUM_DEFAULTS: CurriculumOptions = {
   groupSize: 8,
   decay: 0.9,
