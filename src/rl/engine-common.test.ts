@@ -3,32 +3,17 @@ import { sftTarget } from "../data/tasks/cot.ts";
 import { buildSuite } from "../data/tasks/suite.ts";
 import { parseRlConfig } from "./config.ts";
 import { evaluateHeldout, median } from "./engine-common.ts";
-import type { Policy, RolloutParams } from "./policy.ts";
+import { textPolicy } from "./text-policy.fixture.ts";
 
 const items = buildSuite({ seed: 2, perFamily: 4, families: ["counting"], levels: [1, 2], split: "heldout" });
 
-/** Right at temperature 0, wrong when sampling; records each call's parameters. */
-function greedyOnlyPolicy() {
-  const calls: RolloutParams[] = [];
-  const policy: Policy = {
-    async generate(prompts, params) {
-      calls.push(params);
-      return prompts.map((p) => {
-        const item = items.find((i) => i.id === p.id)!;
-        const answer = params.temperature === 0 ? item.responseAnswer : "0";
-        const text = sftTarget({ cot: item.cot, responseAnswer: answer }, "4.1v");
-        return [
-          { promptId: p.id, tokens: [], logprobs: [], injected: [], text, finished: true, promptTokens: 0 },
-        ];
-      });
-    },
-    update: () => Promise.reject(new Error("not used")),
-    save: () => Promise.resolve(),
-    load: () => Promise.resolve(),
-    dispose: () => {},
-  };
-  return { policy, calls };
-}
+/** Right at temperature 0, wrong when sampling. */
+const greedyOnlyPolicy = () =>
+  textPolicy((p, params) => {
+    const item = items.find((i) => i.id === p.id)!;
+    const answer = params.temperature === 0 ? item.responseAnswer : "0";
+    return sftTarget({ cot: item.cot, responseAnswer: answer }, "4.1v");
+  });
 
 describe("evaluateHeldout", () => {
   const config = parseRlConfig({ seed: 5 });
@@ -41,12 +26,12 @@ describe("evaluateHeldout", () => {
       perLevel: { "1": 1, "2": 1 },
       items: 4,
     });
-    expect(a.calls.map((c) => c.temperature)).toEqual([0]);
+    expect(a.calls.map((c) => c.params.temperature)).toEqual([0]);
 
     const b = greedyOnlyPolicy();
     const both = await evaluateHeldout(b.policy, items, config, { sampled: true });
     expect(both.sampledAccuracy).toBe(0);
-    expect(b.calls.map((c) => [c.temperature, c.seed])).toEqual([
+    expect(b.calls.map((c) => [c.params.temperature, c.params.seed])).toEqual([
       [0, 5],
       [config.rl.temperature, 6],
     ]);

@@ -2,35 +2,12 @@ import { describe, expect, it } from "vitest";
 import { sftTarget } from "../data/tasks/cot.ts";
 import { buildSuite } from "../data/tasks/suite.ts";
 import { evaluateAccuracy, summarizeAccuracy } from "./evaluate.ts";
-import type { Policy, PolicyPrompt, RolloutParams } from "./policy.ts";
+import { textPolicy } from "./text-policy.fixture.ts";
 
 const items = buildSuite({ seed: 4, perFamily: 4, families: ["counting", "math"], split: "heldout" });
 
-/** A policy that answers from a table keyed by prompt id, and records what it was asked. */
-function scriptedPolicy(answers: Map<string, string>) {
-  const calls: { prompts: readonly PolicyPrompt[]; params: RolloutParams }[] = [];
-  const policy: Policy = {
-    async generate(prompts, params) {
-      calls.push({ prompts, params });
-      return prompts.map((p) => [
-        {
-          promptId: p.id,
-          tokens: [],
-          logprobs: [],
-          injected: [],
-          text: answers.get(p.id) ?? "",
-          finished: true,
-          promptTokens: 0,
-        },
-      ]);
-    },
-    update: () => Promise.reject(new Error("not used")),
-    save: () => Promise.resolve(),
-    load: () => Promise.resolve(),
-    dispose: () => {},
-  };
-  return { policy, calls };
-}
+/** A policy that answers from a table keyed by prompt id. */
+const scriptedPolicy = (answers: Map<string, string>) => textPolicy((p) => answers.get(p.id) ?? "");
 
 describe("evaluateAccuracy", () => {
   it("decodes greedily once per item and scores with the reward system, per family", async () => {

@@ -1,7 +1,8 @@
 /**
- * The main job's engine on one machine: the tiny GLM-V model in-process (`LocalPolicy`), SFT by `runSft`, greedy
- * held-out evaluation by `evaluateHeldout` (greedy, plus one sample per item at the rollout temperature), and rewards from a worker pool with per-item deadlines. One batch size
- * and one padded prompt length everywhere (design.md), so the run compiles its few functions once per policy.
+ * The main job's engine on one machine: the tiny GLM-V model in-process (`LocalPolicy`), SFT by `runSft`,
+ * held-out evaluation by `evaluateHeldout` (greedy, plus one sample per item at the rollout temperature), and
+ * rewards from a worker pool with per-item deadlines. One batch size and one padded prompt length everywhere
+ * (design.md), so the run compiles its few functions once per policy.
  */
 import { presetConfig } from "../model/config.ts";
 import { initParams } from "../model/params.ts";

@@ -168,8 +168,9 @@ const asRemote = (p: Policy): RemotePolicy => {
 /**
  * Rollouts of a remote engine may sample a media placeholder (`<|image|>`, `<|video|>`, their begin/end markers;
  * the local policy bans them at sampling), above all from a barely trained model at temperature 1. The packed
- * update cannot replay such a response (the placeholder has no image behind it), so its sample is cut before the first placeholder and gets advantage 0: it still fills its
- * slot in the batch but carries no gradient. Its reward was already scored on the full text.
+ * update cannot replay such a response (the placeholder has no image behind it), so its sample is cut before the
+ * first placeholder and gets advantage 0: it still fills its slot in the batch but carries no gradient. Its reward
+ * was already scored on the full text.
  */
 export function withoutMediaTokens(batch: UpdateBatch, mediaIds: ReadonlySet<number>): UpdateBatch {
   const samples = batch.samples.map((s) => {
