@@ -112,6 +112,12 @@ export const RlLoopConfig = z.object({
   rewardWorkers: z.number().int().positive().default(1),
   curriculum: z
     .object({
+      /**
+       * Where each prompt's offline difficulty comes from: its task `level`, or `sft-likelihood`, 1 − the SFT
+       * model's probability of the item's reference response (a pass@1 estimate without generation, one
+       * teacher-forced forward per prompt; curriculum.ts).
+       */
+      offline: z.enum(["level", "sft-likelihood"]).default("level"),
       decay: z.number().gt(0).max(1).default(CURRICULUM_DEFAULTS.decay),
       priorWeight: z.number().min(0).default(CURRICULUM_DEFAULTS.priorWeight),
       sharpness: z.number().positive().default(CURRICULUM_DEFAULTS.sharpness),

@@ -1,8 +1,7 @@
 /**
  * RLCS: reinforcement learning with curriculum sampling (§5.3). Pure functions; the run store persists the state.
  *
- * Each prompt has an offline difficulty `d ∈ [0, 1]` (its task level, or 1 − pass@k of the SFT model) and an
- * online record of its recent rollouts: decayed success and trial counts, `s` and `n`, where every observation
+ * Each prompt has an offline difficulty `d ∈ [0, 1]` and an online record of its recent rollouts: decayed success and trial counts, `s` and `n`, where every observation
  * loses weight by `decay` per training step. The estimated pass rate blends both, with the offline estimate
  * acting as `priorWeight` pseudo-trials:
  *
@@ -16,6 +15,14 @@
  * `floor + signal(p̂)^sharpness`: `sharpness` > 1 concentrates sampling on the mid-difficulty band, and `floor`
  * keeps every prompt reachable so that a stale estimate can be corrected. Prompts are drawn without replacement
  * in proportion to their weights (Efraimidis–Spirakis keys `u^(1/w)`).
+ *
+ * The offline difficulty (`curriculum.offline`) is the task level (0.25 / 0.5 / 0.75), or 1 − π_SFT(y*|x): the
+ * SFT model's probability of the item's reference response y*, one teacher-forced forward per prompt instead of the
+ * paper's pass@k by sampling. It lower-bounds pass@1 (another response may be right too) and is well calibrated
+ * on the main job: prompts with π_SFT(y*|x) in [0.2, 0.4) were solved by 40% of first-step rollouts, [0.6, 0.8)
+ * by 78%, < 0.05 by 1%. The sampled-signal rate of the first steps rose from 0.23 (level prior) to 0.89, but the
+ * estimate goes stale as the policy moves: by step 10 it was back near 0.5, and held-out accuracy per rollout
+ * was no better than uniform sampling (main job, seed 1: 0.693 after 7,760 rollouts; uniform 0.736 after 7,704).
  */
 
 export type PromptStats = {

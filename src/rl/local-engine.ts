@@ -4,11 +4,13 @@
  * rewards from a worker pool with per-item deadlines. One batch size and one padded prompt length everywhere
  * (design.md), so the run compiles its few functions once per policy.
  */
+
+import { sftTarget } from "../data/tasks/cot.ts";
 import { presetConfig } from "../model/config.ts";
 import { initParams } from "../model/params.ts";
 import { loadTinyTokenizer } from "../model/tokenizer.ts";
 import type { RlConfig } from "./config.ts";
-import { promptFromItem } from "./encode.ts";
+import { encodeResponse, promptFromItem } from "./encode.ts";
 import { evaluateHeldout, median, rewardScorer } from "./engine-common.ts";
 import { LocalPolicy } from "./local-policy.ts";
 import type { MainJobEngine } from "./main-job.ts";
@@ -71,6 +73,16 @@ export async function createLocalEngine(config: RlConfig): Promise<MainJobEngine
     },
     evaluate: (policy, items) => evaluateHeldout(policy, items, config, { sampled: true }),
     toPrompt: promptFromItem,
+    referenceLikelihood: async (policy, items) => {
+      const local = asLocal(policy);
+      const logprobs = await local.sequenceLogprobs(
+        items.map((item) => ({
+          prompt: promptFromItem(item),
+          rollout: { tokens: encodeResponse(local.encoder, sftTarget(item, rl.style)) },
+        })),
+      );
+      return logprobs.map((lp) => Math.exp(lp.reduce((a, b) => a + b, 0)));
+    },
     scorer: rewardScorer(config),
   };
 }

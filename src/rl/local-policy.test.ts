@@ -93,6 +93,32 @@ describe("LocalPolicy.generate", () => {
   });
 });
 
+describe("LocalPolicy.sequenceLogprobs", () => {
+  it("scores a batch spread over several packed calls exactly as each sequence alone", async () => {
+    // 2 images per row and 2 rows per call: 6 sequences take 3 rows, so 2 calls, the second padded
+    const policy = new LocalPolicy(cfg, initParams(cfg, 2), tok, {
+      ...SETTINGS,
+      imagesPerRow: 2,
+      rowsPerCall: 2,
+    });
+    try {
+      const seqs = [...prompts, ...prompts].map((prompt, i) => ({
+        prompt,
+        rollout: { tokens: tok.encode(`<think>${i} dots.</think>`).slice(0, 3 + i) },
+      }));
+      const together = await policy.sequenceLogprobs(seqs);
+      expect(together.map((lp) => lp.length)).toEqual(seqs.map((q) => q.rollout.tokens.length));
+      for (const [i, q] of seqs.entries()) {
+        const [alone] = await policy.sequenceLogprobs([q]);
+        for (const [j, lp] of alone!.entries()) expect(together[i]![j]).toBeCloseTo(lp, 4);
+        expect(alone!.every((lp) => lp < 0 && Number.isFinite(lp))).toBe(true);
+      }
+    } finally {
+      policy.dispose();
+    }
+  });
+});
+
 /** A rollout of `tokens` with sampler logprobs equal to the current policy's. */
 async function rolloutOf(policy: LocalPolicy, prompt: PolicyPrompt, tokens: number[], injected: boolean[]) {
   const [lp] = await policy.sequenceLogprobs([{ prompt, rollout: { tokens } }]);

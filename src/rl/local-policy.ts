@@ -257,7 +257,8 @@ export class LocalPolicy implements Policy {
   }
 
   /**
-   * Log-probabilities of each rollout's tokens under the current weights (one packed row at a time).
+   * Log-probabilities of each rollout's tokens under the current weights: packed rows, `rowsPerCall` of them per
+   * [rowsPerCall, context] program (the last call padded with empty rows), as in `update`.
    * @returns per sequence, one number per rollout token
    */
   async sequenceLogprobs(seqs: readonly ScoredSequence[]): Promise<number[][]> {
@@ -265,25 +266,26 @@ export class LocalPolicy implements Policy {
     const full = seqs.map((q, i) => [...encoded[i]!.ids, ...q.rollout.tokens]);
     const fn = this.#logprobFn;
     const out: number[][] = seqs.map(() => []);
-    const { context } = this.settings;
+    const { context, rowsPerCall, imagesPerRow } = this.settings;
     const packed = packSequences(
       full.map((f) => f.length),
       context,
-    ).microBatches.flatMap((m) =>
-      splitByImages(m, (i) => encoded[i]!.grids.length, this.settings.imagesPerRow),
-    );
-    for (const row of packed) {
-      const segs = row.map((i) => ({ ...encoded[i]!, ids: full[i]!, mediaEnd: encoded[i]!.ids.length }));
-      const layout = layoutPacked(this.cfg, [segs], this.#rowShape(), 0);
-      const targets = np.array(packedTargets(layout), { shape: [1, context], dtype: np.int32 });
+    ).microBatches.flatMap((m) => splitByImages(m, (i) => encoded[i]!.grids.length, imagesPerRow));
+    for (const rows of chunk(packed, rowsPerCall)) {
+      const segs = rows.map((row) =>
+        row.map((i) => ({ ...encoded[i]!, ids: full[i]!, mediaEnd: encoded[i]!.ids.length })),
+      );
+      const shape = { rows: rowsPerCall, context, imageSlots: rowsPerCall * imagesPerRow };
+      const layout = layoutPacked(this.cfg, segs, shape, 0);
+      const targets = np.array(packedTargets(layout), { shape: [rowsPerCall, context], dtype: np.int32 });
       const lp = fn(tree.ref(this.params), { inputs: packedInputs(this.cfg, layout), targets }) as JaxArray;
       const host = (await lp.data()) as Float32Array;
-      row.forEach((i, k) => {
-        const place = layout.places[0]![k]!;
-        const promptLen = encoded[i]!.ids.length;
-        // the logprob of token t (t ≥ 1) sits at the slot before it
-        out[i] = seqs[i]!.rollout.tokens.map((_, j) => host[place.start + promptLen + j - 1]!);
-      });
+      for (const [r, row] of rows.entries())
+        for (const [k, i] of row.entries()) {
+          const at = r * context + layout.places[r]![k]!.start + encoded[i]!.ids.length;
+          // the logprob of token t (t ≥ 1) sits at the slot before it
+          out[i] = seqs[i]!.rollout.tokens.map((_, j) => host[at + j - 1]!);
+        }
     }
     return out;
   }
@@ -313,10 +315,6 @@ export class LocalPolicy implements Policy {
     this.#logprobFn.dispose();
     this.resetOptimizer();
     tree.dispose(this.params);
-  }
-
-  #rowShape() {
-    return { rows: 1, context: this.settings.context, imageSlots: this.settings.imagesPerRow };
   }
 
   #generator(maxNewTokens: number): Generator {

@@ -8,6 +8,7 @@ import { mulberry32 } from "../util/rng.ts";
 import { parseRlConfig } from "./config.ts";
 import { compareRuns, type MainJobEngine, rolloutsToReach, runMainJob } from "./main-job.ts";
 import type { Policy, PolicyPrompt, Rollout, RolloutParams } from "./policy.ts";
+import { RunStore } from "./run-store.ts";
 import type { StepMetrics } from "./trainer.ts";
 
 /**
@@ -178,6 +179,61 @@ describe("runMainJob data.sftLevels", () => {
     await expect(runMainJob({ outDir: join(out, "..", "bad"), config: bad, engine })).rejects.toThrow(
       /no training item has an SFT level \(3\)/,
     );
+  });
+});
+
+describe("runMainJob curriculum.offline: sft-likelihood", () => {
+  const config = () =>
+    parseRlConfig({
+      ...tinyConfig(),
+      control: false,
+      rl: { ...tinyConfig().rl, steps: 2, evalEvery: 0, curriculum: { offline: "sft-likelihood" } },
+    });
+
+  it("scores every training prompt once from the SFT checkpoint; the curriculum starts from 1 − likelihood", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "glmv-main-")), "run");
+    dirs.push(out);
+    const { buildSuites } = await import("./main-job.ts");
+    const train = buildSuites(config()).train;
+    const itemMap = new Map(train.map((i) => [i.id, i]));
+    const engine = toyEngine(() => itemMap, []);
+    const scored: { skill: number; ids: string[] }[] = [];
+    // a likelihood that differs per prompt and reveals the weights it was scored with
+    const likelihood = (id: string, skill: number) =>
+      (train.findIndex((i) => i.id === id) % 10) / 10 + skill / 100;
+    engine.referenceLikelihood = async (policy, items) => {
+      const skill = (policy as unknown as { skill: number }).skill;
+      scored.push({ skill, ids: items.map((i) => i.id) });
+      return items.map((i) => likelihood(i.id, skill));
+    };
+    const summary = await runMainJob({ outDir: out, config: config(), engine });
+    expect(scored).toHaveLength(1);
+    expect(scored[0]!.skill).toBeCloseTo(0.3, 9); // the SFT checkpoint's weights, not fresh ones
+    expect(scored[0]!.ids).toEqual(train.map((i) => i.id));
+    expect(summary.offlineDifficulty).toBe("sft-likelihood");
+    expect(summary.offlineScoringSeconds).toBeGreaterThanOrEqual(0);
+    const store = RunStore.open(out);
+    try {
+      const prompts = store.loadPrompts();
+      expect(prompts.size).toBe(train.length);
+      for (const item of train)
+        expect(prompts.get(item.id)!.offlineDifficulty).toBeCloseTo(1 - likelihood(item.id, 0.3), 6);
+    } finally {
+      store.close();
+    }
+    // a resumed run keeps the scores it has
+    await runMainJob({ outDir: out, config: config(), engine, resume: true });
+    expect(scored).toHaveLength(1);
+  });
+
+  it("is a typed config error on an engine that cannot score reference responses", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "glmv-main-")), "run");
+    dirs.push(out);
+    const { buildSuites } = await import("./main-job.ts");
+    const itemMap = new Map(buildSuites(config()).train.map((i) => [i.id, i]));
+    await expect(
+      runMainJob({ outDir: out, config: config(), engine: toyEngine(() => itemMap, []) }),
+    ).rejects.toMatchObject({ code: "bad_config", where: "rl.curriculum.offline" });
   });
 });
 

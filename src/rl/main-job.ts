@@ -50,6 +50,11 @@ export type MainJobEngine = {
   ): Promise<{ steps: number; seconds: number }>;
   evaluate(policy: Policy, items: readonly TaskItem[]): Promise<HeldoutResult>;
   toPrompt(item: TaskItem): PolicyPrompt;
+  /**
+   * Per item, the policy's probability of the item's reference response (its SFT target), for the
+   * `sft-likelihood` offline difficulty. Optional: engines that cannot score sequences leave it out.
+   */
+  referenceLikelihood?(policy: Policy, items: readonly TaskItem[]): Promise<number[]>;
   /** A scorer (the reward pool) and its shutdown. */
   scorer(): { score: Scorer; close: () => Promise<void> };
 };
@@ -94,6 +99,9 @@ export type Summary = {
   balance: number;
   fill: number;
   rolloutsTotal: number;
+  /** Where the curriculum's offline difficulty came from, and what scoring it cost (null for `level`). */
+  offlineDifficulty: "level" | "sft-likelihood";
+  offlineScoringSeconds: number | null;
   wallSeconds: number;
 };
 
@@ -201,6 +209,7 @@ async function rlPhase(
   suites: { train: TaskItem[]; heldout: TaskItem[] },
   opts: MainJobOptions,
   label: string,
+  difficulty?: ReadonlyMap<string, number>,
 ): Promise<RlPhaseResult> {
   const done = store.getMeta<RlPhaseResult>("rl");
   if (done) return done;
@@ -218,7 +227,7 @@ async function rlPhase(
       items: new Map(suites.train.map((i) => [i.id, i])),
       toPrompt: engine.toPrompt,
       score: reward.score,
-      state: initialTrainerState(initialPromptStats(suites.train)),
+      state: initialTrainerState(initialPromptStats(suites.train, difficulty)),
     };
     await runRl(ctx, {
       steps: config.rl.steps,
@@ -240,6 +249,40 @@ async function rlPhase(
     return { ...result, metrics };
   } finally {
     await reward.close();
+    await policy.dispose();
+  }
+}
+
+type OfflineScores = { seconds: number; difficulty: Record<string, number> };
+
+/**
+ * The `sft-likelihood` offline difficulty of every training prompt, 1 − π_SFT(y*|x), scored once from the SFT
+ * checkpoint and kept in the run's meta (a resumed run does not score again).
+ */
+async function offlinePhase(
+  store: RunStore,
+  config: RlConfig,
+  sftDir: string,
+  train: readonly TaskItem[],
+  engine: MainJobEngine,
+): Promise<OfflineScores | undefined> {
+  if (config.rl.curriculum.offline === "level") return undefined;
+  const done = store.getMeta<OfflineScores>("offline");
+  if (done) return done;
+  if (!engine.referenceLikelihood)
+    throw new GlmvError("bad_config", "this engine cannot score reference responses", {
+      where: "rl.curriculum.offline",
+    });
+  const t0 = performance.now();
+  const policy = await engine.createPolicy(config.seed);
+  try {
+    await policy.load(sftDir);
+    const likelihood = await engine.referenceLikelihood(policy, train);
+    const difficulty = Object.fromEntries(train.map((item, i) => [item.id, 1 - likelihood[i]!]));
+    const scores = { seconds: (performance.now() - t0) / 1000, difficulty };
+    store.setMeta("offline", scores);
+    return scores;
+  } finally {
     await policy.dispose();
   }
 }
@@ -295,8 +338,14 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
     }
     log(familyLine("after SFT", sft.heldout));
 
+    // the curriculum's offline difficulty, when it is not the task level
+    const offline = await offlinePhase(store, config, sftDir, suites.train, opts.engine);
+    const difficulty = offline && new Map(Object.entries(offline.difficulty));
+    if (offline)
+      log(`offline difficulty: ${suites.train.length} prompts scored in ${offline.seconds.toFixed(0)} s`);
+
     // RL (RLCS by default) from the SFT checkpoint
-    const rl = await rlPhase(store, config, sftDir, suites, opts, `rl (${config.rl.sampler})`);
+    const rl = await rlPhase(store, config, sftDir, suites, opts, `rl (${config.rl.sampler})`, difficulty);
     const metrics = rl.metrics.length ? rl.metrics : (store.readMetrics() as unknown as StepMetrics[]);
     log(familyLine(`after RL (${config.rl.sampler})`, rl.heldout));
 
@@ -332,7 +381,15 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
         ? RunStore.open(dir)
         : await RunStore.create(dir, RlConfigSchema, otherConfig);
       try {
-        const otherRl = await rlPhase(otherStore, otherConfig, sftDir, suites, opts, `rl (${other})`);
+        const otherRl = await rlPhase(
+          otherStore,
+          otherConfig,
+          sftDir,
+          suites,
+          opts,
+          `rl (${other})`,
+          difficulty,
+        );
         const otherMetrics = otherRl.metrics.length
           ? otherRl.metrics
           : (otherStore.readMetrics() as unknown as StepMetrics[]);
@@ -376,6 +433,8 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
       balance: mean(metrics.map((m) => m.balance)),
       fill: mean(metrics.map((m) => m.fill)),
       rolloutsTotal: metrics.at(-1)?.rolloutsTotal ?? 0,
+      offlineDifficulty: config.rl.curriculum.offline,
+      offlineScoringSeconds: offline?.seconds ?? null,
       /** This invocation's wall time (a resumed run counts only the part after the resume). */
       wallSeconds: (Date.now() - started) / 1000,
     };

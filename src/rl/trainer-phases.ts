@@ -37,17 +37,24 @@ export type ScoredGroup = Group<{
 export const offlineDifficulty = (item: Pick<TaskItem, "level">): number =>
   Math.min(1, Math.max(0, item.level / 4));
 
-/** Initial curriculum state: every training item with its offline difficulty and no observations. */
-export function initialPromptStats(items: Iterable<TaskItem>): Map<string, PromptStats> {
+/**
+ * Initial curriculum state: every training item with its offline difficulty and no observations. `difficulty`
+ * overrides the level-based one per item id (e.g. 1 − the SFT model's likelihood of the item's reference response).
+ */
+export function initialPromptStats(
+  items: Iterable<TaskItem>,
+  difficulty?: ReadonlyMap<string, number>,
+): Map<string, PromptStats> {
   const out = new Map<string, PromptStats>();
-  for (const item of items) out.set(item.id, newPromptStats(offlineDifficulty(item)));
+  for (const item of items)
+    out.set(item.id, newPromptStats(difficulty?.get(item.id) ?? offlineDifficulty(item)));
   return out;
 }
 
-export const curriculumOptions = (cfg: RlLoopConfig): CurriculumOptions => ({
-  groupSize: cfg.groupSize,
-  ...cfg.curriculum,
-});
+export function curriculumOptions(cfg: RlLoopConfig): CurriculumOptions {
+  const { offline: _source, ...weights } = cfg.curriculum;
+  return { groupSize: cfg.groupSize, ...weights };
+}
 
 /** Phase "sample": `n` prompt ids not in `exclude`, by RLCS weights or uniformly. */
 export function samplePromptIds(
