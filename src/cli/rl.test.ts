@@ -40,11 +40,15 @@ describe("rlConfigFromArgs", () => {
       clipHigh: 0.28,
     });
     expect(c.data.heldoutItems).toBe(512);
+    expect(c.rl.curriculum.offline).toBe("level");
+    const d = rlConfigFromArgs({ "offline-difficulty": "sft-likelihood" });
+    expect(d.rl.curriculum).toMatchObject({ offline: "sft-likelihood", decay: 0.9, priorWeight: 2 });
   });
   it("rejects unknown families, samplers and non-numbers", () => {
     expect(() => rlConfigFromArgs({ families: "poetry" })).toThrow(/unknown family/);
     expect(() => rlConfigFromArgs({ sampler: "greedy" })).toThrow(/--sampler/);
     expect(() => rlConfigFromArgs({ steps: "many" })).toThrow(/--steps must be a number/);
+    expect(() => rlConfigFromArgs({ "offline-difficulty": "pass@k" })).toThrow(/--offline-difficulty/);
   });
 });
 

@@ -32,6 +32,9 @@ options:
   --resume DIR           continue the run in DIR after a crash (its config.yaml wins over other options)
   --sampler rlcs|uniform prompt sampler (default rlcs)
   --compare              also run the other sampler from the same SFT checkpoint; writes compare.json
+  --offline-difficulty level|sft-likelihood
+                         the curriculum's offline difficulty: task level (default) or 1 − the SFT model's
+                         likelihood of each prompt's reference response (one forward per training prompt)
   --steps N              RL steps (default 30)
   --sft-steps N          SFT steps (default 150)
   --families a,b         task families (default counting; any of ${TASK_FAMILIES.join(", ")})
@@ -78,6 +81,7 @@ const OPTIONS = {
   resume: { type: "string" },
   sampler: { type: "string" },
   compare: { type: "boolean" },
+  "offline-difficulty": { type: "string" },
   steps: { type: "string" },
   "sft-steps": { type: "string" },
   "sft-items": { type: "string" },
@@ -135,6 +139,12 @@ export function rlConfigFromArgs(values: Record<string, string | boolean | undef
   if (sampler !== undefined && !SAMPLERS.includes(sampler as never))
     throw new GlmvError("bad_argument", `--sampler must be rlcs or uniform, got '${sampler}'`);
   const s = (k: string) => values[k] as string | undefined;
+  const offline = s("offline-difficulty");
+  if (offline !== undefined && offline !== "level" && offline !== "sft-likelihood")
+    throw new GlmvError(
+      "bad_argument",
+      `--offline-difficulty must be level or sft-likelihood, got '${offline}'`,
+    );
   const input = {
     ...file,
     ...defined({ seed: num(s("seed"), "seed"), control: values["no-control"] === true ? false : undefined }),
@@ -159,6 +169,7 @@ export function rlConfigFromArgs(values: Record<string, string | boolean | undef
         groupSize: num(s("group-size"), "group-size"),
         lr: num(s("lr"), "lr"),
       }),
+      ...(offline ? { curriculum: { ...file.rl?.curriculum, offline } } : {}),
     },
   };
   try {
