@@ -234,7 +234,7 @@ export function remoteOptionsFromArgs(
 
 /** `--eval-only`: greedy held-out evaluation of the remote model, written to `eval.json`. */
 async function evaluateOnly(engine: MainJobEngine, config: RlConfig, outDir: string): Promise<number> {
-  const { buildSuites } = await import("../rl/main-job.ts");
+  const { buildSuites } = await import("../rl/suites.ts");
   const { heldout } = buildSuites(config);
   await mkdir(outDir, { recursive: true });
   const policy = await engine.createPolicy(config.seed);

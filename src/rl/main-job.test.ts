@@ -6,10 +6,9 @@ import { sftTarget } from "../data/tasks/cot.ts";
 import type { TaskItem } from "../data/tasks/types.ts";
 import { mulberry32 } from "../util/rng.ts";
 import { parseRlConfig } from "./config.ts";
-import { compareRuns, type MainJobEngine, rolloutsToReach, runMainJob } from "./main-job.ts";
+import { type MainJobEngine, runMainJob } from "./main-job.ts";
 import type { Policy, PolicyPrompt, Rollout, RolloutParams } from "./policy.ts";
 import { RunStore } from "./run-store.ts";
-import type { StepMetrics } from "./trainer.ts";
 
 /**
  * A toy engine: a policy is one "skill" number (its pass rate); SFT steps and RL updates raise it, evaluation
@@ -103,7 +102,7 @@ describe("runMainJob", () => {
     let itemMap = new Map<string, TaskItem>();
     const calls: string[] = [];
     const engine = toyEngine(() => itemMap, calls);
-    const { buildSuites } = await import("./main-job.ts");
+    const { buildSuites } = await import("./suites.ts");
     itemMap = new Map(buildSuites(tinyConfig()).train.map((i) => [i.id, i]));
     const lines: string[] = [];
     const summary = await runMainJob({
@@ -161,7 +160,7 @@ describe("runMainJob data.sftLevels", () => {
       data: { families: ["counting"], levels: [1, 2], sftLevels: [1], trainPerFamily: 48, heldoutItems: 16 },
       rl: { ...tinyConfig().rl, steps: 2, evalEvery: 0 },
     });
-    const { buildSuites } = await import("./main-job.ts");
+    const { buildSuites } = await import("./suites.ts");
     const itemMap = new Map(buildSuites(config).train.map((i) => [i.id, i]));
     const engine = toyEngine(() => itemMap, calls);
     const levelsSeen: number[][] = [];
@@ -193,7 +192,7 @@ describe("runMainJob curriculum.offline: sft-likelihood", () => {
   it("scores every training prompt once from the SFT checkpoint; the curriculum starts from 1 − likelihood", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "glmv-main-")), "run");
     dirs.push(out);
-    const { buildSuites } = await import("./main-job.ts");
+    const { buildSuites } = await import("./suites.ts");
     const train = buildSuites(config()).train;
     const itemMap = new Map(train.map((i) => [i.id, i]));
     const engine = toyEngine(() => itemMap, []);
@@ -229,46 +228,10 @@ describe("runMainJob curriculum.offline: sft-likelihood", () => {
   it("is a typed config error on an engine that cannot score reference responses", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "glmv-main-")), "run");
     dirs.push(out);
-    const { buildSuites } = await import("./main-job.ts");
+    const { buildSuites } = await import("./suites.ts");
     const itemMap = new Map(buildSuites(config()).train.map((i) => [i.id, i]));
     await expect(
       runMainJob({ outDir: out, config: config(), engine: toyEngine(() => itemMap, []) }),
     ).rejects.toMatchObject({ code: "bad_config", where: "rl.curriculum.offline" });
-  });
-});
-
-describe("labelledSftSet", () => {
-  it("takes the first N items of each family among the SFT levels, in pool order", async () => {
-    const { buildSuites, labelledSftSet } = await import("./main-job.ts");
-    const config = parseRlConfig({
-      data: { families: ["counting", "math"], levels: [1, 2], trainPerFamily: 12 },
-    });
-    const train = buildSuites(config).train;
-    const set = labelledSftSet(train, [1, 2], 5);
-    expect(set.filter((i) => i.family === "counting")).toEqual(
-      train.filter((i) => i.family === "counting").slice(0, 5),
-    );
-    expect(set.filter((i) => i.family === "math")).toEqual(
-      train.filter((i) => i.family === "math").slice(0, 5),
-    );
-    const level2 = labelledSftSet(train, [2], 100);
-    expect(level2.length).toBe(12);
-    expect(level2.every((i) => i.level === 2)).toBe(true);
-  });
-});
-
-describe("compareRuns", () => {
-  const m = (rolloutsTotal: number, accuracy?: number) =>
-    ({
-      rolloutsTotal,
-      ...(accuracy === undefined ? {} : { heldout: { accuracy, perFamily: {}, items: 512 } }),
-    }) as StepMetrics;
-  it("counts the rollouts RLCS needed to reach uniform's final accuracy", () => {
-    const rlcs = [m(100, 0.5), m(200, 0.7), m(300), m(400, 0.8)];
-    const uniform = [m(100, 0.4), m(200, 0.5), m(400, 0.7)];
-    const c = compareRuns(rlcs, uniform);
-    expect(c).toMatchObject({ target: 0.7, rlcsRollouts: 200, uniformRollouts: 400, ratio: 0.5 });
-    expect(rolloutsToReach(rlcs, 0.9)).toBeNull();
-    expect(compareRuns([m(100, 0.5)], uniform).ratio).toBeNull();
   });
 });

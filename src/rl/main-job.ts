@@ -10,14 +10,15 @@
  */
 import { existsSync, promises as fsp } from "node:fs";
 import { join } from "node:path";
-import { buildSuite } from "../data/tasks/suite.ts";
 import type { TaskItem } from "../data/tasks/types.ts";
 import { GlmvError } from "../util/errors.ts";
 import { tempSibling, writeFileAtomic } from "../util/fs.ts";
+import { type CompareResult, compareRuns } from "./compare.ts";
 import { type RlConfig, RlConfig as RlConfigSchema } from "./config.ts";
 import type { Policy, PolicyPrompt } from "./policy.ts";
 import { renderReport, reportRollouts } from "./report.ts";
 import { RunStore } from "./run-store.ts";
+import { buildSuites, labelledSftSet } from "./suites.ts";
 import {
   type HeldoutResult,
   initialTrainerState,
@@ -105,76 +106,7 @@ export type Summary = {
   wallSeconds: number;
 };
 
-export type CompareResult = {
-  target: number;
-  rlcsRollouts: number | null;
-  uniformRollouts: number;
-  ratio: number | null;
-  rlcsFinalAccuracy: number;
-  uniformFinalAccuracy: number;
-};
-
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-
-/** The labelled SFT set: the first `perFamily` training items of each family whose level is in `levels`. */
-export function labelledSftSet(
-  train: readonly TaskItem[],
-  levels: readonly number[],
-  perFamily: number,
-): TaskItem[] {
-  const taken = new Map<string, number>();
-  return train.filter((item) => {
-    if (!levels.includes(item.level)) return false;
-    const n = taken.get(item.family) ?? 0;
-    taken.set(item.family, n + 1);
-    return n < perFamily;
-  });
-}
-
-/** The training and held-out suites of a config (held-out items split evenly over the families). */
-export function buildSuites(config: RlConfig): { train: TaskItem[]; heldout: TaskItem[] } {
-  const { families, levels, trainPerFamily, heldoutItems, imageSize } = config.data;
-  const common = { seed: config.seed, families, levels, size: imageSize };
-  return {
-    train: buildSuite({ ...common, perFamily: trainPerFamily, split: "train" }),
-    heldout: buildSuite({
-      ...common,
-      perFamily: Math.ceil(heldoutItems / families.length),
-      split: "heldout",
-    }),
-  };
-}
-
-/**
- * Rollouts needed to first reach `target` held-out accuracy: the `rolloutsTotal` of the first evaluation at or
- * above it, or null if none did.
- * @example rolloutsToReach([{ rolloutsTotal: 100, heldout: { accuracy: 0.7 } }], 0.6) // 100
- */
-export function rolloutsToReach(
-  metrics: readonly Pick<StepMetrics, "rolloutsTotal" | "heldout">[],
-  target: number,
-): number | null {
-  const hit = metrics.find((m) => m.heldout !== undefined && m.heldout.accuracy >= target - 1e-12);
-  return hit ? hit.rolloutsTotal : null;
-}
-
-/** `compare.json`: rollouts RLCS needed to reach uniform sampling's final accuracy, against uniform's total. */
-export function compareRuns(rlcs: readonly StepMetrics[], uniform: readonly StepMetrics[]): CompareResult {
-  const lastEval = (ms: readonly StepMetrics[]) => ms.filter((m) => m.heldout).at(-1);
-  const u = lastEval(uniform);
-  const r = lastEval(rlcs);
-  const target = u?.heldout?.accuracy ?? 0;
-  const rlcsRollouts = rolloutsToReach(rlcs, target);
-  const uniformRollouts = rolloutsToReach(uniform, target) ?? u?.rolloutsTotal ?? 0;
-  return {
-    target,
-    rlcsRollouts,
-    uniformRollouts,
-    ratio: rlcsRollouts === null || uniformRollouts === 0 ? null : rlcsRollouts / uniformRollouts,
-    rlcsFinalAccuracy: r?.heldout?.accuracy ?? 0,
-    uniformFinalAccuracy: target,
-  };
-}
 
 /** Save a policy's weights into `dir` atomically (built beside it, then renamed). */
 async function savePolicyAtomic(policy: Policy, dir: string): Promise<void> {
