@@ -6,7 +6,6 @@
  */
 import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { tree } from "@jax-js/jax";
 import { z } from "zod";
 import { type ChatStyle, renderChat } from "../model/chat-template.ts";
@@ -19,6 +18,7 @@ import { type GlmvTokenizer, loadTinyTokenizer, loadTokenizerDir } from "../mode
 import { expandPlaceholders } from "../model/video.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { GlmvError } from "../util/errors.ts";
+import { parseCliArgs } from "./args.ts";
 import type { Command } from "./main.ts";
 
 const USAGE = `usage: glmv generate --model DIR --image FILE --prompt TEXT [options]
@@ -57,30 +57,20 @@ export type GenerateArgs = z.infer<typeof GenerateArgs>;
 
 /** Parse argv: the args, a usage error to print (exit 2), or null after --help. */
 export function parseGenerateArgs(argv: string[]): GenerateArgs | string | null {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        model: { type: "string" },
-        image: { type: "string" },
-        prompt: { type: "string" },
-        style: { type: "string" },
-        "no-think": { type: "boolean", default: false },
-        "max-new-tokens": { type: "string", default: "256" },
-        temperature: { type: "string", default: "0" },
-        "top-p": { type: "string", default: "1" },
-        "top-k": { type: "string", default: "0" },
-        seed: { type: "string", default: "0" },
-        "think-budget": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    return (e as Error).message;
-  }
+  const values = parseCliArgs(argv, {
+    model: { type: "string" },
+    image: { type: "string" },
+    prompt: { type: "string" },
+    style: { type: "string" },
+    "no-think": { type: "boolean", default: false },
+    "max-new-tokens": { type: "string", default: "256" },
+    temperature: { type: "string", default: "0" },
+    "top-p": { type: "string", default: "1" },
+    "top-k": { type: "string", default: "0" },
+    seed: { type: "string", default: "0" },
+    "think-budget": { type: "string" },
+  });
+  if (typeof values === "string") return values;
   if (values.help) return null;
   const noThink = values["no-think"] === true;
   if (noThink && values.style === "4.1v")

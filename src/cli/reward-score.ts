@@ -4,13 +4,13 @@
  * run goes on; the exit code is non-zero only when a file cannot be read or written (2 for bad options).
  */
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { applyJudge, JudgeConfig } from "../reward/judge.ts";
 import { RewardPool } from "../reward/pool.ts";
 import type { ScoredResult, ScoreInput } from "../reward/system.ts";
 import { DOMAINS, STYLES } from "../reward/types.ts";
 import { writeFileAtomic } from "../util/fs.ts";
+import { numberArgOrMessage, parseCliArgs } from "./args.ts";
 import type { Command } from "./main.ts";
 import { createProgress } from "./progress.ts";
 
@@ -143,38 +143,26 @@ type Args = {
 };
 
 /** Parse argv; a string is a usage error to print (exit 2), null means --help was printed. */
-function parseCliArgs(argv: string[]): Args | string | null {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        in: { type: "string" },
-        out: { type: "string" },
-        style: { type: "string", default: "4.1v" },
-        "deadline-ms": { type: "string", default: "2000" },
-        workers: { type: "string" },
-        "judge-config": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    return (e as Error).message;
-  }
+function parseScoreArgs(argv: string[]): Args | string | null {
+  const values = parseCliArgs(argv, {
+    in: { type: "string" },
+    out: { type: "string" },
+    style: { type: "string", default: "4.1v" },
+    "deadline-ms": { type: "string", default: "2000" },
+    workers: { type: "string" },
+    "judge-config": { type: "string" },
+  });
+  if (typeof values === "string") return values;
   if (values.help) return null;
   if (typeof values.in !== "string" || typeof values.out !== "string") return "--in and --out are required";
   const style = values.style as string;
   if (style !== "4.1v" && style !== "4.5v") return `--style must be 4.1v or 4.5v, got '${style}'`;
-  const deadlineMs = Number(values["deadline-ms"]);
-  if (!Number.isInteger(deadlineMs) || deadlineMs <= 0) return "--deadline-ms must be a positive integer";
-  const args: Args = { in: values.in, out: values.out, style, deadlineMs };
-  if (values.workers !== undefined) {
-    const workers = Number(values.workers);
-    if (!Number.isInteger(workers) || workers <= 0) return "--workers must be a positive integer";
-    args.workers = workers;
-  }
+  const deadlineMs = numberArgOrMessage(values, "deadline-ms", { integer: true, min: 1 });
+  if (typeof deadlineMs === "string") return deadlineMs;
+  const workers = numberArgOrMessage(values, "workers", { integer: true, min: 1 });
+  if (typeof workers === "string") return workers;
+  const args: Args = { in: values.in, out: values.out, style, deadlineMs: deadlineMs.value! };
+  if (workers.value !== undefined) args.workers = workers.value;
   if (typeof values["judge-config"] === "string") args.judgeConfig = values["judge-config"];
   return args;
 }
@@ -193,7 +181,7 @@ async function loadJudge(path: string | undefined): Promise<JudgeConfig | undefi
 }
 
 async function run(argv: string[]): Promise<number> {
-  const args = parseCliArgs(argv);
+  const args = parseScoreArgs(argv);
   if (args === null) {
     console.log(USAGE);
     return 0;

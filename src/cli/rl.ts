@@ -9,7 +9,6 @@
 import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { TASK_FAMILIES, type TaskFamily } from "../data/tasks/types.ts";
 import { parseRlConfig, RlConfig, type RlConfigInput, SAMPLERS } from "../rl/config.ts";
@@ -18,6 +17,7 @@ import { type RemotePolicyOptions, remotePolicySpec } from "../rl/policy-factory
 import { RunStore } from "../rl/run-store.ts";
 import { GlmvError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";
+import { type CliOptions, numberArg, parseCliArgs } from "./args.ts";
 import type { Command } from "./main.ts";
 import { createProgress } from "./progress.ts";
 
@@ -106,15 +106,7 @@ const OPTIONS = {
   tokenizer: { type: "string" },
   "eval-only": { type: "boolean" },
   "image-tokens": { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-const num = (v: string | undefined, name: string): number | undefined => {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new GlmvError("bad_argument", `--${name} must be a number, got '${v}'`);
-  return x;
-};
+} satisfies CliOptions;
 
 /** Drop undefined fields so zod defaults apply. */
 const defined = <T extends object>(o: T): Partial<T> =>
@@ -147,27 +139,30 @@ export function rlConfigFromArgs(values: Record<string, string | boolean | undef
     );
   const input = {
     ...file,
-    ...defined({ seed: num(s("seed"), "seed"), control: values["no-control"] === true ? false : undefined }),
+    ...defined({
+      seed: numberArg(values, "seed"),
+      control: values["no-control"] === true ? false : undefined,
+    }),
     data: {
       ...file.data,
       ...defined({
         families: families as TaskFamily[] | undefined,
-        trainPerFamily: num(s("train-per-family"), "train-per-family"),
-        sftItemsPerFamily: num(s("sft-items"), "sft-items"),
-        heldoutItems: num(s("heldout"), "heldout"),
+        trainPerFamily: numberArg(values, "train-per-family"),
+        sftItemsPerFamily: numberArg(values, "sft-items"),
+        heldoutItems: numberArg(values, "heldout"),
       }),
     },
-    sft: { ...file.sft, ...defined({ steps: num(s("sft-steps"), "sft-steps") }) },
+    sft: { ...file.sft, ...defined({ steps: numberArg(values, "sft-steps") }) },
     rl: {
       ...file.rl,
       ...defined({
-        steps: num(s("steps"), "steps"),
+        steps: numberArg(values, "steps"),
         sampler: sampler as "rlcs" | "uniform" | undefined,
-        evalEvery: num(s("eval-every"), "eval-every"),
-        checkpointEvery: num(s("checkpoint-every"), "checkpoint-every"),
-        batchPrompts: num(s("batch-prompts"), "batch-prompts"),
-        groupSize: num(s("group-size"), "group-size"),
-        lr: num(s("lr"), "lr"),
+        evalEvery: numberArg(values, "eval-every"),
+        checkpointEvery: numberArg(values, "checkpoint-every"),
+        batchPrompts: numberArg(values, "batch-prompts"),
+        groupSize: numberArg(values, "group-size"),
+        lr: numberArg(values, "lr"),
       }),
       ...(offline ? { curriculum: { ...file.rl?.curriculum, offline } } : {}),
     },
@@ -215,9 +210,7 @@ export function remoteOptionsFromArgs(
   const imageTokens = s("image-tokens");
   if (imageTokens !== undefined && imageTokens !== "preset" && imageTokens !== "glm")
     throw new GlmvError("bad_argument", `--image-tokens must be preset or glm, got '${imageTokens}'`);
-  const loraRank = num(s("lora-rank"), "lora-rank");
-  if (loraRank !== undefined && !(Number.isInteger(loraRank) && loraRank >= 0))
-    throw new GlmvError("bad_argument", "--lora-rank must be an integer ≥ 0");
+  const loraRank = numberArg(values, "lora-rank", { integer: true, min: 0 });
   return {
     kind,
     url,
@@ -266,11 +259,9 @@ function readRunConfig(dir: string) {
 export const rlCommand: Command = {
   summary: "SFT + RLCS-GRPO on the tiny model with held-out evaluation and report (the embedded default)",
   run: async (argv) => {
-    let values: Record<string, string | boolean | undefined>;
-    try {
-      values = parseArgs({ args: argv, options: OPTIONS, strict: true }).values;
-    } catch (e) {
-      console.error(`${(e as Error).message}\n${USAGE}`);
+    const values = parseCliArgs(argv, OPTIONS);
+    if (typeof values === "string") {
+      console.error(`${values}\n${USAGE}`);
       return 2;
     }
     if (values.help) {

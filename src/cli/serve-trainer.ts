@@ -4,12 +4,12 @@
  * driven across processes on one machine. Prints one line `glmv serve trainer: listening on <url>` when ready and
  * shuts down on SIGINT/SIGTERM.
  */
-import { parseArgs } from "node:util";
 import { loadTinyTokenizer } from "../model/tokenizer.ts";
 import { bigramBackend } from "../serve/bigram-backend.ts";
 import type { TrainerBackend } from "../serve/trainer-backend.ts";
 import { createTrainerApp } from "../serve/trainer-server.ts";
 import { GlmvError } from "../util/errors.ts";
+import { numberArg, parseCliArgs } from "./args.ts";
 import type { Command } from "./main.ts";
 
 const USAGE = `usage: glmv serve trainer [options]
@@ -50,32 +50,22 @@ export async function presetBackend(preset: TrainerPreset): Promise<TrainerBacke
 }
 
 async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        host: { type: "string", default: "127.0.0.1" },
-        port: { type: "string", default: "8000" },
-        preset: { type: "string", default: "tiny" },
-        "poll-wait-ms": { type: "string", default: "200" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
+  const values = parseCliArgs(argv, {
+    host: { type: "string", default: "127.0.0.1" },
+    port: { type: "string", default: "8000" },
+    preset: { type: "string", default: "tiny" },
+    "poll-wait-ms": { type: "string", default: "200" },
+  });
+  if (typeof values === "string") {
+    console.error(`${values}\n${USAGE}`);
     return 2;
   }
   if (values.help) {
     console.log(USAGE);
     return 0;
   }
-  const port = Number(values.port);
-  const pollWaitMs = Number(values["poll-wait-ms"]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new GlmvError("bad_argument", "--port must be 0–65535");
-  if (!(pollWaitMs >= 0)) throw new GlmvError("bad_argument", "--poll-wait-ms must be ≥ 0");
+  const port = numberArg(values, "port", { integer: true, min: 0, max: 65535 })!;
+  const pollWaitMs = numberArg(values, "poll-wait-ms", { min: 0 })!;
   const preset = String(values.preset);
   if (!(TRAINER_PRESETS as readonly string[]).includes(preset)) {
     throw new GlmvError("bad_argument", `--preset must be one of ${TRAINER_PRESETS.join(", ")}`, {

@@ -5,7 +5,6 @@
  * requests in flight finish, then the pool or database is closed.
  */
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import type { FastifyInstance } from "fastify";
 import { RewardPool } from "../reward/pool.ts";
 import { STYLES } from "../reward/types.ts";
@@ -15,6 +14,7 @@ import { assertSafeBind } from "../serve/http.ts";
 import { SPECIAL_TOKEN_MODES } from "../serve/reward-requests.ts";
 import { createRewardServer } from "../serve/reward-server.ts";
 import { GlmvError } from "../util/errors.ts";
+import { type CliOptions, type CliValues, numberArg, parseCliArgs } from "./args.ts";
 import type { Command } from "./main.ts";
 
 const REWARD_USAGE = `usage: glmv serve reward [options]
@@ -45,28 +45,17 @@ options:
   --prompts FILE       JSONL {id, prompt/messages…, difficulty?}; new ids are added, known ids keep their state
   -h, --help           show this help`;
 
-type Values = Record<string, string | boolean | undefined>;
-
-function parse(argv: string[], options: Record<string, { type: "string" | "boolean"; default?: string }>) {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: { ...options, help: { type: "boolean", short: "h" } },
-  });
-  return values as Values;
+/** Parsed options; a parse error becomes a `bad_argument` (printed with the usage by `withUsage`). */
+function parse(argv: string[], options: CliOptions): CliValues {
+  const values = parseCliArgs(argv, options);
+  if (typeof values === "string") throw new GlmvError("bad_argument", values);
+  return values;
 }
 
-function intOption(values: Values, name: string, min: number): number | undefined {
-  const raw = values[name];
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min)
-    throw new GlmvError("bad_argument", `--${name} must be an integer ≥ ${min}`, { where: `--${name}` });
-  return n;
-}
+const intOption = (values: CliValues, name: string, min: number) =>
+  numberArg(values, name, { integer: true, min });
 
-function oneOf<T extends string>(values: Values, name: string, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(values: CliValues, name: string, allowed: readonly T[], fallback: T): T {
   const raw = (values[name] as string | undefined) ?? fallback;
   if (!(allowed as readonly string[]).includes(raw))
     throw new GlmvError("bad_argument", `--${name} must be one of ${allowed.join(", ")}`, {
@@ -191,8 +180,7 @@ function withUsage(name: string, usage: string, run: (argv: string[]) => Promise
     try {
       return await run(argv);
     } catch (e) {
-      const optionError = (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-      if (optionError || (e instanceof GlmvError && e.code === "bad_argument")) {
+      if (e instanceof GlmvError && e.code === "bad_argument") {
         console.error(`glmv serve ${name}: ${(e as Error).message}\n\n${usage}`);
         return 2;
       }

@@ -6,7 +6,6 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { buildSuite } from "../data/tasks/suite.ts";
 import { TASK_FAMILIES } from "../data/tasks/types.ts";
@@ -18,6 +17,7 @@ import { LocalPolicy } from "../rl/local-policy.ts";
 import { runSft, type SftStepLog } from "../rl/sft.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { writeFileAtomic } from "../util/fs.ts";
+import { parseCliArgs } from "./args.ts";
 import type { Command } from "./main.ts";
 
 const USAGE = `usage: glmv sft [--out DIR] [--steps N] [--seed N] [options]
@@ -66,32 +66,23 @@ type Options = z.infer<typeof Options>;
 
 /** Parse argv; a string is a usage error, null means help was asked for. */
 export function parseSftArgs(argv: string[]): Options | string | null {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        out: { type: "string" },
-        model: { type: "string" },
-        steps: { type: "string" },
-        seed: { type: "string" },
-        families: { type: "string" },
-        "per-family": { type: "string" },
-        heldout: { type: "string" },
-        rows: { type: "string" },
-        context: { type: "string" },
-        lr: { type: "string" },
-        "eval-every": { type: "string" },
-        style: { type: "string" },
-        "bias-rate": { type: "string" },
-        "aux-coef": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    return (e as Error).message;
-  }
+  const values = parseCliArgs(argv, {
+    out: { type: "string" },
+    model: { type: "string" },
+    steps: { type: "string" },
+    seed: { type: "string" },
+    families: { type: "string" },
+    "per-family": { type: "string" },
+    heldout: { type: "string" },
+    rows: { type: "string" },
+    context: { type: "string" },
+    lr: { type: "string" },
+    "eval-every": { type: "string" },
+    style: { type: "string" },
+    "bias-rate": { type: "string" },
+    "aux-coef": { type: "string" },
+  });
+  if (typeof values === "string") return values;
   if (values.help) return null;
   const parsed = Options.safeParse({
     out: values.out,
