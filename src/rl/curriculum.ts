@@ -26,6 +26,9 @@
  * lr 5e-4 reshuffles which prompts are uncertain within about five steps. Rollouts themselves predict little more:
  * a prompt whose group had signal had signal again ≤ 3 steps later in 57% of revisits, against 41% after a group
  * without (396-prompt pool). That bounds what any sampler that learns from history can gain here.
+ * With `sft-likelihood`, RLCS sampled groups with signal at 0.55 (level prior 0.40) and needed about 30% fewer
+ * rollouts per step; over RL seeds 1–3 its held-out accuracy at equal rollouts was ahead of uniform sampling on
+ * average (0.730 against 0.616 at 6,000 rollouts) but within the swing of a single evaluation.
  */
 
 export type PromptStats = {
