@@ -230,8 +230,10 @@ describe("runMainJob curriculum.offline: sft-likelihood", () => {
     dirs.push(out);
     const { buildSuites } = await import("./suites.ts");
     const itemMap = new Map(buildSuites(config()).train.map((i) => [i.id, i]));
+    const calls: string[] = [];
     await expect(
-      runMainJob({ outDir: out, config: config(), engine: toyEngine(() => itemMap, []) }),
+      runMainJob({ outDir: out, config: config(), engine: toyEngine(() => itemMap, calls) }),
     ).rejects.toMatchObject({ code: "bad_config", where: "rl.curriculum.offline" });
+    expect(calls).toEqual([]); // refused before SFT
   });
 });

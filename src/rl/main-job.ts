@@ -185,6 +185,15 @@ async function rlPhase(
   }
 }
 
+const cannotScore = () =>
+  new GlmvError(
+    "bad_config",
+    "this engine cannot score reference responses (use curriculum.offline: level)",
+    {
+      where: "rl.curriculum.offline",
+    },
+  );
+
 type OfflineScores = { seconds: number; difficulty: Record<string, number> };
 
 /**
@@ -201,10 +210,7 @@ async function offlinePhase(
   if (config.rl.curriculum.offline === "level") return undefined;
   const done = store.getMeta<OfflineScores>("offline");
   if (done) return done;
-  if (!engine.referenceLikelihood)
-    throw new GlmvError("bad_config", "this engine cannot score reference responses", {
-      where: "rl.curriculum.offline",
-    });
+  if (!engine.referenceLikelihood) throw cannotScore();
   const t0 = performance.now();
   const policy = await engine.createPolicy(config.seed);
   try {
@@ -232,6 +238,9 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
       : await RunStore.create(opts.outDir, RlConfigSchema, opts.config);
   try {
     const config = store.readConfig(RlConfigSchema);
+    // fail before SFT, not after it
+    if (config.rl.curriculum.offline === "sft-likelihood" && !opts.engine.referenceLikelihood)
+      throw cannotScore();
     const suites = buildSuites(config);
     log(
       `suite: ${suites.train.length} training prompts, ${suites.heldout.length} held-out items (${config.data.families.join(", ")})`,
