@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { numberArg, numberArgOrMessage, parseCliArgs } from "./args.ts";
+import { choiceArg, numberArg, numberArgOrMessage, parseCliArgs } from "./args.ts";
 
 describe("parseCliArgs", () => {
   const options = { port: { type: "string" }, verbose: { type: "boolean" } } as const;
@@ -33,5 +33,15 @@ describe("numberArg", () => {
   it("numberArgOrMessage turns the error into the message", () => {
     expect(numberArgOrMessage({ w: "2" }, "w", { integer: true })).toEqual({ value: 2 });
     expect(numberArgOrMessage({ w: "x" }, "w", { integer: true })).toBe("--w must be an integer, got 'x'");
+  });
+});
+
+describe("choiceArg", () => {
+  it("reads an allowed value or nothing, and refuses others naming the flag and the choices", () => {
+    expect(choiceArg({}, "sampler", ["rlcs", "uniform"])).toBeUndefined();
+    expect(choiceArg({ sampler: "uniform" }, "sampler", ["rlcs", "uniform"])).toBe("uniform");
+    expect(() => choiceArg({ sampler: "greedy" }, "sampler", ["rlcs", "uniform"])).toThrow(
+      "--sampler must be one of rlcs, uniform, got 'greedy'",
+    );
   });
 });

@@ -62,6 +62,25 @@ export function numberArg(values: CliValues, name: string, rule: NumberRule = {}
   return x;
 }
 
+/**
+ * The option `--name` when it is one of `allowed`: undefined when absent, a `bad_argument` error otherwise.
+ * @example choiceArg({ sampler: "uniform" }, "sampler", ["rlcs", "uniform"]) // "uniform"
+ */
+export function choiceArg<T extends string>(
+  values: CliValues,
+  name: string,
+  allowed: readonly T[],
+): T | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== "string" || !(allowed as readonly string[]).includes(raw))
+    throw new GlmvError(
+      "bad_argument",
+      `--${name} must be one of ${allowed.join(", ")}, got '${String(raw)}'`,
+    );
+  return raw as T;
+}
+
 /** `numberArg` for parsers that report errors as strings: the value, or the error's message. */
 export function numberArgOrMessage(
   values: CliValues,

@@ -11,13 +11,13 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { TASK_FAMILIES, type TaskFamily } from "../data/tasks/types.ts";
-import { parseRlConfig, RlConfig, type RlConfigInput, SAMPLERS } from "../rl/config.ts";
+import { OFFLINE_DIFFICULTIES, parseRlConfig, RlConfig, type RlConfigInput, SAMPLERS } from "../rl/config.ts";
 import type { MainJobEngine } from "../rl/main-job.ts";
 import { type RemotePolicyOptions, remotePolicySpec } from "../rl/policy-factory.ts";
 import { RunStore } from "../rl/run-store.ts";
 import { GlmvError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";
-import { type CliOptions, numberArg, parseCliArgs } from "./args.ts";
+import { type CliOptions, choiceArg, numberArg, parseCliArgs } from "./args.ts";
 import type { Command } from "./main.ts";
 import { createProgress } from "./progress.ts";
 
@@ -127,16 +127,8 @@ export function rlConfigFromArgs(values: Record<string, string | boolean | undef
     if (!TASK_FAMILIES.includes(f as TaskFamily))
       throw new GlmvError("bad_argument", `unknown family '${f}' (known: ${TASK_FAMILIES.join(", ")})`);
   }
-  const sampler = values.sampler as string | undefined;
-  if (sampler !== undefined && !SAMPLERS.includes(sampler as never))
-    throw new GlmvError("bad_argument", `--sampler must be rlcs or uniform, got '${sampler}'`);
-  const s = (k: string) => values[k] as string | undefined;
-  const offline = s("offline-difficulty");
-  if (offline !== undefined && offline !== "level" && offline !== "sft-likelihood")
-    throw new GlmvError(
-      "bad_argument",
-      `--offline-difficulty must be level or sft-likelihood, got '${offline}'`,
-    );
+  const sampler = choiceArg(values, "sampler", SAMPLERS);
+  const offline = choiceArg(values, "offline-difficulty", OFFLINE_DIFFICULTIES);
   const input = {
     ...file,
     ...defined({
@@ -157,7 +149,7 @@ export function rlConfigFromArgs(values: Record<string, string | boolean | undef
       ...file.rl,
       ...defined({
         steps: numberArg(values, "steps"),
-        sampler: sampler as "rlcs" | "uniform" | undefined,
+        sampler,
         evalEvery: numberArg(values, "eval-every"),
         checkpointEvery: numberArg(values, "checkpoint-every"),
         batchPrompts: numberArg(values, "batch-prompts"),
@@ -183,7 +175,7 @@ export function remoteOptionsFromArgs(
   values: Record<string, string | boolean | undefined>,
 ): (RemotePolicyOptions & { evalOnly: boolean; remoteDir?: string | undefined }) | undefined {
   const s = (k: string) => values[k] as string | undefined;
-  const kind = s("policy") ?? "local";
+  const kind = choiceArg(values, "policy", ["local", "tinker", "openai"]) ?? "local";
   const evalOnly = values["eval-only"] === true;
   if (kind === "local") {
     const remoteOnly = ["url", "base-model", "api-key", "lora-rank", "loss", "remote-dir", "tokenizer"];
@@ -192,8 +184,6 @@ export function remoteOptionsFromArgs(
         throw new GlmvError("bad_argument", `--${flag} needs a remote engine (--policy tinker|openai)`);
     return undefined;
   }
-  if (kind !== "tinker" && kind !== "openai")
-    throw new GlmvError("bad_argument", `--policy must be local, tinker or openai, got '${kind}'`);
   const url = s("url");
   if (!url) throw new GlmvError("bad_argument", `--policy ${kind} needs --url URL`);
   if (kind === "openai" && !evalOnly)
@@ -204,12 +194,8 @@ export function remoteOptionsFromArgs(
     );
   if (kind === "openai" && !s("base-model"))
     throw new GlmvError("bad_argument", "--policy openai needs --base-model NAME (the served model name)");
-  const loss = s("loss");
-  if (loss !== undefined && loss !== "ppo" && loss !== "importance_sampling")
-    throw new GlmvError("bad_argument", `--loss must be ppo or importance_sampling, got '${loss}'`);
-  const imageTokens = s("image-tokens");
-  if (imageTokens !== undefined && imageTokens !== "preset" && imageTokens !== "glm")
-    throw new GlmvError("bad_argument", `--image-tokens must be preset or glm, got '${imageTokens}'`);
+  const loss = choiceArg(values, "loss", ["ppo", "importance_sampling"]);
+  const imageTokens = choiceArg(values, "image-tokens", ["preset", "glm"]);
   const loraRank = numberArg(values, "lora-rank", { integer: true, min: 0 });
   return {
     kind,
@@ -219,9 +205,9 @@ export function remoteOptionsFromArgs(
     baseModel: s("base-model"),
     apiKey: s("api-key") ?? (process.env.GLMV_API_KEY || undefined),
     loraRank,
-    lossFn: loss as RemotePolicyOptions["lossFn"],
+    lossFn: loss,
     tokenizerDir: s("tokenizer"),
-    imageTokens: imageTokens as RemotePolicyOptions["imageTokens"],
+    imageTokens,
   };
 }
 

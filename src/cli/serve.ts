@@ -14,7 +14,7 @@ import { assertSafeBind } from "../serve/http.ts";
 import { SPECIAL_TOKEN_MODES } from "../serve/reward-requests.ts";
 import { createRewardServer } from "../serve/reward-server.ts";
 import { GlmvError } from "../util/errors.ts";
-import { type CliOptions, type CliValues, numberArg, parseCliArgs } from "./args.ts";
+import { type CliOptions, type CliValues, choiceArg, numberArg, parseCliArgs } from "./args.ts";
 import type { Command } from "./main.ts";
 
 const REWARD_USAGE = `usage: glmv serve reward [options]
@@ -54,15 +54,6 @@ function parse(argv: string[], options: CliOptions): CliValues {
 
 const intOption = (values: CliValues, name: string, min: number) =>
   numberArg(values, name, { integer: true, min });
-
-function oneOf<T extends string>(values: CliValues, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = (values[name] as string | undefined) ?? fallback;
-  if (!(allowed as readonly string[]).includes(raw))
-    throw new GlmvError("bad_argument", `--${name} must be one of ${allowed.join(", ")}`, {
-      where: `--${name}`,
-    });
-  return raw as T;
-}
 
 /** Listen, print the address, and resolve once a signal has closed the app and `cleanup` has run. */
 async function serveUntilSignal(
@@ -113,8 +104,8 @@ async function runReward(argv: string[]): Promise<number> {
   const host = values.host as string;
   const token = (values.token as string | undefined) ?? process.env.GLMV_SERVE_TOKEN;
   assertSafeBind(host, token);
-  const specialTokens = oneOf(values, "special-tokens", SPECIAL_TOKEN_MODES, "kept");
-  const style = oneOf(values, "style", STYLES, "4.1v");
+  const specialTokens = choiceArg(values, "special-tokens", SPECIAL_TOKEN_MODES) ?? "kept";
+  const style = choiceArg(values, "style", STYLES) ?? "4.1v";
   const port = intOption(values, "port", 0) ?? 8000;
   const pool = new RewardPool({
     deadlineMs: intOption(values, "deadline-ms", 1) ?? 2000,

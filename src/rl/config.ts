@@ -18,6 +18,9 @@ const advantageNames = Object.keys(ADVANTAGES) as [AdvantageName, ...AdvantageNa
 /** Which prompts each step draws: RLCS (curriculum weights) or uniform (the control). */
 export const SAMPLERS = ["rlcs", "uniform"] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
+/** Where the curriculum's offline difficulty comes from (`curriculum.offline`). */
+export const OFFLINE_DIFFICULTIES = ["level", "sft-likelihood"] as const;
+export type OfflineDifficulty = (typeof OFFLINE_DIFFICULTIES)[number];
 
 /** The synthetic suite the run trains and evaluates on. */
 export const DataConfig = z.object({
@@ -117,7 +120,7 @@ export const RlLoopConfig = z.object({
        * model's probability of the item's reference response (a pass@1 estimate without generation, one
        * teacher-forced forward per prompt; curriculum.ts).
        */
-      offline: z.enum(["level", "sft-likelihood"]).default("level"),
+      offline: z.enum(OFFLINE_DIFFICULTIES).default("level"),
       decay: z.number().gt(0).max(1).default(CURRICULUM_DEFAULTS.decay),
       priorWeight: z.number().min(0).default(CURRICULUM_DEFAULTS.priorWeight),
       sharpness: z.number().positive().default(CURRICULUM_DEFAULTS.sharpness),

@@ -14,7 +14,7 @@ import type { TaskItem } from "../data/tasks/types.ts";
 import { GlmvError } from "../util/errors.ts";
 import { tempSibling, writeFileAtomic } from "../util/fs.ts";
 import { type CompareResult, compareRuns } from "./compare.ts";
-import { type RlConfig, RlConfig as RlConfigSchema } from "./config.ts";
+import { type OfflineDifficulty, type RlConfig, RlConfig as RlConfigSchema } from "./config.ts";
 import type { Policy, PolicyPrompt } from "./policy.ts";
 import { renderReport, reportRollouts } from "./report.ts";
 import { RunStore } from "./run-store.ts";
@@ -101,7 +101,7 @@ export type Summary = {
   fill: number;
   rolloutsTotal: number;
   /** Where the curriculum's offline difficulty came from, and what scoring it cost (null for `level`). */
-  offlineDifficulty: "level" | "sft-likelihood";
+  offlineDifficulty: OfflineDifficulty;
   offlineScoringSeconds: number | null;
   wallSeconds: number;
 };
