@@ -17,9 +17,10 @@
  *    same [8×64] batches, in tokens/s (bench/moe.ts keeps the expert-balance study).
  * 3. Decoding 256 new tokens (tiny, batch 1, greedy): the KV-cache generator against full recomputation at a fixed
  *    padded shape (the same single-compile constraint, no cache), compile time excluded from both; the speedup.
+ * 4. One rollout batch of the main job (`rolloutBatch`): prefill and 40 sampled tokens for 64 rows with images.
  * Ends with exactly one JSON line:
  * {"matmulGflops", "tinyTokensPerSec", "tinyMoeTokensPerSec", "smallTokensPerSec", "smallFractionOfPeak",
- *  "kvSpeedup"}.
+ *  "kvSpeedup", "rolloutPrefillSeconds", "rolloutBatchSeconds"}.
  *
  * Profile of the `small` step (kernel traces via jax-js `profiler.startTrace`, [4×128], 2 shared cores):
  * - Before: 16 s a step, 12.6 s of it in ONE kernel, the embedding table's gradient. The token embedding was a
@@ -42,6 +43,11 @@ import { createGenerator } from "../src/model/generate.ts";
 import { buildInputs, createForward } from "../src/model/model.ts";
 import { initParams } from "../src/model/params.ts";
 import { argmax } from "../src/model/sampling.ts";
+import { loadTinyTokenizer } from "../src/model/tokenizer.ts";
+import { parseRlConfig } from "../src/rl/config.ts";
+import { promptFromItem } from "../src/rl/encode.ts";
+import { LocalPolicy } from "../src/rl/local-policy.ts";
+import { buildSuites } from "../src/rl/suites.ts";
 import { initTensorEngine } from "../src/tensor/engine.ts";
 import { mulberry32 } from "../src/util/rng.ts";
 import { median, seconds, trainStepRate, trainStepTimes } from "./lib.ts";
@@ -176,6 +182,46 @@ async function kvVersusRecompute(cfg: GlmvConfig, promptLen: number, newTokens: 
   }
 }
 
+/**
+ * One rollout batch of the main job (tiny, 64 rows = 8 counting prompts × 8 samples, a 56×56 image each, prompts
+ * padded to 48 tokens): the prefill alone (1 new token) and 40 sampled tokens, median of 3 after a compile.
+ */
+async function rolloutBatch() {
+  const config = parseRlConfig({});
+  const cfg = presetConfig("tiny");
+  const policy = new LocalPolicy(cfg, initParams(cfg, 1), await loadTinyTokenizer(), {
+    batchSize: 64,
+    promptLen: 48,
+  });
+  try {
+    const prompts = buildSuites(config).train.slice(0, 8).map(promptFromItem);
+    const time = async (maxNewTokens: number) => {
+      const { thinkBudget, style } = config.rl;
+      const p = {
+        n: 8,
+        temperature: 1,
+        topP: 1,
+        maxNewTokens,
+        seed: 1,
+        thinkBudget: Math.min(thinkBudget, maxNewTokens - 1),
+        style,
+      };
+      await policy.generate(prompts, p); // compile
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++)
+        times.push(
+          await seconds(async () => {
+            await policy.generate(prompts, p);
+          }),
+        );
+      return median(times);
+    };
+    return { prefillSeconds: await time(1), batchSeconds: await time(40) };
+  } finally {
+    await policy.dispose();
+  }
+}
+
 /** The small preset's benchmark batch [rows, tokens]: the RL packer's micro-batch (8 sequences × 256). */
 const SMALL_BATCH: [number, number] = [8, 256];
 
@@ -209,6 +255,10 @@ async function main(): Promise<void> {
   console.log(
     `decode 256 tokens (tiny, greedy): KV cache ${kv.kvSeconds.toFixed(2)} s, full recomputation ${kv.fullSeconds.toFixed(2)} s → ${kv.speedup.toFixed(1)}× (same tokens: ${kv.same})`,
   );
+  const rollout = await rolloutBatch();
+  console.log(
+    `rollout batch (tiny, 64 rows with images): prefill ${(rollout.prefillSeconds * 1000).toFixed(0)} ms, 40 tokens ${(rollout.batchSeconds * 1000).toFixed(0)} ms (${((rollout.batchSeconds * 1000) / 64).toFixed(1)} ms/rollout)`,
+  );
   console.log(
     `total ${((performance.now() - t0) / 1000).toFixed(0)} s; load average (1 min) at end: ${load()}`,
   );
@@ -220,6 +270,8 @@ async function main(): Promise<void> {
       smallTokensPerSec: Math.round(small.tokensPerSec),
       smallFractionOfPeak: Number(small.fraction.toFixed(4)),
       kvSpeedup: Number(kv.speedup.toFixed(2)),
+      rolloutPrefillSeconds: Number(rollout.prefillSeconds.toFixed(3)),
+      rolloutBatchSeconds: Number(rollout.batchSeconds.toFixed(3)),
     }),
   );
 }

@@ -9,7 +9,7 @@
  * one-hot placement matrix, so prefill and every decode step keep fixed shapes (one jit compile each).
  */
 import { type Array as JaxArray, numpy as np, tree } from "@jax-js/jax";
-import { attention, linear, rmsNorm, ropeInterleaved, silu, swiGlu } from "../tensor/ops.ts";
+import { attentionProjected, linear, rmsNorm, ropeInterleaved, silu, swiGlu } from "../tensor/ops.ts";
 import { GlmvError } from "../util/errors.ts";
 import { type GlmvConfig, textHeadDim, textRotaryDim } from "./config.ts";
 import { disposeRouting, type Routing, runMoeBlock } from "./moe.ts";
@@ -113,8 +113,7 @@ export function runSelfAttention(
     v = writeCache(cache.layer.v, v, cache.write);
     next = { k: k.ref, v: v.ref };
   }
-  const att = attention(qr, k, v, mask).reshape([b, s, heads * hd]);
-  const out = linear(att, p.oWeight);
+  const out = attentionProjected(qr, k, v, mask, p.oWeight);
   return next ? { out, cache: next } : { out };
 }
 

@@ -7,7 +7,15 @@
  * `visionInputs` and passed in as arrays, so the graph itself is shape-static.
  */
 import { type Array as JaxArray, numpy as np, tree } from "@jax-js/jax";
-import { attention, geluExact, layerNorm, linear, rmsNorm, ropeHalf, swiGlu } from "../tensor/ops.ts";
+import {
+  attentionProjected,
+  geluExact,
+  layerNorm,
+  linear,
+  rmsNorm,
+  ropeHalf,
+  swiGlu,
+} from "../tensor/ops.ts";
 import { bicubicPosWeights } from "./bicubic.ts";
 import type { GlmvConfig } from "./config.ts";
 import type { VisionBlockParams, VisionParams } from "./params.ts";
@@ -145,8 +153,8 @@ export function runVisionBlock(
   const qr = ropeHalf(q, aux.cos.ref, aux.sin.ref).reshape([segs, segLen, heads, hd]);
   const kr = ropeHalf(k, aux.cos, aux.sin).reshape([segs, segLen, heads, hd]);
   aux.rotate.dispose();
-  const att = attention(qr, kr, v.reshape([segs, segLen, heads, hd]), aux.mask).reshape([n, d]);
-  x = x.add(linear(att, p.proj));
+  const att = attentionProjected(qr, kr, v.reshape([segs, segLen, heads, hd]), aux.mask, p.proj);
+  x = x.add(att.reshape([n, d]));
   const m = swiGlu(rmsNorm(x.ref, p.norm2, eps), p.gate, p.up, p.down);
   return x.add(m);
 }

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { initTensorEngine } from "./engine.ts";
 import {
   attention,
+  attentionProjected,
   crossEntropy,
   geluExact,
   layerNorm,
@@ -102,6 +103,27 @@ describe("ops", () => {
     const got2 = read(attention(arr(q, [b, s, h, d]), arr(k, [b, s, kv, d]), arr(v, [b, s, kv, d]), hm()));
     const want2 = reference(hm());
     for (const [i, w] of want2.entries()) expect(got2[i]).toBeCloseTo(w, 5);
+  });
+
+  it("attentionProjected equals linear(attention) over the merged heads, with and without a bias", () => {
+    const [b, s, h, kv, d, out] = [2, 3, 4, 2, 4, 5];
+    const q = noise(b * s * h * d, 11);
+    const k = noise(b * s * kv * d, 12);
+    const v = noise(b * s * kv * d, 13);
+    const w = noise(out * h * d, 14);
+    const bias = noise(out, 15);
+    const allow = Array.from({ length: b * s * s }, (_, idx) => idx % s <= Math.floor(idx / s) % s);
+    const mask = () => np.array(allow, { shape: [b, 1, s, s], dtype: np.bool });
+    const inputs = () =>
+      [arr(q, [b, s, h, d]), arr(k, [b, s, kv, d]), arr(v, [b, s, kv, d]), mask()] as const;
+    const merged = () => attention(...inputs()).reshape([b, s, h * d]);
+    const want = read(linear(merged(), arr(w, [out, h * d]), arr(bias, [out])));
+    const got = read(attentionProjected(...inputs(), arr(w, [out, h * d]), arr(bias, [out])));
+    expect(got.length).toBe(b * s * out);
+    for (const [i, x] of want.entries()) expect(got[i]).toBeCloseTo(x, 5);
+    const wantNoBias = read(linear(merged(), arr(w, [out, h * d])));
+    const gotNoBias = read(attentionProjected(...inputs(), arr(w, [out, h * d])));
+    for (const [i, x] of wantNoBias.entries()) expect(gotNoBias[i]).toBeCloseTo(x, 5);
   });
 
   it("ropeInterleaved and ropeHalf equal x·cos + (x·R)·sin with the rotation matrices", () => {
