@@ -40,7 +40,7 @@ describe("rlConfigFromArgs", () => {
       clipHigh: 0.28,
     });
     expect(c.data.heldoutItems).toBe(512);
-    expect(c.rl.curriculum.offline).toBe("level");
+    expect(c.rl.curriculum.offline).toBe("auto");
     const d = rlConfigFromArgs({ "offline-difficulty": "sft-likelihood" });
     expect(d.rl.curriculum).toMatchObject({ offline: "sft-likelihood", decay: 0.9, priorWeight: 2 });
   });
@@ -115,7 +115,10 @@ function replayCurriculum(dir: string, upTo: number) {
   const store = RunStore.open(dir);
   try {
     const config = store.readConfig(RlConfig);
-    const stats = initialPromptStats(buildSuites(config).train);
+    // the offline difficulty the run scored from its SFT checkpoint (curriculum.offline: auto on the local engine)
+    const offline = store.getMeta<{ difficulty: Record<string, number> }>("offline");
+    const difficulty = offline && new Map(Object.entries(offline.difficulty));
+    const stats = initialPromptStats(buildSuites(config).train, difficulty);
     for (let step = 1; step <= upTo; step++) {
       const rows = store.readRollouts(step) as RolloutRecord[];
       const groups = new Map<string, number[]>();

@@ -32,9 +32,10 @@ options:
   --resume DIR           continue the run in DIR after a crash (its config.yaml wins over other options)
   --sampler rlcs|uniform prompt sampler (default rlcs)
   --compare              also run the other sampler from the same SFT checkpoint; writes compare.json
-  --offline-difficulty level|sft-likelihood
-                         the curriculum's offline difficulty: task level (default) or 1 − the SFT model's
-                         likelihood of each prompt's reference response (one forward per training prompt)
+  --offline-difficulty auto|level|sft-likelihood
+                         the curriculum's offline difficulty: task level, or 1 − the SFT model's likelihood
+                         of each prompt's reference response (one forward per training prompt); auto
+                         (default) scores where the engine can and uses the level elsewhere
   --steps N              RL steps (default 30)
   --sft-steps N          SFT steps (default 150)
   --families a,b         task families (default counting; any of ${TASK_FAMILIES.join(", ")})

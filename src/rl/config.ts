@@ -18,9 +18,14 @@ const advantageNames = Object.keys(ADVANTAGES) as [AdvantageName, ...AdvantageNa
 /** Which prompts each step draws: RLCS (curriculum weights) or uniform (the control). */
 export const SAMPLERS = ["rlcs", "uniform"] as const;
 export type SamplerName = (typeof SAMPLERS)[number];
-/** Where the curriculum's offline difficulty comes from (`curriculum.offline`). */
-export const OFFLINE_DIFFICULTIES = ["level", "sft-likelihood"] as const;
+/**
+ * Where the curriculum's offline difficulty comes from (`curriculum.offline`); `auto` is `sft-likelihood` on an
+ * engine that can score reference responses and `level` on one that cannot.
+ */
+export const OFFLINE_DIFFICULTIES = ["auto", "level", "sft-likelihood"] as const;
 export type OfflineDifficulty = (typeof OFFLINE_DIFFICULTIES)[number];
+/** The offline difficulty a run actually used. */
+export type ResolvedOfflineDifficulty = Exclude<OfflineDifficulty, "auto">;
 
 /** The synthetic suite the run trains and evaluates on. */
 export const DataConfig = z.object({
@@ -118,9 +123,11 @@ export const RlLoopConfig = z.object({
       /**
        * Where each prompt's offline difficulty comes from: its task `level`, or `sft-likelihood`, 1 − the SFT
        * model's probability of the item's reference response (a pass@1 estimate without generation, one
-       * teacher-forced forward per prompt; curriculum.ts).
+       * teacher-forced forward per prompt; curriculum.ts). `auto` (the default) takes `sft-likelihood` where the
+       * engine can score and `level` elsewhere: on the main job the scoring costs ~20 s for 3,000 prompts and
+       * RLCS then samples groups with signal at ~0.55 against ~0.40 with the level prior.
        */
-      offline: z.enum(OFFLINE_DIFFICULTIES).default("level"),
+      offline: z.enum(OFFLINE_DIFFICULTIES).default("auto"),
       decay: z.number().gt(0).max(1).default(CURRICULUM_DEFAULTS.decay),
       priorWeight: z.number().min(0).default(CURRICULUM_DEFAULTS.priorWeight),
       sharpness: z.number().positive().default(CURRICULUM_DEFAULTS.sharpness),

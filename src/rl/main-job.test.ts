@@ -225,6 +225,31 @@ describe("runMainJob curriculum.offline: sft-likelihood", () => {
     expect(scored).toHaveLength(1);
   });
 
+  it("auto (the default) scores on an engine that can and uses the task level on one that cannot", async () => {
+    const auto = () =>
+      parseRlConfig({ ...tinyConfig(), control: false, rl: { ...tinyConfig().rl, steps: 1, evalEvery: 0 } });
+    expect(auto().rl.curriculum.offline).toBe("auto");
+    const { buildSuites } = await import("./suites.ts");
+    const itemMap = new Map(buildSuites(auto()).train.map((i) => [i.id, i]));
+    const run = async (engine: MainJobEngine) => {
+      const out = join(mkdtempSync(join(tmpdir(), "glmv-main-")), "run");
+      dirs.push(out);
+      return runMainJob({ outDir: out, config: auto(), engine });
+    };
+    const plain = await run(toyEngine(() => itemMap, []));
+    expect(plain.offlineDifficulty).toBe("level");
+    expect(plain.offlineScoringSeconds).toBeNull();
+    const scoring = toyEngine(() => itemMap, []);
+    let scoredPrompts = 0;
+    scoring.referenceLikelihood = async (_policy, items) => {
+      scoredPrompts += items.length;
+      return items.map(() => 0.5);
+    };
+    const scored = await run(scoring);
+    expect(scored.offlineDifficulty).toBe("sft-likelihood");
+    expect(scoredPrompts).toBe(itemMap.size);
+  });
+
   it("is a typed config error on an engine that cannot score reference responses", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "glmv-main-")), "run");
     dirs.push(out);

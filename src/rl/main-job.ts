@@ -14,7 +14,7 @@ import type { TaskItem } from "../data/tasks/types.ts";
 import { GlmvError } from "../util/errors.ts";
 import { tempSibling, writeFileAtomic } from "../util/fs.ts";
 import { type CompareResult, compareRuns } from "./compare.ts";
-import { type OfflineDifficulty, type RlConfig, RlConfig as RlConfigSchema } from "./config.ts";
+import { type ResolvedOfflineDifficulty, type RlConfig, RlConfig as RlConfigSchema } from "./config.ts";
 import type { Policy, PolicyPrompt } from "./policy.ts";
 import { renderReport, reportRollouts } from "./report.ts";
 import { RunStore } from "./run-store.ts";
@@ -101,7 +101,7 @@ export type Summary = {
   fill: number;
   rolloutsTotal: number;
   /** Where the curriculum's offline difficulty came from, and what scoring it cost (null for `level`). */
-  offlineDifficulty: OfflineDifficulty;
+  offlineDifficulty: ResolvedOfflineDifficulty;
   offlineScoringSeconds: number | null;
   wallSeconds: number;
 };
@@ -196,18 +196,28 @@ const cannotScore = () =>
 
 type OfflineScores = { seconds: number; difficulty: Record<string, number> };
 
+/** The offline difficulty a run uses: `auto` becomes `sft-likelihood` where the engine can score, else `level`. */
+function resolveOffline(config: RlConfig, engine: MainJobEngine): ResolvedOfflineDifficulty {
+  const wanted = config.rl.curriculum.offline;
+  if (wanted === "auto") return engine.referenceLikelihood ? "sft-likelihood" : "level";
+  // fail before SFT, not after it
+  if (wanted === "sft-likelihood" && !engine.referenceLikelihood) throw cannotScore();
+  return wanted;
+}
+
 /**
  * The `sft-likelihood` offline difficulty of every training prompt, 1 − π_SFT(y*|x), scored once from the SFT
  * checkpoint and kept in the run's meta (a resumed run does not score again).
  */
 async function offlinePhase(
   store: RunStore,
+  kind: ResolvedOfflineDifficulty,
   config: RlConfig,
   sftDir: string,
   train: readonly TaskItem[],
   engine: MainJobEngine,
 ): Promise<OfflineScores | undefined> {
-  if (config.rl.curriculum.offline === "level") return undefined;
+  if (kind === "level") return undefined;
   const done = store.getMeta<OfflineScores>("offline");
   if (done) return done;
   if (!engine.referenceLikelihood) throw cannotScore();
@@ -238,9 +248,7 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
       : await RunStore.create(opts.outDir, RlConfigSchema, opts.config);
   try {
     const config = store.readConfig(RlConfigSchema);
-    // fail before SFT, not after it
-    if (config.rl.curriculum.offline === "sft-likelihood" && !opts.engine.referenceLikelihood)
-      throw cannotScore();
+    const offlineKind = resolveOffline(config, opts.engine);
     const suites = buildSuites(config);
     log(
       `suite: ${suites.train.length} training prompts, ${suites.heldout.length} held-out items (${config.data.families.join(", ")})`,
@@ -280,7 +288,7 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
     log(familyLine("after SFT", sft.heldout));
 
     // the curriculum's offline difficulty, when it is not the task level
-    const offline = await offlinePhase(store, config, sftDir, suites.train, opts.engine);
+    const offline = await offlinePhase(store, offlineKind, config, sftDir, suites.train, opts.engine);
     const difficulty = offline && new Map(Object.entries(offline.difficulty));
     if (offline)
       log(`offline difficulty: ${suites.train.length} prompts scored in ${offline.seconds.toFixed(0)} s`);
@@ -374,7 +382,7 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
       balance: mean(metrics.map((m) => m.balance)),
       fill: mean(metrics.map((m) => m.fill)),
       rolloutsTotal: metrics.at(-1)?.rolloutsTotal ?? 0,
-      offlineDifficulty: config.rl.curriculum.offline,
+      offlineDifficulty: offlineKind,
       offlineScoringSeconds: offline?.seconds ?? null,
       /** This invocation's wall time (a resumed run counts only the part after the resume). */
       wallSeconds: (Date.now() - started) / 1000,
