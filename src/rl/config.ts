@@ -128,6 +128,12 @@ export const RlLoopConfig = z.object({
        * RLCS then samples groups with signal at ~0.55 against ~0.40 with the level prior.
        */
       offline: z.enum(OFFLINE_DIFFICULTIES).default("auto"),
+      /**
+       * With the likelihood difficulty: training prompts drawn at random and rescored under the current policy
+       * before each RLCS step (0 = score once, from the SFT checkpoint). The SFT-time scores go stale within about
+       * five steps (curriculum.ts); rescoring keeps the prior fresh for one teacher-forced forward per prompt.
+       */
+      rescorePerStep: z.number().int().min(0).default(600),
       decay: z.number().gt(0).max(1).default(CURRICULUM_DEFAULTS.decay),
       priorWeight: z.number().min(0).default(CURRICULUM_DEFAULTS.priorWeight),
       sharpness: z.number().positive().default(CURRICULUM_DEFAULTS.sharpness),

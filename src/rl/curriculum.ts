@@ -68,12 +68,19 @@ export const CURRICULUM_DEFAULTS: CurriculumOptions = {
   floor: 0.02,
 };
 
-export const newPromptStats = (offlineDifficulty: number): PromptStats => ({
+export const newPromptStats = (offlineDifficulty: number, step = 0): PromptStats => ({
   offlineDifficulty: Math.min(1, Math.max(0, offlineDifficulty)),
   successes: 0,
   trials: 0,
-  step: 0,
+  step,
 });
+
+/**
+ * A prompt rescored at `step` under the current policy: the fresh difficulty replaces the old prior and the
+ * online counts, which are all older than it (a prompt of a 3,000-prompt pool is rarely drawn twice in 30 steps).
+ */
+export const rescoredPromptStats = (difficulty: number, step: number): PromptStats =>
+  newPromptStats(difficulty, step);
 
 /** Age the counts of `s` to `step`. */
 function decayed(s: PromptStats, step: number, decay: number): { successes: number; trials: number } {

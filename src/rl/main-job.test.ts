@@ -186,7 +186,12 @@ describe("runMainJob curriculum.offline: sft-likelihood", () => {
     parseRlConfig({
       ...tinyConfig(),
       control: false,
-      rl: { ...tinyConfig().rl, steps: 2, evalEvery: 0, curriculum: { offline: "sft-likelihood" } },
+      rl: {
+        ...tinyConfig().rl,
+        steps: 2,
+        evalEvery: 0,
+        curriculum: { offline: "sft-likelihood", rescorePerStep: 0 },
+      },
     });
 
   it("scores every training prompt once from the SFT checkpoint; the curriculum starts from 1 − likelihood", async () => {
@@ -240,14 +245,44 @@ describe("runMainJob curriculum.offline: sft-likelihood", () => {
     expect(plain.offlineDifficulty).toBe("level");
     expect(plain.offlineScoringSeconds).toBeNull();
     const scoring = toyEngine(() => itemMap, []);
-    let scoredPrompts = 0;
+    const calls: number[] = [];
     scoring.referenceLikelihood = async (_policy, items) => {
-      scoredPrompts += items.length;
+      calls.push(items.length);
       return items.map(() => 0.5);
     };
     const scored = await run(scoring);
     expect(scored.offlineDifficulty).toBe("sft-likelihood");
-    expect(scoredPrompts).toBe(itemMap.size);
+    expect(calls[0]).toBe(itemMap.size);
+  });
+
+  it("rescores rescorePerStep random prompts under the RL policy before each step", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "glmv-main-")), "run");
+    dirs.push(out);
+    const base = config();
+    const cfg = parseRlConfig({
+      ...base,
+      rl: { ...base.rl, curriculum: { ...base.rl.curriculum, rescorePerStep: 5 } },
+    });
+    const { buildSuites } = await import("./suites.ts");
+    const itemMap = new Map(buildSuites(cfg).train.map((i) => [i.id, i]));
+    const engine = toyEngine(() => itemMap, []);
+    const calls: { skill: number; n: number }[] = [];
+    engine.referenceLikelihood = async (policy, items) => {
+      calls.push({ skill: (policy as unknown as { skill: number }).skill, n: items.length });
+      return items.map(() => 0.5);
+    };
+    const summary = await runMainJob({ outDir: out, config: cfg, engine });
+    // the whole pool once from the SFT checkpoint, then 5 prompts before each of the 2 steps with the RL policy,
+    // whose skill the first update raised
+    expect(calls.map((c) => c.n)).toEqual([itemMap.size, 5, 5]);
+    expect(calls[1]!.skill).toBeCloseTo(0.3, 9);
+    expect(calls[2]!.skill).toBeCloseTo(0.35, 9);
+    const metrics = readFileSync(join(out, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    for (const m of metrics) expect(m.timings.rescore).toBeGreaterThanOrEqual(0);
+    expect(summary.rlSteps).toBe(2);
   });
 
   it("is a typed config error on an engine that cannot score reference responses", async () => {

@@ -159,6 +159,11 @@ async function rlPhase(
       items: new Map(suites.train.map((i) => [i.id, i])),
       toPrompt: engine.toPrompt,
       score: reward.score,
+      // the likelihood prior is kept fresh under the current policy (curriculum.rescorePerStep)
+      referenceLikelihood:
+        difficulty && engine.referenceLikelihood
+          ? (items: readonly TaskItem[]) => engine.referenceLikelihood!(policy, items)
+          : undefined,
       state: initialTrainerState(initialPromptStats(suites.train, difficulty)),
     };
     await runRl(ctx, {

@@ -52,7 +52,7 @@ export function initialPromptStats(
 }
 
 export function curriculumOptions(cfg: RlLoopConfig): CurriculumOptions {
-  const { offline: _source, ...weights } = cfg.curriculum;
+  const { offline: _source, rescorePerStep: _rescore, ...weights } = cfg.curriculum;
   return { groupSize: cfg.groupSize, ...weights };
 }
 

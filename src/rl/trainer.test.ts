@@ -127,6 +127,50 @@ describe("rlStep", () => {
     expect(metrics.difficultyHistogram.reduce((a, b) => a + b, 0)).toBe(ITEMS.length);
   });
 
+  it("rescores random prompts under the current policy before an RLCS step, and samples from the fresh scores", async () => {
+    const mid = new Set(ITEMS.slice(0, 24).map((i) => i.id));
+    const ctx = makeCtx(() => 0.5, { curriculum: { rescorePerStep: ITEMS.length } });
+    const asked: string[][] = [];
+    ctx.referenceLikelihood = async (items) => {
+      asked.push(items.map((i) => i.id));
+      return items.map((i) => (mid.has(i.id) ? 0.5 : 1)); // the rest look trivially easy now
+    };
+    const { metrics, rollouts } = await rlStep(ctx, 1);
+    expect(asked).toHaveLength(1);
+    expect(new Set(asked[0])).toEqual(new Set(BY_ID.keys()));
+    expect(metrics.timings.rescore).toBeGreaterThanOrEqual(0);
+    const sampled = new Set(rollouts.map((r) => r.promptId));
+    expect([...sampled].every((id) => mid.has(id))).toBe(true);
+    // the unsampled prompts carry the fresh prior and no online counts
+    const easy = ITEMS.find((i) => !mid.has(i.id))!;
+    expect(ctx.state.prompts.get(easy.id)).toEqual({
+      offlineDifficulty: 0,
+      successes: 0,
+      trials: 0,
+      step: 1,
+    });
+
+    // a subset per step, drawn by (seed, step); never under uniform sampling or with rescoring off
+    const some = makeCtx(() => 0.5, { curriculum: { rescorePerStep: 10 } });
+    const subsets: string[][] = [];
+    some.referenceLikelihood = async (items) => {
+      subsets.push(items.map((i) => i.id));
+      return items.map(() => 0.5);
+    };
+    await rlStep(some, 1);
+    await rlStep(some, 2);
+    expect(subsets.map((ids) => new Set(ids).size)).toEqual([10, 10]);
+    expect(subsets[0]).not.toEqual(subsets[1]);
+    for (const rl of [{ sampler: "uniform" as const }, { curriculum: { rescorePerStep: 0 } }]) {
+      const off = makeCtx(() => 0.5, rl);
+      off.referenceLikelihood = async () => {
+        throw new Error("must not rescore");
+      };
+      const { metrics: m } = await rlStep(off, 1);
+      expect(m.timings.rescore).toBeUndefined();
+    }
+  });
+
   it("refills when most groups lack signal, and tops the batch up without signal when it cannot", async () => {
     // only 1 prompt in 8 is ever wrong-or-right mixed; the rest are always solved
     const mixed = new Set(ITEMS.filter((_, i) => i % 8 === 0).map((i) => i.id));

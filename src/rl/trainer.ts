@@ -1,6 +1,6 @@
 /**
  * The RL trainer (design.md "The data flow", §5.3–5.4): `rlStep` is one single-controller step that reads top to
- * bottom as its phases — sample → gen → reward → observe (refilled while too few groups have signal) → ratio EMA →
+ * bottom as its phases — (rescore →) sample → gen → reward → observe (refilled while too few groups have signal) → ratio EMA →
  * subsample → adv → pack → update — each inside `timed(...)`, with one metrics object per step. `runRl` is the loop
  * around it: run folder logging, held-out evaluations, checkpoints every K steps, and resume from the last one.
  */
@@ -10,7 +10,7 @@ import type { ScoredResult, ScoreInput } from "../reward/system.ts";
 import { mulberry32 } from "../util/rng.ts";
 import { hasSignal } from "./advantages.ts";
 import type { RlLoopConfig } from "./config.ts";
-import type { PromptStats } from "./curriculum.ts";
+import { type PromptStats, rescoredPromptStats, sampleUniform } from "./curriculum.ts";
 import type { Policy, PolicyPrompt } from "./policy.ts";
 import { initRatioEma, promptsToSample, type RatioEmaState, updateRatioEma } from "./ratio-ema.ts";
 import type { RunStore } from "./run-store.ts";
@@ -51,6 +51,11 @@ export type RlContext = {
   items: ReadonlyMap<string, TaskItem>;
   toPrompt: (item: TaskItem) => PolicyPrompt;
   score: Scorer;
+  /**
+   * The current policy's probability of each item's reference response: with `curriculum.rescorePerStep`, RLCS
+   * rescores that many random prompts' difficulty (1 − it) before each step. Absent: no rescoring.
+   */
+  referenceLikelihood?: ((items: readonly TaskItem[]) => Promise<number[]>) | undefined;
   state: TrainerState;
   /** Clock in ms (injected so tests can fix it). */
   now?: () => number;
@@ -138,6 +143,18 @@ export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> 
   const rand = mulberry32(deriveSeed(ctx.seed, "rl-step", step));
   const curriculum = curriculumOptions(cfg);
   const stepStart = now();
+
+  // 0. rescore: fresh difficulty for random prompts under the current policy (RLCS with the likelihood prior)
+  if (cfg.sampler === "rlcs" && cfg.curriculum.rescorePerStep > 0 && ctx.referenceLikelihood) {
+    const score = ctx.referenceLikelihood;
+    await timed(timings, "rescore", async () => {
+      const pick = mulberry32(deriveSeed(ctx.seed, "rl-rescore", step));
+      const ids = sampleUniform([...ctx.state.prompts.keys()], cfg.curriculum.rescorePerStep, pick);
+      const likelihood = await score(ids.map((id) => ctx.items.get(id)!));
+      for (const [i, id] of ids.entries())
+        ctx.state.prompts.set(id, rescoredPromptStats(1 - likelihood[i]!, step));
+    });
+  }
 
   // 1–4. sample → gen → reward → observe, refilled while fewer than B groups have signal
   const groups: (ScoredGroup & { round: number })[] = [];
