@@ -17,6 +17,8 @@ import { RunStore } from "./run-store.ts";
 function toyEngine(items: () => Map<string, TaskItem>, calls: string[]): MainJobEngine {
   class SkillPolicy implements Policy {
     skill = 0.1;
+    /** What one RL update adds to the skill. */
+    gain = 0.05;
     async generate(prompts: readonly PolicyPrompt[], p: RolloutParams): Promise<Rollout[][]> {
       return prompts.map((pr, i) => {
         const rand = mulberry32(p.seed * 31 + i);
@@ -37,7 +39,7 @@ function toyEngine(items: () => Map<string, TaskItem>, calls: string[]): MainJob
       });
     }
     async update() {
-      this.skill = Math.min(0.95, this.skill + 0.05);
+      this.skill = Math.min(0.95, this.skill + this.gain);
       return { loss: 0, clipFraction: 0, gradNorm: 0, tokens: 1, microSteps: 1, seconds: 0 };
     }
     async save(dir: string) {
@@ -178,6 +180,48 @@ describe("runMainJob data.sftLevels", () => {
     await expect(runMainJob({ outDir: join(out, "..", "bad"), config: bad, engine })).rejects.toThrow(
       /no training item has an SFT level \(3\)/,
     );
+  });
+});
+
+describe("runMainJob --compare", () => {
+  it("continues a lagging RLCS run from its checkpoint up to uniform's rollouts before comparing", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "glmv-main-")), "run");
+    dirs.push(out);
+    const { buildSuites } = await import("./suites.ts");
+    const itemMap = new Map(buildSuites(tinyConfig()).train.map((i) => [i.id, i]));
+    const engine = toyEngine(() => itemMap, []);
+    // policies in creation order: SFT, RLCS, control, uniform, RLCS continued; uniform learns fast, so its groups
+    // soon agree and its refills spend more rollouts
+    const gains = [0.05, 0.02, 0.05, 0.3, 0.02];
+    const create = engine.createPolicy;
+    let created = 0;
+    engine.createPolicy = async (seed) => {
+      const p = await create(seed);
+      (p as unknown as { gain: number }).gain = gains[created++] ?? 0.05;
+      return p;
+    };
+    const summary = await runMainJob({ outDir: out, config: tinyConfig(), engine, compare: true });
+    expect(summary.rlSteps).toBe(4); // the summary keeps the configured steps
+    expect(summary.rlAccuracy).toBeCloseTo(0.38, 9);
+    const read = (dir: string) =>
+      readFileSync(join(dir, "metrics.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { step: number; rolloutsTotal: number; heldout?: { accuracy: number } });
+    const rlcs = read(out);
+    const uniform = read(join(out, "uniform"));
+    const budget = uniform.at(-1)!.rolloutsTotal;
+    expect(rlcs.length).toBeGreaterThan(4);
+    expect(rlcs.map((m) => m.step)).toEqual(rlcs.map((_, i) => i + 1)); // each step logged once
+    const last = rlcs.at(-1)!;
+    expect(last.heldout).toBeDefined(); // the step it stopped at was evaluated
+    // here it stops at the cap, as many steps again, still short of uniform's rollouts and accuracy
+    expect(last.step).toBe(8);
+    expect(last.rolloutsTotal).toBeLessThan(budget);
+    expect(last.heldout!.accuracy).toBeCloseTo(0.3 + 8 * 0.02, 9);
+    const compare = JSON.parse(readFileSync(join(out, "compare.json"), "utf8"));
+    expect(compare.uniformFinalAccuracy).toBeCloseTo(0.95, 9);
+    expect(compare.rlcsFinalAccuracy).toBeCloseTo(last.heldout!.accuracy, 9);
   });
 });
 

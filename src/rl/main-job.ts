@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { TaskItem } from "../data/tasks/types.ts";
 import { GlmvError } from "../util/errors.ts";
 import { tempSibling, writeFileAtomic } from "../util/fs.ts";
-import { type CompareResult, compareRuns } from "./compare.ts";
+import { type CompareResult, compareRuns, rolloutsToReach } from "./compare.ts";
 import { type ResolvedOfflineDifficulty, type RlConfig, RlConfig as RlConfigSchema } from "./config.ts";
 import type { Policy, PolicyPrompt } from "./policy.ts";
 import { renderReport, reportRollouts } from "./report.ts";
@@ -142,8 +142,12 @@ async function rlPhase(
   opts: MainJobOptions,
   label: string,
   difficulty?: ReadonlyMap<string, number>,
+  run: { meta: string; steps: number; until?: (m: StepMetrics) => boolean } = {
+    meta: "rl",
+    steps: config.rl.steps,
+  },
 ): Promise<RlPhaseResult> {
-  const done = store.getMeta<RlPhaseResult>("rl");
+  const done = store.getMeta<RlPhaseResult>(run.meta);
   if (done) return done;
   const { engine } = opts;
   const policy = await engine.createPolicy(config.seed);
@@ -151,7 +155,7 @@ async function rlPhase(
   try {
     await policy.load(sftDir);
     engine.resetOptimizer(policy);
-    const bar = opts.progress?.(config.rl.steps, label);
+    const bar = opts.progress?.(run.steps, label);
     const ctx = {
       config: config.rl,
       seed: config.seed,
@@ -167,7 +171,8 @@ async function rlPhase(
       state: initialTrainerState(initialPromptStats(suites.train, difficulty)),
     };
     await runRl(ctx, {
-      steps: config.rl.steps,
+      steps: run.steps,
+      until: run.until,
       store,
       resume: true,
       evaluate: () => engine.evaluate(policy, suites.heldout),
@@ -182,12 +187,40 @@ async function rlPhase(
     const last = metrics.filter((m) => m.heldout).at(-1);
     const heldout = last?.heldout ?? (await engine.evaluate(policy, suites.heldout));
     const result = { heldout, metrics: [], seconds: metrics.reduce((s, m) => s + (m.timings.step ?? 0), 0) };
-    store.setMeta("rl", result);
+    store.setMeta(run.meta, result);
     return { ...result, metrics };
   } finally {
     await reward.close();
     await policy.dispose();
   }
+}
+
+/**
+ * RLCS spends fewer rollouts per step than uniform sampling, so equal steps are not an equal budget: continue the
+ * RLCS run from its last checkpoint until it reaches uniform's final held-out accuracy or has spent as many
+ * rollouts as uniform did (at most as many steps again). Returns the RLCS run's metrics, extension included; the
+ * summary's RL figures stay those of the configured steps.
+ */
+async function extendToUniformBudget(
+  store: RunStore,
+  config: RlConfig,
+  uniform: readonly StepMetrics[],
+  sftDir: string,
+  suites: { train: TaskItem[]; heldout: TaskItem[] },
+  opts: MainJobOptions,
+  difficulty?: ReadonlyMap<string, number>,
+): Promise<StepMetrics[]> {
+  const rlcs = () => store.readMetrics() as unknown as StepMetrics[];
+  const target = uniform.filter((m) => m.heldout).at(-1)?.heldout?.accuracy;
+  const budget = uniform.at(-1)?.rolloutsTotal ?? 0;
+  const spent = rlcs().at(-1)?.rolloutsTotal ?? 0;
+  if (target === undefined || spent >= budget || rolloutsToReach(rlcs(), target) !== null) return rlcs();
+  await rlPhase(store, config, sftDir, suites, opts, "rl (rlcs, on to uniform's rollouts)", difficulty, {
+    meta: "rl-extended",
+    steps: 2 * config.rl.steps,
+    until: (m) => m.rolloutsTotal >= budget || (m.heldout?.accuracy ?? 0) >= target - 1e-12,
+  });
+  return rlcs();
 }
 
 const cannotScore = () =>
@@ -300,7 +333,10 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
 
     // RL (RLCS by default) from the SFT checkpoint
     const rl = await rlPhase(store, config, sftDir, suites, opts, `rl (${config.rl.sampler})`, difficulty);
-    const metrics = rl.metrics.length ? rl.metrics : (store.readMetrics() as unknown as StepMetrics[]);
+    // the configured steps only (a --compare run may have continued RLCS past them; extendToUniformBudget)
+    const metrics = (
+      rl.metrics.length ? rl.metrics : (store.readMetrics() as unknown as StepMetrics[])
+    ).filter((m) => m.step <= config.rl.steps);
     log(familyLine(`after RL (${config.rl.sampler})`, rl.heldout));
 
     // The honest control: continued SFT from the same checkpoint for RL's wall time
@@ -347,15 +383,23 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
         const otherMetrics = otherRl.metrics.length
           ? otherRl.metrics
           : (otherStore.readMetrics() as unknown as StepMetrics[]);
-        controlRun = { name: other, metrics: otherMetrics };
         log(familyLine(`after RL (${other})`, otherRl.heldout));
+        const [rlcsStore, rlcsConfig, uniform] =
+          other === "uniform" ? [store, config, otherMetrics] : [otherStore, otherConfig, metrics];
+        const rlcs = await extendToUniformBudget(
+          rlcsStore,
+          rlcsConfig,
+          uniform,
+          sftDir,
+          suites,
+          opts,
+          difficulty,
+        );
+        controlRun = { name: other, metrics: other === "uniform" ? otherMetrics : rlcs };
+        compare = compareRuns(rlcs, uniform);
       } finally {
         otherStore.close();
       }
-      compare =
-        other === "uniform"
-          ? compareRuns(metrics, controlRun.metrics)
-          : compareRuns(controlRun.metrics, metrics);
       await writeFileAtomic(join(opts.outDir, "compare.json"), `${JSON.stringify(compare, null, 2)}\n`);
       log(
         `compare: RLCS reached uniform's final ${(100 * compare.target).toFixed(1)}% after ${compare.rlcsRollouts ?? "never"} rollouts vs ${compare.uniformRollouts} (ratio ${compare.ratio?.toFixed(2) ?? "n/a"})`,

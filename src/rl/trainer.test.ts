@@ -235,6 +235,23 @@ describe("runRl", () => {
     store.close();
   });
 
+  it("stops after the first step `until` accepts, evaluating and checkpointing it as a last step", async () => {
+    const cfg = parseRlConfig({ rl: { steps: 10, checkpointEvery: 4, evalEvery: 4 } });
+    const store = await RunStore.create(tempDir(), RlConfig, cfg);
+    const evals: number[] = [];
+    const evaluate = async (step: number) => {
+      evals.push(step);
+      return { accuracy: 0.5, perFamily: { counting: 0.5 }, items: 10 };
+    };
+    const ctx = makeCtx(() => 0.5, cfg.rl);
+    const { metrics } = await runRl(ctx, { steps: 10, store, evaluate, until: (m) => m.step === 6 });
+    expect(metrics.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(evals).toEqual([4, 6]);
+    expect(metrics.at(-1)!.heldout).toBeDefined();
+    expect(store.latestCheckpoint()!.step).toBe(6);
+    store.close();
+  });
+
   it("resumes after a crash with each step logged once and the uninterrupted run's curriculum", async () => {
     const cfg = parseRlConfig({ rl: { steps: 5, checkpointEvery: 2, evalEvery: 0 } });
     const rate = (id: string) => (Number(id.split("-").at(-1)) % 3) / 2;

@@ -260,6 +260,8 @@ export type RunRlOptions = {
   evaluate?: ((step: number) => Promise<HeldoutResult>) | undefined;
   /** Called after each step has been logged (progress bars, stop conditions in tests). */
   onStep?: ((metrics: StepMetrics) => void) | undefined;
+  /** Stop after the first step for which this holds (that step is evaluated and checkpointed as a last one). */
+  until?: ((metrics: StepMetrics) => boolean) | undefined;
 };
 
 export type RunRlResult = { firstStep: number; metrics: StepMetrics[] };
@@ -292,17 +294,21 @@ export async function runRl(ctx: RlContext, opts: RunRlOptions): Promise<RunRlRe
     const { metrics: m, rollouts } = await rlStep(ctx, step);
     const evalDue = (cfg.evalEvery > 0 && step % cfg.evalEvery === 0) || step === opts.steps;
     if (opts.evaluate && evalDue) m.heldout = await opts.evaluate(step);
+    const stop = opts.until?.(m) ?? false;
+    if (stop && !m.heldout && opts.evaluate) m.heldout = await opts.evaluate(step); // a last step is evaluated
+    const last = step === opts.steps || stop;
     if (store) {
       await store.writeRollouts(step, rollouts);
       await store.appendMetrics(m);
       store.savePrompts(ctx.state.prompts);
-      if (step % cfg.checkpointEvery === 0 || step === opts.steps) {
+      if (step % cfg.checkpointEvery === 0 || last) {
         const loopState: LoopState = { ratioEma: ctx.state.ratioEma, rolloutsTotal: ctx.state.rolloutsTotal };
         await store.saveCheckpoint(step, (dir) => ctx.policy.save(dir), loopState);
       }
     }
     metrics.push(m);
     opts.onStep?.(m);
+    if (last) break;
   }
   return { firstStep, metrics };
 }
