@@ -113,8 +113,8 @@ export const RlLoopConfig = z.object({
   /** Most sequences in one micro-batch: the local engine's packed row has this many image slots. */
   maxSeqsPerMicroBatch: z.number().int().positive().default(8),
   checkpointEvery: z.number().int().positive().default(10),
-  /** Held-out evaluation every this many steps (0: only at the end); feeds the curves and `--compare`. */
-  evalEvery: z.number().int().min(0).default(10),
+  /** Held-out evaluation every this many steps (0: only at the end); feeds the curves and `--compare` (~7 s each). */
+  evalEvery: z.number().int().min(0).default(5),
   /** Per-item reward deadline in ms (a timeout is a recorded zero). */
   rewardDeadlineMs: z.number().int().positive().default(2000),
   rewardWorkers: z.number().int().positive().default(1),
