@@ -41,8 +41,14 @@ describe("rlConfigFromArgs", () => {
     });
     expect(c.data.heldoutItems).toBe(512);
     expect(c.rl.curriculum.offline).toBe("auto");
-    const d = rlConfigFromArgs({ "offline-difficulty": "sft-likelihood" });
-    expect(d.rl.curriculum).toMatchObject({ offline: "sft-likelihood", decay: 0.9, priorWeight: 2 });
+    expect(c.rl.curriculum.rescorePerStep).toBe(600);
+    const d = rlConfigFromArgs({ "offline-difficulty": "sft-likelihood", "rescore-per-step": "50" });
+    expect(d.rl.curriculum).toMatchObject({
+      offline: "sft-likelihood",
+      rescorePerStep: 50,
+      decay: 0.9,
+      priorWeight: 2,
+    });
   });
   it("rejects unknown families, samplers and non-numbers", () => {
     expect(() => rlConfigFromArgs({ families: "poetry" })).toThrow(/unknown family/);
@@ -160,7 +166,7 @@ function runCli(args: string[]): {
 /** A tiny run: 4 RL steps of 4 prompts × 4 rollouts, checkpoints at steps 2 and 4, no continued-SFT control. */
 const SMALL = (
   "--steps 4 --sft-steps 4 --families counting --train-per-family 24 --heldout 16 --batch-prompts 4 " +
-  "--group-size 4 --eval-every 0 --checkpoint-every 2 --no-control"
+  "--group-size 4 --eval-every 0 --checkpoint-every 2 --no-control --offline-difficulty level"
 ).split(" ");
 
 describe("glmv rl --resume", () => {

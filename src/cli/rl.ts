@@ -36,6 +36,8 @@ options:
                          the curriculum's offline difficulty: task level, or 1 − the SFT model's likelihood
                          of each prompt's reference response (one forward per training prompt); auto
                          (default) scores where the engine can and uses the level elsewhere
+  --rescore-per-step N   with the likelihood difficulty, random prompts rescored under the current policy
+                         before each RLCS step (default 600; 0 = score once, after SFT)
   --steps N              RL steps (default 30)
   --sft-steps N          SFT steps (default 150)
   --families a,b         task families (default counting; any of ${TASK_FAMILIES.join(", ")})
@@ -83,6 +85,7 @@ const OPTIONS = {
   sampler: { type: "string" },
   compare: { type: "boolean" },
   "offline-difficulty": { type: "string" },
+  "rescore-per-step": { type: "string" },
   steps: { type: "string" },
   "sft-steps": { type: "string" },
   "sft-items": { type: "string" },
@@ -157,7 +160,10 @@ export function rlConfigFromArgs(values: Record<string, string | boolean | undef
         groupSize: numberArg(values, "group-size"),
         lr: numberArg(values, "lr"),
       }),
-      ...(offline ? { curriculum: { ...file.rl?.curriculum, offline } } : {}),
+      curriculum: {
+        ...file.rl?.curriculum,
+        ...defined({ offline, rescorePerStep: numberArg(values, "rescore-per-step") }),
+      },
     },
   };
   try {
