@@ -297,6 +297,17 @@ describe("runMainJob curriculum.offline: sft-likelihood", () => {
     const scored = await run(scoring);
     expect(scored.offlineDifficulty).toBe("sft-likelihood");
     expect(calls[0]).toBe(itemMap.size);
+    // a lone uniform run has no curriculum to feed: nothing is scored
+    calls.length = 0;
+    const uniformOut = join(mkdtempSync(join(tmpdir(), "glmv-main-")), "run");
+    dirs.push(uniformOut);
+    const uniform = await runMainJob({
+      outDir: uniformOut,
+      config: parseRlConfig({ ...auto(), rl: { ...auto().rl, sampler: "uniform" } }),
+      engine: scoring,
+    });
+    expect(uniform.offlineDifficulty).toBe("level");
+    expect(calls).toEqual([]);
   });
 
   it("rescores rescorePerStep random prompts under the RL policy before each step", async () => {

@@ -234,10 +234,18 @@ const cannotScore = () =>
 
 type OfflineScores = { seconds: number; difficulty: Record<string, number> };
 
-/** The offline difficulty a run uses: `auto` becomes `sft-likelihood` where the engine can score, else `level`. */
-function resolveOffline(config: RlConfig, engine: MainJobEngine): ResolvedOfflineDifficulty {
+/**
+ * The offline difficulty a run uses: `auto` becomes `sft-likelihood` where the engine can score and some RLCS run
+ * will use it (not for a lone uniform run), else `level`.
+ */
+function resolveOffline(
+  config: RlConfig,
+  engine: MainJobEngine,
+  compare: boolean,
+): ResolvedOfflineDifficulty {
   const wanted = config.rl.curriculum.offline;
-  if (wanted === "auto") return engine.referenceLikelihood ? "sft-likelihood" : "level";
+  const curriculumRuns = config.rl.sampler === "rlcs" || compare;
+  if (wanted === "auto") return engine.referenceLikelihood && curriculumRuns ? "sft-likelihood" : "level";
   // fail before SFT, not after it
   if (wanted === "sft-likelihood" && !engine.referenceLikelihood) throw cannotScore();
   return wanted;
@@ -286,7 +294,7 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
       : await RunStore.create(opts.outDir, RlConfigSchema, opts.config);
   try {
     const config = store.readConfig(RlConfigSchema);
-    const offlineKind = resolveOffline(config, opts.engine);
+    const offlineKind = resolveOffline(config, opts.engine, opts.compare === true);
     const suites = buildSuites(config);
     log(
       `suite: ${suites.train.length} training prompts, ${suites.heldout.length} held-out items (${config.data.families.join(", ")})`,
