@@ -41,7 +41,7 @@ describe("rlConfigFromArgs", () => {
     });
     expect(c.data.heldoutItems).toBe(512);
     expect(c.rl.curriculum.offline).toBe("auto");
-    expect(c.rl.curriculum.rescorePerStep).toBe(600);
+    expect(c.rl.curriculum.rescorePerStep).toBe(300);
     const d = rlConfigFromArgs({ "offline-difficulty": "sft-likelihood", "rescore-per-step": "50" });
     expect(d.rl.curriculum).toMatchObject({
       offline: "sft-likelihood",

@@ -37,7 +37,7 @@ options:
                          of each prompt's reference response (one forward per training prompt); auto
                          (default) scores where the engine can and uses the level elsewhere
   --rescore-per-step N   with the likelihood difficulty, random prompts rescored under the current policy
-                         before each RLCS step (default 600; 0 = score once, after SFT)
+                         before each RLCS step (default 300; 0 = score once, after SFT)
   --steps N              RL steps (default 30)
   --sft-steps N          SFT steps (default 150)
   --families a,b         task families (default counting; any of ${TASK_FAMILIES.join(", ")})
