@@ -74,10 +74,10 @@ export const SftConfig = z.object({
 /** The RLCS-GRPO loop. */
 export const RlLoopConfig = z.object({
   /**
-   * 30 steps keep the whole main job under 14 minutes on 2 cores: measured 8–12 s per RL step at 16 prompts × 8
-   * (ratio-EMA oversampling samples 30–50 prompts while half the groups lack signal; 8 packed rows per gradient
-   * call), the continued-SFT control takes RL's wall time again, SFT 150 steps at ≈0.9 s each. Measured with
-   * seed 1 (512 held-out): 0.537 after SFT, 0.508 / 0.615 / 0.855 / 0.977 at steps 10 / 20 / 30 / 40.
+   * 30 steps keep the whole main job at 12 minutes on 2 cores: ~8.4 s per RL step at 16 prompts × 8 (2.2 s
+   * rescoring 300 prompts, 2.4 s generation, 3.8 s update with 8 packed rows per gradient call), the continued-SFT
+   * control takes RL's wall time again, SFT 150 steps at ≈1.1 s each. Measured with seed 1 (512 held-out): 0.525
+   * after SFT, 0.588 / 0.568 / 0.604 / 0.594 / 0.768 / 0.674 at steps 5–30; 720 s in all.
    */
   steps: z.number().int().min(0).default(30),
   /** Prompts per trained batch (B); the batch holds B × groupSize rollouts. */
