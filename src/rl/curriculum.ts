@@ -28,11 +28,13 @@
  * without (396-prompt pool). That bounds what any sampler that learns from history can gain here.
  * Scored once, the likelihood prior lifted the sampled-signal rate only to 0.46–0.54 (uniform 0.40–0.50, seeds 1–3).
  *
- * Hence `rescorePerStep` (trainer.ts, phase "rescore"): before each step, 600 random prompts are rescored under
- * the current policy (one teacher-forced forward each, ~6 ms on the tiny model) and their fresh difficulty replaces
+ * Hence `rescorePerStep` (trainer.ts, phase "rescore"): before each step, random prompts (600 in these runs, 300
+ * by default) are rescored under the current policy (one teacher-forced forward each, ~6 ms on the tiny model) and their fresh difficulty replaces
  * prior and counts. Sampling then picks from prompts whose estimate is at most a few steps old: over RL seeds 1–3
  * from one SFT checkpoint the sampled-signal rate was 0.66 / 0.62 / 0.64, a step took 25–45% fewer rollouts than
- * under uniform sampling, and the rescoring cost 3–4 s per step (a step is ~7 s).
+ * under uniform sampling, and the rescoring cost 3–4 s per step (a step is ~7 s). RLCS reached uniform sampling's
+ * final accuracy with 0.45 and 0.56 of its rollouts on seeds 1 and 3, not within 10,112 on seed 2. At 300 per step
+ * the signal rate was 0.57 / 0.60 / 0.51 and no seed reached uniform's final accuracy within 30 steps.
  */
 
 export type PromptStats = {
