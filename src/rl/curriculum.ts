@@ -29,8 +29,8 @@
  * Scored once, the likelihood prior lifted the sampled-signal rate only to 0.46–0.54 (uniform 0.40–0.50, seeds 1–3).
  *
  * Hence `rescorePerStep` (trainer.ts, phase "rescore"): before each step, random prompts (600 in these runs, 300
- * by default) are rescored under the current policy (one teacher-forced forward each, ~6 ms on the tiny model) and their fresh difficulty replaces
- * prior and counts. Sampling then picks from prompts whose estimate is at most a few steps old: over RL seeds 1–3
+ * by default) are rescored under the current policy (one teacher-forced forward each, ~6 ms on the tiny model),
+ * and their fresh difficulty replaces prior and counts. Sampling then picks from prompts whose estimate is at most a few steps old: over RL seeds 1–3
  * from one SFT checkpoint the sampled-signal rate was 0.66 / 0.62 / 0.64, a step took 25–45% fewer rollouts than
  * under uniform sampling, and the rescoring cost 3–4 s per step (a step is ~7 s). RLCS reached uniform sampling's
  * final accuracy with 0.45 and 0.56 of its rollouts on seeds 1 and 3, not within 10,112 on seed 2. At 300 per step
@@ -80,13 +80,6 @@ export const newPromptStats = (offlineDifficulty: number, step = 0): PromptStats
   trials: 0,
   step,
 });
-
-/**
- * A prompt rescored at `step` under the current policy: the fresh difficulty replaces the old prior and the
- * online counts, which are all older than it (a prompt of a 3,000-prompt pool is rarely drawn twice in 30 steps).
- */
-export const rescoredPromptStats = (difficulty: number, step: number): PromptStats =>
-  newPromptStats(difficulty, step);
 
 /** Age the counts of `s` to `step`. */
 function decayed(s: PromptStats, step: number, decay: number): { successes: number; trials: number } {

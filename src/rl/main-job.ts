@@ -213,8 +213,9 @@ async function extendToUniformBudget(
   const rlcs = () => store.readMetrics() as unknown as StepMetrics[];
   const target = uniform.filter((m) => m.heldout).at(-1)?.heldout?.accuracy;
   const budget = uniform.at(-1)?.rolloutsTotal ?? 0;
-  const spent = rlcs().at(-1)?.rolloutsTotal ?? 0;
-  if (target === undefined || spent >= budget || rolloutsToReach(rlcs(), target) !== null) return rlcs();
+  const sofar = rlcs();
+  const spent = sofar.at(-1)?.rolloutsTotal ?? 0;
+  if (target === undefined || spent >= budget || rolloutsToReach(sofar, target) !== null) return sofar;
   await rlPhase(store, config, sftDir, suites, opts, "rl (rlcs, on to uniform's rollouts)", difficulty, {
     meta: "rl-extended",
     steps: 2 * config.rl.steps,

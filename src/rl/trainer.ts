@@ -1,7 +1,7 @@
 /**
  * The RL trainer (design.md "The data flow", §5.3–5.4): `rlStep` is one single-controller step that reads top to
- * bottom as its phases — (rescore →) sample → gen → reward → observe (refilled while too few groups have signal) → ratio EMA →
- * subsample → adv → pack → update — each inside `timed(...)`, with one metrics object per step. `runRl` is the loop
+ * bottom as its phases — (rescore →) sample → gen → reward → observe (refilled while too few groups have signal) →
+ * ratio EMA → subsample → adv → pack → update — each inside `timed(...)`, with one metrics object per step. `runRl` is the loop
  * around it: run folder logging, held-out evaluations, checkpoints every K steps, and resume from the last one.
  */
 import { deriveSeed } from "../data/tasks/rng.ts";
@@ -10,7 +10,7 @@ import type { ScoredResult, ScoreInput } from "../reward/system.ts";
 import { mulberry32 } from "../util/rng.ts";
 import { hasSignal } from "./advantages.ts";
 import type { RlLoopConfig } from "./config.ts";
-import { type PromptStats, rescoredPromptStats, sampleUniform } from "./curriculum.ts";
+import { newPromptStats, type PromptStats, sampleUniform } from "./curriculum.ts";
 import type { Policy, PolicyPrompt } from "./policy.ts";
 import { initRatioEma, promptsToSample, type RatioEmaState, updateRatioEma } from "./ratio-ema.ts";
 import type { RunStore } from "./run-store.ts";
@@ -151,8 +151,10 @@ export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> 
       const pick = mulberry32(deriveSeed(ctx.seed, "rl-rescore", step));
       const ids = sampleUniform([...ctx.state.prompts.keys()], cfg.curriculum.rescorePerStep, pick);
       const likelihood = await score(ids.map((id) => ctx.items.get(id)!));
+      // the fresh difficulty replaces prior and online counts, which are all older than it (a prompt of a
+      // 3,000-prompt pool is rarely drawn twice in 30 steps)
       for (const [i, id] of ids.entries())
-        ctx.state.prompts.set(id, rescoredPromptStats(1 - likelihood[i]!, step));
+        ctx.state.prompts.set(id, newPromptStats(1 - likelihood[i]!, step));
     });
   }
 
