@@ -56,7 +56,10 @@ export function curriculumOptions(cfg: RlLoopConfig): CurriculumOptions {
   return { groupSize: cfg.groupSize, ...weights };
 }
 
-/** Phase "sample": `n` prompt ids not in `exclude`, by RLCS weights or uniformly. */
+/**
+ * Phase "sample": `n` prompt ids not in `exclude`, by RLCS weights or uniformly. With `preferred` (the prompts
+ * rescored this step), RLCS draws from those first and from the rest of the pool only when they run out.
+ */
 export function samplePromptIds(
   stats: ReadonlyMap<string, PromptStats>,
   n: number,
@@ -64,13 +67,19 @@ export function samplePromptIds(
   rand: () => number,
   cfg: RlLoopConfig,
   exclude: ReadonlySet<string>,
+  preferred?: ReadonlySet<string>,
 ): string[] {
   if (cfg.sampler === "uniform") {
     const ids = [...stats.keys()].filter((id) => !exclude.has(id));
     return sampleUniform(ids, n, rand);
   }
-  const open = new Map([...stats].filter(([id]) => !exclude.has(id)));
-  return sampleCurriculum(open, n, step, rand, curriculumOptions(cfg));
+  const open = [...stats].filter(([id]) => !exclude.has(id));
+  const opts = curriculumOptions(cfg);
+  if (!preferred) return sampleCurriculum(new Map(open), n, step, rand, opts);
+  const first = sampleCurriculum(new Map(open.filter(([id]) => preferred.has(id))), n, step, rand, opts);
+  if (first.length >= n) return first;
+  const rest = new Map(open.filter(([id]) => !preferred.has(id)));
+  return [...first, ...sampleCurriculum(rest, n - first.length, step, rand, opts)];
 }
 
 /** Phase "reward" input: one `ScoreInput` per rollout, ids `<promptId>#<k>`. */

@@ -127,7 +127,7 @@ describe("rlStep", () => {
     expect(metrics.difficultyHistogram.reduce((a, b) => a + b, 0)).toBe(ITEMS.length);
   });
 
-  it("rescores random prompts under the current policy before an RLCS step, and samples from the fresh scores", async () => {
+  it("rescores prompts under the current policy before an RLCS step, and samples from the fresh scores", async () => {
     const mid = new Set(ITEMS.slice(0, 24).map((i) => i.id));
     const ctx = makeCtx(() => 0.5, { curriculum: { rescorePerStep: ITEMS.length } });
     const asked: string[][] = [];
@@ -169,6 +169,34 @@ describe("rlStep", () => {
       const { metrics: m } = await rlStep(off, 1);
       expect(m.timings.rescore).toBeUndefined();
     }
+  });
+
+  it("samples an RLCS step's rounds from the prompts it has just rescored, by their fresh scores", async () => {
+    const ctx = makeCtx(() => 0.5, { curriculum: { rescorePerStep: 24 }, refillRounds: 0 });
+    let candidates: string[] = [];
+    ctx.referenceLikelihood = async (items) => {
+      candidates = items.map((i) => i.id);
+      // 18 of the 24 are mid-band under the current policy, 6 already solved
+      return items.map((_, k) => (k < 18 ? 0.5 : 1));
+    };
+    const { rollouts } = await rlStep(ctx, 1);
+    expect(candidates).toHaveLength(24);
+    // 16 prompts are sampled from the 24 just rescored (the other 72 have the same stale prior), mostly mid-band
+    const sampled = new Set(rollouts.map((r) => r.promptId));
+    expect(sampled.size).toBe(16);
+    expect([...sampled].every((id) => candidates.includes(id))).toBe(true);
+    expect([...sampled].filter((id) => candidates.indexOf(id) < 18).length).toBeGreaterThanOrEqual(15);
+
+    // fewer candidates than the step samples: all of them, then the rest of the pool by weight
+    const few = makeCtx(() => 0.5, { curriculum: { rescorePerStep: 10 }, refillRounds: 0 });
+    let fewCandidates: string[] = [];
+    few.referenceLikelihood = async (items) => {
+      fewCandidates = items.map((i) => i.id);
+      return items.map(() => 0.5);
+    };
+    const fewSampled = new Set((await rlStep(few, 1)).rollouts.map((r) => r.promptId));
+    expect(fewSampled.size).toBe(16);
+    expect(fewCandidates.every((id) => fewSampled.has(id))).toBe(true);
   });
 
   it("refills when most groups lack signal, and tops the batch up without signal when it cannot", async () => {
@@ -252,36 +280,51 @@ describe("runRl", () => {
     store.close();
   });
 
-  it("resumes after a crash with each step logged once and the uninterrupted run's curriculum", async () => {
-    const cfg = parseRlConfig({ rl: { steps: 5, checkpointEvery: 2, evalEvery: 0 } });
-    const rate = (id: string) => (Number(id.split("-").at(-1)) % 3) / 2;
-    // uninterrupted
-    const a = await RunStore.create(tempDir(), RlConfig, cfg);
-    await runRl(makeCtx(rate, cfg.rl), { steps: 5, store: a });
-    // a crash while logging step 3 (the last checkpoint is step 2), then resume
-    const bDir = tempDir();
-    const b2 = await RunStore.create(bDir, RlConfig, cfg);
-    const crashed = makeCtx(rate, cfg.rl);
-    let stop = false;
-    await runRl(crashed, {
-      steps: 5,
-      store: b2,
-      onStep: (m) => {
-        if (m.step === 3) stop = true;
-        if (stop) throw new Error("crash");
-      },
-    }).catch(() => undefined);
-    const resumed = makeCtx(rate, cfg.rl);
-    const result = await runRl(resumed, { steps: 5, store: b2, resume: true });
-    expect(result.firstStep).toBe(3);
-    expect((resumed.policy as FixedRatePolicy).loads).toHaveLength(1);
-    expect(b2.readMetrics().map((m) => m.step)).toEqual([1, 2, 3, 4, 5]);
-    expect(b2.loadPrompts()).toEqual(a.loadPrompts());
-    expect(b2.readMetrics().map((m) => m.rolloutsTotal)).toEqual(a.readMetrics().map((m) => m.rolloutsTotal));
-    expect(readFileSync(join(bDir, "config.yaml"), "utf8")).toContain("batchPrompts: 16");
-    a.close();
-    b2.close();
-  });
+  it.each([0, 20])(
+    "resumes after a crash with each step logged once and the uninterrupted run's curriculum (%i rescored per step)",
+    async (rescorePerStep) => {
+      const cfg = parseRlConfig({
+        rl: { steps: 5, checkpointEvery: 2, evalEvery: 0, curriculum: { rescorePerStep } },
+      });
+      const rate = (id: string) => (Number(id.split("-").at(-1)) % 3) / 2;
+      const ctxFor = () => {
+        const ctx = makeCtx(rate, cfg.rl);
+        ctx.referenceLikelihood = async (items) => items.map((i) => rate(i.id) * 0.9);
+        return ctx;
+      };
+      // uninterrupted
+      const a = await RunStore.create(tempDir(), RlConfig, cfg);
+      await runRl(ctxFor(), { steps: 5, store: a });
+      // a crash while logging step 3 (the last checkpoint is step 2), then resume
+      const bDir = tempDir();
+      const b2 = await RunStore.create(bDir, RlConfig, cfg);
+      const crashed = ctxFor();
+      let stop = false;
+      await runRl(crashed, {
+        steps: 5,
+        store: b2,
+        onStep: (m) => {
+          if (m.step === 3) stop = true;
+          if (stop) throw new Error("crash");
+        },
+      }).catch(() => undefined);
+      const resumed = ctxFor();
+      const result = await runRl(resumed, { steps: 5, store: b2, resume: true });
+      expect(result.firstStep).toBe(3);
+      expect((resumed.policy as FixedRatePolicy).loads).toHaveLength(1);
+      expect(b2.readMetrics().map((m) => m.step)).toEqual([1, 2, 3, 4, 5]);
+      expect(b2.loadPrompts()).toEqual(a.loadPrompts());
+      expect(b2.readMetrics().map((m) => m.rolloutsTotal)).toEqual(
+        a.readMetrics().map((m) => m.rolloutsTotal),
+      );
+      expect(b2.readMetrics().map((m) => "rescore" in (m.timings as Record<string, number>))).toEqual(
+        Array(5).fill(rescorePerStep > 0),
+      );
+      expect(readFileSync(join(bDir, "config.yaml"), "utf8")).toContain("batchPrompts: 16");
+      a.close();
+      b2.close();
+    },
+  );
 });
 
 describe("packBatch", () => {

@@ -144,17 +144,19 @@ export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> 
   const curriculum = curriculumOptions(cfg);
   const stepStart = now();
 
-  // 0. rescore: fresh difficulty for random prompts under the current policy (RLCS with the likelihood prior)
+  // 0. rescore: random prompts get a fresh difficulty under the current policy (RLCS with the likelihood prior);
+  // this step's rounds then sample from them first, so that no draw rests on a stale score
+  let rescored: ReadonlySet<string> | undefined;
   if (cfg.sampler === "rlcs" && cfg.curriculum.rescorePerStep > 0 && ctx.referenceLikelihood) {
     const score = ctx.referenceLikelihood;
-    await timed(timings, "rescore", async () => {
+    rescored = await timed(timings, "rescore", async () => {
       const pick = mulberry32(deriveSeed(ctx.seed, "rl-rescore", step));
       const ids = sampleUniform([...ctx.state.prompts.keys()], cfg.curriculum.rescorePerStep, pick);
       const likelihood = await score(ids.map((id) => ctx.items.get(id)!));
-      // the fresh difficulty replaces prior and online counts, which are all older than it (a prompt of a
-      // 3,000-prompt pool is rarely drawn twice in 30 steps)
+      // the fresh difficulty replaces prior and online counts, which are all older than it
       for (const [i, id] of ids.entries())
         ctx.state.prompts.set(id, newPromptStats(1 - likelihood[i]!, step));
+      return new Set(ids);
     });
   }
 
@@ -168,7 +170,7 @@ export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> 
     if (missing <= 0) break;
     const want = promptsToSample(round === 0 ? cfg.batchPrompts : missing, ctx.state.ratioEma);
     const ids = await timed(timings, "sample", () =>
-      samplePromptIds(ctx.state.prompts, want, step, rand, cfg, seen),
+      samplePromptIds(ctx.state.prompts, want, step, rand, cfg, seen, rescored),
     );
     if (ids.length === 0) break;
     for (const id of ids) seen.add(id);
