@@ -13,8 +13,9 @@ import { initTensorEngine } from "../tensor/engine.ts";
 import { parseRlConfig } from "./config.ts";
 import { promptFromItem } from "./encode.ts";
 import { createLocalEngine } from "./local-engine.ts";
-import { LocalPolicy, splitByImages } from "./local-policy.ts";
+import { LocalPolicy } from "./local-policy.ts";
 import { runMainJob } from "./main-job.ts";
+import { splitByImages } from "./packed-scoring.ts";
 import type { PolicyPrompt, Rollout, RolloutParams, UpdateBatch, UpdateParams } from "./policy.ts";
 import type { StepMetrics } from "./trainer.ts";
 

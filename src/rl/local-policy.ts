@@ -33,12 +33,13 @@ import {
 } from "./local-policy-moe.ts";
 import { loadOptimizerState, saveOptimizerState } from "./optimizer-state.ts";
 import { alignToTargets, layoutPacked, packedInputs, packedTargets } from "./packed-inputs.ts";
-import { packSequences } from "./packing.ts";
+import { chunk, packedLogprobs, splitByImages } from "./packed-scoring.ts";
 import type {
   Policy,
   PolicyPrompt,
   Rollout,
   RolloutParams,
+  ScoredSequence,
   UpdateBatch,
   UpdateMetrics,
   UpdateParams,
@@ -69,9 +70,6 @@ export const LocalPolicyConfig = z.object({
   moeBalance: MoeBalanceConfig.prefault({}),
 });
 export type LocalPolicyConfig = z.infer<typeof LocalPolicyConfig>;
-
-/** A prompt and a rollout of it, for scoring logprobs under the current weights. */
-export type ScoredSequence = { prompt: PolicyPrompt; rollout: Pick<Rollout, "tokens"> };
 
 type GradOut = { loss: JaxArray; clipFraction: JaxArray; grads: GlmvParams };
 /** A sample ready for the update: its packed segment and per-token arrays over prompt + response. */
@@ -263,31 +261,18 @@ export class LocalPolicy implements Policy {
    */
   async sequenceLogprobs(seqs: readonly ScoredSequence[]): Promise<number[][]> {
     const encoded = seqs.map((q) => encodePrompt(this.encoder, q.prompt));
-    const full = seqs.map((q, i) => [...encoded[i]!.ids, ...q.rollout.tokens]);
-    const fn = this.#logprobFn;
-    const out: number[][] = seqs.map(() => []);
-    const { context, rowsPerCall, imagesPerRow } = this.settings;
-    const packed = packSequences(
-      full.map((f) => f.length),
-      context,
-    ).microBatches.flatMap((m) => splitByImages(m, (i) => encoded[i]!.grids.length, imagesPerRow));
-    for (const rows of chunk(packed, rowsPerCall)) {
-      const segs = rows.map((row) =>
-        row.map((i) => ({ ...encoded[i]!, ids: full[i]!, mediaEnd: encoded[i]!.ids.length })),
-      );
-      const shape = { rows: rowsPerCall, context, imageSlots: rowsPerCall * imagesPerRow };
-      const layout = layoutPacked(this.cfg, segs, shape, 0);
-      const targets = np.array(packedTargets(layout), { shape: [rowsPerCall, context], dtype: np.int32 });
-      const lp = fn(tree.ref(this.params), { inputs: packedInputs(this.cfg, layout), targets }) as JaxArray;
-      const host = (await lp.data()) as Float32Array;
-      for (const [r, row] of rows.entries())
-        for (const [k, i] of row.entries()) {
-          const at = r * context + layout.places[r]![k]!.start + encoded[i]!.ids.length;
-          // the logprob of token t (t ≥ 1) sits at the slot before it
-          out[i] = seqs[i]!.rollout.tokens.map((_, j) => host[at + j - 1]!);
-        }
-    }
-    return out;
+    // the response is plain text after the prompt's media (mediaEnd), as the generator decoded it
+    const segments = seqs.map((q, i) => ({
+      ...encoded[i]!,
+      ids: [...encoded[i]!.ids, ...q.rollout.tokens],
+      mediaEnd: encoded[i]!.ids.length,
+    }));
+    const lps = await packedLogprobs(this.cfg, segments, this.settings, async (batch) => {
+      const lp = this.#logprobFn(tree.ref(this.params), batch) as JaxArray;
+      return (await lp.data()) as Float32Array;
+    });
+    // entry j of a sequence's logprobs is token j + 1's: the response starts at the prompt's length
+    return lps.map((lp, i) => Array.from(lp.subarray(encoded[i]!.ids.length - 1)));
   }
 
   async save(dir: string): Promise<void> {
@@ -422,41 +407,6 @@ export class LocalPolicy implements Policy {
  */
 export function decodeKnown(tok: GlmvTokenizer, ids: readonly number[]): string {
   return tok.decode(ids.filter((id) => id < tok.vocabSize));
-}
-
-/**
- * Split a micro-batch (sequence indices) into consecutive pieces of at most `slots` images each, so short
- * sequences packed densely never overflow a row's image slots. Empty input gives no pieces.
- * @example splitByImages([0, 1, 2], () => 1, 2) // [[0, 1], [2]]
- */
-export function splitByImages(
-  indices: readonly number[],
-  images: (i: number) => number,
-  slots: number,
-): number[][] {
-  const out: number[][] = [];
-  let cur: number[] = [];
-  let used = 0;
-  for (const i of indices) {
-    const n = images(i);
-    if (n > slots) throw new GlmvError("bad_input", `a sequence has ${n} images, more than ${slots} per row`);
-    if (used + n > slots && cur.length > 0) {
-      out.push(cur);
-      cur = [];
-      used = 0;
-    }
-    cur.push(i);
-    used += n;
-  }
-  if (cur.length > 0) out.push(cur);
-  return out;
-}
-
-/** Consecutive pieces of at most `size` items. */
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 /** Patch rows of a batch's prompts in row order. */

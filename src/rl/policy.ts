@@ -24,6 +24,9 @@ export type RolloutParams = {
   seed: number;
 };
 
+/** A prompt and a response to it, for scoring the response's logprobs under a policy's current weights. */
+export type ScoredSequence = { prompt: PolicyPrompt; rollout: Pick<Rollout, "tokens"> };
+
 /** One sampled response with what the update needs. */
 export type Rollout = {
   promptId: string;
