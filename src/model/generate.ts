@@ -30,7 +30,7 @@ import {
 } from "./model.ts";
 import type { GlmvParams, TextParams } from "./params.ts";
 import type { GridThw } from "./position-ids.ts";
-import { logSoftmax, SamplingConfig, sampleToken } from "./sampling.ts";
+import { logSoftmax, type SampledToken, SamplingConfig, sampleToken } from "./sampling.ts";
 
 /** Fixed shapes of a generator: every call uses exactly these. */
 export type GeneratorShape = { batchSize: number; promptLen: number; maxNewTokens: number };
@@ -290,7 +290,7 @@ function forcedTokens(o: z.output<typeof GenerateOptions>): number[] | undefined
 }
 
 /** A per-row seed derived from the run seed (golden-ratio mixing keeps neighbouring rows apart). */
-function rowSeed(seed: number, row: number): number {
+export function rowSeed(seed: number, row: number): number {
   return (seed ^ Math.imul(row + 1, 0x9e3779b1)) >>> 0;
 }
 
@@ -319,7 +319,9 @@ class RowState {
     }
     const queued = this.#queue.shift();
     const pick =
-      queued !== undefined ? { token: queued, logprob: 0, samplerLogprob: 0 } : this.#sample(logits, o);
+      queued !== undefined
+        ? { token: queued, logprob: 0, samplerLogprob: 0 }
+        : sampleAllowed(logits, o, this.#rand);
     this.tokens.push(pick.token);
     this.logprobs.push(pick.logprob);
     this.samplerLogprobs.push(pick.samplerLogprob);
@@ -331,14 +333,24 @@ class RowState {
     }
     return pick.token;
   }
+}
 
-  #sample(logits: Float32Array, o: z.output<typeof GenerateOptions>) {
-    const limit = Math.min(o.allowedVocab ?? logits.length, logits.length);
-    if (limit === logits.length && o.bannedIds.length === 0) return sampleToken(logits, o, this.#rand);
-    // copy only when ids must be masked; a vocabulary bound alone is a view
-    const allowed = o.bannedIds.length > 0 ? logits.slice(0, limit) : logits.subarray(0, limit);
-    for (const id of o.bannedIds) if (id < limit) allowed[id] = Number.NEGATIVE_INFINITY;
-    const pick = sampleToken(allowed, o, this.#rand);
-    return { ...pick, logprob: logSoftmax(logits)[pick.token]! };
-  }
+/**
+ * Draw one token from a row of logits under the generation options' sampling rules: only ids below `allowedVocab`,
+ * never `bannedIds`; `logprob` stays the log-softmax over the full vocabulary (the policy's own, see
+ * `GenerateOptions.allowedVocab`).
+ * @example sampleAllowed(logits, GenerateOptions.parse({ bannedIds: [5] }), mulberry32(1)).token
+ */
+export function sampleAllowed(
+  logits: Float32Array,
+  o: z.output<typeof GenerateOptions>,
+  rand: () => number,
+): SampledToken {
+  const limit = Math.min(o.allowedVocab ?? logits.length, logits.length);
+  if (limit === logits.length && o.bannedIds.length === 0) return sampleToken(logits, o, rand);
+  // copy only when ids must be masked; a vocabulary bound alone is a view
+  const allowed = o.bannedIds.length > 0 ? logits.slice(0, limit) : logits.subarray(0, limit);
+  for (const id of o.bannedIds) if (id < limit) allowed[id] = Number.NEGATIVE_INFINITY;
+  const pick = sampleToken(allowed, o, rand);
+  return { ...pick, logprob: logSoftmax(logits)[pick.token]! };
 }

@@ -92,4 +92,71 @@ describe("TinkerClient over HTTP", () => {
     const client = new TinkerClient({ url: srv.url, pollIntervalMs: 1 });
     await expect(client.optimStep("m", { learning_rate: 1 })).rejects.toThrow(/shape mismatch/);
   });
+
+  it("asks for prompt logprobs when told to and rejects replies that lack them or do not match the prompt", async () => {
+    const prompt = {
+      chunks: [
+        { type: "encoded_text" as const, tokens: [1, 2] },
+        { type: "image" as const, data: "", format: "png" as const, expected_tokens: 2 },
+        { type: "encoded_text" as const, tokens: [3] },
+      ],
+    };
+    const good = [null, -1, -0.5, -0.25, -2];
+    const replies: unknown[] = [
+      good,
+      undefined,
+      null,
+      [null, -1, -0.5],
+      [null, -1, null, -0.25, -2],
+      [null, -1, "x", -0.25, -2],
+    ];
+    const sent: Record<string, unknown>[] = [];
+    const srv = await scripted((path, body) => {
+      if (path.endsWith("/asample")) {
+        sent.push(body);
+        return [200, { request_id: String(sent.length - 1) }];
+      }
+      const lps = replies[Number(body.request_id)];
+      return [
+        200,
+        { sequences: [{ tokens: [4], logprobs: [-1], stop_reason: "length" }], prompt_logprobs: lps },
+      ];
+    });
+    const client = new TinkerClient({ url: srv.url, pollIntervalMs: 1 });
+    const ask = () =>
+      client.sample({
+        prompt,
+        numSamples: 1,
+        params: { max_tokens: 1, temperature: 1 },
+        samplingSessionId: "s",
+        promptLogprobs: true,
+      });
+    expect((await ask()).prompt_logprobs).toEqual(good);
+    expect(sent[0]).toMatchObject({
+      prompt_logprobs: true,
+      num_samples: 1,
+      sampling_params: { max_tokens: 1 },
+    });
+    const failures = [
+      /returned none/,
+      /returned null/,
+      /3 entries for a prompt of 5 tokens/,
+      /\[2\] is null/,
+      /\[2\] is "x"/,
+    ];
+    for (const message of failures) {
+      const err = await ask().catch((e: unknown) => e);
+      expect(isGlmvError(err) && err.code === "engine_error", String(err)).toBe(true);
+      expect(String(err)).toMatch(message);
+    }
+    // without the flag: prompt_logprobs false on the wire, and the reply is not checked
+    const plain = await client.sample({
+      prompt,
+      numSamples: 1,
+      params: { max_tokens: 1 },
+      samplingSessionId: "s",
+    });
+    expect(sent.at(-1)).toMatchObject({ prompt_logprobs: false });
+    expect(plain.sequences).toHaveLength(1);
+  });
 });

@@ -33,7 +33,15 @@ export type SamplingParams = {
   seed?: number;
 };
 export type SampledSequence = { tokens: number[]; logprobs: number[] | null; stop_reason: "stop" | "length" };
-export type SampleResponse = { sequences: SampledSequence[]; type?: "sample"; prompt_logprobs?: null };
+/**
+ * `prompt_logprobs` (when asked for): one entry per model-input position, entry i the logprob of token i given the
+ * tokens before it; the first is null (nothing predicts it).
+ */
+export type SampleResponse = {
+  sequences: SampledSequence[];
+  type?: "sample";
+  prompt_logprobs?: (number | null)[] | null;
+};
 export type ForwardBackwardOutput = {
   loss_fn_output_type: string;
   loss_fn_outputs: { logprobs: TensorData; elementwise_loss?: TensorData }[];
@@ -146,11 +154,17 @@ export class TinkerClient {
     return this.future("/load_weights", modelId, { path, optimizer });
   }
 
+  /**
+   * Sample from published weights. With `promptLogprobs` the reply also carries the prompt's teacher-forced
+   * logprobs (checked here: one number per position after the first), which is how a sequence is scored without
+   * touching the trainer's gradients (Tinker's `compute_logprobs`: `max_tokens: 1` and prompt logprobs).
+   */
   async sample(req: {
     prompt: ModelInput;
     numSamples: number;
     params: SamplingParams;
     samplingSessionId: string;
+    promptLogprobs?: boolean;
   }): Promise<SampleResponse> {
     const reply = await this.call("POST", "/asample", {
       prompt: req.prompt,
@@ -158,9 +172,11 @@ export class TinkerClient {
       sampling_params: req.params,
       sampling_session_id: req.samplingSessionId,
       seq_id: 0,
-      prompt_logprobs: false,
+      prompt_logprobs: req.promptLogprobs === true,
     });
-    return (await this.retrieve(field(reply, "request_id"))) as SampleResponse;
+    const result = (await this.retrieve(field(reply, "request_id"))) as SampleResponse;
+    if (req.promptLogprobs) checkPromptLogprobs(result, req.prompt);
+    return result;
   }
 
   /** Unload a model; its `seq_id` lets a server answer a retried unload instead of failing it. */
@@ -217,6 +233,47 @@ function field(reply: unknown, name: string): string {
     throw new GlmvError("engine_error", `reply lacks '${name}': ${JSON.stringify(reply).slice(0, 200)}`);
   }
   return value;
+}
+
+/** Positions of a model input, or undefined when an image chunk does not say how many tokens it becomes. */
+function inputLength(input: ModelInput): number | undefined {
+  let n = 0;
+  for (const c of input.chunks) {
+    const len = c.type === "encoded_text" ? c.tokens.length : c.expected_tokens;
+    if (len === undefined) return undefined;
+    n += len;
+  }
+  return n;
+}
+
+/**
+ * A reply that was asked for prompt logprobs must carry them: an array with one entry per prompt position, the
+ * first null or a number, every other a finite number. Anything else is the server's fault (`engine_error`): a
+ * trainer without prompt logprobs (SkyRL's Tinker server has none) cannot score sequences.
+ */
+function checkPromptLogprobs(reply: SampleResponse, prompt: ModelInput): void {
+  const lps: unknown = isObject(reply) ? reply.prompt_logprobs : undefined;
+  if (!Array.isArray(lps))
+    throw new GlmvError(
+      "engine_error",
+      `asked for prompt_logprobs, the trainer returned ${lps === undefined ? "none" : JSON.stringify(lps)} ` +
+        "(a trainer without prompt logprobs cannot score sequences: use curriculum.offline: level)",
+      { where: "asample.prompt_logprobs" },
+    );
+  const expected = inputLength(prompt);
+  if (expected !== undefined && lps.length !== expected)
+    throw new GlmvError(
+      "engine_error",
+      `prompt_logprobs has ${lps.length} entries for a prompt of ${expected} tokens`,
+      { where: "asample.prompt_logprobs" },
+    );
+  const bad = lps.findIndex((x, i) => !(Number.isFinite(x) || (i === 0 && x === null)));
+  if (bad >= 0)
+    throw new GlmvError(
+      "engine_error",
+      `prompt_logprobs[${bad}] is ${JSON.stringify(lps[bad])}, not a finite logprob`,
+      { where: "asample.prompt_logprobs" },
+    );
 }
 
 /** HTTP with retries; 408 and 4xx replies come back to the client, which knows what they mean here. */

@@ -1,8 +1,8 @@
 /**
  * A bigram language model as a `TrainerBackend`: logits[prev][next] in plain JS, exact gradients, Adam. It is
  * small enough to train in milliseconds, so the trainer server, the Tinker client and `TinkerPolicy` are tested for
- * real (sampling, the Tinker losses, optimiser steps, save/load) without the tensor engine. An image occupies
- * `expected_tokens` positions of `imageTokenId`.
+ * real (sampling, prompt logprobs, the Tinker losses, optimiser steps, save/load) without the tensor engine. An
+ * image occupies `expected_tokens` positions of `imageTokenId`.
  */
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -71,15 +71,17 @@ function logSoftmaxRow(logits: Float64Array, v: number, prev: number, temperatur
   return row;
 }
 
+function checkToken(id: number, v: number): void {
+  if (!(Number.isInteger(id) && id >= 0 && id < v))
+    throw new GlmvError("bad_input", `token ${id} outside vocab ${v}`);
+}
+
 function createBigramModel(v: number, imageTokenId: number, logits: Float64Array): TrainerModel {
   const grad = new Float64Array(v * v);
   let m = new Float64Array(v * v);
   let s = new Float64Array(v * v);
   let step = 0;
-  const check = (id: number) => {
-    if (!(Number.isInteger(id) && id >= 0 && id < v))
-      throw new GlmvError("bad_input", `token ${id} outside vocab ${v}`);
-  };
+  const check = (id: number) => checkToken(id, v);
   return {
     async forwardBackward(data: Datum[], lossFn: LossFn, config: Record<string, number>) {
       let total = 0;
@@ -149,7 +151,7 @@ function createBigramModel(v: number, imageTokenId: number, logits: Float64Array
     },
 
     async snapshot() {
-      return createBigramSampler(v, Float64Array.from(logits));
+      return createBigramSampler(v, imageTokenId, Float64Array.from(logits));
     },
 
     async save(path: string) {
@@ -180,9 +182,18 @@ function createBigramModel(v: number, imageTokenId: number, logits: Float64Array
   };
 }
 
-function createBigramSampler(v: number, logits: Float64Array): TrainerSampler {
+/**
+ * Per prompt position, the logprob of its token after the previous one (null for the first: nothing precedes it),
+ * read from the bigram table at temperature 1, images as `imageTokenId` positions (as `forwardBackward` sees them).
+ */
+function bigramPromptLogprobs(logits: Float64Array, v: number, ids: readonly number[]): (number | null)[] {
+  for (const id of ids) checkToken(id, v);
+  return ids.map((id, i) => (i === 0 ? null : logSoftmaxRow(logits, v, ids[i - 1]!)[id]!));
+}
+
+function createBigramSampler(v: number, imageTokenId: number, logits: Float64Array): TrainerSampler {
   return {
-    async sample(prompt, numSamples, params: SamplingParams) {
+    async sample(prompt, numSamples, params: SamplingParams, opts = {}) {
       const start = flatten(prompt, -1).at(-1);
       if (start === undefined || start < 0)
         throw new GlmvError("bad_input", "prompt must end with a text token");
@@ -202,7 +213,10 @@ function createBigramSampler(v: number, logits: Float64Array): TrainerSampler {
         }
         return { tokens, logprobs, stop_reason: stopped ? ("stop" as const) : ("length" as const) };
       });
-      return { type: "sample" as const, sequences, prompt_logprobs: null };
+      const promptLogprobs = opts.promptLogprobs
+        ? bigramPromptLogprobs(logits, v, flatten(prompt, imageTokenId))
+        : null;
+      return { type: "sample" as const, sequences, prompt_logprobs: promptLogprobs };
     },
     dispose() {},
   };

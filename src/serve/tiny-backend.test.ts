@@ -5,8 +5,10 @@ import { presetBackend } from "../cli/serve-trainer.ts";
 import { sftTarget } from "../data/tasks/cot.ts";
 import { buildSuite } from "../data/tasks/index.ts";
 import { presetConfig } from "../model/config.ts";
+import { initParams } from "../model/params.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
 import { promptFromItem } from "../rl/encode.ts";
+import { LocalPolicy } from "../rl/local-policy.ts";
 import type { Rollout, RolloutParams, UpdateBatch } from "../rl/policy.ts";
 import { type Datum, type ForwardBackwardOutput, TinkerClient } from "../rl/tinker-client.ts";
 import { TinkerPolicy } from "../rl/tinker-policy.ts";
@@ -163,6 +165,63 @@ describe("tiny backend: cross_entropy", () => {
       return a - w.reduce((x, wi, p) => x + wi * lp[p]!, 0);
     }, 0);
     expect(Math.abs(nll - losses[0]!)).toBeLessThan(1e-3 * Math.abs(losses[0]!));
+    await policy.dispose();
+    await app.close();
+  }, 120_000);
+});
+
+describe("tiny backend: prompt logprobs", () => {
+  it("scores sequences as LocalPolicy.sequenceLogprobs does on the same weights; the one-token sample is the generator's", async () => {
+    const app = createTrainerApp({
+      backend: tinyBackend({ cfg, tok, batchSize: 4, promptLen: 64, context: 128 }),
+      pollWaitMs: 5,
+    });
+    const client = new TinkerClient({ transport: (m, p, b) => app.request(m, p, b), pollIntervalMs: 1 });
+    const policy = await TinkerPolicy.create({
+      client,
+      tokenizer: tok,
+      baseModel: "glmv-tiny",
+      seed: 6,
+      imageTokens: presetImageTokens(cfg),
+    });
+    const items = buildSuite({ seed: 5, perFamily: 6, split: "train", families: ["counting"] });
+    const seqs = items.map((item) => ({
+      prompt: promptFromItem(item),
+      rollout: { tokens: [...tok.encode(sftTarget(item, "4.1v")), tok.special.endOfText] },
+    }));
+    // 6 sequences sent together share packed scoring calls on the server
+    const remote = await policy.sequenceLogprobs(seqs, "4.1v");
+    const local = new LocalPolicy(cfg, initParams(cfg, 6), tok, {
+      context: 128,
+      rowsPerCall: 2,
+      imagesPerRow: 4,
+    });
+    const reference = await local.sequenceLogprobs(seqs);
+    local.dispose();
+    for (const [i, lps] of remote.entries()) {
+      expect(lps).toHaveLength(seqs[i]!.rollout.tokens.length);
+      for (const [j, lp] of lps.entries()) expect(Math.abs(lp - reference[i]![j]!)).toBeLessThan(1e-4);
+    }
+
+    // asking for prompt logprobs does not change what a one-token request samples
+    const { sampling_session_id } = await client.saveWeightsForSampler(policy.modelId, {
+      samplingSessionSeqId: 9,
+    });
+    const ask = (promptLogprobs: boolean) =>
+      client.sample({
+        prompt: {
+          chunks: [{ type: "encoded_text", tokens: tok.encode("<|user|>how many dots?<|assistant|>") }],
+        },
+        numSamples: 6,
+        params: { max_tokens: 1, temperature: 1, seed: 9 },
+        samplingSessionId: sampling_session_id!,
+        promptLogprobs,
+      });
+    const [plain, scored] = [await ask(false), await ask(true)];
+    expect(scored.sequences.map((q) => q.tokens)).toEqual(plain.sequences.map((q) => q.tokens));
+    expect(new Set(plain.sequences.map((q) => q.tokens[0])).size).toBeGreaterThan(1);
+    for (const [k, q] of scored.sequences.entries())
+      expect(Math.abs(q.logprobs![0]! - plain.sequences[k]!.logprobs![0]!)).toBeLessThan(1e-4);
     await policy.dispose();
     await app.close();
   }, 120_000);

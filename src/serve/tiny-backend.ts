@@ -5,6 +5,8 @@
  * - sampling: the static-cache generator (`createGenerator`) on a snapshot of the weights; an image chunk is a
  *   PNG run through glmv's processor, and its placeholder count must equal `expected_tokens`. Media placeholders
  *   are never sampled (as in the local policy); greedy requests arriving together share a batch.
+ * - prompt logprobs (`asample` with `prompt_logprobs`): packed teacher-forced forwards shared by the requests that
+ *   arrive together (tiny-scoring.ts); a one-token sample is drawn from the same forward.
  * - forward_backward: datums are packed into rows of `context` tokens (as `LocalPolicy` packs its updates), the
  *   GRPO clipped surrogate (`grpoLoss`) gives loss and gradients, and gradients accumulate until `optim_step`.
  *   "ppo" uses the given ratio bounds; "importance_sampling" is the same surrogate with bounds that never bind;
@@ -15,7 +17,13 @@ import { join } from "node:path";
 import { type Array as JaxArray, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import { loadCheckpointDir, saveCheckpointDir } from "../model/checkpoint.ts";
 import { expectedTensors, type GlmvConfig, toHfConfig } from "../model/config.ts";
-import { createGenerator, type Generator } from "../model/generate.ts";
+import {
+  createGenerator,
+  GenerateOptions,
+  type Generator,
+  rowSeed,
+  sampleAllowed,
+} from "../model/generate.ts";
 import { forwardLogits, type ModelOptState } from "../model/model.ts";
 import { type GlmvParams, initParams, paramsFromNamed, paramsToNamed } from "../model/params.ts";
 import type { GridThw } from "../model/position-ids.ts";
@@ -29,6 +37,8 @@ import { packSequences } from "../rl/packing.ts";
 import type { AdamParams, Datum, LossFn, ModelInputChunk, SamplingParams } from "../rl/tinker-client.ts";
 import { type AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
+import { mulberry32 } from "../util/rng.ts";
+import { createPromptScorer, createScoreFn } from "./tiny-scoring.ts";
 import {
   readLossInputs,
   type TrainerBackend,
@@ -47,6 +57,8 @@ export type TinyBackendOptions = {
   /** Tokens per packed training row, and images per row. */
   context?: number;
   imagesPerRow?: number;
+  /** Rows of one prompt-logprob scoring call ([scoreRows, context]); concurrent requests share its rows. */
+  scoreRows?: number;
 };
 
 /** A packed cross-entropy micro-batch: the GRPO batch without old logprobs and advantages. */
@@ -60,7 +72,7 @@ type Expanded = { ids: number[]; pixels: Float32Array; grids: GridThw[] };
  * const backend = tinyBackend({ cfg: presetConfig("tiny"), tok: await loadTinyTokenizer() });
  */
 export function tinyBackend(opts: TinyBackendOptions): TrainerBackend {
-  const settings = { batchSize: 8, promptLen: 96, context: 256, imagesPerRow: 8, ...opts };
+  const settings = { batchSize: 8, promptLen: 96, context: 256, imagesPerRow: 8, scoreRows: 4, ...opts };
   return {
     baseModel: opts.baseModel ?? "glmv-tiny",
     maxContextLength: settings.context,
@@ -177,6 +189,19 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
     return g;
   };
 
+  // Likewise one scoring forward (prompt logprobs) for every snapshot.
+  let scoreFn: ReturnType<typeof createScoreFn> | undefined;
+  const scorer = (params: GlmvParams) => {
+    scoreFn ??= createScoreFn(cfg);
+    const shape = {
+      rowsPerCall: s.scoreRows,
+      context: s.context,
+      imagesPerRow: s.imagesPerRow,
+      segmentsPerRow: SEGMENTS_PER_SCORING_ROW,
+    };
+    return createPromptScorer(cfg, shape, scoreFn, params);
+  };
+
   return {
     async forwardBackward(data: Datum[], lossFn: LossFn, config: Record<string, number>) {
       // importance sampling: bounds [0, ∞) never bind, so the clipped surrogate is r·A
@@ -284,7 +309,8 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
     },
 
     async snapshot() {
-      return createTinySampler(s, tree.ref(params), generator);
+      const weights = tree.ref(params);
+      return createTinySampler(s, weights, generator, scorer(weights));
     },
 
     async save(dir: string) {
@@ -307,6 +333,7 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
     dispose() {
       for (const f of [...gradFns.values(), ...applyFns.values()]) f.dispose();
       ceFn?.dispose();
+      scoreFn?.dispose();
       for (const g of generators.values()) g.dispose();
       tree.dispose(params);
       if (opt) tree.dispose(opt);
@@ -316,6 +343,14 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
 }
 
 type Sequence = { tokens: number[]; logprobs: number[]; stop_reason: "stop" | "length" };
+
+/** Prompts one scoring row may hold (task sequences are 40–75 tokens: 3–6 fill a row of 256). */
+const SEGMENTS_PER_SCORING_ROW = 16;
+
+/** The generator seed of a sampled request's `chunk`-th batch of rows. */
+const chunkSeed = (seed: number, chunk: number): number => (seed * 1_000_003 + chunk * 7919) | 0;
+
+type PromptScorer = ReturnType<typeof createPromptScorer>;
 /** A greedy request waiting for a batch: its rows (one per sample) and where its answer goes. */
 type GreedyJob = {
   ex: Expanded;
@@ -335,6 +370,7 @@ function createTinySampler(
   s: Settings,
   params: GlmvParams,
   generator: (maxNewTokens: number) => Generator,
+  scorer: PromptScorer,
 ): TrainerSampler {
   const mediaIds = mediaTokenIds(s.tok);
   /** Generate `rows` (one batch of at most batchSize; spare rows repeat the first) with one seed. */
@@ -402,33 +438,58 @@ function createTinySampler(
     }
   };
 
+  /** The samples of a request from the generator (greedy ones batched with other requests). */
+  const generate = async (ex: Expanded, numSamples: number, p: SamplingParams): Promise<Sequence[]> => {
+    if (ex.ids.length > s.promptLen)
+      throw new GlmvError("bad_input", `prompt of ${ex.ids.length} tokens exceeds ${s.promptLen}`);
+    if (p.max_tokens === 0)
+      return Array.from({ length: numSamples }, () => ({ tokens: [], logprobs: [], stop_reason: "length" }));
+    if (p.temperature === 0)
+      return new Promise<Sequence[]>((resolve, reject) => {
+        queue.push({ ex, n: numSamples, p, resolve, reject });
+        // a short window lets requests sent together (one per prompt) share the first batch too
+        setTimeout(() => void pump(), 2);
+      });
+    const sequences: Sequence[] = [];
+    for (let start = 0, chunk = 0; start < numSamples; start += s.batchSize, chunk++) {
+      const rows = new Array<Expanded>(Math.min(s.batchSize, numSamples - start)).fill(ex);
+      sequences.push(...(await run(rows, p, chunkSeed(p.seed ?? 0, chunk))));
+    }
+    return sequences;
+  };
+
+  /**
+   * One-token samples drawn from the scoring forward's next-token logits, with the generator's rules (allowed
+   * vocabulary, no media placeholders, temperature and top-p) and its random streams: sample k draws what row
+   * k mod batchSize of chunk ⌊k / batchSize⌋ would, so asking for prompt logprobs does not change the sample.
+   */
+  const drawNext = (next: Float32Array, numSamples: number, p: SamplingParams): Sequence[] => {
+    const o = GenerateOptions.parse({
+      temperature: p.temperature ?? 1,
+      topP: p.top_p ?? 1,
+      allowedVocab: s.tok.vocabSize,
+      bannedIds: mediaIds,
+    });
+    const stop = new Set(p.stop ?? []);
+    return Array.from({ length: numSamples }, (_, k) => {
+      const seed = chunkSeed(p.seed ?? 0, Math.floor(k / s.batchSize));
+      const pick = sampleAllowed(next, o, mulberry32(rowSeed(seed, k % s.batchSize)));
+      const stopped = stop.has(pick.token);
+      return { tokens: [pick.token], logprobs: [pick.logprob], stop_reason: stopped ? "stop" : "length" };
+    });
+  };
+
   return {
-    async sample(prompt, numSamples, p: SamplingParams) {
+    async sample(prompt, numSamples, p: SamplingParams, opts = {}) {
       const ex = await expand(s, prompt);
-      if (ex.ids.length > s.promptLen)
-        throw new GlmvError("bad_input", `prompt of ${ex.ids.length} tokens exceeds ${s.promptLen}`);
-      if (p.max_tokens === 0)
-        return {
-          sequences: Array.from({ length: numSamples }, () => ({
-            tokens: [],
-            logprobs: [],
-            stop_reason: "length" as const,
-          })),
-        };
-      if (p.temperature === 0) {
-        const sequences = await new Promise<Sequence[]>((resolve, reject) => {
-          queue.push({ ex, n: numSamples, p, resolve, reject });
-          // a short window lets requests sent together (one per prompt) share the first batch too
-          setTimeout(() => void pump(), 2);
-        });
+      if (!opts.promptLogprobs) {
+        const sequences = await generate(ex, numSamples, p);
         return { type: "sample" as const, sequences, prompt_logprobs: null };
       }
-      const sequences: Sequence[] = [];
-      for (let start = 0, chunk = 0; start < numSamples; start += s.batchSize, chunk++) {
-        const rows = new Array<Expanded>(Math.min(s.batchSize, numSamples - start)).fill(ex);
-        sequences.push(...(await run(rows, p, ((p.seed ?? 0) * 1_000_003 + chunk * 7919) | 0)));
-      }
-      return { type: "sample" as const, sequences, prompt_logprobs: null };
+      const scored = await scorer.score(ex);
+      const sequences =
+        p.max_tokens === 1 ? drawNext(scored.next, numSamples, p) : await generate(ex, numSamples, p);
+      return { type: "sample" as const, sequences, prompt_logprobs: scored.logprobs };
     },
     dispose() {
       tree.dispose(params);

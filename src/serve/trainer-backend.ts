@@ -14,9 +14,20 @@ import type {
 } from "../rl/tinker-client.ts";
 import { GlmvError } from "../util/errors.ts";
 
+/** What an `asample` request asks for besides the samples. */
+export type SampleOptions = {
+  /** Also return `prompt_logprobs`: per prompt position, the logprob of its token given the ones before (first null). */
+  promptLogprobs?: boolean;
+};
+
 /** Frozen weights to sample from (what `save_weights_for_sampler` publishes). */
 export type TrainerSampler = {
-  sample(prompt: ModelInputChunk[], numSamples: number, params: SamplingParams): Promise<SampleResponse>;
+  sample(
+    prompt: ModelInputChunk[],
+    numSamples: number,
+    params: SamplingParams,
+    opts?: SampleOptions,
+  ): Promise<SampleResponse>;
   dispose(): void;
 };
 

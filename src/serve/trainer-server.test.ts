@@ -164,6 +164,80 @@ describe("trainer server: Tinker routes", () => {
     }
   });
 
+  it("returns prompt logprobs when asked: the bigram table's, as the training forward computes them", async () => {
+    const app = createTrainerApp({ backend: backend() });
+    const model_id = await newModel(app, 4);
+    // a trained step first, so the table is not the initial one
+    await settle(
+      app,
+      await ok(app, "forward_backward", {
+        model_id,
+        seq_id: 1,
+        forward_backward_input: { data: [sequenceDatum()], loss_fn: "cross_entropy" },
+      }),
+    );
+    await settle(
+      app,
+      await ok(app, "optim_step", { model_id, seq_id: 2, adam_params: { learning_rate: 0.1 } }),
+    );
+    const pub = await settle(
+      app,
+      await ok(app, "save_weights_for_sampler", { model_id, seq_id: 3, sampling_session_seq_id: 1 }),
+    );
+    // text, an image of 2 placeholder positions, text
+    const chunks = [
+      { type: "encoded_text", tokens: [1, 2] },
+      { type: "image", data: "", format: "png", expected_tokens: 2 },
+      { type: "encoded_text", tokens: [3, 4, 5] },
+    ];
+    const asample = (extra: Record<string, unknown>) =>
+      app.request("POST", "/api/v1/asample", {
+        prompt: { chunks },
+        num_samples: 1,
+        sampling_params: { max_tokens: 1, temperature: 1, seed: 1 },
+        sampling_session_id: pub.sampling_session_id,
+        ...extra,
+      });
+    const plain = await settle(app, (await asample({})).body as Record<string, unknown>);
+    expect(plain.prompt_logprobs).toBeNull();
+    const scored = await settle(
+      app,
+      (await asample({ prompt_logprobs: true })).body as Record<string, unknown>,
+    );
+    expect(scored.sequences).toEqual(plain.sequences); // scoring does not change the sample
+    const lps = scored.prompt_logprobs as (number | null)[];
+    expect(lps).toHaveLength(7);
+    expect(lps[0]).toBeNull();
+    // the same positions through forward_backward (cross_entropy on input = all but the last token)
+    const fb = await settle(
+      app,
+      await ok(app, "forward_backward", {
+        model_id,
+        seq_id: 4,
+        forward_backward_input: {
+          data: [
+            {
+              model_input: { chunks: [...chunks.slice(0, 2), { type: "encoded_text", tokens: [3, 4] }] },
+              loss_fn_inputs: {
+                target_tokens: { data: [2, 11, 11, 3, 4, 5] },
+                weights: { data: [0, 0, 0, 0, 0, 0] },
+              },
+            },
+          ],
+          loss_fn: "cross_entropy",
+        },
+      }),
+    );
+    const trained = (fb.loss_fn_outputs as { logprobs: { data: number[] } }[])[0]!.logprobs.data;
+    for (const [i, lp] of trained.entries()) expect(lps[i + 1]).toBeCloseTo(lp, 10);
+    expect(lps.slice(1).every((lp) => lp! < 0)).toBe(true);
+    // top-k prompt logprobs are not computed: asking for them is refused, 0 is accepted
+    const topk = await asample({ prompt_logprobs: true, topk_prompt_logprobs: 3 });
+    expect(topk.status).toBe(400);
+    expect(JSON.stringify(topk.body)).toMatch(/topk_prompt_logprobs is not supported/);
+    expect((await asample({ prompt_logprobs: true, topk_prompt_logprobs: 0 })).status).toBe(200);
+  });
+
   it("saves and loads weights: sampling after load matches sampling at save time", async () => {
     const dir = mkdtempSync(join(tmpdir(), "glmv-trainer-"));
     try {

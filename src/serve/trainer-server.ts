@@ -107,6 +107,9 @@ const Bodies = {
     }),
     sampling_session_id: z.string().nullish(),
     model_path: z.string().nullish(),
+    prompt_logprobs: z.boolean().nullish(),
+    /** Top-k alternatives per prompt position are not computed; 0 (or absent) is the only value accepted. */
+    topk_prompt_logprobs: z.number().int().min(0).nullish(),
   }),
   model: z.object({ model_id: z.string() }),
   future: z.object({ request_id: z.string() }),
@@ -330,13 +333,19 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
     },
     "POST /asample": (raw) => {
       const b = Bodies.asample.parse(raw);
+      if (b.topk_prompt_logprobs)
+        throw new GlmvError("bad_input", "topk_prompt_logprobs is not supported; ask for prompt_logprobs", {
+          where: "topk_prompt_logprobs",
+        });
       const key = b.sampling_session_id ?? b.model_path ?? "";
       const published = samplers.get(key);
       if (!published) throw new GlmvError("not_found", `unknown sampling session or path '${key}'`);
       published.inFlight++;
       return enqueueFuture(async () => {
         try {
-          return await published.sampler.sample(b.prompt.chunks, b.num_samples, b.sampling_params);
+          return await published.sampler.sample(b.prompt.chunks, b.num_samples, b.sampling_params, {
+            promptLogprobs: b.prompt_logprobs === true,
+          });
         } finally {
           published.inFlight--;
           release(published);
