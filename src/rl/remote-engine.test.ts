@@ -69,6 +69,17 @@ const tmp = (name: string) => {
   return d;
 };
 
+/** Rollouts of 8 sampled tokens with no force-answering (every token the sampler's). */
+const GEN_NO_FORCE: RolloutParams = {
+  n: 2,
+  temperature: 1,
+  topP: 1,
+  maxNewTokens: 8,
+  thinkBudget: 8,
+  style: "4.1v",
+  seed: 5,
+};
+
 const tinkerSpec = () => ({ kind: "tinker" as const, url, tokenizer: tok, baseModel: "b" });
 
 const SMALL = parseRlConfig({
@@ -99,6 +110,10 @@ describe("createRemoteEngine: the main job through a Tinker trainer over HTTP", 
     expect(summary.rolloutsTotal).toBeGreaterThan(0);
     expect(summary.continuedSftSteps).toBeGreaterThanOrEqual(1);
     expect(summary.heldoutItems).toBe(6);
+    // a trainer scores reference responses, so the curriculum's prior is the SFT model's likelihood (offline: auto)
+    expect(summary.offlineDifficulty).toBe("sft-likelihood");
+    const scoring = calls.filter((c) => c.path.endsWith("/asample") && c.body.prompt_logprobs === true);
+    expect(scoring.length).toBeGreaterThanOrEqual(12); // every training prompt once after SFT, then rescored
 
     const fbs = calls.filter((c) => c.path.endsWith("/forward_backward"));
     const lossOf = (c: (typeof calls)[number]) =>
@@ -112,10 +127,16 @@ describe("createRemoteEngine: the main job through a Tinker trainer over HTTP", 
     const saves = calls.filter((c) => c.path.endsWith("/save_weights")).map((c) => c.body.path as string);
     expect(saves[0]!.startsWith(outDir)).toBe(true);
     expect(existsSync(join(outDir, "sft"))).toBe(true);
-    // RL and the control load the SFT checkpoint weights-only: their fresh optimiser is not replaced by SFT's
+    // RL and the control load the SFT checkpoint weights-only: their fresh optimiser is not replaced by SFT's.
+    // The policy that scores the offline difficulty loads it whole (the main job does not reset it); it never steps.
+    const trained = new Set(fbs.map((c) => c.body.model_id));
     const loads = calls.filter((c) => c.path.endsWith("/load_weights"));
-    expect(loads.length).toBeGreaterThanOrEqual(2);
-    for (const l of loads) expect(l.body).toMatchObject({ path: join(outDir, "sft"), optimizer: false });
+    const trainingLoads = loads.filter((l) => trained.has(l.body.model_id));
+    expect(trainingLoads.length).toBeGreaterThanOrEqual(2);
+    for (const l of trainingLoads)
+      expect(l.body).toMatchObject({ path: join(outDir, "sft"), optimizer: false });
+    const scoringLoads = loads.filter((l) => !trained.has(l.body.model_id));
+    expect(scoringLoads.map((l) => l.body.path)).toEqual([join(outDir, "sft")]);
     // every model the job created was unloaded
     const created = calls.filter((c) => c.path.endsWith("/create_model")).length;
     expect(calls.filter((c) => c.path.endsWith("/unload_model"))).toHaveLength(created);
@@ -226,11 +247,84 @@ describe("RemotePolicy", () => {
     const engine = await createRemoteEngine(SMALL, {
       policy: { kind: "openai", url: "http://127.0.0.1:9/v1", model: "glm" },
     });
+    // nor can it score a reference response: the curriculum falls back to the task level
+    expect(engine.referenceLikelihood).toBeUndefined();
     const p = await engine.createPolicy(1);
     const sft = await engine.sft(p, [item], { steps: 1, lr: 1e-3, warmupSteps: 0, seed: 1 }).catch((e) => e);
     expect(isGlmvError(sft) && sft.code === "engine_error").toBe(true);
     const load = await p.load("/tmp/nowhere").catch((e) => e);
     expect(isGlmvError(load) && load.code === "engine_error").toBe(true);
+  });
+});
+
+describe("createRemoteEngine: reference likelihood", () => {
+  const items = buildSuite({ seed: 4, perFamily: 3, split: "train", families: ["counting"] });
+  const asamples = () => calls.filter((c) => c.path.endsWith("/asample"));
+
+  it("scores π(y*|x) by prompt logprobs of the current weights: in (0, 1], higher after SFT on the item, after a deferred load", async () => {
+    const engine = await createRemoteEngine(SMALL, { policy: tinkerSpec(), sftBatch: 1 });
+    const score = engine.referenceLikelihood!;
+    const p = (await engine.createPolicy(1)) as RemotePolicy;
+    calls.length = 0;
+    const before = await score(p, items);
+    expect(before.every((x) => x > 0 && x <= 1)).toBe(true);
+    // one scoring request per item: the prompt's chunks (image included) then the reference tokens, no gradients
+    const sent = asamples().map((c) => c.body);
+    expect(sent).toHaveLength(items.length);
+    for (const body of sent) {
+      expect(body).toMatchObject({
+        num_samples: 1,
+        prompt_logprobs: true,
+        sampling_params: { max_tokens: 1, temperature: 1 },
+      });
+      const chunks = (body.prompt as { chunks: { type: string; tokens?: number[] }[] }).chunks;
+      expect(chunks.some((c) => c.type === "image")).toBe(true);
+      expect(chunks.at(-1)!.tokens!.at(-1)).toBe(tok.special.endOfText);
+    }
+    expect(calls.some((c) => c.path.endsWith("/forward_backward"))).toBe(false);
+
+    // SFT on the first item: its reference becomes likelier, scored from the new weights (published lazily)
+    await engine.sft(p, items.slice(0, 1), { steps: 3, lr: 0.05, warmupSteps: 0, seed: 1 });
+    const after = await score(p, items);
+    expect(Math.log(after[0]!)).toBeGreaterThan(Math.log(before[0]!) + 1);
+
+    // a policy that loads those weights scores them too: the deferred load runs before the scoring requests
+    const dir = join(tmp("score"), "ckpt");
+    await p.save(dir);
+    const q = (await engine.createPolicy(2)) as RemotePolicy;
+    await q.load(dir);
+    engine.resetOptimizer(q);
+    calls.length = 0;
+    const loaded = await score(q, items);
+    for (const [i, x] of loaded.entries()) expect(Math.log(x)).toBeCloseTo(Math.log(after[i]!), 6);
+    const order = calls.map((c) => c.path.replace(/.*\//, ""));
+    expect(order.indexOf("load_weights")).toBeLessThan(order.indexOf("asample"));
+    await p.dispose();
+    await q.dispose();
+  });
+
+  it("sequenceLogprobs reproduces the sampler's own logprobs, so the likelier sample scores higher", async () => {
+    const engine = await createRemoteEngine(SMALL, { policy: tinkerSpec() });
+    const p = (await engine.createPolicy(3)) as RemotePolicy;
+    const prompt = engine.toPrompt(items[0]!);
+    // no force-answering: every token is sampled, none injected
+    const params: RolloutParams = { ...GEN_NO_FORCE, n: 4 };
+    const [group] = await p.generate([prompt], params);
+    const scored = await p.sequenceLogprobs(
+      group!.map((rollout) => ({ prompt, rollout })),
+      "4.1v",
+    );
+    const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+    for (const [k, r] of group!.entries()) {
+      expect(scored[k]).toHaveLength(r.tokens.length);
+      for (const [j, lp] of scored[k]!.entries()) expect(lp).toBeCloseTo(r.logprobs[j]!, 6);
+    }
+    const sampled = group!.map((r) => sum(r.logprobs));
+    const best = sampled.indexOf(Math.max(...sampled));
+    const worst = sampled.indexOf(Math.min(...sampled));
+    expect(best).not.toBe(worst);
+    expect(sum(scored[best]!)).toBeGreaterThan(sum(scored[worst]!));
+    await p.dispose();
   });
 });
 

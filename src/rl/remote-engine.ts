@@ -8,6 +8,9 @@
  * - Evaluation: greedy sampling through the policy, scored by the reward system (as the local engine does).
  * - Rewards for RL: the same `RewardPool` as the local engine. Updates drop media placeholders (`withoutMediaTokens`).
  * - Image tokens per prompt: the run's model preset (`presetImageTokens`), unless the spec says otherwise.
+ * - The curriculum's reference likelihood π(y*|x) (`referenceLikelihood`, a trainer only): the reference tokens
+ *   exactly as SFT trains them, scored by the trainer's prompt logprobs (`TinkerPolicy.sequenceLogprobs`). A trainer
+ *   without prompt logprobs fails it with `engine_error`; such a run needs `curriculum.offline: level`.
  *
  * What a remote trainer cannot do, and how it is handled:
  * - "Reset the optimiser" has no Tinker call. The main job always resets right after loading a checkpoint into a
@@ -138,6 +141,12 @@ export class RemotePolicy implements Policy {
     await writeFileAtomic(join(dir, REMOTE_CHECKPOINT_FILE), `${JSON.stringify({ path })}\n`);
   }
 
+  /** Per-token logprobs of each sequence's response under the current weights (see `TinkerPolicy.sequenceLogprobs`). */
+  async sequenceLogprobs(...args: Parameters<TinkerPolicy["sequenceLogprobs"]>): Promise<number[][]> {
+    await this.flush();
+    return this.trainer("scoring sequences").sequenceLogprobs(...args);
+  }
+
   /** Deferred to the next remote call, so a following `resetOptimizer` can make it weights-only. */
   async load(dir: string): Promise<void> {
     this.trainer("loading a checkpoint");
@@ -211,6 +220,21 @@ export async function createRemoteEngine(config: RlConfig, spec: RemoteEngineSpe
   const imageTokens = tinker?.options?.imageTokens ?? presetImageTokens(presetConfig(config.model));
   const media = new Set(tinker ? mediaTokenIds(tinker.tokenizer) : []);
   let sftSecondsPerStep: number | undefined;
+  /** An item's reference response as SFT trains it: its `sftTarget`, then `<|endoftext|>`. */
+  const reference = (item: TaskItem): number[] => {
+    if (!tinker) throw new GlmvError("engine_error", "reference responses need a trainer (--policy tinker)");
+    const tok = tinker.tokenizer;
+    return [...tok.encode(sftTarget(item, rl.style)), tok.special.endOfText];
+  };
+  /** π(y*|x) per item, through the trainer's prompt logprobs (the local engine's teacher-forced forward). */
+  const referenceLikelihood = async (policy: Policy, items: readonly TaskItem[]): Promise<number[]> => {
+    const seqs = items.map((item) => ({
+      prompt: promptFromItem(item),
+      rollout: { tokens: reference(item) },
+    }));
+    const logprobs = await asRemote(policy).sequenceLogprobs(seqs, rl.style);
+    return logprobs.map((lp) => Math.exp(lp.reduce((a, b) => a + b, 0)));
+  };
 
   return {
     createPolicy: async (seed) => {
@@ -223,17 +247,13 @@ export async function createRemoteEngine(config: RlConfig, spec: RemoteEngineSpe
     sft: async (policy, items, opts) => {
       const remote = asRemote(policy);
       if (!tinker) throw new GlmvError("engine_error", "SFT needs a trainer (--policy tinker)");
-      const tok = tinker.tokenizer;
       const t0 = performance.now();
       const stepSeconds: number[] = [];
       const steps = opts.steps ?? Math.max(1, Math.round((opts.seconds ?? 0) / (sftSecondsPerStep ?? 1)));
       const next = exampleStream(items, sftBatch, opts.seed);
       for (let step = 0; step < steps; step++) {
         const started = performance.now();
-        const batch = next().map((item) => ({
-          prompt: promptFromItem(item),
-          response: [...tok.encode(sftTarget(item, rl.style)), tok.special.endOfText],
-        }));
+        const batch = next().map((item) => ({ prompt: promptFromItem(item), response: reference(item) }));
         const lr = warmupCosine(step, {
           peakLr: opts.lr,
           warmupSteps: Math.min(opts.warmupSteps, Math.max(0, steps - 1)),
@@ -250,6 +270,8 @@ export async function createRemoteEngine(config: RlConfig, spec: RemoteEngineSpe
     },
     evaluate: (policy, items) => evaluateHeldout(policy, items, config, { sampled: false }),
     toPrompt: promptFromItem,
+    // only a trainer scores sequences; without the method the curriculum uses the task level (offline: auto)
+    ...(tinker ? { referenceLikelihood } : {}),
     scorer: rewardScorer(config),
   };
 }

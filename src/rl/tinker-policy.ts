@@ -9,11 +9,14 @@
  *   GRPO aggregation folded into the weights, the group advantage on every response token, the sampler's logprobs
  *   as the old ones); per pass, one `forward_backward("ppo", clip thresholds 1 − clipLow / 1 + clipHigh)` per
  *   micro-batch then one `optim_step`; then `save_weights_for_sampler` so later rollouts use the new weights.
+ * - sequenceLogprobs: `asample` of prompt + response with `prompt_logprobs` (Tinker's way to score a sequence),
+ *   from the weights last published (unpublished SFT steps are published first).
  */
 import { renderChat } from "../model/chat-template.ts";
 import { type RawImage, smartResize } from "../model/processor.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
 import { GlmvError } from "../util/errors.ts";
+import { Limiter } from "./http-json.ts";
 import { mixSeed } from "./openai-engine.ts";
 import { imageDataUrl } from "./openai-messages.ts";
 import type {
@@ -21,6 +24,7 @@ import type {
   PolicyPrompt,
   Rollout,
   RolloutParams,
+  ScoredSequence,
   UpdateBatch,
   UpdateMetrics,
   UpdateParams,
@@ -58,6 +62,12 @@ export const glmImageTokens = (img: RawImage): number => {
   const [h, w] = smartResize(2, img.height, img.width);
   return (h / 28) * (w / 28);
 };
+
+/**
+ * Scoring requests in flight at once: enough for a server to fill its batches, few enough that thousands of
+ * prompts (the offline difficulty of a whole pool) do not open thousands of connections.
+ */
+const SCORING_CONCURRENCY = 64;
 
 /** A prompt as the Tinker model input, kept for the update. */
 type EncodedPrompt = { chunks: ModelInputChunk[]; length: number; textIds: (number | null)[] };
@@ -176,6 +186,41 @@ export class TinkerPolicy implements Policy {
     if (reply.sequences.length !== n)
       throw new GlmvError("engine_error", `asked for ${n} samples, got ${reply.sequences.length}`);
     return reply.sequences;
+  }
+
+  /**
+   * Per sequence, the logprob of each of its tokens after the prompt under the current weights, by the Tinker
+   * scoring call (the SDK's `compute_logprobs`): `asample` of prompt + tokens with `prompt_logprobs` and one
+   * sampled token that is not used. Unlike `forward_backward` it leaves the trainer's gradients alone. At most
+   * `SCORING_CONCURRENCY` requests are in flight; a server batches those that arrive together.
+   * @example const [lps] = await policy.sequenceLogprobs([{ prompt, rollout: { tokens } }], "4.1v");
+   */
+  async sequenceLogprobs(
+    seqs: readonly ScoredSequence[],
+    style: RolloutParams["style"],
+  ): Promise<number[][]> {
+    if (this.unpublished) await this.publishWeights();
+    const limit = new Limiter(SCORING_CONCURRENCY);
+    return Promise.all(seqs.map((q) => limit.run(() => this.scoreOne(q, style))));
+  }
+
+  private async scoreOne(q: ScoredSequence, style: RolloutParams["style"]): Promise<number[]> {
+    const tokens = q.rollout.tokens;
+    if (tokens.length === 0) return [];
+    const enc = await this.encode(q.prompt, style);
+    if (enc.length === 0)
+      throw new GlmvError("bad_input", "a sequence without a prompt has no logprob for its first token", {
+        where: q.prompt.id,
+      });
+    const reply = await this.opts.client.sample({
+      prompt: { chunks: [...enc.chunks, { type: "encoded_text", tokens: [...tokens] }] },
+      numSamples: 1,
+      samplingSessionId: this.samplingSessionId,
+      params: { max_tokens: 1, temperature: 1 },
+      promptLogprobs: true,
+    });
+    // the client checked the reply: one entry per position, numbers after the first (which is the prompt's)
+    return reply.prompt_logprobs!.slice(enc.length) as number[];
   }
 
   /** Render, tokenize and split at image placeholders; cached by prompt id for the update. */
