@@ -64,10 +64,11 @@ export const glmImageTokens = (img: RawImage): number => {
 };
 
 /**
- * Scoring requests in flight at once: enough for a server to fill its batches, few enough that thousands of
- * prompts (the offline difficulty of a whole pool) do not open thousands of connections.
+ * Scoring requests in flight at once. A server batches what has arrived (the tiny backend packs its queue into
+ * shared calls), so more in flight fill its calls better (300 prompts: ~4.3 s at 256 against ~5 s at 64 on the
+ * tiny server); the bound keeps the offline scoring of a whole pool from opening thousands of connections.
  */
-const SCORING_CONCURRENCY = 64;
+const SCORING_CONCURRENCY = 256;
 
 /** A prompt as the Tinker model input, kept for the update. */
 type EncodedPrompt = { chunks: ModelInputChunk[]; length: number; textIds: (number | null)[] };
