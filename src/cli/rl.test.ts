@@ -247,6 +247,9 @@ describe("glmv rl --policy tinker (against glmv serve trainer in another process
     expect(out).toMatch(/after SFT: \d/);
     const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
     expect(summary).toMatchObject({ rlSteps: 2, heldoutItems: 16, continuedSftAccuracy: null });
+    // the trainer scores reference responses (prompt logprobs), so offline: auto takes the likelihood prior
+    expect(summary.offlineDifficulty).toBe("sft-likelihood");
+    expect(summary.offlineScoringSeconds).toBeGreaterThan(0);
     const metrics = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n");
     expect(metrics).toHaveLength(2);
     // the server did the training: 3 SFT steps and the RL updates (2 passes per step) arrived there

@@ -257,7 +257,7 @@ function checkPromptLogprobs(reply: SampleResponse, prompt: ModelInput): void {
     throw new GlmvError(
       "engine_error",
       `asked for prompt_logprobs, the trainer returned ${lps === undefined ? "none" : JSON.stringify(lps)} ` +
-        "(a trainer without prompt logprobs cannot score sequences: use curriculum.offline: level)",
+        "(a trainer without prompt logprobs cannot score sequences: run with --offline-difficulty level)",
       { where: "asample.prompt_logprobs" },
     );
   const expected = inputLength(prompt);
