@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { sftTarget } from "../data/tasks/cot.ts";
 import type { TaskItem } from "../data/tasks/types.ts";
+import { GlmvError } from "../util/errors.ts";
 import { mulberry32 } from "../util/rng.ts";
 import { parseRlConfig } from "./config.ts";
 import { type MainJobEngine, runMainJob } from "./main-job.ts";
@@ -308,6 +309,26 @@ describe("runMainJob curriculum.offline: sft-likelihood", () => {
     });
     expect(uniform.offlineDifficulty).toBe("level");
     expect(calls).toEqual([]);
+
+    // a trainer without prompt logprobs: auto falls back to the level, an explicit sft-likelihood fails
+    const noLogprobs = toyEngine(() => itemMap, []);
+    noLogprobs.referenceLikelihood = async () => {
+      throw new GlmvError("engine_error", "asked for prompt_logprobs, the trainer returned none", {
+        where: "asample.prompt_logprobs",
+      });
+    };
+    const fellBack = await run(noLogprobs);
+    expect(fellBack.offlineDifficulty).toBe("level");
+    expect(fellBack.offlineScoringSeconds).toBeNull();
+    const strictOut = join(mkdtempSync(join(tmpdir(), "glmv-main-")), "run");
+    dirs.push(strictOut);
+    const strict = parseRlConfig({
+      ...auto(),
+      rl: { ...auto().rl, curriculum: { ...auto().rl.curriculum, offline: "sft-likelihood" } },
+    });
+    await expect(runMainJob({ outDir: strictOut, config: strict, engine: noLogprobs })).rejects.toThrow(
+      /prompt_logprobs/,
+    );
   });
 
   it("rescores rescorePerStep random prompts under the RL policy before each step", async () => {

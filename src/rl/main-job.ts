@@ -11,7 +11,7 @@
 import { existsSync, promises as fsp } from "node:fs";
 import { join } from "node:path";
 import type { TaskItem } from "../data/tasks/types.ts";
-import { GlmvError } from "../util/errors.ts";
+import { GlmvError, isGlmvError } from "../util/errors.ts";
 import { tempSibling, writeFileAtomic } from "../util/fs.ts";
 import { type CompareResult, compareRuns, rolloutsToReach } from "./compare.ts";
 import { type ResolvedOfflineDifficulty, type RlConfig, RlConfig as RlConfigSchema } from "./config.ts";
@@ -254,7 +254,8 @@ function resolveOffline(
 
 /**
  * The `sft-likelihood` offline difficulty of every training prompt, 1 − π_SFT(y*|x), scored once from the SFT
- * checkpoint and kept in the run's meta (a resumed run does not score again).
+ * checkpoint and kept in the run's meta (a resumed run does not score again). With `fallBack` (`auto`), a trainer
+ * that turns out to have no prompt logprobs leaves the run on the task level (undefined) instead of failing it.
  */
 async function offlinePhase(
   store: RunStore,
@@ -263,6 +264,8 @@ async function offlinePhase(
   sftDir: string,
   train: readonly TaskItem[],
   engine: MainJobEngine,
+  fallBack: boolean,
+  log: (line: string) => void,
 ): Promise<OfflineScores | undefined> {
   if (kind === "level") return undefined;
   const done = store.getMeta<OfflineScores>("offline");
@@ -272,7 +275,17 @@ async function offlinePhase(
   const policy = await engine.createPolicy(config.seed);
   try {
     await policy.load(sftDir);
-    const likelihood = await engine.referenceLikelihood(policy, train);
+    engine.resetOptimizer(policy); // this policy only scores: a remote trainer then loads the weights alone
+    let likelihood: number[];
+    try {
+      likelihood = await engine.referenceLikelihood(policy, train);
+    } catch (e) {
+      // `auto` asked for the likelihood only where it can be had: a trainer without prompt logprobs (SkyRL's Tinker
+      // server) leaves the run on the task level, as if the engine could not score at all
+      if (!(fallBack && isGlmvError(e) && e.where === "asample.prompt_logprobs")) throw e;
+      log(`offline difficulty: ${e.message}; using the task level`);
+      return undefined;
+    }
     const difficulty = Object.fromEntries(train.map((item, i) => [item.id, 1 - likelihood[i]!]));
     const scores = { seconds: (performance.now() - t0) / 1000, difficulty };
     store.setMeta("offline", scores);
@@ -335,7 +348,16 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
     log(familyLine("after SFT", sft.heldout));
 
     // the curriculum's offline difficulty, when it is not the task level
-    const offline = await offlinePhase(store, offlineKind, config, sftDir, suites.train, opts.engine);
+    const offline = await offlinePhase(
+      store,
+      offlineKind,
+      config,
+      sftDir,
+      suites.train,
+      opts.engine,
+      config.rl.curriculum.offline === "auto",
+      log,
+    );
     const difficulty = offline && new Map(Object.entries(offline.difficulty));
     if (offline)
       log(`offline difficulty: ${suites.train.length} prompts scored in ${offline.seconds.toFixed(0)} s`);
@@ -440,7 +462,7 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
       balance: mean(metrics.map((m) => m.balance)),
       fill: mean(metrics.map((m) => m.fill)),
       rolloutsTotal: metrics.at(-1)?.rolloutsTotal ?? 0,
-      offlineDifficulty: offlineKind,
+      offlineDifficulty: offline ? "sft-likelihood" : "level",
       offlineScoringSeconds: offline?.seconds ?? null,
       /** This invocation's wall time (a resumed run counts only the part after the resume). */
       wallSeconds: (Date.now() - started) / 1000,
