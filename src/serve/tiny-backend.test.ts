@@ -35,6 +35,23 @@ const GEN: RolloutParams = {
   seed: 3,
 };
 
+/** An in-process trainer on the tiny backend (4 rows of 64 + 128 tokens) and a `TinkerPolicy` on it. */
+async function smallTinyPolicy(seed: number) {
+  const app = createTrainerApp({
+    backend: tinyBackend({ cfg, tok, batchSize: 4, promptLen: 64, context: 128 }),
+    pollWaitMs: 5,
+  });
+  const client = new TinkerClient({ transport: (m, p, b) => app.request(m, p, b), pollIntervalMs: 1 });
+  const policy = await TinkerPolicy.create({
+    client,
+    tokenizer: tok,
+    baseModel: "glmv-tiny",
+    seed,
+    imageTokens: presetImageTokens(cfg),
+  });
+  return { app, client, policy };
+}
+
 describe("tiny backend through TinkerPolicy", () => {
   it("samples with force-answering, and the training forward agrees with the sampler's logprobs; an update changes the policy", async () => {
     const app = createTrainerApp({
@@ -97,18 +114,7 @@ describe("tiny backend through TinkerPolicy", () => {
 
 describe("tiny backend: greedy requests share batches", () => {
   it("answers greedy requests sent together exactly as each alone", async () => {
-    const app = createTrainerApp({
-      backend: tinyBackend({ cfg, tok, batchSize: 4, promptLen: 64, context: 128 }),
-      pollWaitMs: 5,
-    });
-    const client = new TinkerClient({ transport: (m, p, b) => app.request(m, p, b), pollIntervalMs: 1 });
-    const policy = await TinkerPolicy.create({
-      client,
-      tokenizer: tok,
-      baseModel: "glmv-tiny",
-      seed: 5,
-      imageTokens: presetImageTokens(cfg),
-    });
+    const { app, policy } = await smallTinyPolicy(5);
     const greedy = { ...GEN, n: 1, temperature: 0 };
     const more = buildSuite({ seed: 4, perFamily: 3, split: "train", families: ["counting"] }).map(
       promptFromItem,
@@ -172,18 +178,7 @@ describe("tiny backend: cross_entropy", () => {
 
 describe("tiny backend: prompt logprobs", () => {
   it("scores sequences as LocalPolicy.sequenceLogprobs does on the same weights; the one-token sample is the generator's", async () => {
-    const app = createTrainerApp({
-      backend: tinyBackend({ cfg, tok, batchSize: 4, promptLen: 64, context: 128 }),
-      pollWaitMs: 5,
-    });
-    const client = new TinkerClient({ transport: (m, p, b) => app.request(m, p, b), pollIntervalMs: 1 });
-    const policy = await TinkerPolicy.create({
-      client,
-      tokenizer: tok,
-      baseModel: "glmv-tiny",
-      seed: 6,
-      imageTokens: presetImageTokens(cfg),
-    });
+    const { app, client, policy } = await smallTinyPolicy(6);
     const items = buildSuite({ seed: 5, perFamily: 6, split: "train", families: ["counting"] });
     const seqs = items.map((item) => ({
       prompt: promptFromItem(item),

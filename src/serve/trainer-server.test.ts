@@ -44,6 +44,22 @@ const sequenceDatum = (extra: Record<string, number[]> = {}): Datum => ({
   },
 });
 
+/** One `forward_backward` on `sequenceDatum()` (seq_id 1) and one `optim_step` (seq_id 2), both settled. */
+async function trainOneStep(app: ReturnType<typeof createTrainerApp>, model_id: string) {
+  await settle(
+    app,
+    await ok(app, "forward_backward", {
+      model_id,
+      seq_id: 1,
+      forward_backward_input: { data: [sequenceDatum()], loss_fn: "cross_entropy" },
+    }),
+  );
+  await settle(
+    app,
+    await ok(app, "optim_step", { model_id, seq_id: 2, adam_params: { learning_rate: 0.1 } }),
+  );
+}
+
 describe("trainer server: Tinker routes", () => {
   it("answers health and capabilities, and 404/422 for unknown routes and bad bodies", async () => {
     const app = createTrainerApp({ backend: backend() });
@@ -168,18 +184,7 @@ describe("trainer server: Tinker routes", () => {
     const app = createTrainerApp({ backend: backend() });
     const model_id = await newModel(app, 4);
     // a trained step first, so the table is not the initial one
-    await settle(
-      app,
-      await ok(app, "forward_backward", {
-        model_id,
-        seq_id: 1,
-        forward_backward_input: { data: [sequenceDatum()], loss_fn: "cross_entropy" },
-      }),
-    );
-    await settle(
-      app,
-      await ok(app, "optim_step", { model_id, seq_id: 2, adam_params: { learning_rate: 0.1 } }),
-    );
+    await trainOneStep(app, model_id);
     const pub = await settle(
       app,
       await ok(app, "save_weights_for_sampler", { model_id, seq_id: 3, sampling_session_seq_id: 1 }),
@@ -322,18 +327,7 @@ describe("trainer server: retried seq_ids and metrics", () => {
   it("serves Prometheus metrics counting the Tinker routes it answered", async () => {
     const app = createTrainerApp({ backend: backend() });
     const model_id = await newModel(app);
-    await settle(
-      app,
-      await ok(app, "forward_backward", {
-        model_id,
-        seq_id: 1,
-        forward_backward_input: { data: [sequenceDatum()], loss_fn: "cross_entropy" },
-      }),
-    );
-    await settle(
-      app,
-      await ok(app, "optim_step", { model_id, seq_id: 2, adam_params: { learning_rate: 0.1 } }),
-    );
+    await trainOneStep(app, model_id);
     await app.request("POST", "/api/v1/nope", {});
     const { url, close } = await app.listen(0);
     try {
