@@ -10,7 +10,7 @@
  * - Image tokens per prompt: the run's model preset (`presetImageTokens`), unless the spec says otherwise.
  * - The curriculum's reference likelihood π(y*|x) (`referenceLikelihood`, a trainer only): the reference tokens
  *   exactly as SFT trains them, scored by the trainer's prompt logprobs (`TinkerPolicy.sequenceLogprobs`). A trainer
- *   without prompt logprobs (SkyRL's) fails it with `engine_error`; such a run needs `--offline-difficulty level`.
+ *   without prompt logprobs (SkyRL's) fails it with `engine_error`, on which `offline: auto` keeps the task level.
  *
  * What a remote trainer cannot do, and how it is handled:
  * - "Reset the optimiser" has no Tinker call. The main job always resets right after loading a checkpoint into a
