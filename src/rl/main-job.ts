@@ -131,10 +131,10 @@ const familyLine = (label: string, r: HeldoutResult) =>
       : ""
   })`;
 
-type RlPhaseResult = { heldout: HeldoutResult; metrics: StepMetrics[]; seconds: number };
+export type RlPhaseResult = { heldout: HeldoutResult; metrics: StepMetrics[]; seconds: number };
 
 /** One RL run from the SFT checkpoint into `store`, resumable; its result is recorded in the store's meta. */
-async function rlPhase(
+export async function rlPhase(
   store: RunStore,
   config: RlConfig,
   sftDir: string,
@@ -201,7 +201,7 @@ async function rlPhase(
  * rollouts as uniform did (at most as many steps again). Returns the RLCS run's metrics, extension included; the
  * summary's RL figures stay those of the configured steps.
  */
-async function extendToUniformBudget(
+export async function extendToUniformBudget(
   store: RunStore,
   config: RlConfig,
   uniform: readonly StepMetrics[],
