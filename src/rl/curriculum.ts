@@ -32,7 +32,7 @@
  * default) are rescored under the current policy (one teacher-forced forward each, ~7 ms on the tiny model), their
  * fresh difficulty replaces prior and counts, and the step's sampling rounds draw from those prompts first, so no
  * draw rests on a stale score. Over RL seeds 1–5 from one SFT checkpoint (30 steps, 512 held-out items) the
- * sampled-signal rate was 0.76 / 0.74 / 0.74 / 0.75 / 0.74 against uniform sampling's 0.40 / 0.50 / 0.45 / 0.39 /
+ * sampled-signal rate was 0.76 / 0.74 / 0.74 / 0.75 / 0.74 against uniform sampling's 0.40 / 0.50 / 0.45 / 0.40 /
  * 0.41, and RLCS reached uniform's final accuracy with 0.49 / — / 0.53 / 0.33 / — of the rollouts uniform needed
  * (seeds 2 and 5: not within uniform's rollouts; `npm run bench:rlcs`, README). Rescoring the same 300 random prompts but sampling from the whole pool gave
  * 0.57 / 0.60 / 0.51 (seeds 1–3) and reached uniform on none; 600 gave 0.66 / 0.62 / 0.64. Drawing the prompts to
