@@ -2,17 +2,16 @@
  * `npm run bench:rlcs -- --from RUN_DIR [--seeds 1,2,3,4,5] [--out DIR]`: RLCS against uniform sampling over several
  * RL seeds, all from the SFT checkpoint and offline difficulty of one finished main-job run (`glmv rl --out
  * RUN_DIR`), on its training pool and held-out items. Per seed it runs what `glmv rl --compare` runs after SFT:
- * uniform for the configured steps, RLCS for as many and then on to uniform's rollouts (`extendToUniformBudget`),
- * and reports the rollouts RLCS needed to reach uniform's final accuracy (`compareRuns`). Runs are kept under
+ * uniform for the configured steps, RLCS for as many and then on to uniform's rollouts, and reports the rollouts
+ * RLCS needed to reach uniform's final accuracy (`compareAtUniformBudget`). Runs are kept under
  * `DIR/seed-N/{uniform,rlcs}` and resume where they stopped. Prints a line per seed, then one JSON line.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { compareRuns } from "../src/rl/compare.ts";
 import { RlConfig } from "../src/rl/config.ts";
 import { createLocalEngine } from "../src/rl/local-engine.ts";
-import { extendToUniformBudget, type MainJobOptions, rlPhase } from "../src/rl/main-job.ts";
+import { compareAtUniformBudget, type MainJobOptions, rlPhase } from "../src/rl/main-job.ts";
 import { RunStore } from "../src/rl/run-store.ts";
 import { buildSuites } from "../src/rl/suites.ts";
 import type { StepMetrics } from "../src/rl/trainer.ts";
@@ -60,11 +59,11 @@ for (const seed of seeds) {
   const uniformStore = await openStore(join(dir, "uniform"), uniformConfig);
   const rlcsStore = await openStore(join(dir, "rlcs"), rlcsConfig);
   try {
-    await rlPhase(uniformStore, uniformConfig, sftDir, suites, opts(uniformConfig), "uniform");
-    // from the store, not the phase's result: a finished phase returns its recorded result without metrics
-    const uniform = uniformStore.readMetrics() as unknown as StepMetrics[];
+    const uniform = (
+      await rlPhase(uniformStore, uniformConfig, sftDir, suites, opts(uniformConfig), "uniform")
+    ).metrics;
     await rlPhase(rlcsStore, rlcsConfig, sftDir, suites, opts(rlcsConfig), "rlcs", difficulty);
-    const rlcs = await extendToUniformBudget(
+    const { rlcs, compare } = await compareAtUniformBudget(
       rlcsStore,
       rlcsConfig,
       uniform,
@@ -74,7 +73,6 @@ for (const seed of seeds) {
       difficulty,
     );
     const steps = (ms: StepMetrics[]) => ms.filter((m) => m.step <= config.rl.steps);
-    const compare = compareRuns(rlcs, uniform);
     const signal = {
       rlcs: mean(steps(rlcs).map((m) => m.sampledSignalRate)),
       uniform: mean(steps(uniform).map((m) => m.sampledSignalRate)),

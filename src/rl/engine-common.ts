@@ -1,14 +1,31 @@
 /**
  * What the local and the remote main-job engines share: held-out evaluation into a `HeldoutResult`, the reward
- * pool as a scorer, and the median step time that sizes the continued-SFT control.
+ * pool as a scorer, the median step time that sizes the continued-SFT control, and π(y*|x) from a policy's
+ * sequence logprobs.
  */
 import type { TaskItem } from "../data/tasks/types.ts";
 import { RewardPool } from "../reward/pool.ts";
 import type { RlConfig } from "./config.ts";
+import { promptFromItem } from "./encode.ts";
 import { evaluateAccuracy } from "./evaluate.ts";
 import type { MainJobEngine } from "./main-job.ts";
-import type { Policy } from "./policy.ts";
+import type { Policy, ScoredSequence } from "./policy.ts";
 import type { HeldoutResult } from "./trainer.ts";
+
+/**
+ * Per item, the probability of its reference response `reference(item)` after its prompt: the exp of the summed
+ * per-token logprobs that `score` (a policy's teacher-forced `sequenceLogprobs`) returns.
+ */
+export async function referenceLikelihoods(
+  items: readonly TaskItem[],
+  reference: (item: TaskItem) => number[],
+  score: (seqs: ScoredSequence[]) => Promise<number[][]>,
+): Promise<number[]> {
+  const logprobs = await score(
+    items.map((item) => ({ prompt: promptFromItem(item), rollout: { tokens: reference(item) } })),
+  );
+  return logprobs.map((lp) => Math.exp(lp.reduce((a, b) => a + b, 0)));
+}
 
 /** The middle value (upper middle for an even count); undefined for no values. */
 export const median = (xs: readonly number[]): number | undefined =>

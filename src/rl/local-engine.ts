@@ -11,7 +11,7 @@ import { initParams } from "../model/params.ts";
 import { loadTinyTokenizer } from "../model/tokenizer.ts";
 import type { RlConfig } from "./config.ts";
 import { encodeResponse, promptFromItem } from "./encode.ts";
-import { evaluateHeldout, median, rewardScorer } from "./engine-common.ts";
+import { evaluateHeldout, median, referenceLikelihoods, rewardScorer } from "./engine-common.ts";
 import { LocalPolicy } from "./local-policy.ts";
 import type { MainJobEngine } from "./main-job.ts";
 import type { Policy } from "./policy.ts";
@@ -73,15 +73,13 @@ export async function createLocalEngine(config: RlConfig): Promise<MainJobEngine
     },
     evaluate: (policy, items) => evaluateHeldout(policy, items, config, { sampled: true }),
     toPrompt: promptFromItem,
-    referenceLikelihood: async (policy, items) => {
+    referenceLikelihood: (policy, items) => {
       const local = asLocal(policy);
-      const logprobs = await local.sequenceLogprobs(
-        items.map((item) => ({
-          prompt: promptFromItem(item),
-          rollout: { tokens: encodeResponse(local.encoder, sftTarget(item, rl.style)) },
-        })),
+      return referenceLikelihoods(
+        items,
+        (item) => encodeResponse(local.encoder, sftTarget(item, rl.style)),
+        (seqs) => local.sequenceLogprobs(seqs),
       );
-      return logprobs.map((lp) => Math.exp(lp.reduce((a, b) => a + b, 0)));
     },
     scorer: rewardScorer(config),
   };

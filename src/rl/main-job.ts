@@ -148,7 +148,8 @@ export async function rlPhase(
   },
 ): Promise<RlPhaseResult> {
   const done = store.getMeta<RlPhaseResult>(run.meta);
-  if (done) return done;
+  // the meta records the result without its metrics: they are the store's
+  if (done) return { ...done, metrics: store.readMetrics() as unknown as StepMetrics[] };
   const { engine } = opts;
   const policy = await engine.createPolicy(config.seed);
   const reward = engine.scorer();
@@ -198,10 +199,11 @@ export async function rlPhase(
 /**
  * RLCS spends fewer rollouts per step than uniform sampling, so equal steps are not an equal budget: continue the
  * RLCS run from its last checkpoint until it reaches uniform's final held-out accuracy or has spent as many
- * rollouts as uniform did (at most as many steps again). Returns the RLCS run's metrics, extension included; the
- * summary's RL figures stay those of the configured steps.
+ * rollouts as uniform did (at most as many steps again), then compare the two (`compareRuns`). Returns the RLCS
+ * run's metrics, extension included, and the comparison; the summary's RL figures stay those of the configured
+ * steps.
  */
-export async function extendToUniformBudget(
+export async function compareAtUniformBudget(
   store: RunStore,
   config: RlConfig,
   uniform: readonly StepMetrics[],
@@ -209,19 +211,21 @@ export async function extendToUniformBudget(
   suites: { train: TaskItem[]; heldout: TaskItem[] },
   opts: MainJobOptions,
   difficulty?: ReadonlyMap<string, number>,
-): Promise<StepMetrics[]> {
-  const rlcs = () => store.readMetrics() as unknown as StepMetrics[];
+): Promise<{ rlcs: StepMetrics[]; compare: CompareResult }> {
+  const rlcsMetrics = () => store.readMetrics() as unknown as StepMetrics[];
   const target = uniform.filter((m) => m.heldout).at(-1)?.heldout?.accuracy;
   const budget = uniform.at(-1)?.rolloutsTotal ?? 0;
-  const sofar = rlcs();
+  const sofar = rlcsMetrics();
   const spent = sofar.at(-1)?.rolloutsTotal ?? 0;
-  if (target === undefined || spent >= budget || rolloutsToReach(sofar, target) !== null) return sofar;
+  if (target === undefined || spent >= budget || rolloutsToReach(sofar, target) !== null)
+    return { rlcs: sofar, compare: compareRuns(sofar, uniform) };
   await rlPhase(store, config, sftDir, suites, opts, "rl (rlcs, on to uniform's rollouts)", difficulty, {
     meta: "rl-extended",
     steps: 2 * config.rl.steps,
     until: (m) => m.rolloutsTotal >= budget || (m.heldout?.accuracy ?? 0) >= target - 1e-12,
   });
-  return rlcs();
+  const rlcs = rlcsMetrics();
+  return { rlcs, compare: compareRuns(rlcs, uniform) };
 }
 
 const cannotScore = () =>
@@ -254,8 +258,8 @@ function resolveOffline(
 
 /**
  * The `sft-likelihood` offline difficulty of every training prompt, 1 − π_SFT(y*|x), scored once from the SFT
- * checkpoint and kept in the run's meta (a resumed run does not score again). With `fallBack` (`auto`), a trainer
- * that turns out to have no prompt logprobs leaves the run on the task level (undefined) instead of failing it.
+ * checkpoint and kept in the run's meta (a resumed run does not score again). Under `auto`, a trainer that turns
+ * out to have no prompt logprobs leaves the run on the task level (undefined) instead of failing it.
  */
 async function offlinePhase(
   store: RunStore,
@@ -264,7 +268,6 @@ async function offlinePhase(
   sftDir: string,
   train: readonly TaskItem[],
   engine: MainJobEngine,
-  fallBack: boolean,
   log: (line: string) => void,
 ): Promise<OfflineScores | undefined> {
   if (kind === "level") return undefined;
@@ -282,7 +285,8 @@ async function offlinePhase(
     } catch (e) {
       // `auto` asked for the likelihood only where it can be had: a trainer without prompt logprobs (SkyRL's Tinker
       // server) leaves the run on the task level, as if the engine could not score at all
-      if (!(fallBack && isGlmvError(e) && e.where === "asample.prompt_logprobs")) throw e;
+      const auto = config.rl.curriculum.offline === "auto";
+      if (!(auto && isGlmvError(e) && e.where === "asample.prompt_logprobs")) throw e;
       log(`offline difficulty: ${e.message}; using the task level`);
       return undefined;
     }
@@ -348,26 +352,15 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
     log(familyLine("after SFT", sft.heldout));
 
     // the curriculum's offline difficulty, when it is not the task level
-    const offline = await offlinePhase(
-      store,
-      offlineKind,
-      config,
-      sftDir,
-      suites.train,
-      opts.engine,
-      config.rl.curriculum.offline === "auto",
-      log,
-    );
+    const offline = await offlinePhase(store, offlineKind, config, sftDir, suites.train, opts.engine, log);
     const difficulty = offline && new Map(Object.entries(offline.difficulty));
     if (offline)
       log(`offline difficulty: ${suites.train.length} prompts scored in ${offline.seconds.toFixed(0)} s`);
 
     // RL (RLCS by default) from the SFT checkpoint
     const rl = await rlPhase(store, config, sftDir, suites, opts, `rl (${config.rl.sampler})`, difficulty);
-    // the configured steps only (a --compare run may have continued RLCS past them; extendToUniformBudget)
-    const metrics = (
-      rl.metrics.length ? rl.metrics : (store.readMetrics() as unknown as StepMetrics[])
-    ).filter((m) => m.step <= config.rl.steps);
+    // the configured steps only (a --compare run may have continued RLCS past them; compareAtUniformBudget)
+    const metrics = rl.metrics.filter((m) => m.step <= config.rl.steps);
     log(familyLine(`after RL (${config.rl.sampler})`, rl.heldout));
 
     // The honest control: continued SFT from the same checkpoint for RL's wall time
@@ -411,13 +404,11 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
           `rl (${other})`,
           difficulty,
         );
-        const otherMetrics = otherRl.metrics.length
-          ? otherRl.metrics
-          : (otherStore.readMetrics() as unknown as StepMetrics[]);
+        const otherMetrics = otherRl.metrics;
         log(familyLine(`after RL (${other})`, otherRl.heldout));
         const [rlcsStore, rlcsConfig, uniform] =
           other === "uniform" ? [store, config, otherMetrics] : [otherStore, otherConfig, metrics];
-        const rlcs = await extendToUniformBudget(
+        const equalBudget = await compareAtUniformBudget(
           rlcsStore,
           rlcsConfig,
           uniform,
@@ -426,8 +417,8 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
           opts,
           difficulty,
         );
-        controlRun = { name: other, metrics: other === "uniform" ? otherMetrics : rlcs };
-        compare = compareRuns(rlcs, uniform);
+        controlRun = { name: other, metrics: other === "uniform" ? otherMetrics : equalBudget.rlcs };
+        compare = equalBudget.compare;
       } finally {
         otherStore.close();
       }

@@ -36,7 +36,7 @@ import { GlmvError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import type { RlConfig } from "./config.ts";
 import { mediaTokenIds, promptFromItem } from "./encode.ts";
-import { evaluateHeldout, median, rewardScorer } from "./engine-common.ts";
+import { evaluateHeldout, median, referenceLikelihoods, rewardScorer } from "./engine-common.ts";
 import type { MainJobEngine } from "./main-job.ts";
 import type {
   Policy,
@@ -227,14 +227,8 @@ export async function createRemoteEngine(config: RlConfig, spec: RemoteEngineSpe
     return [...tok.encode(sftTarget(item, rl.style)), tok.special.endOfText];
   };
   /** π(y*|x) per item, through the trainer's prompt logprobs (the local engine's teacher-forced forward). */
-  const referenceLikelihood = async (policy: Policy, items: readonly TaskItem[]): Promise<number[]> => {
-    const seqs = items.map((item) => ({
-      prompt: promptFromItem(item),
-      rollout: { tokens: reference(item) },
-    }));
-    const logprobs = await asRemote(policy).sequenceLogprobs(seqs, rl.style);
-    return logprobs.map((lp) => Math.exp(lp.reduce((a, b) => a + b, 0)));
-  };
+  const referenceLikelihood = (policy: Policy, items: readonly TaskItem[]): Promise<number[]> =>
+    referenceLikelihoods(items, reference, (seqs) => asRemote(policy).sequenceLogprobs(seqs, rl.style));
 
   return {
     createPolicy: async (seed) => {

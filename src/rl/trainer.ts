@@ -1,8 +1,9 @@
 /**
  * The RL trainer (design.md "The data flow", §5.3–5.4): `rlStep` is one single-controller step that reads top to
  * bottom as its phases — (rescore →) sample → gen → reward → observe (refilled while too few groups have signal) →
- * ratio EMA → subsample → adv → pack → update — each inside `timed(...)`, with one metrics object per step. `runRl` is the loop
- * around it: run folder logging, held-out evaluations, checkpoints every K steps, and resume from the last one.
+ * ratio EMA → subsample → adv → pack → update — each inside `timed(...)`, with one metrics object per step. `runRl`
+ * is the loop around it: run folder logging, held-out evaluations, checkpoints every K steps, and resume from the
+ * last one.
  */
 import { deriveSeed } from "../data/tasks/rng.ts";
 import type { TaskItem } from "../data/tasks/types.ts";
