@@ -135,6 +135,13 @@ export const RlLoopConfig = z.object({
        * and lifted the sampled-signal rate to ~0.75 (uniform sampling: ~0.43) over five seeds.
        */
       rescorePerStep: z.number().int().min(0).default(300),
+      /**
+       * Steps of (likelihood, group pass rate) pairs from which the rescored likelihood is calibrated to a pass rate
+       * (calibration.ts); 0 = use 1 − likelihood as it is.
+       */
+      calibrationSteps: z.number().int().min(0).default(3),
+      /** Pull of that fit toward the identity, in units of the binomial log-likelihood's curvature. */
+      calibrationPrior: z.number().positive().default(2),
       decay: z.number().gt(0).max(1).default(CURRICULUM_DEFAULTS.decay),
       priorWeight: z.number().min(0).default(CURRICULUM_DEFAULTS.priorWeight),
       sharpness: z.number().positive().default(CURRICULUM_DEFAULTS.sharpness),

@@ -52,7 +52,13 @@ export function initialPromptStats(
 }
 
 export function curriculumOptions(cfg: RlLoopConfig): CurriculumOptions {
-  const { offline: _source, rescorePerStep: _rescore, ...weights } = cfg.curriculum;
+  const {
+    offline: _source,
+    rescorePerStep: _rescore,
+    calibrationSteps: _steps,
+    calibrationPrior: _prior,
+    ...weights
+  } = cfg.curriculum;
   return { groupSize: cfg.groupSize, ...weights };
 }
 

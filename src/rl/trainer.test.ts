@@ -199,6 +199,42 @@ describe("rlStep", () => {
     expect(fewCandidates.every((id) => fewSampled.has(id))).toBe(true);
   });
 
+  it("calibrates rescored likelihoods on the pass rates their groups showed, and samples the band that disagrees", async () => {
+    // late RL: prompts whose reference likelihood looks mid-band (0.5) are solved by nearly every rollout, while
+    // those that look hard (0.1) are the ones still half solved
+    const looksMid = new Set(ITEMS.filter((_, i) => i % 2 === 0).map((i) => i.id));
+    const run = async (calibrationSteps: number) => {
+      const ctx = makeCtx((id) => (looksMid.has(id) ? 0.98 : 0.5), {
+        curriculum: { rescorePerStep: ITEMS.length, calibrationSteps },
+        refillRounds: 0,
+      });
+      ctx.referenceLikelihood = async (items) => items.map((i) => (looksMid.has(i.id) ? 0.5 : 0.1));
+      const steps = [];
+      for (let step = 1; step <= 6; step++) steps.push(await rlStep(ctx, step));
+      const late = steps.slice(3).flatMap((s) => s.rollouts);
+      return {
+        hardShare: late.filter((r) => !looksMid.has(r.promptId)).length / late.length,
+        metrics: steps.map((s) => s.metrics),
+      };
+    };
+    const raw = await run(0);
+    const calibrated = await run(3);
+    expect(raw.hardShare).toBeLessThan(0.4);
+    expect(calibrated.hardShare).toBeGreaterThan(0.7);
+    expect(calibrated.metrics.at(-1)!.sampledSignalRate).toBeGreaterThan(
+      raw.metrics.at(-1)!.sampledSignalRate,
+    );
+    // the map starts at the identity and moves toward higher pass rates; its pairs are the last 3 steps' groups
+    const [first, second] = calibrated.metrics;
+    expect(first!.calibration).toEqual({ slope: 1, intercept: 0, samples: 0 });
+    expect(second!.calibration!.intercept).toBeGreaterThan(0.5);
+    expect(second!.calibration!.samples).toBe(first!.promptsSampled);
+    expect(calibrated.metrics[5]!.calibration!.samples).toBe(
+      calibrated.metrics.slice(2, 5).reduce((n, m) => n + m.promptsSampled, 0),
+    );
+    expect(raw.metrics.at(-1)!.calibration).toEqual({ slope: 1, intercept: 0, samples: 0 });
+  });
+
   it("refills when most groups lack signal, and tops the batch up without signal when it cannot", async () => {
     // only 1 prompt in 8 is ever wrong-or-right mixed; the rest are always solved
     const mixed = new Set(ITEMS.filter((_, i) => i % 8 === 0).map((i) => i.id));

@@ -10,6 +10,15 @@ import type { TaskItem } from "../data/tasks/types.ts";
 import type { ScoredResult, ScoreInput } from "../reward/system.ts";
 import { mulberry32 } from "../util/rng.ts";
 import { hasSignal } from "./advantages.ts";
+import {
+  type Calibration,
+  type CalibrationSample,
+  calibratedPassRate,
+  calibrationSamples,
+  fitCalibration,
+  IDENTITY_CALIBRATION,
+  recentSamples,
+} from "./calibration.ts";
 import type { RlLoopConfig } from "./config.ts";
 import { newPromptStats, type PromptStats, sampleUniform } from "./curriculum.ts";
 import type { Policy, PolicyPrompt } from "./policy.ts";
@@ -42,6 +51,8 @@ export type TrainerState = {
   ratioEma: RatioEmaState;
   /** Rollouts generated so far, all rounds included (the x axis of `--compare`). */
   rolloutsTotal: number;
+  /** Rescored prompts' (likelihood, pass rate) pairs of the last `curriculum.calibrationSteps` steps. */
+  calibration: CalibrationSample[];
 };
 
 export type RlContext = {
@@ -103,6 +114,8 @@ export type StepMetrics = {
   difficultyHistogram: number[];
   familyAccuracy: Record<string, number>;
   timings: Record<string, number>;
+  /** RLCS with rescoring: the likelihood → pass-rate map this step's rescored prompts used, and its pairs. */
+  calibration?: Calibration & { samples: number };
   heldout?: HeldoutResult;
   /** MoE policies: per MoE layer, max/mean expert load of the update's tokens and idle experts (`UpdateMetrics`). */
   expertLoad?: { layer: number; maxOverMean: number; idleExperts?: number }[];
@@ -131,6 +144,7 @@ export const initialTrainerState = (prompts: Map<string, PromptStats>): TrainerS
   prompts,
   ratioEma: initRatioEma(),
   rolloutsTotal: 0,
+  calibration: [],
 });
 
 /**
@@ -145,19 +159,25 @@ export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> 
   const curriculum = curriculumOptions(cfg);
   const stepStart = now();
 
-  // 0. rescore: random prompts get a fresh difficulty under the current policy (RLCS with the likelihood prior);
-  // this step's rounds then sample from them first, so that no draw rests on a stale score
-  let rescored: ReadonlySet<string> | undefined;
+  // 0. rescore: random prompts get a fresh difficulty under the current policy (RLCS with the likelihood prior),
+  // their likelihood calibrated to a pass rate on the last steps' groups; this step's rounds then sample from
+  // them first, so that no draw rests on a stale score
+  let rescored: Map<string, number> | undefined;
+  let calibration: (Calibration & { samples: number }) | undefined;
   if (cfg.sampler === "rlcs" && cfg.curriculum.rescorePerStep > 0 && ctx.referenceLikelihood) {
     const score = ctx.referenceLikelihood;
+    const { calibrationSteps, calibrationPrior } = cfg.curriculum;
+    const pairs = recentSamples(ctx.state.calibration, step, calibrationSteps);
+    const fit = calibrationSteps > 0 ? fitCalibration(pairs, calibrationPrior) : IDENTITY_CALIBRATION;
+    calibration = { ...fit, samples: pairs.length };
     rescored = await timed(timings, "rescore", async () => {
       const pick = mulberry32(deriveSeed(ctx.seed, "rl-rescore", step));
       const ids = sampleUniform([...ctx.state.prompts.keys()], cfg.curriculum.rescorePerStep, pick);
       const likelihood = await score(ids.map((id) => ctx.items.get(id)!));
       // the fresh difficulty replaces prior and online counts, which are all older than it
       for (const [i, id] of ids.entries())
-        ctx.state.prompts.set(id, newPromptStats(1 - likelihood[i]!, step));
-      return new Set(ids);
+        ctx.state.prompts.set(id, newPromptStats(1 - calibratedPassRate(fit, likelihood[i]!), step));
+      return new Map(ids.map((id, i) => [id, likelihood[i]!]));
     });
   }
 
@@ -171,7 +191,7 @@ export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> 
     if (missing <= 0) break;
     const want = promptsToSample(round === 0 ? cfg.batchPrompts : missing, ctx.state.ratioEma);
     const ids = await timed(timings, "sample", () =>
-      samplePromptIds(ctx.state.prompts, want, step, rand, cfg, seen, rescored),
+      samplePromptIds(ctx.state.prompts, want, step, rand, cfg, seen, rescored && new Set(rescored.keys())),
     );
     if (ids.length === 0) break;
     for (const id of ids) seen.add(id);
@@ -194,6 +214,11 @@ export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> 
     await timed(timings, "observe", () => observeGroups(ctx.state.prompts, step, fresh, curriculum));
     groups.push(...fresh.map((g) => ({ ...g, round })));
     rounds = round + 1;
+  }
+  if (rescored && cfg.curriculum.calibrationSteps > 0) {
+    const window = cfg.curriculum.calibrationSteps;
+    const kept = recentSamples(ctx.state.calibration, step + 1, window);
+    ctx.state.calibration = [...kept, ...calibrationSamples(groups, rescored, step)];
   }
   const invalid = invalidRate(groups, cfg.signalEps);
   ctx.state.ratioEma = updateRatioEma(ctx.state.ratioEma, invalid, cfg.ratioEma);
@@ -246,6 +271,7 @@ export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> 
     difficultyHistogram: passRateHistogram(ctx.state.prompts, step, curriculum),
     familyAccuracy: familyAccuracy(groups),
     timings,
+    ...(calibration ? { calibration } : {}),
     ...(update.expertLoad ? { expertLoad: update.expertLoad } : {}),
   };
   const rollouts = rolloutRecords(groups, step, trained);
@@ -272,7 +298,7 @@ export type RunRlOptions = {
 export type RunRlResult = { firstStep: number; metrics: StepMetrics[] };
 
 /** What a checkpoint stores besides the weights and the curriculum (which the run store snapshots itself). */
-type LoopState = { ratioEma: RatioEmaState; rolloutsTotal: number };
+type LoopState = Omit<TrainerState, "prompts">;
 
 /**
  * The RL loop: steps `firstStep..steps`, each logged once to metrics.jsonl with its rollouts, a checkpoint every
@@ -290,7 +316,12 @@ export async function runRl(ctx: RlContext, opts: RunRlOptions): Promise<RunRlRe
     if (ckpt) {
       await ctx.policy.load(ckpt.dir);
       const prompts = store.loadPrompts();
-      ctx.state = { prompts: prompts.size > 0 ? prompts : ctx.state.prompts, ...ckpt.trainerState };
+      // checkpoints written before calibration existed have no pairs
+      ctx.state = {
+        prompts: prompts.size > 0 ? prompts : ctx.state.prompts,
+        ...ckpt.trainerState,
+        calibration: ckpt.trainerState.calibration ?? [],
+      };
       firstStep = ckpt.step + 1;
     }
   }
@@ -307,7 +338,7 @@ export async function runRl(ctx: RlContext, opts: RunRlOptions): Promise<RunRlRe
       await store.appendMetrics(m);
       store.savePrompts(ctx.state.prompts);
       if (step % cfg.checkpointEvery === 0 || last) {
-        const loopState: LoopState = { ratioEma: ctx.state.ratioEma, rolloutsTotal: ctx.state.rolloutsTotal };
+        const { prompts: _prompts, ...loopState } = ctx.state;
         await store.saveCheckpoint(step, (dir) => ctx.policy.save(dir), loopState);
       }
     }
