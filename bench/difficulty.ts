@@ -97,9 +97,8 @@ for (let b = 0; b + 1 < edges.length; b++) {
   if (inBin.length === 0) continue;
   const p = mean(inBin.map((x) => x.pass));
   const s = mean(inBin.map((x) => signal(x.pass)));
-  console.log(
-    `  ℓ in [${edges[b]}, ${Math.min(1, edges[b + 1]!)}): ${inBin.length} prompts, pass ${p.toFixed(2)}, signal ${s.toFixed(2)}`,
-  );
+  const bin = `[${edges[b]}, ${Math.min(1, edges[b + 1]!)})`;
+  console.log(`  ℓ in ${bin}: ${inBin.length} prompts, pass ${p.toFixed(2)}, signal ${s.toFixed(2)}`);
 }
 
 const fit = fitCalibration(

@@ -33,7 +33,7 @@ export const logit = (p: number): number => {
 
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
-/** The calibrated pass rate of a prompt whose reference likelihood is `likelihood` (the identity returns it as is). */
+/** The calibrated pass rate of a prompt with reference likelihood `likelihood` (the identity returns it as is). */
 export const calibratedPassRate = (c: Calibration, likelihood: number): number =>
   c.slope === 1 && c.intercept === 0 ? likelihood : sigmoid(c.slope * logit(likelihood) + c.intercept);
 

@@ -1,9 +1,9 @@
 /**
  * RLCS: reinforcement learning with curriculum sampling (§5.3). Pure functions; the run store persists the state.
  *
- * Each prompt has an offline difficulty `d ∈ [0, 1]` and an online record of its recent rollouts: decayed success and trial counts, `s` and `n`, where every observation
- * loses weight by `decay` per training step. The estimated pass rate blends both, with the offline estimate
- * acting as `priorWeight` pseudo-trials:
+ * Each prompt has an offline difficulty `d ∈ [0, 1]` and an online record of its recent rollouts: decayed success
+ * and trial counts, `s` and `n`, where every observation loses weight by `decay` per training step. The estimated
+ * pass rate blends both, with the offline estimate acting as `priorWeight` pseudo-trials:
  *
  *     p̂ = (s + priorWeight · (1 − d)) / (n + priorWeight)
  *
@@ -12,9 +12,10 @@
  *     signal(p̂) = 1 − p̂^G − (1 − p̂)^G
  *
  * — zero for prompts that are always solved or never solved, highest at p̂ = 0.5. The sampling weight is
- * `floor + signal(p̂)^sharpness`: `sharpness` > 1 concentrates sampling on the mid-difficulty band, and `floor`
- * keeps every prompt reachable so that a stale estimate can be corrected. Prompts are drawn without replacement
- * in proportion to their weights (Efraimidis–Spirakis keys `u^(1/w)`).
+ * `floor + signal(p̂)^sharpness`: `sharpness` > 1 concentrates sampling on the mid-difficulty band (at 16 the draw
+ * is nearly the best-first order), and `floor` keeps every prompt reachable so that a stale estimate can be
+ * corrected. Prompts are drawn without replacement in proportion to their weights (Efraimidis–Spirakis keys
+ * `u^(1/w)`).
  *
  * The offline difficulty (`curriculum.offline`) is the task level (0.25 / 0.5 / 0.75), or 1 − π_SFT(y*|x): the
  * SFT model's probability of the item's reference response y*, one teacher-forced forward per prompt instead of the
@@ -31,13 +32,23 @@
  * Hence `rescorePerStep` (trainer.ts, phase "rescore"): before each step, that many random prompts (300 by
  * default) are rescored under the current policy (one teacher-forced forward each, ~7 ms on the tiny model), their
  * fresh difficulty replaces prior and counts, and the step's sampling rounds draw from those prompts first, so no
- * draw rests on a stale score. Over RL seeds 1–5 from one SFT checkpoint (30 steps, 512 held-out items) the
- * sampled-signal rate was 0.76 / 0.74 / 0.74 / 0.75 / 0.74 against uniform sampling's 0.40 / 0.50 / 0.45 / 0.40 /
- * 0.41, and RLCS reached uniform's final accuracy with 0.49 / — / 0.53 / 0.33 / — of the rollouts uniform needed
- * (seeds 2 and 5: not within uniform's rollouts; `npm run bench:rlcs`, README). Rescoring the same 300 random prompts but sampling from the whole pool gave
- * 0.57 / 0.60 / 0.51 (seeds 1–3) and reached uniform on none; 600 gave 0.66 / 0.62 / 0.64. Drawing the prompts to
- * rescore by their (stale) weights instead of at random gave 0.73 / 0.77 but learned less per step (held-out 0.56 /
- * 0.67 after 30 steps, seeds 1–2), likely from drawing the same prompts again and again (not measured).
+ * draw rests on a stale score. The rescored likelihood is calibrated to a pass rate on the groups of the last three
+ * steps (calibration.ts), because the policy's responses drift from the SFT reference as RL goes on.
+ *
+ * With sharpness 2 and floor 0.02 that gave a sampled-signal rate of 0.76 / 0.74 / 0.74 / 0.75 / 0.74 over RL seeds
+ * 1–5 (uniform sampling: 0.40 / 0.50 / 0.45 / 0.40 / 0.41), and RLCS reached uniform's final accuracy with 0.49 /
+ * — / 0.53 / 0.33 / — of the rollouts uniform needed (`npm run bench:rlcs`). `npm run bench -- difficulty` then
+ * showed that the likelihood predicts signal well (the 22 of 300 candidates it ranks best have signal 0.93–0.96,
+ * the oracle's 0.98–0.99) and that the soft draw lost most of it (0.68–0.71). With sharpness 16 and floor 0.001
+ * (`CURRICULUM_DEFAULTS`) the rate is ~0.93 and the ratio 0.38 / — / 0.29 / 0.26 / 0.37 (seed 2: uniform's final
+ * 0.924 not reached within its rollouts, best 0.889; README).
+ *
+ * Variants measured and dropped (sharpness 2): rescoring the same 300 random prompts but sampling from the whole
+ * pool gave 0.57 / 0.60 / 0.51 (seeds 1–3) and reached uniform on none; 600 gave 0.66 / 0.62 / 0.64. Drawing the
+ * prompts to rescore by their (stale) weights instead of at random gave 0.73 / 0.77 but learned less per step
+ * (held-out 0.56 / 0.67 after 30 steps, seeds 1–2), likely from drawing the same prompts again and again (not
+ * measured). Calibration alone, at sharpness 2, left the rate at 0.69–0.77 and the ratio at 0.55 / 0.83 / — / 0.74
+ * / 0.40: a reshuffle within the noise of one seed.
  */
 
 export type PromptStats = {
@@ -65,16 +76,23 @@ export type CurriculumOptions = {
 };
 
 /**
- * Measured on the main job (30 steps, seed 1): with a 396-prompt pool, sharpness 4 / decay 0.97 / floor 0.01 and
- * sharpness 3 / decay 0.95 / priorWeight 1 left the sampled-signal rate at 0.47 and 0.42 (defaults 0.45, uniform
- * 0.44): a prompt seen once every ~9 steps by a fast-changing policy has no informative online estimate.
+ * Sharpness 16 and floor 0.001: the step draws from 300 freshly rescored random prompts, so the draw itself can be
+ * nearly greedy (diversity comes from the random candidates, and every prompt is rescored every ~10 steps, which is
+ * what the floor was for). `npm run bench -- difficulty` at three checkpoints (after SFT, seed 1 step 20, seed 2
+ * step 40; 300 prompts × 16 rollouts) put the expected signal of 22 prompts drawn with the old sharpness 2 / floor
+ * 0.02 at 0.71 / 0.70 / 0.68, with 16 / 0.001 at 0.90 / 0.90 / 0.92, and taking the 22 best by the calibrated
+ * likelihood at 0.94 / 0.93 / 0.96 (oracle: 0.98 / 0.98 / 0.99): the likelihood was a good predictor all along, the
+ * soft draw was the loss. In runs the sampled-signal rate went from ~0.75 to ~0.93 (README).
+ * Earlier, without rescoring (main job, 30 steps, seed 1, a 396-prompt pool): sharpness 4 / decay 0.97 / floor 0.01
+ * and sharpness 3 / decay 0.95 / priorWeight 1 left the rate at 0.47 and 0.42 (sharpness 2: 0.45, uniform 0.44):
+ * a prompt seen once every ~9 steps by a fast-changing policy has no informative online estimate.
  */
 export const CURRICULUM_DEFAULTS: CurriculumOptions = {
   groupSize: 8,
   decay: 0.9,
   priorWeight: 2,
-  sharpness: 2,
-  floor: 0.02,
+  sharpness: 16,
+  floor: 0.001,
 };
 
 export const newPromptStats = (offlineDifficulty: number, step = 0): PromptStats => ({
