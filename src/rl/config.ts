@@ -75,9 +75,9 @@ export const SftConfig = z.object({
 export const RlLoopConfig = z.object({
   /**
    * 30 steps keep the whole main job at 11 minutes on 2 cores: ~7.4 s per RL step at 16 prompts × 8 (2.1 s
-   * rescoring 300 prompts, 1.7 s generation, 3.6 s update with 8 packed rows per gradient call), the continued-SFT
+   * rescoring 300 prompts, 1.6 s generation, 3.6 s update with 8 packed rows per gradient call), the continued-SFT
    * control takes RL's wall time again, SFT 150 steps at ≈0.9 s each. Measured with seed 1 (512 held-out): 0.525
-   * after SFT, 0.549 / 0.654 / 0.615 / 0.693 / 0.797 / 0.844 at steps 5–30; 663 s in all.
+   * after SFT, 0.588 / 0.656 / 0.758 / 0.793 / 0.785 / 0.863 at steps 5–30; 662 s in all.
    */
   steps: z.number().int().min(0).default(30),
   /** Prompts per trained batch (B); the batch holds B × groupSize rollouts. */
