@@ -10,7 +10,7 @@ import { TASK_FAMILIES } from "../data/tasks/types.ts";
 import { MoeBalanceConfig } from "../model/moe-balance.ts";
 import { STYLES } from "../reward/types.ts";
 import { ADVANTAGES, type AdvantageName } from "./advantages.ts";
-import { CURRICULUM_DEFAULTS } from "./curriculum.ts";
+import { CURRICULUM_DEFAULTS, RESCORED_DRAW_DEFAULTS } from "./curriculum.ts";
 import { RATIO_EMA_DEFAULTS } from "./ratio-ema.ts";
 
 const advantageNames = Object.keys(ADVANTAGES) as [AdvantageName, ...AdvantageName[]];
@@ -143,12 +143,21 @@ export const RlLoopConfig = z.object({
       calibrationSteps: z.number().int().min(0).default(3),
       /** Pull of that fit toward the identity, in units of the binomial log-likelihood's curvature. */
       calibrationPrior: z.number().positive().default(2),
+      /**
+       * RLCS: the most of a step's prompts that may share one answer within a family (1 = no limit). The sharp draw
+       * otherwise fills a step with the one confusion the policy is unsure of at the moment (12 of 16 prompts with
+       * answer "2" at one step, 10 with "3" at the next), and each step then pulls the policy toward that one class.
+       */
+      answerShare: z.number().gt(0).max(1).default(0.25),
       decay: z.number().gt(0).max(1).default(CURRICULUM_DEFAULTS.decay),
       priorWeight: z.number().min(0).default(CURRICULUM_DEFAULTS.priorWeight),
-      /** Exponent on a prompt's signal probability in its weight; 16 draws nearly best-first (curriculum.ts). */
-      sharpness: z.number().positive().default(CURRICULUM_DEFAULTS.sharpness),
-      /** Least weight of any prompt (rescoring keeps every prompt's estimate fresh, so it can be small). */
-      floor: z.number().min(0).default(CURRICULUM_DEFAULTS.floor),
+      /**
+       * Exponent on a prompt's signal probability in its weight; 16 draws nearly best-first from the rescored
+       * prompts (`RESCORED_DRAW_DEFAULTS`). Without rescoring, 2 suits the stale estimates better.
+       */
+      sharpness: z.number().positive().default(RESCORED_DRAW_DEFAULTS.sharpness),
+      /** Least weight of any prompt: small, as rescoring keeps every estimate fresh (without it, 0.02). */
+      floor: z.number().min(0).default(RESCORED_DRAW_DEFAULTS.floor),
     })
     .prefault({}),
   ratioEma: z

@@ -76,24 +76,30 @@ export type CurriculumOptions = {
 };
 
 /**
- * Sharpness 16 and floor 0.001: the step draws from 300 freshly rescored random prompts, so the draw itself can be
- * nearly greedy (diversity comes from the random candidates, and every prompt is rescored every ~10 steps, which is
- * what the floor was for). `npm run bench -- difficulty` at three checkpoints (after SFT, seed 1 step 20, seed 2
- * step 40; 300 prompts × 16 rollouts) put the expected signal of 22 prompts drawn with the old sharpness 2 / floor
- * 0.02 at 0.71 / 0.70 / 0.68, with 16 / 0.001 at 0.90 / 0.90 / 0.92, and taking the 22 best by the calibrated
- * likelihood at 0.94 / 0.93 / 0.96 (oracle: 0.98 / 0.98 / 0.99): the likelihood was a good predictor all along, the
- * soft draw was the loss. In runs the sampled-signal rate went from ~0.75 to ~0.93 (README).
- * Earlier, without rescoring (main job, 30 steps, seed 1, a 396-prompt pool): sharpness 4 / decay 0.97 / floor 0.01
- * and sharpness 3 / decay 0.95 / priorWeight 1 left the rate at 0.47 and 0.42 (sharpness 2: 0.45, uniform 0.44):
- * a prompt seen once every ~9 steps by a fast-changing policy has no informative online estimate.
+ * Defaults for a pool whose estimates are mostly stale (the curriculum server; an RL loop without rescoring).
+ * Measured on the main job without rescoring (30 steps, seed 1, a 396-prompt pool): sharpness 4 / decay 0.97 /
+ * floor 0.01 and sharpness 3 / decay 0.95 / priorWeight 1 left the sampled-signal rate at 0.47 and 0.42 (these
+ * defaults 0.45, uniform 0.44): a prompt seen once every ~9 steps by a fast-changing policy has no informative online
+ * estimate.
  */
 export const CURRICULUM_DEFAULTS: CurriculumOptions = {
   groupSize: 8,
   decay: 0.9,
   priorWeight: 2,
-  sharpness: 16,
-  floor: 0.001,
+  sharpness: 2,
+  floor: 0.02,
 };
+
+/**
+ * The RL loop's draw, which takes its prompts from the 300 just rescored (`rescorePerStep`): there it can be nearly
+ * greedy, because diversity comes from the random candidates and every prompt is rescored every ~10 steps (what the
+ * floor was for). `npm run bench -- difficulty` at three checkpoints (after SFT, seed 1 step 20, seed 2 step 40;
+ * 300 prompts × 16 rollouts) put the expected signal of 22 prompts drawn with sharpness 2 / floor 0.02 at 0.71 /
+ * 0.70 / 0.68, with 16 / 0.001 at 0.90 / 0.90 / 0.92, and the 22 best by the calibrated likelihood at 0.94 / 0.93 /
+ * 0.96 (oracle: 0.98 / 0.98 / 0.99): the likelihood was a good predictor all along, the soft draw was the loss. In
+ * runs the sampled-signal rate went from ~0.75 to ~0.93 (README).
+ */
+export const RESCORED_DRAW_DEFAULTS = { sharpness: 16, floor: 0.001 } as const;
 
 export const newPromptStats = (offlineDifficulty: number, step = 0): PromptStats => ({
   offlineDifficulty: Math.min(1, Math.max(0, offlineDifficulty)),
@@ -155,12 +161,19 @@ export function sampleWithoutReplacement(
   items: readonly Weighted[],
   n: number,
   rand: () => number,
+  accept: (id: string) => boolean = () => true,
 ): string[] {
   const keyed = items
     .filter((it) => it.weight > 0)
     .map((it) => ({ id: it.id, key: Math.log(Math.max(rand(), 1e-300)) / it.weight }));
   keyed.sort((a, b) => b.key - a.key);
-  return keyed.slice(0, n).map((k) => k.id);
+  // `accept` may turn ids down (a stratum is full): the next keys take their places
+  const out: string[] = [];
+  for (const k of keyed) {
+    if (out.length >= n) break;
+    if (accept(k.id)) out.push(k.id);
+  }
+  return out;
 }
 
 /** Uniform sampling, the control for `--sampler uniform`: every prompt has weight 1. */
@@ -179,8 +192,32 @@ export function sampleCurriculum(
   step: number,
   rand: () => number,
   opts: CurriculumOptions = CURRICULUM_DEFAULTS,
+  accept?: (id: string) => boolean,
 ): string[] {
   const items: Weighted[] = [];
   for (const [id, s] of stats) items.push({ id, weight: curriculumWeight(s, step, opts) });
-  return sampleWithoutReplacement(items, n, rand);
+  return sampleWithoutReplacement(items, n, rand, accept);
+}
+
+/**
+ * An `accept` filter that lets no stratum (e.g. a family's answer) take more than `share` of `total` prompts,
+ * counting those already taken (`taken`). Stateful: each accepted id counts against its stratum.
+ * @example const accept = stratumCap(["a1", "a2"], (id) => id[0]!, 0.5, 4); accept("a3") // false: "a" has 2 of 4
+ */
+export function stratumCap(
+  taken: Iterable<string>,
+  stratum: (id: string) => string,
+  share: number,
+  total: number,
+): (id: string) => boolean {
+  const cap = Math.max(1, Math.ceil(share * total - 1e-9));
+  const counts = new Map<string, number>();
+  for (const id of taken) counts.set(stratum(id), (counts.get(stratum(id)) ?? 0) + 1);
+  return (id) => {
+    const s = stratum(id);
+    const c = counts.get(s) ?? 0;
+    if (c >= cap) return false;
+    counts.set(s, c + 1);
+    return true;
+  };
 }
