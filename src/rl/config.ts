@@ -143,12 +143,6 @@ export const RlLoopConfig = z.object({
       calibrationSteps: z.number().int().min(0).default(3),
       /** Pull of that fit toward the identity, in units of the binomial log-likelihood's curvature. */
       calibrationPrior: z.number().positive().default(2),
-      /**
-       * RLCS: the most of a step's prompts that may share one answer within a family (1 = no limit). The sharp draw
-       * otherwise fills a step with the one confusion the policy is unsure of at the moment (12 of 16 prompts with
-       * answer "2" at one step, 10 with "3" at the next), and each step then pulls the policy toward that one class.
-       */
-      answerShare: z.number().gt(0).max(1).default(0.25),
       decay: z.number().gt(0).max(1).default(CURRICULUM_DEFAULTS.decay),
       priorWeight: z.number().min(0).default(CURRICULUM_DEFAULTS.priorWeight),
       /**

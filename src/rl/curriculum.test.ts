@@ -10,7 +10,6 @@ import {
   sampleUniform,
   sampleWithoutReplacement,
   signalProbability,
-  stratumCap,
 } from "./curriculum.ts";
 
 describe("RLCS curriculum", () => {
@@ -76,25 +75,5 @@ describe("RLCS curriculum", () => {
       stats.set(`mid${i}`, observePrompt(newPromptStats(0.5), 0, [1, 0, 1, 0, 1, 0, 1, 0]));
     const picked = sampleCurriculum(stats, 20, 0, mulberry32(5));
     expect(picked.filter((id) => id.startsWith("mid")).length).toBeGreaterThanOrEqual(17);
-  });
-
-  it("caps a stratum's share: turned-down ids give way to the next keys, and accepting all changes nothing", () => {
-    const items = Array.from({ length: 40 }, (_, i) => ({ id: `${i % 4 === 0 ? "x" : "y"}${i}`, weight: 1 }));
-    const plain = sampleWithoutReplacement(items, 12, mulberry32(9));
-    expect(sampleWithoutReplacement(items, 12, mulberry32(9), () => true)).toEqual(plain);
-    // "y" ids are 3 in 4 of the pool; at most half of 12 may be "y", so "x" fills the rest
-    const capped = sampleWithoutReplacement(
-      items,
-      12,
-      mulberry32(9),
-      stratumCap([], (id) => id[0]!, 0.5, 12),
-    );
-    expect(capped).toHaveLength(12);
-    expect(capped.filter((id) => id.startsWith("y"))).toHaveLength(6);
-    expect(new Set(capped).size).toBe(12);
-    // ids already taken count against their stratum, and the cap is at least 1
-    const accept = stratumCap(["a1", "a2"], (id) => id[0]!, 0.5, 4);
-    expect([accept("a3"), accept("b1"), accept("b2"), accept("b3")]).toEqual([false, true, true, false]);
-    expect(stratumCap([], (id) => id, 0.01, 10)("z")).toBe(true);
   });
 });

@@ -16,7 +16,6 @@ import {
   type PromptStats,
   sampleCurriculum,
   sampleUniform,
-  stratumCap,
 } from "./curriculum.ts";
 import { packSequences } from "./packing.ts";
 import type { PolicyPrompt, Rollout, UpdateBatch, UpdateSample } from "./policy.ts";
@@ -58,17 +57,14 @@ export function curriculumOptions(cfg: RlLoopConfig): CurriculumOptions {
     rescorePerStep: _rescore,
     calibrationSteps: _steps,
     calibrationPrior: _prior,
-    answerShare: _share,
     ...weights
   } = cfg.curriculum;
   return { groupSize: cfg.groupSize, ...weights };
 }
 
 /**
- * Phase "sample": `n` prompt ids not in `exclude` (the step's earlier rounds), by RLCS weights or uniformly. With
- * `preferred` (the prompts rescored this step), RLCS draws from those first and from the rest of the pool only when
- * they run out. With `stratum` (a prompt's family and answer), RLCS gives no stratum more than
- * `curriculum.answerShare` of the step's prompts.
+ * Phase "sample": `n` prompt ids not in `exclude`, by RLCS weights or uniformly. With `preferred` (the prompts
+ * rescored this step), RLCS draws from those first and from the rest of the pool only when they run out.
  */
 export function samplePromptIds(
   stats: ReadonlyMap<string, PromptStats>,
@@ -78,7 +74,6 @@ export function samplePromptIds(
   cfg: RlLoopConfig,
   exclude: ReadonlySet<string>,
   preferred?: ReadonlySet<string>,
-  stratum?: (id: string) => string,
 ): string[] {
   if (cfg.sampler === "uniform") {
     const ids = [...stats.keys()].filter((id) => !exclude.has(id));
@@ -86,23 +81,12 @@ export function samplePromptIds(
   }
   const open = [...stats].filter(([id]) => !exclude.has(id));
   const opts = curriculumOptions(cfg);
-  const share = cfg.curriculum.answerShare;
-  const accept = stratum && share < 1 ? stratumCap(exclude, stratum, share, exclude.size + n) : undefined;
-  if (!preferred) return sampleCurriculum(new Map(open), n, step, rand, opts, accept);
-  const fresh = new Map(open.filter(([id]) => preferred.has(id)));
-  const first = sampleCurriculum(fresh, n, step, rand, opts, accept);
+  if (!preferred) return sampleCurriculum(new Map(open), n, step, rand, opts);
+  const first = sampleCurriculum(new Map(open.filter(([id]) => preferred.has(id))), n, step, rand, opts);
   if (first.length >= n) return first;
   const rest = new Map(open.filter(([id]) => !preferred.has(id)));
-  return [...first, ...sampleCurriculum(rest, n - first.length, step, rand, opts, accept)];
+  return [...first, ...sampleCurriculum(rest, n - first.length, step, rand, opts)];
 }
-
-/** The stratum `curriculum.answerShare` caps: a prompt's family and answer. */
-export const answerStratum =
-  (items: ReadonlyMap<string, TaskItem>) =>
-  (id: string): string => {
-    const item = items.get(id);
-    return item ? `${item.family}\u0000${item.answer}` : id;
-  };
 
 /** Phase "reward" input: one `ScoreInput` per rollout, ids `<promptId>#<k>`. */
 export function scoreInputs(

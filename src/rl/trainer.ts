@@ -27,7 +27,6 @@ import type { RunStore } from "./run-store.ts";
 import { invalidRate } from "./subsample.ts";
 import type { RolloutRecord } from "./trainer-phases.ts";
 import {
-  answerStratum,
   curriculumOptions,
   familyAccuracy,
   fillBatch,
@@ -183,8 +182,6 @@ export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> 
   }
 
   // 1–4. sample → gen → reward → observe, refilled while fewer than B groups have signal
-  const freshIds = rescored && new Set(rescored.keys());
-  const stratum = answerStratum(ctx.items);
   const groups: (ScoredGroup & { round: number })[] = [];
   const seen = new Set<string>();
   let rounds = 0;
@@ -194,7 +191,7 @@ export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> 
     if (missing <= 0) break;
     const want = promptsToSample(round === 0 ? cfg.batchPrompts : missing, ctx.state.ratioEma);
     const ids = await timed(timings, "sample", () =>
-      samplePromptIds(ctx.state.prompts, want, step, rand, cfg, seen, freshIds, stratum),
+      samplePromptIds(ctx.state.prompts, want, step, rand, cfg, seen, rescored && new Set(rescored.keys())),
     );
     if (ids.length === 0) break;
     for (const id of ids) seen.add(id);
