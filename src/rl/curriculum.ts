@@ -35,12 +35,12 @@
  * draw rests on a stale score. The rescored likelihood is calibrated to a pass rate on the groups of the last three
  * steps (calibration.ts), because the policy's responses drift from the SFT reference as RL goes on.
  *
- * With sharpness 2 and floor 0.02 that gave a sampled-signal rate of 0.76 / 0.74 / 0.74 / 0.75 / 0.74 over RL seeds
- * 1–5 (uniform sampling: 0.40 / 0.50 / 0.45 / 0.40 / 0.41), and RLCS reached uniform's final accuracy with 0.49 /
- * — / 0.53 / 0.33 / — of the rollouts uniform needed (`npm run bench:rlcs`). `npm run bench -- difficulty` then
+ * Uncalibrated, with sharpness 2 and floor 0.02, that gave a sampled-signal rate of 0.76 / 0.74 / 0.74 / 0.75 /
+ * 0.74 over RL seeds 1–5 (uniform sampling: 0.40 / 0.50 / 0.45 / 0.40 / 0.41), and RLCS reached uniform's final
+ * accuracy with 0.49 / — / 0.53 / 0.33 / — of the rollouts uniform needed (`npm run bench:rlcs`). `npm run bench -- difficulty` then
  * showed that the likelihood predicts signal well (the 22 of 300 candidates it ranks best have signal 0.93–0.96,
  * the oracle's 0.98–0.99) and that the soft draw lost most of it (0.68–0.71). With sharpness 16 and floor 0.001
- * (`CURRICULUM_DEFAULTS`) the rate is ~0.93 and the ratio 0.38 / — / 0.29 / 0.26 / 0.37 (seed 2: uniform's final
+ * (`RESCORED_DRAW_DEFAULTS`) the rate is ~0.93 and the ratio 0.38 / — / 0.28 / 0.26 / 0.37 (seed 2: uniform's final
  * 0.924 not reached within its rollouts, best 0.889; README).
  *
  * Variants measured and dropped (sharpness 2): rescoring the same 300 random prompts but sampling from the whole

@@ -298,7 +298,10 @@ export type RunRlOptions = {
 export type RunRlResult = { firstStep: number; metrics: StepMetrics[] };
 
 /** What a checkpoint stores besides the weights and the curriculum (which the run store snapshots itself). */
-type LoopState = Omit<TrainerState, "prompts">;
+type LoopState = Omit<TrainerState, "prompts" | "calibration"> & {
+  /** Absent from checkpoints written before calibration existed. */
+  calibration?: CalibrationSample[];
+};
 
 /**
  * The RL loop: steps `firstStep..steps`, each logged once to metrics.jsonl with its rollouts, a checkpoint every
@@ -316,7 +319,6 @@ export async function runRl(ctx: RlContext, opts: RunRlOptions): Promise<RunRlRe
     if (ckpt) {
       await ctx.policy.load(ckpt.dir);
       const prompts = store.loadPrompts();
-      // checkpoints written before calibration existed have no pairs
       ctx.state = {
         prompts: prompts.size > 0 ? prompts : ctx.state.prompts,
         ...ckpt.trainerState,
