@@ -37,11 +37,11 @@
  *
  * Uncalibrated, with sharpness 2 and floor 0.02, that gave a sampled-signal rate of 0.76 / 0.74 / 0.74 / 0.75 /
  * 0.74 over RL seeds 1–5 (uniform sampling: 0.40 / 0.50 / 0.45 / 0.40 / 0.41), and RLCS reached uniform's final
- * accuracy with 0.49 / — / 0.53 / 0.33 / — of the rollouts uniform needed (`npm run bench:rlcs`). `npm run bench -- difficulty` then
- * showed that the likelihood predicts signal well (the 22 of 300 candidates it ranks best have signal 0.93–0.96,
- * the oracle's 0.98–0.99) and that the soft draw lost most of it (0.68–0.71). With sharpness 16 and floor 0.001
- * (`RESCORED_DRAW_DEFAULTS`) the rate is ~0.93 and the ratio 0.38 / — / 0.28 / 0.26 / 0.37 (seed 2: uniform's final
- * 0.924 not reached within its rollouts, best 0.889; README).
+ * accuracy with 0.49 / — / 0.53 / 0.33 / — of the rollouts uniform needed (`npm run bench:rlcs`).
+ * `npm run bench -- difficulty` then showed that the likelihood predicts signal well (the 22 of 300 candidates it
+ * ranks best have signal 0.93–0.96, the oracle's 0.98–0.99) and that the soft draw lost most of it (0.68–0.71).
+ * With sharpness 16 and floor 0.001 for that draw (`RESCORED_DRAW_DEFAULTS`) the rate is ~0.93 and the ratio 0.38 /
+ * — / 0.28 / 0.26 / 0.37 (seed 2: uniform's final 0.924 not reached within its rollouts, best 0.889; README).
  *
  * Variants measured and dropped (sharpness 2): rescoring the same 300 random prompts but sampling from the whole
  * pool gave 0.57 / 0.60 / 0.51 (seeds 1–3) and reached uniform on none; 600 gave 0.66 / 0.62 / 0.64. Drawing the
@@ -94,13 +94,14 @@ export const CURRICULUM_DEFAULTS: CurriculumOptions = {
 };
 
 /**
- * The RL loop's draw, which takes its prompts from the 300 just rescored (`rescorePerStep`): there it can be nearly
- * greedy, because diversity comes from the random candidates and every prompt is rescored every ~10 steps (what the
- * floor was for). `npm run bench -- difficulty` at three checkpoints (after SFT, seed 1 step 20, seed 2 step 40;
- * 300 prompts × 16 rollouts) put the expected signal of 22 prompts drawn with sharpness 2 / floor 0.02 at 0.71 /
- * 0.70 / 0.68, with 16 / 0.001 at 0.90 / 0.90 / 0.92, and the 22 best by the calibrated likelihood at 0.94 / 0.93 /
- * 0.96 (oracle: 0.98 / 0.98 / 0.99): the likelihood was a good predictor all along, the soft draw was the loss. In
- * runs the sampled-signal rate went from ~0.75 to ~0.93 (README).
+ * The RL loop's draw from the 300 prompts just rescored (`rescorePerStep`; `curriculum.freshSharpness` and
+ * `freshFloor`, while the rest of the pool keeps `CURRICULUM_DEFAULTS`): there it can be nearly greedy, because
+ * diversity comes from the random candidates and every prompt is rescored every ~10 steps (what the floor was for).
+ * `npm run bench -- difficulty` at three checkpoints (after SFT, seed 1 step 20, seed 2 step 40; 300 prompts × 16
+ * rollouts) put the expected signal of 22 prompts drawn with sharpness 2 / floor 0.02 at 0.71 / 0.70 / 0.68, with
+ * 16 / 0.001 at 0.90 / 0.90 / 0.92, and the 22 best by the calibrated likelihood at 0.94 / 0.93 / 0.96 (oracle:
+ * 0.98 / 0.98 / 0.99): the likelihood was a good predictor all along, the soft draw was the loss. In runs the
+ * sampled-signal rate went from ~0.75 to ~0.93 (README).
  */
 export const RESCORED_DRAW_DEFAULTS = { sharpness: 16, floor: 0.001 } as const;
 

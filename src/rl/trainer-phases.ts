@@ -57,6 +57,8 @@ export function curriculumOptions(cfg: RlLoopConfig): CurriculumOptions {
     rescorePerStep: _rescore,
     calibrationSteps: _steps,
     calibrationPrior: _prior,
+    freshSharpness: _freshSharpness,
+    freshFloor: _freshFloor,
     ...weights
   } = cfg.curriculum;
   return { groupSize: cfg.groupSize, ...weights };
@@ -64,7 +66,8 @@ export function curriculumOptions(cfg: RlLoopConfig): CurriculumOptions {
 
 /**
  * Phase "sample": `n` prompt ids not in `exclude`, by RLCS weights or uniformly. With `preferred` (the prompts
- * rescored this step), RLCS draws from those first and from the rest of the pool only when they run out.
+ * rescored this step), RLCS draws from those first, with the sharp `freshSharpness` / `freshFloor` their fresh
+ * estimates allow, and from the rest of the pool (soft `sharpness` / `floor`) only when they run out.
  */
 export function samplePromptIds(
   stats: ReadonlyMap<string, PromptStats>,
@@ -82,7 +85,9 @@ export function samplePromptIds(
   const open = [...stats].filter(([id]) => !exclude.has(id));
   const opts = curriculumOptions(cfg);
   if (!preferred) return sampleCurriculum(new Map(open), n, step, rand, opts);
-  const first = sampleCurriculum(new Map(open.filter(([id]) => preferred.has(id))), n, step, rand, opts);
+  const { freshSharpness: sharpness, freshFloor: floor } = cfg.curriculum;
+  const fresh = new Map(open.filter(([id]) => preferred.has(id)));
+  const first = sampleCurriculum(fresh, n, step, rand, { ...opts, sharpness, floor });
   if (first.length >= n) return first;
   const rest = new Map(open.filter(([id]) => !preferred.has(id)));
   return [...first, ...sampleCurriculum(rest, n - first.length, step, rand, opts)];

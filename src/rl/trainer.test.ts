@@ -363,6 +363,28 @@ describe("runRl", () => {
   );
 });
 
+describe("samplePromptIds", () => {
+  it("draws sharply from the prompts rescored this step and softly from the stale pool", async () => {
+    const { samplePromptIds } = await import("./trainer-phases.ts");
+    const { newPromptStats } = await import("./curriculum.ts");
+    // 50 prompts estimated at p̂ = 0.5 (a group of 8 almost surely disagrees), 50 at 0.85 (signal 0.73)
+    const stats = new Map(
+      Array.from({ length: 100 }, (_, i) => [`p${i}`, newPromptStats(i < 50 ? 0.5 : 0.15)] as const),
+    );
+    const cfg = RlConfig.parse({}).rl;
+    const lessSure = (ids: string[]) => ids.filter((id) => Number(id.slice(1)) >= 50).length;
+    let fresh = 0;
+    let stale = 0;
+    for (let k = 0; k < 20; k++) {
+      fresh += lessSure(samplePromptIds(stats, 16, 1, mulberry32(k), cfg, new Set(), new Set(stats.keys())));
+      stale += lessSure(samplePromptIds(stats, 16, 1, mulberry32(k), cfg, new Set()));
+    }
+    // fresh: weight 0.73^16 ≈ 0.007 against ≈ 1; stale: 0.73^2 + 0.02 ≈ 0.55 against ≈ 1
+    expect(fresh / 320).toBeLessThan(0.05);
+    expect(stale / 320).toBeGreaterThan(0.2);
+  });
+});
+
 describe("packBatch", () => {
   it("caps the sequences per micro-batch (image slots of a packed row) and keeps every sample once", async () => {
     const { packBatch } = await import("./trainer-phases.ts");
