@@ -17,7 +17,14 @@ import { parseArgs } from "node:util";
 import { deriveSeed } from "../src/data/tasks/rng.ts";
 import { calibratedPassRate, fitCalibration } from "../src/rl/calibration.ts";
 import { RlConfig } from "../src/rl/config.ts";
-import { sampleUniform, sampleWithoutReplacement, signalProbability } from "../src/rl/curriculum.ts";
+import {
+  CURRICULUM_DEFAULTS,
+  curriculumWeight,
+  newPromptStats,
+  sampleUniform,
+  sampleWithoutReplacement,
+  signalProbability,
+} from "../src/rl/curriculum.ts";
 import { createLocalEngine } from "../src/rl/local-engine.ts";
 import { RunStore } from "../src/rl/run-store.ts";
 import { buildSuites } from "../src/rl/suites.ts";
@@ -126,6 +133,7 @@ const topSignal = (key: (i: number) => number): number =>
   );
 
 const figures: Record<string, number> = { uniform: mean(prompts.map((p) => signal(p.pass))) };
+// the RL loop's weight of a fresh prompt (no rollouts yet) whose estimated pass rate is p
 for (const [sharpness, floor] of [
   [2, 0.02],
   [4, 0.005],
@@ -134,7 +142,9 @@ for (const [sharpness, floor] of [
   [32, 0.001],
 ] as const)
   figures[`sharpness ${sharpness}, floor ${floor}`] = drawnSignal(
-    predicted.map((p) => floor + signal(p) ** sharpness),
+    predicted.map((p) =>
+      curriculumWeight(newPromptStats(1 - p), 0, { ...CURRICULUM_DEFAULTS, groupSize: G, sharpness, floor }),
+    ),
   );
 figures[`best ${nDraw} by ℓ`] = topSignal((i) => signal(predicted[i]!));
 figures[`oracle best ${nDraw}`] = topSignal((i) => signal(passRate[i]!));

@@ -17,6 +17,8 @@
  * difficulty is then 1 − p(ℓ). Pure functions; the trainer keeps the pairs in its checkpointed state.
  */
 
+import { countCorrect } from "./curriculum.ts";
+
 /** One rescored prompt's likelihood and what its group did in the same step. */
 export type CalibrationSample = { step: number; likelihood: number; right: number; trials: number };
 
@@ -125,7 +127,6 @@ export function calibrationSamples(
   return groups.flatMap((g) => {
     const likelihood = likelihoods.get(g.promptId);
     if (likelihood === undefined) return [];
-    const right = g.rewards.filter((r) => r >= threshold).length;
-    return [{ step, likelihood, right, trials: g.rewards.length }];
+    return [{ step, likelihood, right: countCorrect(g.rewards, threshold), trials: g.rewards.length }];
   });
 }

@@ -142,6 +142,10 @@ export function curriculumWeight(
   return opts.floor + signalProbability(p, opts.groupSize) ** opts.sharpness;
 }
 
+/** How many of a group's rollouts count as correct: reward ≥ `threshold`. */
+export const countCorrect = (rewards: readonly number[], threshold = 0.5): number =>
+  rewards.filter((r) => r >= threshold).length;
+
 /** Record one group's rewards (correct = reward ≥ `threshold`) for a prompt observed at `step`. */
 export function observePrompt(
   s: PromptStats,
@@ -151,7 +155,7 @@ export function observePrompt(
   threshold = 0.5,
 ): PromptStats {
   const { successes, trials } = decayed(s, step, opts.decay);
-  const right = rewards.filter((r) => r >= threshold).length;
+  const right = countCorrect(rewards, threshold);
   return { ...s, successes: successes + right, trials: trials + rewards.length, step };
 }
 

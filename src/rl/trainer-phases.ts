@@ -51,17 +51,10 @@ export function initialPromptStats(
   return out;
 }
 
+/** The curriculum weights of a run's config (the draw from the stale pool; `samplePromptIds`). */
 export function curriculumOptions(cfg: RlLoopConfig): CurriculumOptions {
-  const {
-    offline: _source,
-    rescorePerStep: _rescore,
-    calibrationSteps: _steps,
-    calibrationPrior: _prior,
-    freshSharpness: _freshSharpness,
-    freshFloor: _freshFloor,
-    ...weights
-  } = cfg.curriculum;
-  return { groupSize: cfg.groupSize, ...weights };
+  const { decay, priorWeight, sharpness, floor } = cfg.curriculum;
+  return { groupSize: cfg.groupSize, decay, priorWeight, sharpness, floor };
 }
 
 /**

@@ -182,6 +182,7 @@ export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> 
   }
 
   // 1–4. sample → gen → reward → observe, refilled while fewer than B groups have signal
+  const rescoredIds = rescored && new Set(rescored.keys());
   const groups: (ScoredGroup & { round: number })[] = [];
   const seen = new Set<string>();
   let rounds = 0;
@@ -191,7 +192,7 @@ export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> 
     if (missing <= 0) break;
     const want = promptsToSample(round === 0 ? cfg.batchPrompts : missing, ctx.state.ratioEma);
     const ids = await timed(timings, "sample", () =>
-      samplePromptIds(ctx.state.prompts, want, step, rand, cfg, seen, rescored && new Set(rescored.keys())),
+      samplePromptIds(ctx.state.prompts, want, step, rand, cfg, seen, rescoredIds),
     );
     if (ids.length === 0) break;
     for (const id of ids) seen.add(id);

@@ -10,6 +10,7 @@ import Database from "better-sqlite3";
 import {
   CURRICULUM_DEFAULTS,
   type CurriculumOptions,
+  countCorrect,
   estimatedPassRate,
   newPromptStats,
   observePrompt,
@@ -248,7 +249,7 @@ export class CurriculumStore {
             this.threshold,
           );
           updated.set(r.id, s);
-          const right = r.rewards.filter((x) => x >= this.threshold).length;
+          const right = countCorrect(r.rewards, this.threshold);
           update.run(s.successes, s.trials, s.step, r.rewards.length, right, r.id);
         }
         if (results.length > 0) next.ratio = updateRatioEma(this.totals.ratio, invalidRate, this.ratioOpts);
