@@ -4,11 +4,11 @@
  * run goes on; the exit code is non-zero only when a file cannot be read or written (2 for bad options).
  */
 import { readFile } from "node:fs/promises";
-import { z } from "zod";
+import { ScoreInputSchema } from "../reward/item-schema.ts";
 import { applyJudge, JudgeConfig } from "../reward/judge.ts";
 import { RewardPool } from "../reward/pool.ts";
 import type { ScoredResult, ScoreInput } from "../reward/system.ts";
-import { DOMAINS, STYLES } from "../reward/types.ts";
+import { DOMAINS } from "../reward/types.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { numberArgOrMessage, parseCliArgs } from "./args.ts";
 import type { Command } from "./main.ts";
@@ -28,18 +28,6 @@ options:
   --judge-config PATH  JSON LLM-judge config {"judges":[{"url","model","apiKey"?}],…} (default: no judge)
   -h, --help           show this help`;
 
-/** One input line. Unknown extra fields are kept and copied to the output. */
-export const ItemLine = z.looseObject({
-  id: z.union([z.string(), z.number()]),
-  domain: z.enum(DOMAINS),
-  response: z.string(),
-  answer: z.string(),
-  question: z.string().optional(),
-  options: z.union([z.array(z.string()), z.record(z.string(), z.string())]).optional(),
-  style: z.enum(STYLES).optional(),
-  verifiable: z.boolean().optional(),
-});
-
 type ParsedLine = { ok: true; raw: Record<string, unknown>; item: ScoreInput } | { ok: false; out: object };
 
 /** Parse one input line; a bad line becomes its output line with `error` naming the line and field. */
@@ -53,7 +41,7 @@ export function parseItemLine(text: string, lineNo: number): ParsedLine {
       out: invalid({ line: lineNo }, `line ${lineNo}: invalid JSON: ${(e as Error).message}`),
     };
   }
-  const parsed = ItemLine.safeParse(raw);
+  const parsed = ScoreInputSchema.safeParse(raw);
   if (parsed.success)
     return { ok: true, raw: raw as Record<string, unknown>, item: parsed.data as ScoreInput };
   const issue = parsed.error.issues[0];

@@ -35,6 +35,7 @@ export async function scoreItems(
   }
 }
 
+export { ScoreInputSchema } from "./item-schema.ts";
 export {
   applyJudge,
   DEFAULT_JUDGE_TEMPLATE,

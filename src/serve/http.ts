@@ -33,11 +33,18 @@ export function assertSafeBind(host: string, token: string | undefined): void {
   }
 }
 
-/** Constant-time comparison of the `Authorization` header with `Bearer <token>`. */
-function authorized(header: string | undefined, token: string): boolean {
-  const want = Buffer.from(`Bearer ${token}`);
-  const got = Buffer.from(header ?? "");
-  return got.length === want.length && timingSafeEqual(got, want);
+/**
+ * Constant-time check of an `Authorization` header against `Bearer <token>`; the scheme is case-insensitive
+ * (RFC 7235), the token is not.
+ * @example bearerAuthorized("bearer s3cret", "s3cret") // true
+ */
+export function bearerAuthorized(header: string | undefined, token: string): boolean {
+  const match = /^bearer +(.*)$/i.exec(header ?? "");
+  const want = Buffer.from(token);
+  const got = Buffer.from(match?.[1] ?? "");
+  // compare equal-length buffers even on a length mismatch, so timing does not reveal the token's length early
+  const same = timingSafeEqual(got.length === want.length ? got : want, want);
+  return match !== null && got.length === want.length && same;
 }
 
 /**
@@ -61,7 +68,11 @@ export function createBaseApp(opts: BaseAppOptions): FastifyInstance {
   app.addHook("onRequest", async (req, reply) => {
     started.set(req, performance.now());
     metrics.inFlight++;
-    if (token !== undefined && req.url !== "/healthz" && !authorized(req.headers.authorization, token)) {
+    if (
+      token !== undefined &&
+      req.url !== "/healthz" &&
+      !bearerAuthorized(req.headers.authorization, token)
+    ) {
       const e = httpError(401, "unauthorized", "missing or wrong bearer token", "authorization");
       return reply.code(e.status).send(e.body);
     }

@@ -13,7 +13,7 @@
  * `rebuilt: true`.
  */
 import { z } from "zod";
-import { ItemLine } from "../cli/reward-score.ts";
+import { ScoreInputSchema } from "../reward/item-schema.ts";
 import type { ScoreInput } from "../reward/system.ts";
 import { STYLES } from "../reward/types.ts";
 import { GlmvError } from "../util/errors.ts";
@@ -143,7 +143,7 @@ function toServerItem(
   mode: SpecialTokenMode,
   runStyle: (typeof STYLES)[number],
 ): ServerItem {
-  const parsed = ItemLine.safeParse(raw);
+  const parsed = ScoreInputSchema.safeParse(raw);
   if (!parsed.success) throw zodToGlmvError(parsed.error, field);
   // Only the known fields go on to the workers: the schema keeps unknown extras, which could be anything
   // (a deeply nested value would be structured-cloned into every worker).
