@@ -1,8 +1,18 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  linkSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { formatSummary, parseItemLine, rewardScoreCommand, summarize } from "./reward-score.ts";
+import { RewardPool } from "../reward/pool.ts";
+import { formatSummary, MAX_WORKERS, parseItemLine, rewardScoreCommand, summarize } from "./reward-score.ts";
 
 const EXAMPLE = new URL("../../examples/reward/items.jsonl", import.meta.url);
 const box = (a: string) => `<|begin_of_box|>${a}<|end_of_box|>`;
@@ -118,15 +128,87 @@ describe("glmv reward score", () => {
     expect(await rewardScoreCommand.run(["--in", "a", "--out", "b", "--deadline-ms", "-3"])).toBe(2);
   });
 
-  it("exits 1 when the input cannot be read or the output cannot be written, leaving no partial file", async () => {
-    expect(
-      await rewardScoreCommand.run(["--in", join(dir, "missing.jsonl"), "--out", join(dir, "o.jsonl")]),
-    ).toBe(1);
+  it("exits 2 when the input cannot be read", async () => {
+    const missing = join(dir, "missing.jsonl");
+    expect(await rewardScoreCommand.run(["--in", missing, "--out", join(dir, "o.jsonl")])).toBe(2);
+    expect(errors.join("\n")).toContain(`--in ${missing}`);
+  });
+
+  it("checks --out's folder before scoring anything, naming the folder (not a temp file)", async () => {
+    const score = vi.spyOn(RewardPool.prototype, "score");
     const input = join(dir, "in.jsonl");
-    writeFileSync(input, "{}\n");
-    const out = join(dir, "no-such-dir", "o.jsonl");
-    expect(await rewardScoreCommand.run(["--in", input, "--out", out, "--workers", "1"])).toBe(1);
+    writeFileSync(input, `${JSON.stringify({ id: 1, domain: "counting", response: "r", answer: "3" })}\n`);
+    const folder = join(dir, "no-such-dir");
+    const out = join(folder, "o.jsonl");
+    expect(await rewardScoreCommand.run(["--in", input, "--out", out, "--workers", "1"])).toBe(2);
+    expect(score).not.toHaveBeenCalled();
+    expect(errors.join("\n")).toMatch(/--out .*no-such-dir.*does not exist/);
+    expect(errors.join("\n")).not.toMatch(/\.tmp/);
     expect(existsSync(out)).toBe(false);
+    // a folder given as --out is refused too
+    expect(await rewardScoreCommand.run(["--in", input, "--out", dir])).toBe(2);
+    expect(errors.join("\n")).toMatch(/is a folder/);
+    expect(score).not.toHaveBeenCalled();
+  });
+
+  it("refuses --out that is the --in file (same path, another spelling, a symlink or a hard link)", async () => {
+    const input = join(dir, "in.jsonl");
+    const content = `${JSON.stringify({ id: 1, domain: "counting", response: "r", answer: "3" })}\n`;
+    writeFileSync(input, content);
+    symlinkSync(input, join(dir, "link.jsonl"));
+    linkSync(input, join(dir, "hard.jsonl"));
+    const spellings = [input, join(dir, ".", "in.jsonl"), join(dir, "link.jsonl"), join(dir, "hard.jsonl")];
+    for (const out of spellings) {
+      errors = [];
+      expect(await rewardScoreCommand.run(["--in", input, "--out", out, "--workers", "1"]), out).toBe(2);
+      expect(errors.join("\n")).toMatch(/same file as --in/);
+    }
+    expect(readFileSync(input, "utf8")).toBe(content);
+  });
+
+  it("exits 2 when no line is valid, still writing every line's error", async () => {
+    const input = join(dir, "in.jsonl");
+    const out = join(dir, "out.jsonl");
+    writeFileSync(input, '{"id": 1}\nnot json\n');
+    expect(await rewardScoreCommand.run(["--in", input, "--out", out, "--workers", "1"])).toBe(2);
+    const rows = readJsonl(out);
+    expect(rows.map((r) => r.error)).toEqual([
+      expect.stringMatching(/line 1: field/),
+      expect.stringMatching(/line 2: invalid JSON/),
+    ]);
+    expect(errors.join("\n")).toMatch(/no valid line/);
+  });
+
+  it("reads a file that starts with a UTF-8 byte-order mark", async () => {
+    const input = join(dir, "in.jsonl");
+    const out = join(dir, "out.jsonl");
+    const line = JSON.stringify({ id: 1, domain: "counting", response: "r", answer: "3" });
+    writeFileSync(input, `\uFEFF${line}\n`);
+    expect(await rewardScoreCommand.run(["--in", input, "--out", out, "--workers", "1"])).toBe(0);
+    expect(readJsonl(out)[0]).toMatchObject({ id: 1, reward: 0 });
+    expect(readJsonl(out)[0]!.error).toBeUndefined();
+  });
+
+  it("bounds --workers by this machine, naming the bound", async () => {
+    expect(MAX_WORKERS).toBeLessThanOrEqual(64);
+    expect(MAX_WORKERS).toBeGreaterThanOrEqual(4);
+    for (const n of ["100", String(MAX_WORKERS + 1), "0"]) {
+      errors = [];
+      expect(await rewardScoreCommand.run(["--in", "a", "--out", "b", "--workers", n])).toBe(2);
+      expect(errors.join("\n")).toContain(`--workers must be an integer in [1, ${MAX_WORKERS}]`);
+    }
+  });
+
+  it("exits 1 when writing the output fails after scoring", async () => {
+    const input = join(dir, "in.jsonl");
+    writeFileSync(input, `${JSON.stringify({ id: 1, domain: "counting", response: "r", answer: "3" })}\n`);
+    const out = join(dir, "out.jsonl");
+    vi.spyOn(RewardPool.prototype, "score").mockImplementation(async () => {
+      rmSync(dir, { recursive: true, force: true }); // the folder vanishes while scoring
+      return [{ reward: 0, correct: false, format: "ok", extracted: null, timedOut: false, stage: "verify" }];
+    });
+    expect(await rewardScoreCommand.run(["--in", input, "--out", out, "--workers", "1"])).toBe(1);
+    expect(errors.join("\n")).toContain(`cannot write --out ${out}`);
   });
 });
 
@@ -204,14 +286,14 @@ describe("glmv reward score --judge-config", () => {
     }
   });
 
-  it("an invalid judge config is a clear error, exit 1", async () => {
+  it("an invalid judge config is a clear error, exit 2", async () => {
     const input = join(dir, "in.jsonl");
     writeFileSync(input, "{}\n");
     const judgeFile = join(dir, "judge.json");
     writeFileSync(judgeFile, JSON.stringify({ judges: [] }));
     expect(
       await rewardScoreCommand.run(["--in", input, "--out", join(dir, "o"), "--judge-config", judgeFile]),
-    ).toBe(1);
+    ).toBe(2);
     expect(errors.join("\n")).toMatch(/invalid --judge-config .*judges/);
   });
 });

@@ -1,32 +1,44 @@
 /**
  * `glmv reward score --in items.jsonl --out scored.jsonl [--style 4.1v|4.5v] [--deadline-ms N]`
  * Scores every line through the worker pool. A malformed line becomes an output line with an `error` field and the
- * run goes on; the exit code is non-zero only when a file cannot be read or written (2 for bad options).
+ * run goes on. Exit codes: 0 scored; 1 scoring or writing failed; 2 a usage or input mistake (bad options, an
+ * unreadable --in, an unwritable or same-as-input --out, or no valid line at all — the output is still written).
  */
 import { readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { ScoreInputSchema } from "../reward/item-schema.ts";
 import { applyJudge, JudgeConfig } from "../reward/judge.ts";
 import { RewardPool } from "../reward/pool.ts";
 import type { ScoredResult, ScoreInput } from "../reward/system.ts";
 import { DOMAINS } from "../reward/types.ts";
+import { isGlmvError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { numberArgOrMessage, parseCliArgs } from "./args.ts";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "./failure.ts";
 import type { Command } from "./main.ts";
+import { checkOutputPath } from "./paths.ts";
 import { createProgress } from "./progress.ts";
+
+/** Most worker threads worth starting here: 4 per core (they mostly wait on deadlines), never more than 64. */
+export const MAX_WORKERS = Math.min(64, 4 * availableParallelism());
 
 const USAGE = `usage: glmv reward score --in items.jsonl --out scored.jsonl [options]
 
 Scores each JSONL line {"id","domain","response","answer","question"?,"options"?,"style"?,"verifiable"?} and writes
-the line plus {"reward","correct","format","extracted","timedOut","reason","stage"}.
+the line plus {"reward","correct","format","extracted","timedOut","reason","stage"}. An invalid line is written back
+with an "error" field naming the line and field, and the run goes on.
 
 options:
   --in PATH            input JSONL (required)
-  --out PATH           output JSONL, written atomically (required)
+  --out PATH           output JSONL, written atomically (required; its folder must exist; not the --in file)
   --style 4.1v|4.5v    response style of the run (default 4.1v; an item's own "style" wins)
   --deadline-ms N      hard deadline per item in ms (default 2000)
-  --workers N          worker threads (default: available parallelism)
+  --workers N          worker threads, 1 to ${MAX_WORKERS} on this machine (default: available parallelism)
   --judge-config PATH  JSON LLM-judge config {"judges":[{"url","model","apiKey"?}],…} (default: no judge)
-  -h, --help           show this help`;
+  -h, --help           show this help
+
+exit codes: 0 scored (invalid lines carry an "error"); 1 scoring or writing failed; 2 bad options, an unreadable
+--in or --judge-config, an unwritable --out, or no valid line in --in (the output is still written)`;
 
 type ParsedLine = { ok: true; raw: Record<string, unknown>; item: ScoreInput } | { ok: false; out: object };
 
@@ -147,8 +159,9 @@ function parseScoreArgs(argv: string[]): Args | string | null {
   if (style !== "4.1v" && style !== "4.5v") return `--style must be 4.1v or 4.5v, got '${style}'`;
   const deadlineMs = numberArgOrMessage(values, "deadline-ms", { integer: true, min: 1 });
   if (typeof deadlineMs === "string") return deadlineMs;
-  const workers = numberArgOrMessage(values, "workers", { integer: true, min: 1 });
-  if (typeof workers === "string") return workers;
+  const workers = numberArgOrMessage(values, "workers", { integer: true, min: 1, max: MAX_WORKERS });
+  if (typeof workers === "string")
+    return `${workers} (at most 4 per core on this ${availableParallelism()}-core machine, 64 in all)`;
   const args: Args = { in: values.in, out: values.out, style, deadlineMs: deadlineMs.value! };
   if (workers.value !== undefined) args.workers = workers.value;
   if (typeof values["judge-config"] === "string") args.judgeConfig = values["judge-config"];
@@ -168,48 +181,67 @@ async function loadJudge(path: string | undefined): Promise<JudgeConfig | undefi
   }
 }
 
-async function run(argv: string[]): Promise<number> {
-  const args = parseScoreArgs(argv);
-  if (args === null) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (typeof args === "string") {
-    console.error(`glmv reward score: ${args}\n\n${USAGE}`);
-    return 2;
-  }
-  let text: string;
-  try {
-    text = await readFile(args.in, "utf8");
-  } catch (e) {
-    console.error(`glmv reward score: cannot read input: ${(e as Error).message}`);
-    return 1;
-  }
-  const judge = await loadJudge(args.judgeConfig);
-  if (typeof judge === "string") {
-    console.error(`glmv reward score: ${judge}`);
-    return 1;
-  }
-
+/** Split the input into output slots: invalid lines keep their error, valid ones wait for their score. */
+export function parseItems(text: string): {
+  outLines: object[];
+  valid: { slot: number; raw: Record<string, unknown>; item: ScoreInput }[];
+} {
   const outLines: object[] = [];
   const valid: { slot: number; raw: Record<string, unknown>; item: ScoreInput }[] = [];
-  text.split("\n").forEach((line, i) => {
+  // a UTF-8 byte-order mark (Windows editors add one) is not part of line 1's JSON
+  const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
+  body.split("\n").forEach((line, i) => {
     if (line.trim().length === 0) return;
     const parsed = parseItemLine(line, i + 1);
     if (parsed.ok) valid.push({ slot: outLines.length, raw: parsed.raw, item: parsed.item });
     outLines.push(parsed.ok ? {} : parsed.out);
   });
+  return { outLines, valid };
+}
 
-  const items = valid.map((v) => v.item);
-  const progress = createProgress(items.length, { label: "scoring" });
-  const pool = new RewardPool({ deadlineMs: args.deadlineMs, style: args.style, workers: args.workers });
-  let results: ScoredResult[];
+async function run(argv: string[]): Promise<number> {
+  const args = parseScoreArgs(argv);
+  if (args === null) {
+    console.log(USAGE);
+    return EXIT_OK;
+  }
+  if (typeof args === "string") {
+    console.error(`glmv reward score: ${args}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  let text: string;
   try {
-    results = await pool.score(items, { onResult: () => progress.tick() });
-    if (judge) results = await applyJudge(items, results, judge);
-  } finally {
-    progress.stop();
-    await pool.close();
+    text = await readFile(args.in, "utf8");
+  } catch (e) {
+    console.error(`glmv reward score: cannot read --in ${args.in}: ${(e as Error).message}`);
+    return EXIT_USAGE;
+  }
+  try {
+    await checkOutputPath(args.out, "--out", { "--in": args.in });
+  } catch (e) {
+    if (!isGlmvError(e)) throw e;
+    console.error(`glmv reward score: ${e.message}`);
+    return EXIT_USAGE;
+  }
+  const judge = await loadJudge(args.judgeConfig);
+  if (typeof judge === "string") {
+    console.error(`glmv reward score: ${judge}`);
+    return EXIT_USAGE;
+  }
+
+  const { outLines, valid } = parseItems(text);
+  const items = valid.map((v) => v.item);
+  let results: ScoredResult[] = [];
+  if (items.length > 0) {
+    const progress = createProgress(items.length, { label: "scoring" });
+    const pool = new RewardPool({ deadlineMs: args.deadlineMs, style: args.style, workers: args.workers });
+    try {
+      results = await pool.score(items, { onResult: () => progress.tick() });
+      if (judge) results = await applyJudge(items, results, judge);
+    } finally {
+      progress.stop();
+      await pool.close();
+    }
   }
   valid.forEach((v, k) => {
     outLines[v.slot] = { ...v.raw, ...results[k]! };
@@ -221,13 +253,20 @@ async function run(argv: string[]): Promise<number> {
       outLines.map((o) => JSON.stringify(o)).join("\n") + (outLines.length ? "\n" : ""),
     );
   } catch (e) {
-    console.error(`glmv reward score: cannot write output: ${(e as Error).message}`);
-    return 1;
+    const code = (e as { code?: string }).code ?? (e as Error).message;
+    console.error(`glmv reward score: cannot write --out ${args.out}: ${code}`);
+    return EXIT_FAILED;
+  }
+  const bad = outLines.length - valid.length;
+  if (valid.length === 0) {
+    console.error(
+      `glmv reward score: no valid line in --in ${args.in} (${bad} invalid; each one's "error" is in ${args.out})`,
+    );
+    return EXIT_USAGE;
   }
   console.log(formatSummary(summarize(items, results)));
-  const bad = outLines.length - valid.length;
   console.log(`${valid.length} scored, ${bad} invalid line${bad === 1 ? "" : "s"} → ${args.out}`);
-  return 0;
+  return EXIT_OK;
 }
 
 export const rewardScoreCommand: Command = { summary: "score JSONL responses with the reward system", run };
