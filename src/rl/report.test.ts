@@ -81,7 +81,7 @@ describe("renderReport", () => {
     expect(html).not.toMatch(/<script|<link|src="http|href="http/);
     // the held-out curve has one point per evaluation (steps 5 and 10)
     const heldoutFigure = html.split("<figure>").find((f) => f.includes("Held-out accuracy by step"))!;
-    expect(heldoutFigure.match(/<circle/g)).toHaveLength(2);
+    expect(heldoutFigure.match(/class="pt"/g)).toHaveLength(2);
   });
 
   it("draws a max/mean expert-load chart per MoE layer only when the steps carry expertLoad", () => {
@@ -95,10 +95,12 @@ describe("renderReport", () => {
       ],
     }));
     const [chart] = expertLoadChart(moe);
-    expect(chart).toContain("■ layer 1");
-    expect(chart).toContain("■ layer 2");
+    const legend = /<g class="legend">[\s\S]*?<\/g>/.exec(chart!)![0];
+    expect(legend).toContain(">layer 1<");
+    expect(legend).toContain(">layer 2<");
     expect(chart!.match(/<polyline/g)).toHaveLength(2);
-    expect(chart!.match(/<circle/g)).toHaveLength(6);
+    expect(chart!.match(/class="pt"/g)).toHaveLength(6); // a marker per layer and step
+    expect(chart).toMatch(/class="axis-title y"[^>]*>max \/ mean expert load</);
     const html = renderReport({ title: "moe", summary: {}, metrics: moe, rollouts: [] });
     expect(html.match(/<svg class="chart/g)).toHaveLength(7);
     expect(html).toContain("Expert load per MoE layer");
