@@ -28,7 +28,7 @@ export type OfflineDifficulty = (typeof OFFLINE_DIFFICULTIES)[number];
 export type ResolvedOfflineDifficulty = Exclude<OfflineDifficulty, "auto">;
 
 /** The synthetic suite the run trains and evaluates on. */
-export const DataConfig = z.object({
+export const DataConfig = z.strictObject({
   /**
    * Families with a steep SFT curve (design.md: a task SFT learns slowly gives RL nothing to build on). Counting
    * only by default: the tiny model's chart SFT curve stayed flat at ~0.18 for 300 steps.
@@ -63,7 +63,7 @@ export const DataConfig = z.object({
 });
 
 /** Supervised fine-tuning on the format before RL (and the continued-SFT control). */
-export const SftConfig = z.object({
+export const SftConfig = z.strictObject({
   /** 150 steps: long enough that the format is near-deterministic at T = 1 (see `data.sftItemsPerFamily`). */
   steps: z.number().int().min(0).default(150),
   /** design.md: AdamW, lr 3e-3 with warm-up; stop at a fixed step, not at a lucky evaluation. */
@@ -72,7 +72,7 @@ export const SftConfig = z.object({
 });
 
 /** The RLCS-GRPO loop. */
-export const RlLoopConfig = z.object({
+export const RlLoopConfig = z.strictObject({
   /**
    * 30 steps keep the whole main job at 11 minutes on 2 cores: ~7.4 s per RL step at 16 prompts × 8 (2.1 s
    * rescoring 300 prompts, 1.6 s generation, 3.6 s update with 8 packed rows per gradient call), the continued-SFT
@@ -119,7 +119,7 @@ export const RlLoopConfig = z.object({
   rewardDeadlineMs: z.number().int().positive().default(2000),
   rewardWorkers: z.number().int().positive().default(1),
   curriculum: z
-    .object({
+    .strictObject({
       /**
        * Where each prompt's offline difficulty comes from: its task `level`, or `sft-likelihood`, 1 − the SFT
        * model's probability of the item's reference response (a pass@1 estimate without generation, one
@@ -158,7 +158,7 @@ export const RlLoopConfig = z.object({
     })
     .prefault({}),
   ratioEma: z
-    .object({
+    .strictObject({
       alpha: z.number().gt(0).max(1).default(RATIO_EMA_DEFAULTS.alpha),
       maxExpansion: z.number().min(1).default(RATIO_EMA_DEFAULTS.maxExpansion),
     })
@@ -166,7 +166,7 @@ export const RlLoopConfig = z.object({
 });
 
 /** The whole run. `z.input<typeof RlConfig>` is what a user writes; `RlConfig` is the parsed, complete value. */
-export const RlConfig = z.object({
+export const RlConfig = z.strictObject({
   seed: z.number().int().default(1),
   model: z.enum(["tiny", "small", "tiny-moe"]).default("tiny"),
   /** One batch size for SFT, evaluation, rollouts and updates (design.md: the run then compiles once). */
@@ -174,7 +174,7 @@ export const RlConfig = z.object({
   data: DataConfig.prefault({}),
   sft: SftConfig.prefault({}),
   /** MoE balancing (tiny-moe only): the loss-free bias update rate u and the aux-loss α, for SFT and RL alike. */
-  moeBalance: MoeBalanceConfig.prefault({}),
+  moeBalance: MoeBalanceConfig.strict().prefault({}),
   /** Run the continued-SFT control (same wall time as RL from the same checkpoint); off only for quick tests. */
   control: z.boolean().default(true),
   rl: RlLoopConfig.prefault({}),
@@ -184,9 +184,41 @@ export type RlConfigInput = z.input<typeof RlConfig>;
 export type RlLoopConfig = z.infer<typeof RlLoopConfig>;
 
 /**
- * Parse a (partial) config into a complete one; unknown sampler or advantage names are rejected here.
+ * Parse a (partial) config into a complete one; unknown keys, sampler or advantage names are rejected here.
  * @example parseRlConfig({ rl: { steps: 5 } }).rl.batchPrompts // 16
  */
 export function parseRlConfig(input: unknown): RlConfig {
   return RlConfig.parse(input ?? {});
 }
+
+/**
+ * Keys that earlier versions wrote into a run's config.yaml and that no longer exist: a resumed or re-read run
+ * drops them (they have no effect now) instead of being refused as unknown. A user's own config file is strict.
+ */
+export const RETIRED_KEYS: readonly (readonly string[])[] = [
+  // the per-family answer-share cap (ae6e83b removed it: seeds 2 and 5 stalled under it)
+  ["rl", "curriculum", "answerShare"],
+];
+
+/** A copy of `raw` without the retired keys. */
+function dropRetiredKeys(raw: unknown): unknown {
+  if (raw === null || typeof raw !== "object") return raw;
+  const copy = structuredClone(raw) as Record<string, unknown>;
+  for (const path of RETIRED_KEYS) {
+    const parent = path
+      .slice(0, -1)
+      .reduce<unknown>(
+        (o, k) => (o && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined),
+        copy,
+      );
+    if (parent && typeof parent === "object") delete (parent as Record<string, unknown>)[path.at(-1)!];
+  }
+  return copy;
+}
+
+/**
+ * The schema of a run's own config.yaml: `RlConfig` after dropping `RETIRED_KEYS`, so run folders written by older
+ * versions still open.
+ * @example store.readConfig(StoredRlConfig).rl.steps
+ */
+export const StoredRlConfig = z.preprocess(dropRetiredKeys, RlConfig);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { appendFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -79,6 +79,41 @@ describe("run store", () => {
     expect(await store.rollBackToCheckpoint()).toBeNull();
     expect(store.loadPrompts().size).toBe(0);
     expect(store.readMetrics()).toEqual([]);
+    store.close();
+  });
+
+  it("drops only a torn last metrics line, with a warning; any other bad line is an error naming it", async () => {
+    const dir = fresh();
+    const warnings: string[] = [];
+    const store = await RunStore.create(dir, Config, { steps: 10 }, { warn: (l) => warnings.push(l) });
+    for (const step of [1, 2, 3]) await store.appendMetrics({ step, loss: step });
+    const path = join(dir, "metrics.jsonl");
+    const good = readFileSync(path, "utf8");
+
+    // a crash mid-append: the last line is cut short and has no newline
+    await appendFile(path, '{"step": 4, "lo');
+    expect(store.readMetrics().map((m) => m.step)).toEqual([1, 2, 3]);
+    expect(store.readMetrics()).toHaveLength(3);
+    expect(warnings).toHaveLength(1); // once per store, however often it reads
+    expect(warnings[0]).toMatch(/metrics\.jsonl:4: dropped a torn last line/);
+
+    // a damaged line in the middle is not a crash artefact: refusing beats a summary with fewer steps
+    writeFileSync(path, good.replace('{"step":2,"loss":2}', '{"step":2,"lo#s":2'));
+    expect(() => store.readMetrics()).toThrow(
+      expect.objectContaining({
+        code: "checkpoint_corrupt",
+        where: `${path}:2`,
+        message: expect.stringMatching(/^metrics\.jsonl line 2 is not valid JSON: /),
+      }),
+    );
+    // so is an unparsable last line that was written whole (its newline is there)
+    writeFileSync(path, `${good}not json\n`);
+    expect(() => store.readMetrics()).toThrow(/metrics\.jsonl line 4 is not valid JSON/);
+    // rollouts are written atomically: any bad line is corruption
+    await store.writeRollouts(1, [{ a: 1 }, { a: 2 }]);
+    const rollouts = join(dir, "rollouts", "step-000001.jsonl");
+    writeFileSync(rollouts, '{"a":1}\n{"a":');
+    expect(() => store.readRollouts(1)).toThrow(/step-000001\.jsonl line 2 is not valid JSON/);
     store.close();
   });
 });

@@ -8,12 +8,14 @@
  * therefore loses at most the work since the last checkpoint, and never leaves a half-written file in use.
  */
 import { existsSync, promises as fsp, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import Database from "better-sqlite3";
-import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { stringify as stringifyYaml } from "yaml";
 import type { z } from "zod";
 import { GlmvError } from "../util/errors.ts";
 import { tempSibling, writeFileAtomic } from "../util/fs.ts";
+import { readYamlFile } from "../util/yaml-file.ts";
+import { parseOrThrow } from "../util/zod-error.ts";
 import type { PromptStats } from "./curriculum.ts";
 
 const SCHEMA = `
@@ -48,12 +50,49 @@ const stepName = (step: number) => `step-${String(step).padStart(6, "0")}`;
 /** What a checkpoint holds besides the model: whatever the trainer needs to continue (JSON). */
 export type CheckpointRecord<T> = { step: number; dir: string; trainerState: T };
 
+/** How a store reports what it repaired (a torn last metrics line); stderr by default. */
+export type RunStoreOptions = { warn?: ((line: string) => void) | undefined };
+
+/**
+ * The records of a JSONL file. Only a torn final line (a crash mid-append: no newline after it, not JSON) is
+ * dropped, through `onTorn`; any other line that is not JSON is corruption, an error naming the file and line.
+ */
+export function readJsonLines(path: string, onTorn?: (message: string) => void): unknown[] {
+  if (!existsSync(path)) return [];
+  const text = readFileSync(path, "utf8");
+  const lines = text.split("\n");
+  const out: unknown[] = [];
+  for (const [i, line] of lines.entries()) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line));
+    } catch (e) {
+      const lineNo = i + 1;
+      const torn = i === lines.length - 1 && onTorn !== undefined; // the last line has no newline after it
+      if (!torn)
+        throw new GlmvError(
+          "checkpoint_corrupt",
+          `${basename(path)} line ${lineNo} is not valid JSON: ${(e as Error).message}`,
+          { where: `${path}:${lineNo}`, cause: e },
+        );
+      onTorn(
+        `${path}:${lineNo}: dropped a torn last line (a crash mid-write): ${JSON.stringify(line.slice(0, 60))}`,
+      );
+    }
+  }
+  return out;
+}
+
 export class RunStore {
   readonly dir: string;
   private readonly db: Database.Database;
+  private readonly warn: (line: string) => void;
+  /** Warnings already given (a store reads its metrics many times; each repair is reported once). */
+  private readonly warned = new Set<string>();
 
-  private constructor(dir: string) {
+  private constructor(dir: string, opts: RunStoreOptions = {}) {
     this.dir = dir;
+    this.warn = opts.warn ?? ((line) => process.stderr.write(`warning: ${line}\n`));
     mkdirSync(join(dir, "rollouts"), { recursive: true });
     mkdirSync(join(dir, "checkpoints"), { recursive: true });
     this.db = new Database(join(dir, "state.sqlite"));
@@ -63,41 +102,36 @@ export class RunStore {
   }
 
   /** Create a new run folder with a validated config. Refuses to overwrite a run that already has a config. */
-  static async create<S extends z.ZodType>(dir: string, schema: S, config: z.input<S>): Promise<RunStore> {
-    const parsed = schema.safeParse(config);
-    if (!parsed.success) {
-      throw new GlmvError("bad_config", `invalid run config: ${parsed.error.message}`, {
-        where: "config.yaml",
-      });
-    }
+  static async create<S extends z.ZodType>(
+    dir: string,
+    schema: S,
+    config: z.input<S>,
+    opts: RunStoreOptions = {},
+  ): Promise<RunStore> {
+    const parsed = parseOrThrow(schema, config, "bad_config");
     if (existsSync(join(dir, "config.yaml"))) {
       throw new GlmvError("bad_argument", "a run already exists here; use --resume to continue it", {
         where: dir,
       });
     }
     mkdirSync(dir, { recursive: true });
-    await writeFileAtomic(join(dir, "config.yaml"), stringifyYaml(parsed.data));
-    return new RunStore(dir);
+    await writeFileAtomic(join(dir, "config.yaml"), stringifyYaml(parsed));
+    return new RunStore(dir, opts);
   }
 
   /** Open an existing run (for `--resume` or reading). */
-  static open(dir: string): RunStore {
+  static open(dir: string, opts: RunStoreOptions = {}): RunStore {
     if (!existsSync(join(dir, "config.yaml"))) {
       throw new GlmvError("not_found", "no run here (config.yaml is missing)", { where: dir });
     }
-    return new RunStore(dir);
+    return new RunStore(dir, opts);
   }
 
   /** The run's config, validated again on read (a hand-edited config.yaml gets a clear error). */
   readConfig<S extends z.ZodType>(schema: S): z.output<S> {
-    const raw = parseYaml(readFileSync(join(this.dir, "config.yaml"), "utf8"));
-    const parsed = schema.safeParse(raw);
-    if (!parsed.success) {
-      throw new GlmvError("bad_config", `invalid config.yaml: ${parsed.error.message}`, {
-        where: join(this.dir, "config.yaml"),
-      });
-    }
-    return parsed.data;
+    const path = join(this.dir, "config.yaml");
+    const { value, lineOf } = readYamlFile(path);
+    return parseOrThrow(schema, value, "bad_config", { source: path, lineOf });
   }
 
   close(): void {
@@ -111,20 +145,16 @@ export class RunStore {
     await fsp.appendFile(join(this.dir, "metrics.jsonl"), `${JSON.stringify(record)}\n`);
   }
 
-  /** All metrics records, skipping a torn last line (a crash mid-append). */
+  /**
+   * All metrics records. A torn last line (a crash mid-append) is dropped with a warning, and removed by the next
+   * resume; any other unparsable line is a `checkpoint_corrupt` error naming the line.
+   */
   readMetrics(): ({ step: number } & Record<string, unknown>)[] {
-    const path = join(this.dir, "metrics.jsonl");
-    if (!existsSync(path)) return [];
-    const out: ({ step: number } & Record<string, unknown>)[] = [];
-    for (const line of readFileSync(path, "utf8").split("\n")) {
-      if (!line.trim()) continue;
-      try {
-        out.push(JSON.parse(line));
-      } catch {
-        // a torn line from a crash: ignored, and removed by the next resume
-      }
-    }
-    return out;
+    return readJsonLines(join(this.dir, "metrics.jsonl"), (line) => {
+      if (this.warned.has(line)) return;
+      this.warned.add(line);
+      this.warn(line);
+    }) as ({ step: number } & Record<string, unknown>)[];
   }
 
   /** Write one step's rollouts (one JSON line each, with the reward breakdown), atomically. */
@@ -136,13 +166,9 @@ export class RunStore {
     );
   }
 
+  /** One step's rollouts; written atomically, so any unparsable line is corruption (an error naming it). */
   readRollouts(step: number): unknown[] {
-    const path = join(this.dir, "rollouts", `${stepName(step)}.jsonl`);
-    if (!existsSync(path)) return [];
-    return readFileSync(path, "utf8")
-      .split("\n")
-      .filter((l) => l.trim())
-      .map((l) => JSON.parse(l));
+    return readJsonLines(join(this.dir, "rollouts", `${stepName(step)}.jsonl`));
   }
 
   // ---- curriculum state ----------------------------------------------------------------------------------------
