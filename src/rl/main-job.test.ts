@@ -373,3 +373,67 @@ describe("runMainJob curriculum.offline: sft-likelihood", () => {
     expect(calls).toEqual([]); // refused before SFT
   });
 });
+
+describe("runMainJob warnings and finished runs", () => {
+  it("warns (and records in summary.json) when SFT leaves nothing right and RL's first step has no signal", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "glmv-main-")), "run");
+    dirs.push(out);
+    const config = parseRlConfig({ ...tinyConfig(), control: false, rl: { ...tinyConfig().rl, steps: 1 } });
+    const { buildSuites } = await import("./suites.ts");
+    const itemMap = new Map(buildSuites(config).train.map((i) => [i.id, i]));
+    const engine = toyEngine(() => itemMap, []);
+    // an SFT that taught nothing: skill 0, so every rollout is wrong and every group is all zeros
+    engine.sft = async (policy, _items, opts) => {
+      (policy as unknown as { skill: number; gain: number }).skill = 0;
+      (policy as unknown as { skill: number; gain: number }).gain = 0;
+      return { steps: opts.steps ?? 0, seconds: 0.1 };
+    };
+    const warnings: string[] = [];
+    const summary = await runMainJob({ outDir: out, config, engine, warn: (l) => warnings.push(l) });
+    expect(summary.sftAccuracy).toBe(0);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(
+      /held-out accuracy after SFT is 0%.*no signal.*--sft-steps, now 20.*--sft-items, now 32/,
+    );
+    expect(warnings[1]).toMatch(/rl \(rlcs\) step 1: no sampled group had signal/);
+    expect(summary.warnings).toEqual(warnings);
+    expect(JSON.parse(readFileSync(join(out, "summary.json"), "utf8")).warnings).toEqual(warnings);
+
+    // a healthy run has none
+    const healthy = join(mkdtempSync(join(tmpdir(), "glmv-main-")), "run");
+    dirs.push(healthy);
+    const quiet: string[] = [];
+    const ok = await runMainJob({
+      outDir: healthy,
+      config,
+      engine: toyEngine(() => itemMap, []),
+      warn: (l) => quiet.push(l),
+    });
+    expect(ok.warnings).toEqual([]);
+    expect(quiet).toEqual([]);
+  });
+
+  it("resuming a finished run rewrites nothing (summary.json, report.html) and runs no phase", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "glmv-main-")), "run");
+    dirs.push(out);
+    const config = parseRlConfig({ ...tinyConfig(), control: false, rl: { ...tinyConfig().rl, steps: 2 } });
+    const { buildSuites } = await import("./suites.ts");
+    const itemMap = new Map(buildSuites(config).train.map((i) => [i.id, i]));
+    const calls: string[] = [];
+    const engine = toyEngine(() => itemMap, calls);
+    const first = await runMainJob({ outDir: out, config, engine });
+    const files = ["summary.json", "report.html", "metrics.jsonl"].map((f) =>
+      readFileSync(join(out, f), "utf8"),
+    );
+    await new Promise((r) => setTimeout(r, 20)); // so that a rewritten wallSeconds would differ
+    calls.length = 0;
+    const lines: string[] = [];
+    const again = await runMainJob({ outDir: out, config, engine, resume: true, log: (l) => lines.push(l) });
+    expect(again).toEqual(first);
+    expect(calls).toEqual([]);
+    expect(
+      ["summary.json", "report.html", "metrics.jsonl"].map((f) => readFileSync(join(out, f), "utf8")),
+    ).toEqual(files);
+    expect(lines).toEqual([`${out} is already finished (summary.json, report.html); nothing to resume`]);
+  });
+});

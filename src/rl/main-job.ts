@@ -8,13 +8,18 @@
  * resumes from its last checkpoint. The engine (model, SFT, evaluation, rewards) is injected, so the same pipeline
  * runs on the local tiny model or on anything else behind `Policy`.
  */
-import { existsSync, promises as fsp } from "node:fs";
+import { existsSync, promises as fsp, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TaskItem } from "../data/tasks/types.ts";
 import { GlmvError, isGlmvError } from "../util/errors.ts";
 import { tempSibling, writeFileAtomic } from "../util/fs.ts";
 import { type CompareResult, compareRuns, rolloutsToReach } from "./compare.ts";
-import { type ResolvedOfflineDifficulty, type RlConfig, RlConfig as RlConfigSchema } from "./config.ts";
+import {
+  type ResolvedOfflineDifficulty,
+  type RlConfig,
+  RlConfig as RlConfigSchema,
+  StoredRlConfig,
+} from "./config.ts";
 import type { Policy, PolicyPrompt } from "./policy.ts";
 import { renderReport, reportRollouts } from "./report.ts";
 import { RunStore } from "./run-store.ts";
@@ -68,6 +73,8 @@ export type MainJobOptions = {
   resume?: boolean | undefined;
   compare?: boolean | undefined;
   log?: ((line: string) => void) | undefined;
+  /** Where warnings go (a zero-signal RL run, a repaired metrics file); default: `log` with a "warning: " prefix. */
+  warn?: ((line: string) => void) | undefined;
   /** Progress bar factory (a TTY bar in the CLI, silent elsewhere). */
   progress?: ((total: number, label: string) => { tick: () => void; stop: () => void }) | undefined;
 };
@@ -104,6 +111,8 @@ export type Summary = {
   offlineDifficulty: ResolvedOfflineDifficulty;
   offlineScoringSeconds: number | null;
   wallSeconds: number;
+  /** What the run found wrong with itself, e.g. an RL phase with no signal to learn from (`zeroSignalWarning`). */
+  warnings: string[];
 };
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
@@ -130,6 +139,50 @@ const familyLine = (label: string, r: HeldoutResult) =>
       ? `; sampled at the rollout temperature ${(100 * r.sampledAccuracy).toFixed(1)}%`
       : ""
   })`;
+
+/**
+ * The summary of a finished run (summary.json and then report.html written), or undefined. A `--compare` resume of
+ * a run finished without it is not finished: the comparison is still to run.
+ * @example finishedSummary("runs/main")?.rlAccuracy
+ */
+export function finishedSummary(outDir: string, compare = false): Summary | undefined {
+  const path = join(outDir, "summary.json");
+  if (!existsSync(path) || !existsSync(join(outDir, "report.html"))) return undefined;
+  if (compare && !existsSync(join(outDir, "compare.json"))) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as Summary;
+  } catch (e) {
+    throw new GlmvError("checkpoint_corrupt", `summary.json is not valid JSON: ${(e as Error).message}`, {
+      where: path,
+      cause: e,
+    });
+  }
+}
+
+/** Print a warning and keep it in the run's meta (once), for summary.json. */
+function recordWarning(store: RunStore, opts: MainJobOptions, message: string): void {
+  (opts.warn ?? ((line: string) => opts.log?.(`warning: ${line}`)))(message);
+  const warnings = store.getMeta<string[]>("warnings") ?? [];
+  if (!warnings.includes(message)) store.setMeta("warnings", [...warnings, message]);
+}
+
+/**
+ * The warning for an SFT checkpoint RL cannot learn from: no held-out item right, greedy or sampled at the rollout
+ * temperature, so every group is likely to score 0 everywhere and a GRPO step has nothing to push on.
+ */
+function zeroSftWarning(config: RlConfig, heldout: HeldoutResult): string | undefined {
+  if (heldout.accuracy > 0 || (heldout.sampledAccuracy ?? 0) > 0) return undefined;
+  return (
+    `held-out accuracy after SFT is 0%: RL's rollouts will almost all score 0, so its groups carry no signal ` +
+    `and its steps learn nothing; give SFT more to work with (sft.steps / --sft-steps, now ${config.sft.steps}; ` +
+    `data.sftItemsPerFamily / --sft-items, now ${config.data.sftItemsPerFamily})`
+  );
+}
+
+const noSignalWarning = (label: string) =>
+  `${label} step 1: no sampled group had signal (every rollout of a prompt scored the same), so the step had ` +
+  "nothing to learn from; if this persists, the SFT checkpoint is too weak or too strong for these prompts " +
+  "(try more SFT steps or items, or other data.levels)";
 
 export type RlPhaseResult = { heldout: HeldoutResult; metrics: StepMetrics[]; seconds: number };
 
@@ -179,6 +232,7 @@ export async function rlPhase(
       evaluate: () => engine.evaluate(policy, suites.heldout),
       onStep: (m) => {
         bar?.tick();
+        if (m.step === 1 && m.sampledSignalRate === 0) recordWarning(store, opts, noSignalWarning(label));
         if (m.heldout)
           opts.log?.(`${label} step ${m.step}: held-out ${(100 * m.heldout.accuracy).toFixed(1)}%`);
       },
@@ -306,12 +360,19 @@ async function offlinePhase(
 export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
   const started = Date.now();
   const log = opts.log ?? (() => {});
+  const warn = opts.warn ?? ((line: string) => log(`warning: ${line}`));
+  // a finished run is left as it is: resuming it again must not rewrite its summary (wallSeconds) or report
+  const finished = opts.resume ? finishedSummary(opts.outDir, opts.compare === true) : undefined;
+  if (finished) {
+    log(`${opts.outDir} is already finished (summary.json, report.html); nothing to resume`);
+    return finished;
+  }
   const store =
     opts.resume && existsSync(join(opts.outDir, "config.yaml"))
-      ? RunStore.open(opts.outDir)
-      : await RunStore.create(opts.outDir, RlConfigSchema, opts.config);
+      ? RunStore.open(opts.outDir, { warn })
+      : await RunStore.create(opts.outDir, RlConfigSchema, opts.config, { warn });
   try {
-    const config = store.readConfig(RlConfigSchema);
+    const config = store.readConfig(StoredRlConfig);
     const offlineKind = resolveOffline(config, opts.engine, opts.compare === true);
     const suites = buildSuites(config);
     log(
@@ -350,6 +411,8 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
       }
     }
     log(familyLine("after SFT", sft.heldout));
+    const sftWarning = zeroSftWarning(config, sft.heldout);
+    if (sftWarning) recordWarning(store, opts, sftWarning);
 
     // the curriculum's offline difficulty, when it is not the task level
     const offline = await offlinePhase(store, offlineKind, config, sftDir, suites.train, opts.engine, log);
@@ -392,8 +455,8 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
       const otherConfig = { ...config, rl: { ...config.rl, sampler: other } } as RlConfig;
       const dir = join(opts.outDir, other);
       const otherStore = existsSync(join(dir, "config.yaml"))
-        ? RunStore.open(dir)
-        : await RunStore.create(dir, RlConfigSchema, otherConfig);
+        ? RunStore.open(dir, { warn })
+        : await RunStore.create(dir, RlConfigSchema, otherConfig, { warn });
       try {
         const otherRl = await rlPhase(
           otherStore,
@@ -457,6 +520,7 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
       offlineScoringSeconds: offline?.seconds ?? null,
       /** This invocation's wall time (a resumed run counts only the part after the resume). */
       wallSeconds: (Date.now() - started) / 1000,
+      warnings: store.getMeta<string[]>("warnings") ?? [],
     };
     await writeFileAtomic(join(opts.outDir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
 
