@@ -22,15 +22,20 @@ let tok: GlmvTokenizer;
 let app: TrainerApp;
 let url = "";
 let close: () => Promise<void>;
+/** The trainer's checkpoint root: the server reads and writes only below it. */
+let root = "";
 /** Every request the trainer received, in order. */
 const calls: { path: string; body: Record<string, unknown> }[] = [];
 const dirs: string[] = [];
 
 beforeAll(async () => {
   tok = await loadTinyTokenizer();
+  root = mkdtempSync(join(tmpdir(), "glmv-remote-root-"));
+  dirs.push(root);
   app = createTrainerApp({
     backend: bigramBackend({ vocabSize: tok.vocabSize, imageTokenId: tok.special.image, baseModel: "b" }),
     pollWaitMs: 5,
+    checkpointRoot: root,
   });
   // HTTP on loopback (as a remote trainer is reached), recording each call on its way into the server
   ({ url, close } = await listenRecording(app));
@@ -123,17 +128,19 @@ describe("createRemoteEngine: the main job through a Tinker trainer over HTTP", 
     expect(fbs.some((c) => lossOf(c) === "ppo")).toBe(true);
     const sftDatum = (fbs[0]!.body.forward_backward_input as { data: unknown[] }).data;
     expect(sftDatum).toHaveLength(8);
-    // checkpoints were written by the server at absolute paths in the run folder
+    // checkpoints were written by the server under its root, at relative names the run folder's markers keep
     const saves = calls.filter((c) => c.path.endsWith("/save_weights")).map((c) => c.body.path as string);
-    expect(saves[0]!.startsWith(outDir)).toBe(true);
-    expect(existsSync(join(outDir, "sft"))).toBe(true);
+    expect(saves[0]).toMatch(/^glmv-[0-9a-f-]{36}$/);
+    const sftPath = serverPathOf(join(outDir, "sft"));
+    expect(saves).toContain(sftPath);
+    expect(existsSync(join(root, sftPath))).toBe(true);
     // RL, the control and the policy that scores the offline difficulty load the SFT checkpoint weights-only: the
     // fresh optimiser of a training policy is not replaced by SFT's, and the scoring one never steps.
     const trained = new Set(fbs.map((c) => c.body.model_id));
     const loads = calls.filter((c) => c.path.endsWith("/load_weights"));
     const trainingLoads = loads.filter((l) => trained.has(l.body.model_id));
     expect(trainingLoads.length).toBeGreaterThanOrEqual(2);
-    for (const l of loads) expect(l.body).toMatchObject({ path: join(outDir, "sft"), optimizer: false });
+    for (const l of loads) expect(l.body).toMatchObject({ path: sftPath, optimizer: false });
     const scoringLoads = loads.filter((l) => !trained.has(l.body.model_id));
     expect(scoringLoads).toHaveLength(1);
     // every model the job created was unloaded
@@ -165,7 +172,8 @@ describe("createRemoteEngine: resume", () => {
     expect(summary.rlSteps).toBe(2);
     const loads = calls.filter((c) => c.path.endsWith("/load_weights")).map((c) => c.body);
     // the RL policy: the SFT load (made weights-only by the reset) is replaced by the checkpoint's full state
-    expect(loads[0]).toMatchObject({ path: join(outDir, "checkpoints", "step-000001"), optimizer: true });
+    const step1 = serverPathOf(join(outDir, "checkpoints", "step-000001"));
+    expect(loads[0]).toMatchObject({ path: step1, optimizer: true });
     const lines = readFileSync(join(outDir, "metrics.jsonl"), "utf8").trim().split("\n");
     expect(lines.map((l) => (JSON.parse(l) as { step: number }).step)).toEqual([1, 2]);
   }, 60_000);
@@ -185,13 +193,14 @@ describe("RemotePolicy", () => {
 
   it("keeps checkpoints in a server-side folder with a local marker; a reset after a load makes it weights-only", async () => {
     calls.length = 0;
-    const engine = await createRemoteEngine(SMALL, { policy: tinkerSpec(), remoteDir: tmp("server") });
+    const engine = await createRemoteEngine(SMALL, { policy: tinkerSpec(), remoteDir: "server/" });
     const a = (await engine.createPolicy(1)) as RemotePolicy;
     const local = join(tmp("local"), "ckpt");
     await a.save(local);
     const marker = JSON.parse(readFileSync(join(local, REMOTE_CHECKPOINT_FILE), "utf8")) as { path: string };
     expect(serverPathOf(local)).toBe(marker.path);
-    expect(existsSync(marker.path)).toBe(true);
+    expect(marker.path).toMatch(/^server\/glmv-/);
+    expect(existsSync(join(root, marker.path))).toBe(true);
 
     const b = (await engine.createPolicy(2)) as RemotePolicy;
     await b.load(local);

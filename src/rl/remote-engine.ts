@@ -17,9 +17,10 @@
  *   freshly created model, so a load is deferred to the next remote call and a reset turns it into a weights-only
  *   `load_weights(optimizer: false)`: the fresh model's optimiser state stays fresh. A reset on a model whose
  *   optimiser has already stepped (or loaded state) cannot be honoured and throws `engine_error`.
- * - Checkpoints are written by the server. By default the server shares this machine's filesystem and writes the
- *   run folder's path itself (absolute). With `remoteDir` (a server-side folder) the server writes there and the
- *   local checkpoint folder holds `remote-checkpoint.json` pointing at it.
+ * - Checkpoints are written by the server, at a fresh name per save (`glmv-<uuid>`) relative to its checkpoint root
+ *   (`glmv serve trainer` refuses absolute paths and `..`), or under `remoteDir` when one is given (a folder the
+ *   server accepts: relative to glmv's root, any server path for others). The local checkpoint folder holds
+ *   `remote-checkpoint.json` pointing at it. A folder without the marker (older runs) names its own absolute path.
  * - An OpenAI-compatible policy (vLLM, SGLang) only samples: SFT, updates and checkpoints throw `engine_error`;
  *   evaluation works (`glmv rl --eval-only`).
  */
@@ -54,7 +55,7 @@ import { TinkerPolicy } from "./tinker-policy.ts";
 export type RemoteEngineSpec = {
   /** The remote policy: a Tinker-API trainer, or an OpenAI-compatible server (sampling only). */
   policy: Exclude<PolicySpec, { kind: "local" }>;
-  /** Server-side folder for checkpoints when the trainer does not share this machine's filesystem. */
+  /** Server-side folder for checkpoints (default: the server's checkpoint root itself). */
   remoteDir?: string | undefined;
   /** Examples per SFT step (default 48: what the local SFT's 12 packed rows of 256 tokens hold). */
   sftBatch?: number | undefined;
@@ -131,11 +132,8 @@ export class RemotePolicy implements Policy {
   async save(dir: string): Promise<void> {
     await this.flush();
     const policy = this.trainer("saving a checkpoint");
-    if (this.remoteDir === undefined) {
-      await policy.save(resolve(dir));
-      return;
-    }
-    const path = `${this.remoteDir.replace(/\/+$/, "")}/glmv-${randomUUID()}`;
+    const name = `glmv-${randomUUID()}`;
+    const path = this.remoteDir === undefined ? name : `${this.remoteDir.replace(/\/+$/, "")}/${name}`;
     await policy.save(path);
     await fsp.mkdir(dir, { recursive: true });
     await writeFileAtomic(join(dir, REMOTE_CHECKPOINT_FILE), `${JSON.stringify({ path })}\n`);

@@ -1,5 +1,8 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { bigramBackend } from "../serve/bigram-backend.ts";
 import { createTrainerApp } from "../serve/trainer-server.ts";
@@ -64,6 +67,29 @@ describe("TinkerClient over HTTP", () => {
     expect(sample.sequences.map((s) => s.tokens.length)).toEqual([3, 3]);
     const err = await client.optimStep("no-such-model", { learning_rate: 1 }).catch((e: unknown) => e);
     expect(isGlmvError(err) && err.code === "engine_error").toBe(true);
+  });
+
+  it("authenticates to a token-guarded glmv trainer with its API key and saves at a path under the server's root", async () => {
+    const root = mkdtempSync(join(tmpdir(), "glmv-client-root-"));
+    closers.push(() => rmSync(root, { recursive: true, force: true }));
+    const app = createTrainerApp({
+      backend: bigramBackend({ vocabSize: 8, imageTokenId: 7, baseModel: "b" }),
+      pollWaitMs: 5,
+      checkpointRoot: root,
+    });
+    const { url, close } = await app.listen(0, "127.0.0.1", { token: "t0k" });
+    closers.push(close);
+    const client = new TinkerClient({ url, apiKey: "t0k", pollIntervalMs: 1 });
+    const model = await client.createModel(await client.createSession(), "b", 0, 3);
+    expect(await client.saveWeights(model, "run/ckpt")).toMatchObject({ path: "run/ckpt" });
+    expect(existsSync(join(root, "run", "ckpt"))).toBe(true);
+    const refused = await client.saveWeights(model, join(root, "abs")).catch((e: unknown) => e);
+    expect(isGlmvError(refused) && refused.code === "engine_error").toBe(true);
+    expect(String(refused)).toMatch(/HTTP 400.*checkpoint path/);
+    for (const apiKey of [undefined, "wrong"]) {
+      const stranger = new TinkerClient({ url, ...(apiKey ? { apiKey } : {}), pollIntervalMs: 1 });
+      await expect(stranger.createSession()).rejects.toThrow(/HTTP 401/);
+    }
   });
 
   it("re-polls on HTTP 408 and try_again, takes model_id from the future, sends the API key", async () => {

@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -34,8 +34,12 @@ const GEN: RolloutParams = {
 const UPD: UpdateParams = { lr: 0.05, passes: 2, clipLow: 0.2, clipHigh: 0.28, aggregation: "sample" };
 
 /** An in-process server reached through `app.request` (no socket), optionally recording every call. */
-async function inProcess(record?: { path: string; body: unknown }[]) {
-  const app = createTrainerApp({ backend: await presetBackend("bigram"), pollWaitMs: 5 });
+async function inProcess(record?: { path: string; body: unknown }[], checkpointRoot?: string) {
+  const app = createTrainerApp({
+    backend: await presetBackend("bigram"),
+    pollWaitMs: 5,
+    ...(checkpointRoot ? { checkpointRoot } : {}),
+  });
   const transport: TinkerTransport = (method, path, body) => {
     record?.push({ path, body });
     return app.request(method, path, body);
@@ -243,14 +247,31 @@ type FbBody = {
 describe("TinkerPolicy across two processes (glmv serve trainer)", () => {
   let child: ChildProcess;
   let url = "";
+  /** The two servers' checkpoint roots (the paths sent are relative to them). */
+  let localRoot = "";
+  let httpRoot = "";
   beforeAll(async () => {
+    localRoot = mkdtempSync(join(tmpdir(), "glmv-tinker-local-"));
+    httpRoot = mkdtempSync(join(tmpdir(), "glmv-tinker-http-"));
     ({ child, url } = await spawnGlmvServer(
-      ["serve", "trainer", "--preset", "bigram", "--port", "0", "--poll-wait-ms", "5"],
+      [
+        "serve",
+        "trainer",
+        "--preset",
+        "bigram",
+        "--port",
+        "0",
+        "--poll-wait-ms",
+        "5",
+        "--checkpoint-root",
+        httpRoot,
+      ],
       "ignore",
     ));
   }, 60_000);
   afterAll(() => {
     child?.kill("SIGTERM");
+    for (const d of [localRoot, httpRoot]) if (d) rmSync(d, { recursive: true, force: true });
   });
 
   /** generate → update → generate → update → save → generate → load → generate: rollouts and metrics. */
@@ -273,16 +294,13 @@ describe("TinkerPolicy across two processes (glmv serve trainer)", () => {
   }
 
   it("reaches the same rollouts and metrics as the in-process server", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "glmv-tinker-"));
-    try {
-      const local = await inProcess();
-      const viaLocal = await scenario(local.client, join(dir, "a"));
-      const viaHttp = await scenario(new TinkerClient({ url, pollIntervalMs: 2 }), join(dir, "b"));
-      expect(viaHttp).toEqual(viaLocal);
-      expect(viaLocal[4]).toEqual(viaLocal[5]); // after load, sampling matches sampling at save time
-      await (local.app as TrainerApp).close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const local = await inProcess(undefined, localRoot);
+    const viaLocal = await scenario(local.client, "run/ckpt");
+    const viaHttp = await scenario(new TinkerClient({ url, pollIntervalMs: 2 }), "run/ckpt");
+    expect(viaHttp).toEqual(viaLocal);
+    expect(viaLocal[4]).toEqual(viaLocal[5]); // after load, sampling matches sampling at save time
+    // each server wrote under its own root, at the relative path the client sent
+    for (const root of [localRoot, httpRoot]) expect(existsSync(join(root, "run", "ckpt"))).toBe(true);
+    await (local.app as TrainerApp).close();
   }, 60_000);
 });

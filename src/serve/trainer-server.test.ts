@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -246,7 +246,7 @@ describe("trainer server: Tinker routes", () => {
   it("saves and loads weights: sampling after load matches sampling at save time", async () => {
     const dir = mkdtempSync(join(tmpdir(), "glmv-trainer-"));
     try {
-      const app = createTrainerApp({ backend: backend() });
+      const app = createTrainerApp({ backend: backend(), checkpointRoot: dir });
       const model_id = await newModel(app);
       const train = async () => {
         await settle(
@@ -272,8 +272,9 @@ describe("trainer server: Tinker routes", () => {
         return (fb.loss_fn_outputs as { logprobs: { data: number[] } }[])[0]!.logprobs.data;
       };
       await train();
-      const path = join(dir, "ckpt");
+      const path = "run-1/ckpt";
       await settle(app, await ok(app, "save_weights", { model_id, path }));
+      expect(existsSync(join(dir, "run-1", "ckpt"))).toBe(true);
       const saved = await logprobsNow();
       await train();
       expect(await logprobsNow()).not.toEqual(saved);
@@ -342,6 +343,17 @@ describe("trainer server: retried seq_ids and metrics", () => {
       await close();
       await app.close();
     }
+  });
+});
+
+describe("trainer server: listen", () => {
+  it("refuses a non-loopback host without a token and names the address it bound", async () => {
+    const app = createTrainerApp({ backend: backend() });
+    await expect(app.listen(0, "0.0.0.0")).rejects.toThrow(/refusing to bind 0\.0\.0\.0 without --token/);
+    const { url, close } = await app.listen(0, "0.0.0.0", { token: "t" });
+    expect(url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
+    await close();
+    await app.close();
   });
 });
 

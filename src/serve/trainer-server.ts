@@ -3,25 +3,31 @@
  * sessions, models, `forward_backward`, `optim_step`, weights, sampling sessions, `asample`, and futures. Every
  * mutating call returns `{request_id}`; the work runs in the model's queue (one at a time, in arrival order) and
  * `retrieve_future` answers the result, a failure `{error, category}`, or `{type: "try_again"}` after a short wait.
- * `app.request(method, path, body)` is the whole server without a socket; `listen` puts it on HTTP.
+ * `app.request(method, path, body)` is the whole server without a socket; `listen` puts it on HTTP (`trainer-http.ts`:
+ * token, bind rule, body limit and deadline).
+ *
+ * Checkpoint paths (`save_weights`, `load_weights`, `save_weights_for_sampler`'s `path`, `model_path`) are names
+ * relative to the server's checkpoint root (`trainer-paths.ts`); one that would lead out of it is a 400.
  *
  * Model-mutating calls carry a per-model `seq_id`; a repeated one (a client retrying after a lost reply) is answered
  * with the first call's `request_id` and never applied twice. `GET /metrics` gives Prometheus text: requests per
  * route and status and their latency (how a caller can see the forward_backward / optim_step traffic).
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import type { JsonReply } from "../rl/http-json.ts";
 import { GlmvError, type GlmvErrorCode, isGlmvError } from "../util/errors.ts";
 import { createMetrics, observeRequest, renderMetrics } from "./metrics.ts";
 import type { TrainerBackend, TrainerModel, TrainerSampler } from "./trainer-backend.ts";
+import { listenTrainer, type TrainerHttpOptions } from "./trainer-http.ts";
+import { checkpointRoot, DEFAULT_CHECKPOINT_ROOT } from "./trainer-paths.ts";
 
 export type TrainerAppOptions = {
   backend: TrainerBackend;
   /** How long `retrieve_future` waits for a pending result before answering `try_again`. */
   pollWaitMs?: number;
+  /** The only folder checkpoints are read from and written to (default `trainer-checkpoints` in the working dir). */
+  checkpointRoot?: string;
 };
 
 /** The one table from error codes to HTTP statuses. */
@@ -152,7 +158,14 @@ const SEQUENCED = new Set([
 /** A Tinker-compatible server application. */
 export type TrainerApp = {
   request(method: string, path: string, body?: unknown): Promise<JsonReply>;
-  listen(port: number, host?: string): Promise<{ url: string; close: () => Promise<void> }>;
+  /** Serve on HTTP; the URL names the address actually bound. Refuses a non-loopback host without a token. */
+  listen(
+    port: number,
+    host?: string,
+    http?: TrainerHttpOptions,
+  ): Promise<{ url: string; close: () => Promise<void> }>;
+  /** The checkpoint root as an absolute path. */
+  readonly checkpointRoot: string;
   close(): Promise<void>;
 };
 
@@ -169,7 +182,8 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
   /** Per model, its ephemeral sampler ids, oldest first: all but the newest few are retired to free their weights. */
   const ephemeral = new Map<string, string[]>();
   const futures = new Map<string, Future>();
-  let servers: Server[] = [];
+  let servers: (() => Promise<void>)[] = [];
+  const checkpoints = checkpointRoot(opts.checkpointRoot ?? DEFAULT_CHECKPOINT_ROOT);
   const metrics = createMetrics("glmv_trainer");
   /** Per model id (kept, trimmed, after unload), its replies by `seq_id`. */
   const seen = new Map<string, SeenReplies>();
@@ -290,24 +304,30 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
     },
     "POST /save_weights": (raw) => {
       const b = Bodies.weights.parse(raw);
+      checkpoints.resolve(b.path, "path");
       return onModel(b.model_id, async (m) => {
-        await m.save(b.path);
+        // resolved again when the queue reaches it: the folder may have changed while the request waited
+        await m.save(checkpoints.resolve(b.path, "path"));
         return { type: "save_weights", path: b.path };
       });
     },
     "POST /load_weights": (raw) => {
       const b = Bodies.weights.parse(raw);
+      checkpoints.resolve(b.path, "path");
       return onModel(b.model_id, async (m) => {
-        await m.load(b.path, b.optimizer);
+        await m.load(checkpoints.resolve(b.path, "path"), b.optimizer);
         return { type: "load_weights", path: b.path };
       });
     },
     "POST /save_weights_for_sampler": (raw) => {
       const b = Bodies.save_for_sampler.parse(raw);
+      if (b.path) checkpoints.resolve(b.path, "path");
       return onModel(b.model_id, async (m) => {
-        if (b.path) await m.save(b.path);
+        const target = b.path ? checkpoints.resolve(b.path, "path") : undefined;
+        if (target) await m.save(target);
         const id = publish(await m.snapshot());
-        if (b.path) samplers.set(b.path, samplers.get(id)!);
+        // named samplers are kept by their server path, so every spelling of one path finds them
+        if (target) samplers.set(target, samplers.get(id)!);
         else retireOld(b.model_id, id);
         return {
           type: "save_weights_for_sampler",
@@ -319,12 +339,9 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
     "POST /create_sampling_session": async (raw) => {
       const b = Bodies.sampling_session.parse(raw);
       if (b.model_path) {
-        if (!samplers.has(b.model_path))
-          throw new GlmvError("not_found", `no sampler weights at ${b.model_path}`);
-        return {
-          type: "create_sampling_session",
-          sampling_session_id: publish(samplers.get(b.model_path)!.sampler),
-        };
+        const published = samplers.get(checkpoints.resolve(b.model_path, "model_path"));
+        if (!published) throw new GlmvError("not_found", `no sampler weights at ${b.model_path}`);
+        return { type: "create_sampling_session", sampling_session_id: publish(published.sampler) };
       }
       const model = await opts.backend.createModel({ loraRank: 0, seed: 0 });
       const id = publish(await model.snapshot());
@@ -338,7 +355,11 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
           where: "topk_prompt_logprobs",
         });
       const key = b.sampling_session_id ?? b.model_path ?? "";
-      const published = samplers.get(key);
+      const published = b.sampling_session_id
+        ? samplers.get(b.sampling_session_id)
+        : b.model_path
+          ? samplers.get(checkpoints.resolve(b.model_path, "model_path"))
+          : undefined;
       if (!published) throw new GlmvError("not_found", `unknown sampling session or path '${key}'`);
       published.inFlight++;
       return enqueueFuture(async () => {
@@ -413,36 +434,17 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
 
   return {
     request,
-    async listen(port, host = "127.0.0.1") {
-      const server = createServer(async (req, res) => {
-        let reply: JsonReply;
-        try {
-          const text = await readBody(req);
-          reply = await request(
-            req.method ?? "GET",
-            new URL(req.url ?? "/", "http://x").pathname,
-            text ? JSON.parse(text) : undefined,
-          );
-        } catch (e) {
-          reply = { status: 400, body: { detail: `bad request body: ${(e as Error).message}` } };
-        }
-        const text = typeof reply.body === "string";
-        res.writeHead(reply.status, {
-          "content-type": text ? "text/plain; version=0.0.4" : "application/json",
-        });
-        res.end(text ? reply.body : JSON.stringify(reply.body));
-      });
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, resolve);
-      });
-      servers.push(server);
-      const { port: bound } = server.address() as AddressInfo;
-      const close = () => new Promise<void>((r) => server.close(() => r()));
-      return { url: `http://${host}:${bound}`, close };
+    checkpointRoot: checkpoints.root,
+    async listen(port, host = "127.0.0.1", http = {}) {
+      // requests the listener refuses itself (auth, size, deadline, not JSON) count under one route label
+      const refused = (status: number, seconds: number) =>
+        observeRequest(metrics, "refused", status, seconds);
+      const listening = await listenTrainer(request, port, host, http, refused);
+      servers.push(listening.close);
+      return listening;
     },
     async close() {
-      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      await Promise.all(servers.map((close) => close()));
       servers = [];
       for (const p of new Set(samplers.values())) p.sampler.dispose();
       for (const slot of models.values()) (await slot.model).dispose();
@@ -453,9 +455,3 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
 }
 
 const noop = () => undefined;
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
