@@ -1,4 +1,6 @@
-import { GlmvError, isGlmvError } from "../util/errors.ts";
+import { readFileSync } from "node:fs";
+import { GlmvError } from "../util/errors.ts";
+import { describeFailure, EXIT_OK, EXIT_USAGE } from "./failure.ts";
 
 /** A CLI command: gets its own argv (after the command words) and returns the exit code. */
 export type Command = { summary: string; run: (argv: string[]) => Promise<number> };
@@ -14,9 +16,42 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   sft: async () => (await import("./sft.ts")).sftCommand,
 };
 
+/** Command groups: the first word of two-word commands (`glmv reward`, `glmv serve`). */
+const GROUPS = [
+  ...new Set(Object.keys(COMMANDS).flatMap((name) => (name.includes(" ") ? [name.split(" ")[0]!] : []))),
+];
+
 function usage(): string {
   const lines = Object.keys(COMMANDS).map((name) => `  glmv ${name}`);
-  return ["usage:", ...lines, "", "Run `glmv <command> --help` for a command's options."].join("\n");
+  return [
+    "usage:",
+    ...lines,
+    "",
+    "Run `glmv <command> --help` for a command's options, `glmv --version` for the version.",
+  ].join("\n");
+}
+
+/** A group's subcommands with their summaries (loads only that group's modules). */
+async function groupUsage(group: string): Promise<string> {
+  const names = Object.keys(COMMANDS).filter((name) => name.startsWith(`${group} `));
+  const commands = await Promise.all(names.map(async (name) => [name, await COMMANDS[name]!()] as const));
+  const width = Math.max(...names.map((n) => n.length));
+  const lines = commands.map(([name, c]) => `  glmv ${name.padEnd(width)}  ${c.summary}`);
+  return [
+    `usage: glmv ${group} <command>`,
+    "",
+    ...lines,
+    "",
+    `Run \`glmv ${group} <command> --help\` for its options.`,
+  ].join("\n");
+}
+
+/** The version in the package root's package.json (read at run time, so a release bump needs no code change). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version?: unknown;
+  };
+  return String(pkg.version ?? "unknown");
 }
 
 /** Finds the longest command name that prefixes argv (commands have one or two words). */
@@ -28,25 +63,49 @@ function resolve(argv: string[]): { name: string; rest: string[] } | undefined {
   return undefined;
 }
 
+const isHelp = (arg: string | undefined) => arg === "--help" || arg === "-h";
+
+/**
+ * Run `glmv <argv>` and return the exit code (see failure.ts for the policy: 0 ok, 1 the job failed, 2 a usage
+ * or input mistake). Every failure is one line on stderr; GLMV_DEBUG=1 adds the stack trace.
+ * @example process.exitCode = await main(process.argv.slice(2));
+ */
 export async function main(argv: string[]): Promise<number> {
-  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h") {
+  if (argv.length === 0) {
+    console.error(usage());
+    return EXIT_USAGE;
+  }
+  if (isHelp(argv[0])) {
     console.log(usage());
-    return argv.length === 0 ? 1 : 0;
+    return EXIT_OK;
+  }
+  if (argv[0] === "--version" || argv[0] === "-V") {
+    console.log(packageVersion());
+    return EXIT_OK;
   }
   const found = resolve(argv);
+  if (!found && GROUPS.includes(argv[0]!) && (argv.length === 1 || isHelp(argv[1]))) {
+    const text = await groupUsage(argv[0]!);
+    if (argv.length === 1) {
+      console.error(text);
+      return EXIT_USAGE;
+    }
+    console.log(text);
+    return EXIT_OK;
+  }
   if (!found) {
-    console.error(`glmv: unknown command '${argv.join(" ")}'\n${usage()}`);
-    return 2;
+    const group = GROUPS.includes(argv[0]!) ? await groupUsage(argv[0]!) : usage();
+    console.error(`glmv: unknown command '${argv.join(" ")}'\n${group}`);
+    return EXIT_USAGE;
   }
   try {
     const command = await COMMANDS[found.name]!();
     return await command.run(found.rest);
   } catch (e) {
-    if (isGlmvError(e)) {
-      console.error(`glmv ${found.name}: ${e.code}: ${e.message}`);
-      return 1;
-    }
-    throw e;
+    const failure = describeFailure(e);
+    console.error(`glmv ${found.name}: ${failure.line}`);
+    if (process.env.GLMV_DEBUG) console.error(e);
+    return failure.exitCode;
   }
 }
 
