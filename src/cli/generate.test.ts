@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { saveCheckpointDir } from "../model/checkpoint.ts";
 import { presetConfig, toHfConfig } from "../model/config.ts";
 import { initNamed } from "../model/params.ts";
@@ -133,7 +133,56 @@ describe("runGenerate end to end on a tiny random checkpoint", () => {
   it("is reachable through `glmv generate`, and reports a missing model as an error", async () => {
     expect(await generateCommand.run(["--bogus"])).toBe(2);
     const code = await main(["generate", ...argv()].map((a) => (a === model ? join(dir, "nope") : a)));
-    expect(code).toBe(1);
+    expect(code).toBe(2);
+  });
+});
+
+describe("glmv generate with a broken config.json: one line naming the file and the field, exit 2", () => {
+  /** A copy of the tiny checkpoint with `configText` as its config.json; returns main's code and stderr. */
+  const runWithConfig = async (name: string, configText: string) => {
+    const folder = join(dir, name);
+    await cp(model, folder, { recursive: true });
+    await writeFile(join(folder, "config.json"), configText);
+    const errors: string[] = [];
+    const spy = vi
+      .spyOn(console, "error")
+      .mockImplementation((...a: unknown[]) => void errors.push(a.join(" ")));
+    try {
+      const code = await main(["generate", "--model", folder, "--image", image, "--prompt", "p"]);
+      return { code, stderr: errors.join("\n"), folder, file: join(folder, "config.json") };
+    } finally {
+      spy.mockRestore();
+    }
+  };
+  const expectOneLine = (r: { code: number; stderr: string; file: string }, field: RegExp) => {
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain(r.file);
+    expect(r.stderr).toMatch(field);
+  };
+
+  it("invalid JSON", async () => {
+    expectOneLine(
+      await runWithConfig("bad-json", '{"text_config": {'),
+      /bad_config: config\.json is not valid JSON/,
+    );
+  });
+
+  it("{} no longer falls back to the 9B shape", async () => {
+    expectOneLine(await runWithConfig("empty", "{}"), /text_config is missing/);
+  });
+
+  it("a wrong type names the field", async () => {
+    const hf = toHfConfig(presetConfig("tiny")) as { text_config: Record<string, unknown> };
+    hf.text_config.num_hidden_layers = "two";
+    expectOneLine(await runWithConfig("wrong-type", JSON.stringify(hf)), /text_config\.num_hidden_layers/);
+  });
+
+  it("weights of another shape: a count and a few tensor names, not every key", async () => {
+    const other = presetConfig("tiny", { text: { numLayers: 40 } });
+    const r = await runWithConfig("other-shape", JSON.stringify(toHfConfig(other)));
+    expectOneLine({ ...r, file: r.folder }, /checkpoint_mismatch: .*\d+ tensors missing, e\.g\. /);
+    expect(r.stderr.length).toBeLessThan(600);
   });
 });
 

@@ -112,10 +112,22 @@ export type LoadedModel = { cfg: GlmvConfig; params: GlmvParams; tok: GlmvTokeni
  * @example const { cfg, params, tok } = await loadModelDir("runs/x/ckpt-100");
  */
 export async function loadModelDir(dir: string): Promise<LoadedModel> {
-  const configText = await readFile(join(dir, "config.json"), "utf8").catch((e: unknown) => {
-    throw new GlmvError("not_found", "cannot read config.json", { where: dir, cause: e });
+  const configPath = join(dir, "config.json");
+  const configText = await readFile(configPath, "utf8").catch((e: unknown) => {
+    const why =
+      (e as { code?: string }).code === "ENOENT" ? "no config.json in --model" : "cannot read config.json";
+    throw new GlmvError("not_found", why, { where: configPath, cause: e });
   });
-  const cfg = parseHfConfig(JSON.parse(configText));
+  let configJson: unknown;
+  try {
+    configJson = JSON.parse(configText);
+  } catch (e) {
+    throw new GlmvError("bad_config", `config.json is not valid JSON: ${(e as Error).message}`, {
+      where: configPath,
+      cause: e,
+    });
+  }
+  const cfg = parseHfConfig(configJson, configPath);
   const { tensors } = await loadCheckpointDir(dir, expectedTensors(cfg));
   const hasTokenizer = await access(join(dir, "tokenizer.json")).then(
     () => true,

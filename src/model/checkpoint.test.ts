@@ -78,6 +78,23 @@ describe("loadCheckpointDir", () => {
     }
   });
 
+  it("sums up a checkpoint that does not fit its config in one short line (counts and a few examples)", async () => {
+    const extra = Array.from({ length: 400 }, (_, i) => ({
+      key: `model.language_model.layers.${i + 2}.mlp.down_proj.weight`,
+      shape: [96, 192],
+    }));
+    const err = await loadCheckpointDir(FIXTURE_DIR, [...fixtureExpected, ...extra]).catch((e: unknown) => e);
+    expect(isGlmvError(err) && err.code).toBe("checkpoint_mismatch");
+    const message = (err as Error).message;
+    expect(message).not.toContain("\n");
+    expect(message).toMatch(
+      /400 tensors missing, e\.g\. model\.language_model\.layers\.2\.mlp\.down_proj\.weight, /,
+    );
+    expect(message).not.toContain("layers.5.");
+    expect(message.length).toBeLessThan(400);
+    expect(((err as Error).cause as CheckpointMismatch).missing).toHaveLength(400); // the full list stays on cause
+  });
+
   it("reads sharded checkpoints through model.safetensors.index.json", async () => {
     const dir = tmp();
     const a = { shape: [2], data: new Float32Array([1, 2]) };

@@ -83,19 +83,32 @@ export function matchCheckpointKeys(
 export const isCleanMatch = (m: CheckpointMismatch): boolean =>
   m.missing.length + m.unexpected.length + m.misshaped.length + m.duplicated.length === 0;
 
-/** One human-readable message listing every problem. */
+/** How many keys of each kind a summary names; the full lists stay on the error's `cause`. */
+const EXAMPLES = 3;
+
+/** "N tensors missing, e.g. a, b, c": a count and the first few, so a wrong config is one readable line. */
+function summarizeKeys(keys: readonly string[], what: string): string {
+  const more = keys.length > EXAMPLES ? ", …" : "";
+  const noun = keys.length === 1 ? "tensor" : "tensors";
+  return `${keys.length} ${noun} ${what}, e.g. ${keys.slice(0, EXAMPLES).join(", ")}${more}`;
+}
+
+/**
+ * One line summing up every problem: counts with a few example keys per kind.
+ * @example formatMismatch(m) // "2 tensors missing, e.g. lm_head.weight, …; 1 tensor mis-shaped, e.g. …"
+ */
 export function formatMismatch(m: CheckpointMismatch): string {
-  const lines: string[] = [];
-  if (m.missing.length) lines.push(`missing (${m.missing.length}): ${m.missing.join(", ")}`);
-  if (m.unexpected.length) lines.push(`unexpected (${m.unexpected.length}): ${m.unexpected.join(", ")}`);
+  const parts: string[] = [];
+  if (m.missing.length) parts.push(summarizeKeys(m.missing, "missing"));
+  if (m.unexpected.length) parts.push(summarizeKeys(m.unexpected, "unexpected"));
   if (m.misshaped.length) {
-    const s = m.misshaped.map(
+    const shapes = m.misshaped.map(
       (x) => `${x.key} [${x.actual.join(",")}] != expected [${x.expected.join(",")}]`,
     );
-    lines.push(`mis-shaped (${m.misshaped.length}): ${s.join("; ")}`);
+    parts.push(summarizeKeys(shapes, "mis-shaped"));
   }
-  if (m.duplicated.length) lines.push(`duplicated (${m.duplicated.length}): ${m.duplicated.join(", ")}`);
-  return lines.join("\n");
+  if (m.duplicated.length) parts.push(summarizeKeys(m.duplicated, "duplicated"));
+  return parts.join("; ");
 }
 
 /** The weight files a checkpoint folder uses, with the keys each should hold when an index lists them. */
@@ -160,7 +173,7 @@ export async function loadCheckpointDir(
   if (!isCleanMatch(mismatch)) {
     throw new GlmvError(
       "checkpoint_mismatch",
-      `checkpoint does not match the model:\n${formatMismatch(mismatch)}`,
+      `checkpoint does not match the model config: ${formatMismatch(mismatch)}`,
       {
         where: dir,
         cause: mismatch,

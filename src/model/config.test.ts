@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { isGlmvError } from "../util/errors.ts";
 import {
   countParameters,
   expectedTensors,
@@ -40,10 +41,39 @@ describe("GlmvConfig", () => {
     expect(parseHfConfig(toHfConfig(v5))).toEqual(v5);
   });
 
-  it("defaults to GLM-4.1V-9B values and rejects inconsistent configs", () => {
-    const nine = PRESETS["glm-4.1v-9b"];
-    // the class default max_position_embeddings is 32768; the released config says 65536
-    expect(parseHfConfig({})).toEqual({ ...nine, text: { ...nine.text, maxPositionEmbeddings: 32768 } });
+  it("requires the shape keys: {} is refused in one line naming the field and the file", () => {
+    const oneLineError = (json: unknown) => {
+      try {
+        parseHfConfig(json, "ckpt/config.json");
+      } catch (e) {
+        expect(isGlmvError(e) && e.code).toBe("bad_config");
+        expect((e as Error).message).not.toContain("\n");
+        expect((e as Error).message).toContain("ckpt/config.json");
+        return (e as Error).message;
+      }
+      throw new Error("parsed");
+    };
+    expect(oneLineError({})).toMatch(/text_config is missing/);
+    const noDepth = fixtureJson();
+    delete noDepth.vision_config.depth;
+    expect(oneLineError(noDepth)).toMatch(/vision_config\.depth is missing \(a number\)/);
+    const noLayers = fixtureJson();
+    delete noLayers.text_config.num_hidden_layers;
+    expect(oneLineError(noLayers)).toMatch(/text_config\.num_hidden_layers is missing/);
+    const wrongType = fixtureJson();
+    wrongType.text_config.hidden_size = "x";
+    expect(oneLineError(wrongType)).toMatch(/text_config\.hidden_size: .*expected number/);
+    expect(oneLineError([])).toMatch(/expected object/);
+  });
+
+  it("defaults the non-shape keys to GLM-4.1V values and rejects inconsistent configs", () => {
+    const sparse = fixtureJson();
+    for (const k of ["image_token_id", "video_token_id"]) delete sparse[k];
+    for (const k of ["rms_norm_eps", "max_position_embeddings", "rope_theta"]) delete sparse.text_config[k];
+    const cfg = parseHfConfig(sparse);
+    expect(cfg.tokens.imageTokenId).toBe(151343);
+    expect(cfg.text.maxPositionEmbeddings).toBe(32768);
+    expect(cfg.text.rmsNormEps).toBe(1e-5);
     const bad = fixtureJson();
     bad.text_config.rope_scaling.mrope_section = [1, 1, 1];
     expect(() => parseHfConfig(bad)).toThrow(/mropeSection/);

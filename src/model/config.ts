@@ -126,13 +126,16 @@ const RopeFields = z.object({
   mrope_section: z.array(z.number()).optional(),
 });
 
+/** A tensor dimension from config.json: required, because a default would silently describe another model. */
+const Dim = z.number().int().positive();
+
 const HfTextConfig = z.looseObject({
-  vocab_size: z.number().default(151552),
-  hidden_size: z.number().default(4096),
-  num_hidden_layers: z.number().default(40),
-  num_attention_heads: z.number().default(32),
-  num_key_value_heads: z.number().default(2),
-  intermediate_size: z.number().default(13696),
+  vocab_size: Dim,
+  hidden_size: Dim,
+  num_hidden_layers: Dim,
+  num_attention_heads: Dim,
+  num_key_value_heads: Dim,
+  intermediate_size: Dim,
   rms_norm_eps: z.number().default(1e-5),
   max_position_embeddings: z.number().default(32768),
   rope_theta: z.number().optional(),
@@ -158,23 +161,23 @@ const HfTextConfig = z.looseObject({
 });
 
 const HfVisionConfig = z.looseObject({
-  depth: z.number().default(24),
-  hidden_size: z.number().default(1536),
-  num_heads: z.number().default(12),
-  patch_size: z.number().default(14),
-  temporal_patch_size: z.number().default(2),
-  spatial_merge_size: z.number().default(2),
-  in_channels: z.number().default(3),
-  out_hidden_size: z.number().default(4096),
-  intermediate_size: z.number().default(13696),
-  image_size: z.number().default(336),
+  depth: Dim,
+  hidden_size: Dim,
+  num_heads: Dim,
+  patch_size: Dim,
+  temporal_patch_size: Dim,
+  spatial_merge_size: Dim,
+  in_channels: z.number().default(3), // RGB
+  out_hidden_size: Dim,
+  intermediate_size: Dim,
+  image_size: Dim,
   rms_norm_eps: z.number().default(1e-5),
 });
 
 const HfGlmvConfig = z.looseObject({
   model_type: z.string().optional(),
-  text_config: HfTextConfig.default(HfTextConfig.parse({})),
-  vision_config: HfVisionConfig.default(HfVisionConfig.parse({})),
+  text_config: HfTextConfig,
+  vision_config: HfVisionConfig,
   image_token_id: z.number().default(151343),
   video_token_id: z.number().default(151344),
   image_start_token_id: z.number().default(151339),
@@ -184,13 +187,35 @@ const HfGlmvConfig = z.looseObject({
 });
 
 /**
- * Parse a Hugging Face `config.json` object (glm4v) into a `GlmvConfig`. RoPE fields are looked up in
- * `rope_parameters` first, then `rope_scaling`, then the text-config top level.
- * @example const cfg = parseHfConfig(JSON.parse(readFileSync("config.json", "utf8")));
+ * One line for a failed parse: the first issue's field and problem, and how many more there are.
+ * @example formatIssues(HfGlmvConfig.safeParse({}).error!.issues) // "text_config is missing (and 1 more)"
  */
-export function parseHfConfig(json: unknown): GlmvConfig {
-  const parsed = HfGlmvConfig.safeParse(json);
-  if (!parsed.success) throw new GlmvError("bad_config", `not a glm4v config: ${parsed.error.message}`);
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+  const first = issues[0];
+  if (!first) return "invalid";
+  const field = first.path.length > 0 ? first.path.map(String).join(".") : "";
+  // `input` is there when the schema was run with { reportInput: true }; without it, "missing" cannot be told apart
+  const missing = first.code === "invalid_type" && "input" in first && first.input === undefined;
+  const what = missing
+    ? `${field || "the value"} is missing (${first.expected === "object" ? "an object" : `a ${first.expected}`})`
+    : field
+      ? `${field}: ${first.message}`
+      : first.message;
+  return issues.length > 1 ? `${what} (and ${issues.length - 1} more)` : what;
+}
+
+/**
+ * Parse a Hugging Face `config.json` object (glm4v) into a `GlmvConfig`. The shape keys (sizes, layer and head
+ * counts, patch sizes) are required; eps, max positions, token ids and RoPE fields default to GLM-4.1V's. RoPE
+ * fields are looked up in `rope_parameters` first, then `rope_scaling`, then the text-config top level.
+ * `source` (the file) goes into the error.
+ * @example const cfg = parseHfConfig(JSON.parse(readFileSync("config.json", "utf8")), "config.json");
+ */
+export function parseHfConfig(json: unknown, source?: string): GlmvConfig {
+  const where = source === undefined ? {} : { where: source };
+  const parsed = HfGlmvConfig.safeParse(json, { reportInput: true });
+  if (!parsed.success)
+    throw new GlmvError("bad_config", `not a glm4v config: ${formatIssues(parsed.error.issues)}`, where);
   const hf = parsed.data;
   const t = hf.text_config;
   const v = hf.vision_config;
@@ -198,7 +223,9 @@ export function parseHfConfig(json: unknown): GlmvConfig {
   const rs = t.rope_scaling ?? {};
   const mrope = rp.mrope_section ?? rs.mrope_section ?? [8, 12, 12];
   if (mrope.length !== 3)
-    throw new GlmvError("bad_config", "mrope_section must have 3 entries", { where: "mrope_section" });
+    throw new GlmvError("bad_config", "mrope_section must have 3 entries", {
+      where: source ?? "mrope_section",
+    });
   const cfg = {
     vision: {
       depth: v.depth,
@@ -237,13 +264,18 @@ export function parseHfConfig(json: unknown): GlmvConfig {
       videoEndTokenId: hf.video_end_token_id,
     },
   };
-  return checkConfig(cfg);
+  return checkConfig(cfg, source);
 }
 
-/** Validate a normalised config (throws `GlmvError("bad_config")`). */
-export function checkConfig(cfg: unknown): GlmvConfig {
+/** Validate a normalised config (throws a one-line `GlmvError("bad_config")`, at `source` when given). */
+export function checkConfig(cfg: unknown, source?: string): GlmvConfig {
   const r = GlmvConfigSchema.safeParse(cfg);
-  if (!r.success) throw new GlmvError("bad_config", `invalid GlmvConfig: ${r.error.message}`);
+  if (!r.success)
+    throw new GlmvError(
+      "bad_config",
+      `invalid GlmvConfig: ${formatIssues(r.error.issues)}`,
+      source === undefined ? {} : { where: source },
+    );
   return r.data;
 }
 
