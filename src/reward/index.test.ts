@@ -51,4 +51,25 @@ describe("scoreItems (library API)", () => {
     });
     expect(r).toMatchObject({ reward: 1, correct: true, timedOut: false });
   });
+
+  it("throws a typed error for a bad item or judge config before starting any worker", async () => {
+    const items = [
+      { id: 1, domain: "counting", response: r41("3"), answer: "3" },
+      { id: 2, domain: "counting", response: r41("3"), answer: 3 },
+    ] as unknown as ScoreInput[];
+    await expect(scoreItems(items, { workers: 1 })).rejects.toMatchObject({
+      name: "GlmvError",
+      code: "bad_input",
+      where: "items.1.answer",
+    });
+    // An invalid worker module would fail at start-up: validation must come first.
+    await expect(
+      scoreItems([{ ...items[0]!, response: null } as unknown as ScoreInput], {
+        extraVerifiersModule: "file:///no/such/module.ts",
+      }),
+    ).rejects.toMatchObject({ code: "bad_input", where: "items.0.response" });
+    await expect(
+      scoreItems([items[0]!], { workers: 1, judge: { judges: [{ url: "not a url", model: "m" }] } }),
+    ).rejects.toMatchObject({ code: "bad_config", where: "judge.judges.0.url" });
+  });
 });

@@ -3,6 +3,8 @@
  * `scoreItem` scores one item in the calling thread; `scoreItems` and `RewardPool` run items in worker threads
  * under a hard per-item deadline, and can hand undecidable textual answers to an optional LLM judge.
  */
+import { GlmvError } from "../util/errors.ts";
+import { scoreInputsError } from "./item-schema.ts";
 import { applyJudge, JudgeConfig, type JudgeConfigInput } from "./judge.ts";
 import { RewardPool, type RewardPoolOptions, type ScoreCallbacks } from "./pool.ts";
 import type { ScoredResult, ScoreInput } from "./system.ts";
@@ -12,6 +14,15 @@ export type ScoreItemsOptions = RewardPoolOptions &
     /** Optional LLM judge (off when absent); see `judge.ts`. */
     judge?: JudgeConfigInput | undefined;
   };
+
+/** The judge option as a typed config; a bad one is a `bad_config` error naming the field (`judge.judges.0.url`). */
+function parseJudgeConfig(input: JudgeConfigInput): JudgeConfig {
+  const parsed = JudgeConfig.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = ["judge", ...(issue?.path ?? []).map(String)].join(".");
+  throw new GlmvError("bad_config", issue?.message ?? "invalid judge config", { where });
+}
 
 /**
  * Score a batch in a temporary worker pool (closed before returning). For many batches keep one `RewardPool`.
@@ -24,7 +35,10 @@ export async function scoreItems(
   items: readonly ScoreInput[],
   opts: ScoreItemsOptions = {},
 ): Promise<ScoredResult[]> {
-  const judge = opts.judge === undefined ? undefined : JudgeConfig.parse(opts.judge);
+  const judge = opts.judge === undefined ? undefined : parseJudgeConfig(opts.judge);
+  // Before any worker starts: a bad item is the caller's bug, named by its field (`items.3.response`).
+  const invalid = scoreInputsError(items);
+  if (invalid !== null) throw invalid;
   if (items.length === 0) return [];
   const pool = new RewardPool(opts);
   try {
@@ -35,6 +49,7 @@ export async function scoreItems(
   }
 }
 
+export { extractAnswer, extractBoxedAnswer, extractGsm8kAnswer } from "./answer-formats.ts";
 export { ScoreInputSchema } from "./item-schema.ts";
 export {
   applyJudge,

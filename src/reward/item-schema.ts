@@ -1,18 +1,76 @@
 /**
  * The one schema of a scoring item: a `glmv reward score` input line, a `POST /v1/score` item, an OpenRLHF label
- * plus its response, and what `scoreItem` / `scoreItems` accept. Unknown extra fields are kept (the CLI copies them
- * to its output).
+ * plus its response, and what `scoreItem` / `scoreItems` / `RewardPool.score` accept. Unknown extra fields are
+ * kept (the CLI copies them to its output).
  */
 import { z } from "zod";
-import { DOMAINS, STYLES } from "./types.ts";
+import { GlmvError } from "../util/errors.ts";
+import { zodErrorLine } from "../util/zod-error.ts";
+import { ANSWER_FORMATS, DOMAINS, STYLES } from "./types.ts";
 
-export const ScoreInputSchema = z.looseObject({
-  id: z.union([z.string(), z.number()]),
-  domain: z.enum(DOMAINS),
-  response: z.string(),
-  answer: z.string(),
-  question: z.string().optional(),
-  options: z.union([z.array(z.string()), z.record(z.string(), z.string())]).optional(),
-  style: z.enum(STYLES).optional(),
-  verifiable: z.boolean().optional(),
-});
+export const ScoreInputSchema = z
+  .looseObject({
+    id: z.union([z.string(), z.number()]),
+    domain: z.enum(DOMAINS),
+    response: z.string(),
+    answer: z.string(),
+    question: z.string().optional(),
+    options: z.union([z.array(z.string()), z.record(z.string(), z.string())]).optional(),
+    style: z.enum(STYLES).optional(),
+    verifiable: z.boolean().optional(),
+    answerFormat: z.enum(ANSWER_FORMATS).optional(),
+  })
+  .refine((item) => item.verifiable !== false || (item.answerFormat ?? "glmv") === "glmv", {
+    // Open-ended items are gated by the GLM-V format (no box allowed); the other formats exist to find one answer.
+    message: 'answerFormat "gsm8k" / "boxed" needs a verifiable item (verifiable: false takes "glmv" only)',
+    path: ["answerFormat"],
+  });
+
+/**
+ * The first schema issue as a `bad_input` error naming the field under `prefix` (`items.3.response`).
+ * @example schemaError(ScoreInputSchema.safeParse({}).error!, "items.3").where // "items.3.id"
+ */
+export function schemaError(error: z.ZodError, prefix?: string): GlmvError {
+  const issue = error.issues[0];
+  const path = [...(prefix === undefined ? [] : [prefix]), ...(issue?.path ?? []).map(String)];
+  const field = path.length > 0 ? path.join(".") : "body";
+  return new GlmvError("bad_input", issue?.message ?? "invalid input", { where: field });
+}
+
+/**
+ * Why `item` is not a scoring item (a `bad_input` error naming the field under `where`), or null when it is one.
+ * @example scoreInputError({ id: 1, domain: "math", answer: "1" }, "items.0")?.where // "items.0.response"
+ */
+export function scoreInputError(item: unknown, where: string): GlmvError | null {
+  const parsed = ScoreInputSchema.safeParse(item);
+  if (parsed.success) return null;
+  const issue = parsed.error.issues[0];
+  const path = (issue?.path ?? []).map(String);
+  // A refinement's own message says more than "must be one of …"; other issues read "answer must be a string, got 4".
+  const message =
+    issue?.code === "custom"
+      ? issue.message
+      : zodErrorLine(ScoreInputSchema, parsed.error, item, {
+          nameOf: (p) => (p.length === 0 ? "item" : undefined),
+        }).message;
+  return new GlmvError("bad_input", message, { where: [where, ...path].join(".") });
+}
+
+/** Throw `scoreInputError`'s error unless `item` matches `ScoreInputSchema` (the library entry points). */
+export function assertScoreInput(item: unknown, where: string): void {
+  const error = scoreInputError(item, where);
+  if (error !== null) throw error;
+}
+
+/**
+ * The error of the first item of a batch that is not a scoring item (`items.3.response`), or null when all are.
+ * @example scoreInputsError([validItem, { id: 2 }])?.where // "items.1.domain"
+ */
+export function scoreInputsError(items: unknown): GlmvError | null {
+  if (!Array.isArray(items)) return new GlmvError("bad_input", "items must be an array", { where: "items" });
+  for (let i = 0; i < items.length; i++) {
+    const error = scoreInputError(items[i], `items.${i}`);
+    if (error !== null) return error;
+  }
+  return null;
+}

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { isGlmvError } from "../util/errors.ts";
 import { RewardPool } from "./pool.ts";
 import { type ScoreInput, scoreItem } from "./system.ts";
@@ -151,5 +151,25 @@ describe("RewardPool close", () => {
     await pool.close();
     await pending;
     await expect(pool.score([textItem(1, "yes")])).rejects.toThrow(/closed/);
+  });
+});
+
+describe("RewardPool input validation", () => {
+  it("rejects a batch with a bad item before scoring any, naming the item and field", async () => {
+    const pool = new RewardPool({ workers: 1 });
+    try {
+      const onResult = vi.fn();
+      const items = [
+        { id: 0, domain: "counting", response: boxed("3"), answer: "3" },
+        { id: 1, domain: "counting", response: undefined, answer: "3" },
+      ] as unknown as ScoreInput[];
+      const err = await pool.score(items, { onResult }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ name: "GlmvError", code: "bad_input", where: "items.1.response" });
+      expect(onResult).not.toHaveBeenCalled();
+      // The pool is still usable.
+      expect((await pool.score([items[0]!]))[0]).toMatchObject({ reward: 1 });
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -8,6 +8,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { GlmvError } from "../util/errors.ts";
+import { scoreInputsError } from "./item-schema.ts";
 import type { ScoredResult, ScoreInput } from "./system.ts";
 import type { ResponseStyle } from "./types.ts";
 import {
@@ -115,10 +116,15 @@ export class RewardPool {
     for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
   }
 
-  /** Score items; resolves with one result per item, in order. Timeouts and crashes are results, not errors. */
+  /**
+   * Score items; resolves with one result per item, in order. Timeouts and crashes are results, not errors. Rejects
+   * with a `bad_input` `GlmvError` (`where: "items.3.response"`) before any item is scored when one is invalid.
+   */
   score(items: readonly ScoreInput[], callbacks: ScoreCallbacks = {}): Promise<ScoredResult[]> {
     if (this.closed) return Promise.reject(new GlmvError("bad_argument", "the reward pool is closed"));
     if (this.fatal) return Promise.reject(this.fatal);
+    const invalid = scoreInputsError(items);
+    if (invalid !== null) return Promise.reject(invalid);
     const results = new Array<ScoredResult>(items.length);
     if (items.length === 0) return Promise.resolve(results);
     return new Promise((resolve, reject) => {

@@ -141,3 +141,27 @@ describe("scoreItem: non-verifiable items (spurious boxing)", () => {
     });
   });
 });
+
+describe("scoreItem: input validation (the one item schema)", () => {
+  const bad = (item: unknown) => () => scoreItem(item as ScoreInput);
+  it("throws a typed bad_input error naming the field instead of scoring garbage", () => {
+    expect(bad({ id: 1, domain: "counting", answer: "7", response: null })).toThrow(
+      expect.objectContaining({ name: "GlmvError", code: "bad_input", where: "item.response" }),
+    );
+    expect(bad({ id: 1, domain: "counting", response: r41("7") })).toThrow(
+      expect.objectContaining({ code: "bad_input", where: "item.answer" }),
+    );
+    expect(bad({ id: 1, domain: "maths", answer: "7", response: r41("7") })).toThrow(
+      expect.objectContaining({ code: "bad_input", where: "item.domain" }),
+    );
+    expect(bad(null)).toThrow(expect.objectContaining({ code: "bad_input", where: "item" }));
+    expect(bad(counting(r41("7"), { style: "5v" as never }))).toThrow(
+      expect.objectContaining({ where: "item.style" }),
+    );
+  });
+  it("rejects a non-GLM-V answer format on an open-ended item", () => {
+    expect(bad(counting(r41("7"), { verifiable: false, answerFormat: "gsm8k" }))).toThrow(
+      expect.objectContaining({ code: "bad_input", where: "item.answerFormat" }),
+    );
+  });
+});

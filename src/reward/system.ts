@@ -1,10 +1,13 @@
 /**
- * The reward system for one item (§5.2, design.md "The reward system"): resolve the response style → format gate
- * → anti-hacking → the domain's verifier → style penalties. Pure and synchronous; the pool runs it in workers
- * under a deadline. Any failure is reward 0 with the stage and reason that decided it.
+ * The reward system for one item (§5.2, design.md "The reward system"): validate → resolve the response style →
+ * format gate (or the item's `answerFormat`) → anti-hacking → the domain's verifier → style penalties. Pure and
+ * synchronous; the pool runs it in workers under a deadline. Any failure is reward 0 with the stage and reason that
+ * decided it; only an item that is not a scoring item at all throws.
  */
+import { extractAnswer } from "./answer-formats.ts";
 import { detectHacking } from "./antihack.ts";
 import { gateResponse } from "./format.ts";
+import { assertScoreInput } from "./item-schema.ts";
 import { VERIFIERS } from "./registry.ts";
 import { stylePenalties } from "./style.ts";
 import type { Domain, ResponseStyle, RewardItem, RewardResult, Verifier } from "./types.ts";
@@ -17,7 +20,16 @@ import type { Domain, ResponseStyle, RewardItem, RewardResult, Verifier } from "
 export type ScoreInput = RewardItem & { verifiable?: boolean | undefined };
 
 /** Which step decided the result (kept in the output so a zero can be traced). */
-export type ScoreStage = "format" | "hacking" | "verify" | "penalty" | "spurious_box" | "timeout" | "crash";
+export type ScoreStage =
+  | "format"
+  | "hacking"
+  | "verify"
+  | "penalty"
+  | "spurious_box"
+  | "timeout"
+  | "crash"
+  // An LLM judge was needed but could not decide (`judgeError` says why); the verifier's score stands.
+  | "judge_error";
 
 /** A `RewardResult` with the deciding stage. */
 export type ScoredResult = RewardResult & { stage: ScoreStage };
@@ -98,17 +110,21 @@ function scoreNonVerifiable(item: ScoreInput, style: ResponseStyle, opts: ScoreO
 }
 
 /**
- * Score one item. Never throws: a verifier that throws is a recorded zero.
+ * Score one item. Throws a `bad_input` `GlmvError` (naming the field, `item.response`) when the item does not match
+ * `ScoreInputSchema`; otherwise never throws: a verifier that throws is a recorded zero.
  * @example
  * scoreItem({ id: 1, domain: "math", answer: "0.5",
  *   response: "<think>half</think><answer><|begin_of_box|>1/2<|end_of_box|></answer>" }, { style: "4.1v" })
  * // { reward: 1, correct: true, format: "ok", extracted: "1/2", timedOut: false, stage: "verify", … }
  */
 export function scoreItem(item: ScoreInput, opts: ScoreOptions = {}): ScoredResult {
+  assertScoreInput(item, "item");
   const style = item.style ?? opts.style ?? "4.1v";
   try {
     if (item.verifiable === false) return scoreNonVerifiable(item, style, opts);
-    const gate = gateResponse(item.response, style, { maxBoxChars: opts.maxBoxChars });
+    const gate = extractAnswer(item.response, item.answerFormat ?? "glmv", style, {
+      maxBoxChars: opts.maxBoxChars,
+    });
     if (gate.format !== "ok" || gate.extracted === null) {
       return zero("format", gate.format, gate.extracted, `format: ${gate.format}`);
     }

@@ -19,6 +19,14 @@ export type Domain = (typeof DOMAINS)[number];
 export const STYLES = ["4.1v", "4.5v"] as const;
 export type ResponseStyle = (typeof STYLES)[number];
 
+/**
+ * Where the final answer sits in a response (`answer-formats.ts`): "glmv" is the GLM-V gate (think, then one box);
+ * "gsm8k" is the text after the last `####` (GSM8K's own label format); "boxed" is an optional think block, then
+ * text whose last `\boxed{…}` is the answer (verl's geometry3k recipe). Chosen per item, never guessed.
+ */
+export const ANSWER_FORMATS = ["glmv", "gsm8k", "boxed"] as const;
+export type AnswerFormat = (typeof ANSWER_FORMATS)[number];
+
 /** Why a response failed the format gate. */
 export type FormatFailure =
   | "empty_response"
@@ -35,7 +43,12 @@ export type FormatFailure =
   | "box_in_think_only"
   | "legacy_boxed"
   | "empty_box"
-  | "box_too_long";
+  | "box_too_long"
+  // Answer formats other than the GLM-V gate (see `answer-formats.ts`).
+  | "missing_answer_marker"
+  | "multiple_answers"
+  | "empty_answer"
+  | "answer_too_long";
 export type FormatStatus = "ok" | FormatFailure;
 
 /** Extra context a verifier may use (question text, options of a multiple-choice item). */
@@ -67,6 +80,8 @@ export type RewardItem = {
   question?: string | undefined;
   options?: string[] | Record<string, string> | undefined;
   style?: ResponseStyle | undefined;
+  /** Where the answer sits in the response; default "glmv" (the GLM-V format gate). */
+  answerFormat?: AnswerFormat | undefined;
 };
 
 /** The result of scoring one item (merged into the input line in `--out`). */
@@ -80,4 +95,6 @@ export type RewardResult = {
   reason?: string | undefined;
   /** Style penalties that zeroed the reward (repetition, language mix, …). */
   penalties?: string[] | undefined;
+  /** Set when an LLM judge was needed but could not decide (unreachable, 5xx, unparsable reply): why. */
+  judgeError?: string | undefined;
 };
