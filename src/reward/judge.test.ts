@@ -76,6 +76,15 @@ describe("needsJudge", () => {
   });
 });
 
+/** A port that was just free and is closed again: connecting to it is refused. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 describe("judging over HTTP (a local OpenAI-compatible server)", () => {
   let server: Server;
   let base = "";
@@ -127,7 +136,7 @@ describe("judging over HTTP (a local OpenAI-compatible server)", () => {
   it("sends the filled prompt with a bearer key", async () => {
     seen.length = 0;
     const v = await judgeAnswer(config("yes"), fields);
-    expect(v).toEqual({ correct: true, votes: [1] });
+    expect(v).toEqual({ correct: true, votes: [1], error: null });
     expect(seen[0]!.auth).toBe("Bearer k");
     expect(seen[0]!.body.messages[0]!.content).toContain("Reference answer: water");
     expect(seen[0]!.body.messages[0]!.content).toContain("Model answer: H2O");
@@ -136,19 +145,47 @@ describe("judging over HTTP (a local OpenAI-compatible server)", () => {
   it("votes by strict majority; failed judges never count as correct", async () => {
     expect((await judgeAnswer(config("yes", "yes", "no"), fields)).correct).toBe(true);
     expect((await judgeAnswer(config("yes", "no"), fields)).correct).toBe(false);
-    expect(await judgeAnswer(config("yes", "broken", "garbage"), fields)).toEqual({
+    // One failed judge of two cannot turn a 0 into a majority: decided "no", not an error.
+    expect(await judgeAnswer(config("ten", "cot"), fields)).toEqual({
       correct: false,
-      votes: [1, null, null],
+      votes: [null, 0],
+      error: null,
     });
-    expect(await judgeAnswer(config("ten", "cot"), fields)).toEqual({ correct: false, votes: [null, 0] });
   });
 
-  it("an unreachable endpoint is a failed vote, not a throw", async () => {
-    const dead = JudgeConfig.parse({
-      judges: [{ url: "http://127.0.0.1:9/x", model: "yes" }],
-      timeoutMs: 2000,
+  it("failed judges that leave the majority open are a judge error naming each failure, not a 'no'", async () => {
+    const v = await judgeAnswer(config("yes", "broken", "garbage"), fields);
+    expect(v.correct).toBe(false);
+    expect(v.votes).toEqual([1, null, null]);
+    expect(v.error).toMatch(/judge 1 \(broken at .*\): HTTP 500/);
+    expect(v.error).toMatch(/judge 2 \(garbage at .*\): reply is not JSON/);
+    const ten = await judgeAnswer(config("ten"), fields);
+    expect(ten.error).toMatch(/judge 0 \(ten\): no verdict in reply "10\.0"/);
+  });
+
+  it("retries a 5xx judge before giving up", async () => {
+    seen.length = 0;
+    const retried = JudgeConfig.parse({ judges: [{ url: base, model: "broken" }], retries: 2 });
+    expect((await judgeAnswer(retried, fields)).error).toMatch(/HTTP 500/);
+    expect(seen).toHaveLength(3);
+  });
+
+  it("an unreachable endpoint (a real closed port) is a judge error after retries, not a throw or a 'no'", async () => {
+    const url = `http://127.0.0.1:${await closedPort()}/v1/chat/completions`;
+    const dead = JudgeConfig.parse({ judges: [{ url, model: "m" }], timeoutMs: 2000, retries: 1 });
+    const v = await judgeAnswer(dead, fields);
+    expect(v).toMatchObject({ correct: false, votes: [null] });
+    expect(v.error).toMatch(/ECONNREFUSED/);
+    const items: RewardItem[] = [{ id: 1, domain: "text", response: "", answer: "water", question: "q" }];
+    const before = { reward: 0, correct: false, format: "ok" as const, timedOut: false, stage: "verify" };
+    const [out] = await applyJudge(items, [{ ...before, extracted: "H2O", reason: "no match" }], dead);
+    expect(out).toMatchObject({
+      reward: 0,
+      correct: false,
+      stage: "judge_error",
+      judgeError: expect.stringMatching(/ECONNREFUSED/),
+      reason: expect.stringMatching(/^no match; judge error/),
     });
-    expect(await judgeAnswer(dead, fields)).toEqual({ correct: false, votes: [null] });
   });
 
   it("applyJudge re-decides only eligible items", async () => {

@@ -43,6 +43,8 @@ export const JudgeConfig = z.object({
   timeoutMs: z.number().int().positive().default(60_000),
   /** How many items are judged at once (each asks every judge in parallel). */
   concurrency: z.number().int().positive().default(8),
+  /** Extra tries after a connection error or a 5xx (backoff 250 ms, 500 ms, …); a timeout is not retried. */
+  retries: z.number().int().min(0).max(10).default(2),
 });
 export type JudgeConfig = z.infer<typeof JudgeConfig>;
 /** A judge configuration as written by a user (defaults not applied yet). */
@@ -101,59 +103,119 @@ export function needsJudge(
   return !isNumericOrSymbolic(result.extracted) && !isNumericOrSymbolic(item.answer);
 }
 
-/** POST one prompt to one endpoint; any failure (HTTP error, timeout, bad JSON) is null. */
+/** One judge's answer: its reply text, or why there is none. */
+export type JudgeReply = { ok: true; text: string } | { ok: false; error: string };
+
+const RETRY_BASE_MS = 250;
+
+/** Why a fetch failed, in a few words: the socket error code when there is one ("ECONNREFUSED"). */
+function fetchFailure(e: unknown, timeoutMs: number): string {
+  if (e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError"))
+    return `timed out after ${timeoutMs} ms`;
+  const cause = (e as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  if (typeof cause?.code === "string") return cause.code;
+  if (typeof cause?.message === "string") return cause.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * POST one prompt to one endpoint. Connection errors and 5xx are retried `retries` times with backoff; a timeout,
+ * a 4xx and a reply without message content are not. Never throws: a failure is `{ ok: false, error }`.
+ */
 export async function askJudge(
   endpoint: JudgeEndpoint,
   prompt: string,
   timeoutMs: number,
   fetchImpl: typeof fetch = fetch,
-): Promise<string | null> {
-  try {
-    const res = await fetchImpl(endpoint.url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ...(endpoint.apiKey ? { authorization: `Bearer ${endpoint.apiKey}` } : {}),
-      },
-      body: JSON.stringify({
-        model: endpoint.model,
-        messages: [{ role: "user", content: prompt }],
-        stream: false,
-        max_tokens: endpoint.maxTokens,
-        temperature: endpoint.temperature,
-      }),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (!res.ok) return null;
-    const body = (await res.json()) as { choices?: { message?: { content?: unknown } }[] };
-    const content = body.choices?.[0]?.message?.content;
-    return typeof content === "string" ? content : null;
-  } catch {
-    return null;
+  retries = 0,
+): Promise<JudgeReply> {
+  let error = "";
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, RETRY_BASE_MS * 2 ** (attempt - 1)));
+    let res: Response;
+    try {
+      res = await fetchImpl(endpoint.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...(endpoint.apiKey ? { authorization: `Bearer ${endpoint.apiKey}` } : {}),
+        },
+        body: JSON.stringify({
+          model: endpoint.model,
+          messages: [{ role: "user", content: prompt }],
+          stream: false,
+          max_tokens: endpoint.maxTokens,
+          temperature: endpoint.temperature,
+        }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (e) {
+      error = fetchFailure(e, timeoutMs);
+      if (error.startsWith("timed out")) break;
+      continue;
+    }
+    if (!res.ok) {
+      error = `HTTP ${res.status}`;
+      await res.body?.cancel();
+      if (res.status >= 500) continue;
+      break;
+    }
+    try {
+      const body = (await res.json()) as { choices?: { message?: { content?: unknown } }[] };
+      const content = body.choices?.[0]?.message?.content;
+      return typeof content === "string"
+        ? { ok: true, text: content }
+        : { ok: false, error: "reply has no choices[0].message.content" };
+    } catch (e) {
+      return { ok: false, error: `reply is not JSON (${fetchFailure(e, timeoutMs)})` };
+    }
   }
+  return { ok: false, error: error || "no reply" };
 }
 
+/** The verdict of several judges: `error` is set when failed judges leave the majority undecided. */
+export type JudgeVerdict = { correct: boolean; votes: JudgeVote[]; error: string | null };
+
 /**
- * Ask every judge and take the majority: correct iff more than half of the judges vote 1 (a failed judge counts
- * as not voting 1, so an unreachable judge can never make an answer correct).
+ * Ask every judge and take the majority: correct iff more than half of the judges vote 1. A judge that fails
+ * (unreachable, 5xx after retries, timeout, no verdict in its reply) does not vote; when the votes that came could
+ * go either way with the missing ones, the verdict is an error (never a silent "no"), naming each failure.
  */
 export async function judgeAnswer(
   config: JudgeConfig,
   fields: { question: string; predict: string; label: string },
   fetchImpl: typeof fetch = fetch,
-): Promise<{ correct: boolean; votes: JudgeVote[] }> {
+): Promise<JudgeVerdict> {
   const prompt = fillTemplate(config.template, fields);
   const replies = await Promise.all(
-    config.judges.map((j) => askJudge(j, prompt, config.timeoutMs, fetchImpl)),
+    config.judges.map((j) => askJudge(j, prompt, config.timeoutMs, fetchImpl, config.retries)),
   );
-  const votes = replies.map((r) => (r === null ? null : parseJudgeReply(r)));
+  const failures: string[] = [];
+  const votes = replies.map((reply, i): JudgeVote => {
+    const judge = config.judges[i]!;
+    if (!reply.ok) {
+      failures.push(`judge ${i} (${judge.model} at ${judge.url}): ${reply.error}`);
+      return null;
+    }
+    const vote = parseJudgeReply(reply.text);
+    if (vote === null)
+      failures.push(
+        `judge ${i} (${judge.model}): no verdict in reply ${JSON.stringify(reply.text.slice(0, 80))}`,
+      );
+    return vote;
+  });
+  const half = config.judges.length / 2;
   const ones = votes.filter((v) => v === 1).length;
-  return { correct: ones > config.judges.length / 2, votes };
+  if (ones > half) return { correct: true, votes, error: null };
+  // Decided "no" only when even every missing vote being 1 could not make a majority.
+  if (ones + failures.length <= half) return { correct: false, votes, error: null };
+  return { correct: false, votes, error: failures.join("; ") };
 }
 
 /**
  * Re-decide the items `needsJudge` selects; others are returned unchanged. A judged item gets reward 1 or keeps
- * its verifier's score, and a reason naming the votes.
+ * its verifier's score, and a reason naming the votes. When the judges cannot decide (see `judgeAnswer`) the item
+ * keeps its verifier's score with `stage: "judge_error"` and `judgeError` saying why, so it can be counted.
  * @example const results2 = await applyJudge(items, results, JudgeConfig.parse({ judges: [{ url, model }] }));
  */
 export async function applyJudge<R extends RewardResult>(
@@ -176,6 +238,15 @@ export async function applyJudge<R extends RewardResult>(
         fetchImpl,
       );
       const votes = verdict.votes.map((v) => (v === null ? "-" : String(v))).join(",");
+      if (verdict.error !== null) {
+        out[i] = {
+          ...before,
+          stage: "judge_error",
+          judgeError: verdict.error,
+          reason: `${before.reason ?? "wrong"}; judge error (votes ${votes}): ${verdict.error}`,
+        };
+        continue;
+      }
       out[i] = verdict.correct
         ? { ...before, reward: 1, correct: true, reason: `judge: correct (votes ${votes})` }
         : { ...before, reason: `${before.reason ?? "wrong"}; judge: not correct (votes ${votes})` };
