@@ -1,6 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gateResponse } from "../reward/format.ts";
+import { RewardPool } from "../reward/pool.ts";
 import { itemsOfGetReward, itemsOfScore, normalizeResponse, responseOfQuery } from "./reward-requests.ts";
+import { createRewardServer } from "./reward-server.ts";
 
 const B = (a: string) => `<|begin_of_box|>${a}<|end_of_box|>`;
 
@@ -78,5 +80,93 @@ describe("request → items", () => {
     expect(() => itemsOfScore([{ id: 1, domain: "math", answer: 4, response: "r" }], "kept", "4.1v")).toThrow(
       /items\.0\.answer/,
     );
+  });
+});
+
+describe("request-level style and answer formats", () => {
+  it("gives each item the request's style unless it names its own (the pool's default must not gate it)", () => {
+    const raw = { id: 1, domain: "counting", answer: "3", response: "<think>a</think>3" };
+    const [plain, own] = itemsOfScore([raw, { ...raw, style: "4.1v" }], "stripped", "4.5v");
+    expect(plain!.item.style).toBe("4.5v");
+    expect(own!.item.style).toBe("4.1v");
+  });
+
+  it("passes answerFormat through and leaves such responses as written (no GLM-V rebuild)", () => {
+    const response = "48/2 = 24, 48+24 = 72\n#### 72";
+    const [item] = itemsOfScore(
+      [{ id: 1, domain: "math", answer: "72", response, answerFormat: "gsm8k" }],
+      "stripped",
+      "4.1v",
+    );
+    expect(item).toEqual({
+      item: expect.objectContaining({ answerFormat: "gsm8k", response }),
+      rebuilt: false,
+    });
+    expect(() =>
+      itemsOfScore([{ id: 1, domain: "math", answer: "7", response, answerFormat: "latex" }], "kept", "4.1v"),
+    ).toThrow(/items\.0\.answerFormat/);
+  });
+});
+
+describe("POST /v1/score through the real server", () => {
+  let pool: RewardPool;
+  let app: ReturnType<typeof createRewardServer>;
+  beforeAll(() => {
+    pool = new RewardPool({ workers: 1 });
+    app = createRewardServer({ pool, specialTokens: "stripped" });
+  });
+  afterAll(async () => {
+    await app.close();
+    await pool.close();
+  });
+  const score = async (body: object) => {
+    const res = await app.inject({ method: "POST", url: "/v1/score", payload: body });
+    return { status: res.statusCode, body: res.json() as { results: Record<string, unknown>[] } };
+  };
+
+  it('scores a correct GLM-4.5V response 1 when the request says "style": "4.5v" (server run style 4.1v)', async () => {
+    const response = "<think>one, two, three</think><|begin_of_box|>3<|end_of_box|>";
+    const { status, body } = await score({
+      style: "4.5v",
+      specialTokens: "kept",
+      items: [{ id: "a", domain: "counting", answer: "3", response }],
+    });
+    expect(status).toBe(200);
+    expect(body.results[0]).toMatchObject({ id: "a", reward: 1, format: "ok" });
+    // verl's stripped text (box tokens gone) takes the same path.
+    const stripped = await score({
+      style: "4.5v",
+      items: [{ id: "b", domain: "counting", answer: "3", response: "<think>one, two, three</think>\n3" }],
+    });
+    expect(stripped.body.results[0]).toMatchObject({ id: "b", reward: 1, format: "ok", rebuilt: true });
+  });
+
+  it("scores GSM8K and geometry3k formats by the item's answerFormat", async () => {
+    const { body } = await score({
+      items: [
+        { id: 1, domain: "math", answer: "72", response: "48+24 = 72\n#### 72", answerFormat: "gsm8k" },
+        { id: 2, domain: "math", answer: "72", response: "#### 71\n#### 72", answerFormat: "gsm8k" },
+        {
+          id: 3,
+          domain: "math",
+          answer: "30",
+          response: "<think>x+2x=90</think> \\boxed{30}",
+          answerFormat: "boxed",
+        },
+        {
+          id: 4,
+          domain: "math",
+          answer: "30",
+          response: "\\boxed{30} or \\boxed{60}",
+          answerFormat: "boxed",
+        },
+      ],
+    });
+    expect(body.results.map((r) => [r.reward, r.format])).toEqual([
+      [1, "ok"],
+      [0, "multiple_answers"],
+      [1, "ok"],
+      [0, "multiple_boxes"],
+    ]);
   });
 });

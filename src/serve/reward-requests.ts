@@ -13,7 +13,7 @@
  * `rebuilt: true`.
  */
 import { z } from "zod";
-import { ScoreInputSchema } from "../reward/item-schema.ts";
+import { ScoreInputSchema, schemaError, scoreInputError } from "../reward/item-schema.ts";
 import type { ScoreInput } from "../reward/system.ts";
 import { STYLES } from "../reward/types.ts";
 import { GlmvError } from "../util/errors.ts";
@@ -27,12 +27,7 @@ const BOX_OPEN = "<|begin_of_box|>";
 const BOX_CLOSE = "<|end_of_box|>";
 
 /** Turn the first zod issue into a `bad_input` error naming the field (`labels.3.domain`). */
-export function zodToGlmvError(error: z.ZodError, prefix?: string): GlmvError {
-  const issue = error.issues[0];
-  const path = [...(prefix === undefined ? [] : [prefix]), ...(issue?.path ?? []).map(String)];
-  const field = path.length > 0 ? path.join(".") : "body";
-  return new GlmvError("bad_input", issue?.message ?? "invalid request", { where: field });
-}
+export const zodToGlmvError: (error: z.ZodError, prefix?: string) => GlmvError = schemaError;
 
 /** OpenRLHF `POST /get_reward` body. Labels are dataset labels: a JSON string or an object (see README). */
 export const GetRewardBody = z.object({
@@ -144,12 +139,28 @@ function toServerItem(
   runStyle: (typeof STYLES)[number],
 ): ServerItem {
   const parsed = ScoreInputSchema.safeParse(raw);
-  if (!parsed.success) throw zodToGlmvError(parsed.error, field);
+  if (!parsed.success) throw scoreInputError(raw, field) ?? zodToGlmvError(parsed.error, field);
   // Only the known fields go on to the workers: the schema keeps unknown extras, which could be anything
   // (a deeply nested value would be structured-cloned into every worker).
-  const { id, domain, answer, question, options, style, verifiable } = parsed.data;
-  const { response, rebuilt } = normalizeResponse(parsed.data.response, mode, style ?? runStyle);
-  const item: ScoreInput = { id, domain, response, answer, question, options, style, verifiable };
+  const { id, domain, answer, question, options, verifiable, answerFormat } = parsed.data;
+  // The request's (or run's) style is the item's unless it names its own: the pool's default must not gate it.
+  const style = parsed.data.style ?? runStyle;
+  // Other answer formats define their own shape: rebuilding GLM-V tags around them would corrupt it.
+  const { response, rebuilt } =
+    (answerFormat ?? "glmv") === "glmv"
+      ? normalizeResponse(parsed.data.response, mode, style)
+      : { response: parsed.data.response, rebuilt: false };
+  const item: ScoreInput = {
+    id,
+    domain,
+    response,
+    answer,
+    question,
+    options,
+    style,
+    verifiable,
+    answerFormat,
+  };
   return { item, rebuilt };
 }
 
