@@ -22,7 +22,14 @@ export const HTTP_STATUS: Record<GlmvErrorCode, number> = {
 };
 
 /** Codes that only the HTTP layer produces (no `GlmvError` behind them). */
-export type HttpOnlyCode = "unauthorized" | "body_too_large" | "too_many_items" | "internal" | "unavailable";
+export type HttpOnlyCode =
+  | "unauthorized"
+  | "body_too_large"
+  | "too_many_items"
+  | "internal"
+  | "unavailable"
+  | "request_timeout"
+  | "headers_too_large";
 
 /** The JSON body of every error answer. `field` names the offending request field when there is one. */
 export type ErrorBody = { error: { code: GlmvErrorCode | HttpOnlyCode; message: string; field?: string } };
@@ -65,3 +72,22 @@ export const httpError = (
   status,
   body: { error: field === undefined ? { code, message } : { code, message, field } },
 });
+
+/**
+ * The raw HTTP answer to a request Node's parser gave up on before any route saw it (the `clientError` event): a
+ * request not received in time (408), oversized headers (431), or bytes that are not HTTP (400). Same JSON body as
+ * every other error.
+ * @example clientErrorResponse({ code: "ERR_HTTP_REQUEST_TIMEOUT" }, 30000) // "HTTP/1.1 408 Request Timeout\r\n…"
+ */
+export function clientErrorResponse(err: { code?: string | undefined }, requestTimeoutMs: number): string {
+  const e =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? httpError(408, "request_timeout", `request not received within ${requestTimeoutMs} ms`)
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? httpError(431, "headers_too_large", "request headers too large")
+        : httpError(400, "bad_input", "malformed HTTP request");
+  const body = JSON.stringify(e.body);
+  const reason =
+    { 408: "Request Timeout", 431: "Request Header Fields Too Large" }[e.status] ?? "Bad Request";
+  return `HTTP/1.1 ${e.status} ${reason}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`;
+}

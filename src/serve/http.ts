@@ -1,11 +1,13 @@
 /**
  * What glmv's HTTP services share: a Fastify app with JSON errors from one table (`errors.ts`), an optional bearer
- * token, request metrics, and the bind rule (loopback only, unless a token is set).
+ * token, request metrics, a deadline for receiving each request, a nesting limit on JSON bodies, and the bind rule
+ * (loopback only, unless a token is set).
  */
 import { timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import { GlmvError } from "../util/errors.ts";
-import { errorReply, httpError } from "./errors.ts";
+import { clientErrorResponse, errorReply, httpError } from "./errors.ts";
+import { assertJsonDepth, MAX_JSON_DEPTH } from "./json-depth.ts";
 import { observeRequest, type ServiceMetrics } from "./metrics.ts";
 
 export type BaseAppOptions = {
@@ -14,7 +16,14 @@ export type BaseAppOptions = {
   /** Largest request body in bytes. */
   bodyLimit: number;
   metrics: ServiceMetrics;
+  /** Most milliseconds to receive a whole request, headers and body; a slower client gets 408. Default 30,000. */
+  requestTimeoutMs?: number | undefined;
+  /** Deepest nesting a JSON body may have; deeper bodies are refused before parsing. Default 64. */
+  maxJsonDepth?: number | undefined;
 };
+
+/** Default deadline for receiving one request (a 16 MiB body needs ~4.5 Mbit/s to arrive in time). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
@@ -54,12 +63,39 @@ export function bearerAuthorized(header: string | undefined, token: string): boo
  * app.get("/healthz", async () => ({ ok: true }));
  */
 export function createBaseApp(opts: BaseAppOptions): FastifyInstance {
+  const requestTimeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const app = Fastify({
     bodyLimit: opts.bodyLimit,
     logger: false,
     // Closing stops new requests at once (503) and drops idle keep-alive sockets; in-flight requests finish.
     return503OnClosing: true,
     forceCloseConnections: "idle",
+    // Fastify's default is no limit: a client trickling a body a byte at a time would hold its socket forever.
+    requestTimeout,
+    http: {
+      requestTimeout,
+      headersTimeout: Math.min(60_000, requestTimeout),
+      // Node checks the deadlines on this period (default 30 s): check often enough that short limits hold.
+      connectionsCheckingInterval: Math.max(10, Math.min(30_000, Math.floor(requestTimeout / 4))),
+    },
+    clientErrorHandler: (err, socket) => {
+      if ((err as { code?: string }).code === "ECONNRESET" || socket.destroyed) return;
+      if (socket.writable) socket.write(clientErrorResponse(err as { code?: string }, requestTimeout));
+      socket.destroy(err);
+    },
+  });
+  // Fastify's own JSON parser (with its prototype-poisoning check), behind a depth scan: parsing eight million
+  // nested arrays blocks the event loop for seconds, the scan does not.
+  const maxDepth = opts.maxJsonDepth ?? MAX_JSON_DEPTH;
+  const parseJson = app.getDefaultJsonParser("error", "ignore");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
+    try {
+      assertJsonDepth(body as string, maxDepth, "body");
+    } catch (e) {
+      done(e as Error, undefined);
+      return;
+    }
+    parseJson(req, body as string, done);
   });
   const started = new WeakMap<object, number>();
   const metrics = opts.metrics;

@@ -19,6 +19,7 @@ import type { ScoredResult, ScoreInput } from "../reward/system.ts";
 import type { ResponseStyle } from "../reward/types.ts";
 import { GlmvError } from "../util/errors.ts";
 import { createBaseApp } from "./http.ts";
+import { assertJsonDepth, MAX_JSON_DEPTH } from "./json-depth.ts";
 import { createMetrics, observeItem, renderMetrics, type ServiceMetrics } from "./metrics.ts";
 import {
   GetRewardBody,
@@ -43,6 +44,8 @@ export type RewardServerOptions = {
   bodyLimit?: number | undefined;
   /** Most items in one request; default 1024. */
   maxItems?: number | undefined;
+  /** Most milliseconds to receive a whole request (slower clients get 408); default 30,000. */
+  requestTimeoutMs?: number | undefined;
 };
 
 /** The extra per-item columns OpenRLHF logs to wandb (lists of floats). */
@@ -125,7 +128,12 @@ function checkCount(n: number, max: number, field: string): void {
  */
 export function createRewardServer(opts: RewardServerOptions): FastifyInstance {
   const metrics = createMetrics("glmv_reward");
-  const app = createBaseApp({ token: opts.token, bodyLimit: opts.bodyLimit ?? 16 << 20, metrics });
+  const app = createBaseApp({
+    token: opts.token,
+    bodyLimit: opts.bodyLimit ?? 16 << 20,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    metrics,
+  });
   const pool = opts.pool;
   const score = coalesceScoring(pool);
   const slice = Math.max(16, 8 * pool.size);
@@ -143,6 +151,10 @@ export function createRewardServer(opts: RewardServerOptions): FastifyInstance {
     const parsed = GetRewardBody.safeParse(req.body);
     if (!parsed.success) throw zodToGlmvError(parsed.error);
     checkCount(parsed.data.query.length, maxItems, "query");
+    // A label string is JSON parsed again later: the body's depth scan cannot see inside strings.
+    parsed.data.labels.forEach((label, i) => {
+      if (typeof label === "string") assertJsonDepth(label, MAX_JSON_DEPTH, `labels.${i}`);
+    });
     const items = itemsOfGetReward(parsed.data, mode, style);
     const results = await scoreAll(score, items, metrics, slice);
     const rewards = results.map((r) => r.reward);
