@@ -100,4 +100,24 @@ describe("curriculum server", () => {
     const missing = await app.inject({ method: "GET", url: "/v1/prompts/zzz" });
     expect(missing.statusCode).toBe(404);
   });
+
+  it("refuses rewards outside [0, 1] and empty groups, naming the field, and changes nothing", async () => {
+    const before = (await app.inject({ method: "GET", url: "/v1/stats" })).json();
+    const good = { id: "p0", rewards: [1, 0] };
+    const cases: [unknown, string][] = [
+      [[good, good, good, { id: "p3", rewards: [1.5, 0] }], "results.3.rewards.0"],
+      [[good, { id: "p1", rewards: [0, -0.25] }], "results.1.rewards.1"],
+      [[{ id: "p2", rewards: [] }], "results.0.rewards"],
+      [[good, { id: "p2", rewards: [1e308 * 10] }], "results.1.rewards.0"],
+    ];
+    for (const [results, field] of cases) {
+      const res = await post("/v1/observe", { results, requestId: `bad-${field}` });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toMatchObject({ code: "bad_input", field });
+    }
+    const after = (await app.inject({ method: "GET", url: "/v1/stats" })).json();
+    expect(after).toEqual(before);
+    // The ends of the range are rewards like any other.
+    expect((await post("/v1/observe", { results: [{ id: "p0", rewards: [0, 1] }] })).statusCode).toBe(200);
+  });
 });

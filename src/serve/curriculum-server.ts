@@ -4,7 +4,8 @@
  * - `POST /v1/sample {n}` → `{step, prompts[], nextN}`: starts a step and returns n prompts (with their ids and
  *   payloads) drawn by curriculum weight; `nextN = ceil(n · ratioEma)` is how many to ask for next time.
  * - `POST /v1/observe {results: [{id, rewards[]}], requestId?}` → updates online difficulty and the ratio-EMA; the
- *   answer is sent only after the SQLite transaction committed. A retried `requestId` is not applied twice.
+ *   answer is sent only after the SQLite transaction committed. A retried `requestId` is not applied twice. Every
+ *   group needs at least one reward, and every reward is a number in [0, 1] (else 400 naming `results.i.rewards.j`).
  * - `GET /v1/stats`, `GET /v1/prompts/:id`, `GET /healthz`, `GET /metrics`.
  * `/sample` and `/observe` (design.md's names) are aliases.
  */
@@ -27,6 +28,8 @@ export type CurriculumServerOptions = {
   /** Most groups per observe and rollouts per group; default 65,536 and 4,096. */
   maxGroups?: number | undefined;
   maxGroupSize?: number | undefined;
+  /** Most milliseconds to receive a whole request (slower clients get 408); default 30,000. */
+  requestTimeoutMs?: number | undefined;
 };
 
 /**
@@ -38,7 +41,12 @@ export type CurriculumServerOptions = {
  */
 export function createCurriculumServer(opts: CurriculumServerOptions): FastifyInstance {
   const metrics = createMetrics("glmv_curriculum");
-  const app = createBaseApp({ token: opts.token, bodyLimit: opts.bodyLimit ?? 4 << 20, metrics });
+  const app = createBaseApp({
+    token: opts.token,
+    bodyLimit: opts.bodyLimit ?? 4 << 20,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    metrics,
+  });
   const store = opts.store;
   const SampleBody = z.object({
     n: z
@@ -51,7 +59,11 @@ export function createCurriculumServer(opts: CurriculumServerOptions): FastifyIn
       .array(
         z.object({
           id: z.union([z.string().max(1000), z.number()]).transform(String),
-          rewards: z.array(z.number()).max(opts.maxGroupSize ?? 4096),
+          // A reward outside [0, 1] would corrupt the pass-rate statistics; an empty group carries nothing.
+          rewards: z
+            .array(z.number().min(0).max(1))
+            .min(1)
+            .max(opts.maxGroupSize ?? 4096),
         }),
       )
       .max(opts.maxGroups ?? 65_536),

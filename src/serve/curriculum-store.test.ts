@@ -108,6 +108,18 @@ describe("CurriculumStore", () => {
     expect(b.prompt("p2")).toEqual(p2);
     b.close();
   });
+
+  it("refuses a second opener of the same file while the first holds it, and lets it in after close", () => {
+    const path = tempDb();
+    const a = CurriculumStore.open(path);
+    a.loadPrompts(lines(3));
+    expect(() => CurriculumStore.open(path)).toThrow(/in use by another process/);
+    expect(a.sample(1).step).toBe(1); // the owner is unaffected
+    a.close();
+    const b = CurriculumStore.open(path);
+    expect(b.sample(1).step).toBe(2);
+    b.close();
+  });
 });
 
 describe("parsePromptsJsonl", () => {
@@ -120,5 +132,12 @@ describe("parsePromptsJsonl", () => {
     expect(() => parsePromptsJsonl('{"id":1}\n{"prompt":"x"}', "p.jsonl")).toThrow(/p\.jsonl:2\.id/);
     expect(() => parsePromptsJsonl('{"id":1,"difficulty":2}')).toThrow(/difficulty/);
     expect(() => parsePromptsJsonl("{oops")).toThrow(/prompts:1/);
+  });
+
+  it('refuses a duplicate id, naming it and both lines (1 and "1" are one id)', () => {
+    const text = '{"id":"a"}\n{"id":1}\n\n{"id":"b"}\n{"id":"1","prompt":"again"}';
+    expect(() => parsePromptsJsonl(text, "p.jsonl")).toThrow(
+      /duplicate prompt id '1' on lines 2 and 5 .*p\.jsonl:5\.id/,
+    );
   });
 });

@@ -3,8 +3,9 @@
  * step counter, the ratio-EMA and run totals. Every change is one transaction; callers acknowledge an observation
  * only after `observe` returns, i.e. after the commit reached the disk, so a `kill -9` loses nothing acknowledged.
  *
- * One process owns the database; an in-memory copy of the per-prompt statistics is updated after each commit
- * (never before), so sampling reads no rows but what it returns.
+ * One process owns the database, and holds SQLite's exclusive lock on it while open (a second opener gets an
+ * `io_error` naming the file); an in-memory copy of the per-prompt statistics is updated after each commit (never
+ * before), so sampling reads no rows but what it returns.
  */
 import Database from "better-sqlite3";
 import {
@@ -117,15 +118,32 @@ export class CurriculumStore {
     this.threshold = opts.threshold ?? 0.5;
     try {
       this.db = new Database(path);
-      this.db.pragma("journal_mode = WAL");
-      this.db.pragma("synchronous = FULL");
-      this.db.pragma("busy_timeout = 5000");
-      this.db.exec(SCHEMA);
     } catch (e) {
       throw new GlmvError("io_error", `cannot open curriculum db: ${(e as Error).message}`, {
         where: path,
         cause: e,
       });
+    }
+    try {
+      // One process owns the database (the step counter and statistics live in its memory): hold SQLite's
+      // exclusive lock for the connection's lifetime, so a second server on the same file fails at once instead of
+      // handing out the same step numbers. The OS drops the lock when the process dies, even on kill -9.
+      this.db.pragma("locking_mode = EXCLUSIVE");
+      this.db.pragma("busy_timeout = 0");
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma("synchronous = FULL");
+      this.db.exec(SCHEMA);
+      this.db.exec("BEGIN EXCLUSIVE; COMMIT");
+    } catch (e) {
+      this.db.close();
+      const busy = (e as { code?: unknown }).code === "SQLITE_BUSY";
+      throw new GlmvError(
+        "io_error",
+        busy
+          ? "curriculum db is in use by another process (one glmv serve curriculum per --db)"
+          : `cannot open curriculum db: ${(e as Error).message}`,
+        { where: path, cause: e },
+      );
     }
     const saved = this.db.prepare("SELECT value FROM state WHERE key = 'totals'").get() as
       | { value: string }
@@ -308,11 +326,13 @@ export class CurriculumStore {
 
 /**
  * Parse the prompts JSONL: each line an object with `id` (string or number) and optional `difficulty` in [0, 1];
- * everything else is the payload returned by `/v1/sample`. A bad line is an error naming its line number.
+ * everything else is the payload returned by `/v1/sample`. A bad line is an error naming its line number; an id
+ * seen twice (`1` and `"1"` are the same id) is an error naming both lines.
  * @example parsePromptsJsonl('{"id":1,"prompt":"2+2?","difficulty":0.2}') // [{ id: "1", difficulty: 0.2, payload: {…} }]
  */
 export function parsePromptsJsonl(text: string, where = "prompts"): PromptLine[] {
   const out: PromptLine[] = [];
+  const lineOfId = new Map<string, number>();
   text.split("\n").forEach((line, i) => {
     if (line.trim().length === 0) return;
     const at = `${where}:${i + 1}`;
@@ -331,7 +351,16 @@ export function parsePromptsJsonl(text: string, where = "prompts"): PromptLine[]
       throw new GlmvError("bad_input", "'difficulty' must be a number in [0, 1]", {
         where: `${at}.difficulty`,
       });
-    out.push({ id: String(id), difficulty: difficulty as number | undefined, payload });
+    const key = String(id);
+    const first = lineOfId.get(key);
+    if (first !== undefined)
+      throw new GlmvError(
+        "bad_input",
+        `duplicate prompt id '${key.slice(0, 100)}' on lines ${first} and ${i + 1} (ids must be unique)`,
+        { where: `${at}.id` },
+      );
+    lineOfId.set(key, i + 1);
+    out.push({ id: key, difficulty: difficulty as number | undefined, payload });
   });
   return out;
 }
