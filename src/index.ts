@@ -1,0 +1,45 @@
+/**
+ * glmv as a library (`import { runMainJob, parseRlConfig, scoreItems } from "glmv"`): the reward system, the model
+ * config and its presets, the RL config schema and the embedded main job with its local engine, and the typed error.
+ * The reward system alone, without the model code, is `glmv/reward`.
+ * @example
+ * import { createLocalEngine, parseRlConfig, runMainJob } from "glmv";
+ * const config = parseRlConfig({ rl: { steps: 20 } });
+ * const summary = await runMainJob({ outDir: "runs/lib", config, engine: await createLocalEngine(config) });
+ */
+
+export {
+  checkConfig,
+  countActiveParameters,
+  countParameters,
+  type GlmvConfig,
+  GlmvConfigSchema,
+  MoeConfig,
+  PRESETS,
+  PresetName,
+  parseHfConfig,
+  presetConfig,
+  toHfConfig,
+} from "./model/config.ts";
+export * from "./reward/index.ts";
+export {
+  DataConfig,
+  OFFLINE_DIFFICULTIES,
+  type OfflineDifficulty,
+  parseRlConfig,
+  RlConfig,
+  type RlConfigInput,
+  RlLoopConfig,
+  SAMPLERS,
+  type SamplerName,
+  SftConfig,
+} from "./rl/config.ts";
+export { createLocalEngine } from "./rl/local-engine.ts";
+export {
+  type MainJobEngine,
+  type MainJobOptions,
+  runMainJob,
+  type SftRunOptions,
+  type Summary,
+} from "./rl/main-job.ts";
+export { GlmvError, type GlmvErrorCode, isGlmvError } from "./util/errors.ts";
