@@ -50,7 +50,8 @@ export async function listenTrainer(
   opts: TrainerHttpOptions,
   onRefused: (status: number, seconds: number) => void,
 ): Promise<{ url: string; close: () => Promise<void> }> {
-  const token = opts.token;
+  // an empty token is no token (as `assertSafeBind` counts it): nothing could ever match it
+  const token = opts.token || undefined;
   assertSafeBind(host, token);
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
