@@ -178,7 +178,7 @@ describe("glmv serve trainer: hostile clients", () => {
     });
   });
 
-  it("answers 413 to a body over --body-limit (announced or streamed), 400 to malformed JSON", async () => {
+  it("answers 413 to a body over --body-limit (announced or streamed), 400 to malformed or too deeply nested JSON", async () => {
     const head = `POST /api/v1/create_session HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}`;
     const announced = await rawRequest(port, `${head}\r\nContent-Length: ${BODY_LIMIT * 1000}`, "{");
     expect(announced).toMatchObject({ status: 413, closed: true });
@@ -197,8 +197,11 @@ describe("glmv serve trainer: hostile clients", () => {
         body: garbage,
       });
       expect(res.status, garbage.slice(0, 10)).toBe(400);
-      expect(((await res.json()) as { detail: string }).detail).toMatch(/not JSON/);
+      expect(((await res.json()) as { detail: string }).detail).toMatch(/not JSON|nests deeper/);
     }
+    const deep = await post("create_session", JSON.parse(`{"tags":${"[".repeat(100)}${"]".repeat(100)}}`));
+    expect(deep.status).toBe(400);
+    expect(((await deep.json()) as { detail: string }).detail).toMatch(/nests deeper than 64 levels/);
   });
 
   it("times out a trickled body (408, connection closed), then still answers a good request", async () => {

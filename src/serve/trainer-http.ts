@@ -3,13 +3,14 @@
  * glmv service follows: loopback only unless a token is set (`assertSafeBind`); the token checked in constant time
  * before any of the body is read (`Authorization: Bearer` or Tinker's `X-API-Key`, whichever the client sends;
  * `/api/v1/healthz` stays open); a body limit (413, refused from `Content-Length` or as soon as it is passed); a
- * deadline for the whole body to arrive (408, so a trickled body cannot hold a socket forever); malformed JSON is a
- * 400. Each refusal closes the connection, so the rest of a refused body is never waited for.
+ * deadline for the whole body to arrive (408, so a trickled body cannot hold a socket forever); malformed JSON, or
+ * JSON nested deeper than 64 levels, is a 400. Each refusal closes the connection, so the rest of a refused body is never waited for.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { JsonReply } from "../rl/http-json.ts";
 import { assertSafeBind, bearerAuthorized } from "./http.ts";
+import { assertJsonDepth, MAX_JSON_DEPTH } from "./json-depth.ts";
 
 export type TrainerHttpOptions = {
   /** Required on every route but `/api/v1/healthz`; none = open (only allowed on loopback). */
@@ -74,6 +75,8 @@ export async function listenTrainer(
             "missing or wrong token (Authorization: Bearer, or X-API-Key)",
           );
         const text = (await readBody(req, bodyLimit, started + timeoutMs)).toString("utf8");
+        // a deep nest of brackets would hold the event loop for seconds inside JSON.parse; the scan does not
+        assertJsonDepth(text, MAX_JSON_DEPTH, "body");
         let body: unknown;
         try {
           body = text ? JSON.parse(text) : undefined;
