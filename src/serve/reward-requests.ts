@@ -10,7 +10,7 @@
  * anti-hacking and verifier, so hedges ("3 or 4"), several boxes and empty answers still score 0; what the gate can
  * no longer check is the tag structure itself. When the think/answer tags survive but the box tokens did not (they
  * are special, the tags are not), the answer region's last line becomes the box. Results of rebuilt responses carry
- * `rebuilt: true`.
+ * `rebuilt: true`. Items with another `answerFormat` ("gsm8k", "boxed") have their own shape and pass as written.
  */
 import { z } from "zod";
 import { ScoreInputSchema, schemaError, scoreInputError } from "../reward/item-schema.ts";
