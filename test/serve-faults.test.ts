@@ -7,6 +7,7 @@ import { RewardPool } from "../src/reward/pool.ts";
 import { createRewardServer } from "../src/serve/reward-server.ts";
 import { mulberry32 } from "../src/util/rng.ts";
 import { spawnGlmvServer } from "./helpers/spawn-glmv.ts";
+import { trickleBody } from "./helpers/trickle.ts";
 
 const box = (a: string) => `<|begin_of_box|>${a}<|end_of_box|>`;
 const ok41 = (a: string) => `<think>reasoning</think><answer>${box(a)}</answer>`;
@@ -203,6 +204,83 @@ describe("reward server under hostile input", () => {
     const health = await fetch(`${address}/healthz`);
     expect(health.status).toBe(200);
   }, 60_000);
+});
+
+describe("reward server: bodies built to hold the event loop or a socket", () => {
+  let pool: RewardPool;
+  let app: ReturnType<typeof createRewardServer>;
+  let address: string;
+  beforeAll(async () => {
+    pool = new RewardPool({ workers: 1, deadlineMs: 500 });
+    app = createRewardServer({ pool });
+    address = await app.listen({ host: "127.0.0.1", port: 0 });
+  });
+  afterAll(async () => {
+    await app.close();
+    await pool.close();
+  });
+
+  // 8 million nested arrays: V8's JSON.parse alone held the event loop ~6 s on one, /healthz included.
+  const nest = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`;
+  const sixteenMegNest = nest((8 << 20) - 64);
+
+  it("refuses a 16 MB nest of arrays with 400 before parsing it, then still scores", async () => {
+    for (const [url, body] of [
+      ["/get_reward", `{"query":${sixteenMegNest},"labels":[]}`],
+      [
+        "/v1/score",
+        `{"items":[{"id":1,"domain":"counting","answer":"3","response":"x","extra":${sixteenMegNest}}]}`,
+      ],
+    ] as const) {
+      const res = await fetch(`${address}${url}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: unknown }).error).toMatchObject({
+        code: "bad_input",
+        field: "body",
+        message: expect.stringMatching(/JSON nests deeper than 64 levels/),
+      });
+    }
+    const ok = await app.inject({
+      method: "POST",
+      url: "/v1/score",
+      payload: { items: [{ id: 1, domain: "counting", answer: "3", response: ok41("3") }] },
+    });
+    expect(ok.json().results[0].reward).toBe(1);
+  }, 60_000);
+
+  it("refuses a label string that holds a deep nest (labels are parsed again, past the body scan)", async () => {
+    const res = await app.inject({
+      method: "POST",
+      url: "/get_reward",
+      payload: {
+        query: [ok41("3")],
+        labels: [JSON.stringify({ domain: "counting", answer: "3" }), nest(100_000)],
+      },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({
+      field: "labels.1",
+      message: expect.stringMatching(/deeper than 64/),
+    });
+  });
+
+  it("cuts off a body trickled a byte at a time with 408, then still answers", async () => {
+    const quick = createRewardServer({ pool, requestTimeoutMs: 300 });
+    const quickAddress = await quick.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      const { closed, answer } = await trickleBody(`${quickAddress}/get_reward`);
+      expect(closed).toBe(true);
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer).toContain('"code":"request_timeout"');
+      expect((await fetch(`${quickAddress}/healthz`)).status).toBe(200);
+    } finally {
+      await quick.close();
+    }
+  }, 20_000);
 });
 
 /** Start `glmv serve curriculum` and resolve with its URL once it listens. */
