@@ -117,7 +117,7 @@ describe("glmv serve: start-up mistakes are one line and exit 2", () => {
       expect(problemLines(stderr)).toEqual([
         expect.stringMatching(
           new RegExp(
-            `^glmv serve ${["reward", "curriculum"][i]}: port ${takenPort} is in use on 127\\.0\\.0\\.1 \\(`,
+            `^glmv serve ${["reward", "curriculum"][i]}: port ${takenPort} on 127\\.0\\.0\\.1 is already in use \\(`,
           ),
         ),
       ]);

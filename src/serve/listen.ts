@@ -1,6 +1,7 @@
 /**
  * Start-up helpers every glmv server shares: the URL a listening server is actually bound to, and one clear
- * sentence for the everyday reasons `listen` fails (port taken, port privileged, address not on this machine).
+ * sentence for the everyday reasons `listen` fails (port taken, port privileged, address not on this machine),
+ * worded as `src/cli/failure.ts` words them for the commands that let such errors reach `main`.
  */
 import type { Server } from "node:net";
 import { GlmvError } from "../util/errors.ts";
@@ -21,15 +22,15 @@ export function listeningUrl(server: Server): string {
  * A `listen` failure the user can fix, as a `GlmvError` (`io_error`) with one sentence naming the port, the host
  * and what to do; undefined for other failures (those keep their stack).
  * @example listenFailure({ code: "EADDRINUSE" }, "127.0.0.1", 8000)?.message
- * // "port 8000 is in use on 127.0.0.1 (EADDRINUSE: another process listens there; pick another --port, or 0 for any free one)"
+ * // "port 8000 on 127.0.0.1 is already in use (EADDRINUSE: pick another --port, or 0 for any free one)"
  */
 export function listenFailure(e: unknown, host: string, port: number): GlmvError | undefined {
   const code = (e as { code?: unknown } | null)?.code;
   const message =
     code === "EADDRINUSE"
-      ? `port ${port} is in use on ${host} (EADDRINUSE: another process listens there; pick another --port, or 0 for any free one)`
-      : code === "EACCES"
-        ? `no permission to listen on ${host} port ${port} (EACCES: ports below 1024 need privileges; pick --port 1024 or above)`
+      ? `port ${port} on ${host} is already in use (EADDRINUSE: pick another --port, or 0 for any free one)`
+      : code === "EACCES" || code === "EPERM"
+        ? `port ${port} on ${host} needs privileges (${code}: pick a --port of 1024 or above)`
         : code === "EADDRNOTAVAIL"
           ? `cannot bind ${host}: no such address on this machine (EADDRNOTAVAIL; check --host)`
           : code === "ENOTFOUND" || code === "EAI_AGAIN"
