@@ -16,6 +16,7 @@ type Run = { code: number | null; stdout: string; stderr: string };
 function runGlmv(args: readonly string[]): Promise<Run> {
   const child = spawn(process.execPath, [GLMV_BIN, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
+    cwd: dir, // whatever a command writes by default lands in the temp folder, not the repo
     env: { ...process.env, GLMV_DEBUG: "" },
   });
   let stdout = "";
