@@ -12,7 +12,8 @@ import { buildSuites } from "../rl/suites.ts";
 import type { RolloutRecord } from "../rl/trainer.ts";
 import { curriculumOptions, initialPromptStats } from "../rl/trainer-phases.ts";
 import { isGlmvError } from "../util/errors.ts";
-import { remoteOptionsFromArgs, rlConfigFromArgs } from "./rl.ts";
+import { remoteOptionsFromArgs } from "./rl.ts";
+import { rlConfigFromArgs } from "./rl-config.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BIN = join(ROOT, "bin/glmv.js");
@@ -56,7 +57,58 @@ describe("rlConfigFromArgs", () => {
     expect(() => rlConfigFromArgs({ steps: "many" })).toThrow(/--steps must be a number/);
     expect(() => rlConfigFromArgs({ "offline-difficulty": "pass@k" })).toThrow(/--offline-difficulty/);
   });
+  it("names the flag, the rule and the value of a wrong number in one line (no zod dump)", () => {
+    expect(failure(() => rlConfigFromArgs({ steps: "1.5" }))).toBe(
+      "bad_argument: --steps must be an integer ≥ 0, got 1.5",
+    );
+    expect(failure(() => rlConfigFromArgs({ "group-size": "1" }))).toBe(
+      "bad_argument: --group-size must be an integer ≥ 2, got 1",
+    );
+    expect(failure(() => rlConfigFromArgs({ lr: "0" }))).toBe(
+      "bad_argument: --lr must be a number > 0, got 0",
+    );
+  });
+  it("refuses an unknown --config key with the nearest valid one, file and line; a missing or broken file is one clear error", () => {
+    const dir = mkdtempSync(join(tmpdir(), "glmv-rl-config-"));
+    dirs.push(dir);
+    const typo = join(dir, "typo.yaml");
+    writeFileSync(typo, "seed: 2\nrl:\n  stepz: 3\n");
+    expect(failure(() => rlConfigFromArgs({ config: typo }))).toBe(
+      `bad_config: unknown key 'rl.stepz' in ${typo} (did you mean 'rl.steps'?) (at ${typo}:3)`,
+    );
+    const wrong = join(dir, "wrong.yaml");
+    writeFileSync(wrong, "data:\n  heldoutItems: many\n");
+    expect(failure(() => rlConfigFromArgs({ config: wrong }))).toBe(
+      `bad_config: data.heldoutItems must be an integer > 0, got "many" in ${wrong} (at ${wrong}:2)`,
+    );
+    // the flag wins over the file, and the error names what was wrong where it came from
+    expect(rlConfigFromArgs({ config: wrong, heldout: "8" }).data.heldoutItems).toBe(8);
+    const missing = join(dir, "missing.yaml");
+    expect(failure(() => rlConfigFromArgs({ config: missing }))).toBe(
+      `bad_config: cannot read ${missing}: no such file (at ${missing})`,
+    );
+    const broken = join(dir, "broken.yaml");
+    writeFileSync(broken, "rl:\n  steps: 3\n   lr: [1\n");
+    expect(failure(() => rlConfigFromArgs({ config: broken }))).toMatch(
+      new RegExp(`^bad_config: ${broken} is not valid YAML \\(line \\d\\): .* \\(at ${broken}:\\d\\)$`),
+    );
+    const list = join(dir, "list.yaml");
+    writeFileSync(list, "- steps: 3\n");
+    expect(failure(() => rlConfigFromArgs({ config: list }))).toMatch(
+      /list\.yaml must be a mapping of config keys/,
+    );
+  });
 });
+
+/** "code: message" of what `f` throws ("ok" when it does not). */
+function failure(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    return isGlmvError(e) ? `${e.code}: ${e.message}` : String(e);
+  }
+  return "ok";
+}
 
 describe("remoteOptionsFromArgs", () => {
   it("is undefined for the local engine and maps the remote options", () => {
@@ -145,9 +197,10 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/** `glmv rl ...args` in a child process; `out` is stdout and stderr together, `err` stderr alone. */
 function runCli(args: string[]): {
   child: ChildProcess;
-  done: Promise<{ code: number | null; out: string }>;
+  done: Promise<{ code: number | null; out: string; err: string }>;
 } {
   const child = spawn(process.execPath, [BIN, "rl", ...args], {
     cwd: ROOT,
@@ -155,10 +208,14 @@ function runCli(args: string[]): {
   });
   children.push(child);
   let out = "";
+  let err = "";
   child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  const done = new Promise<{ code: number | null; out: string }>((resolve) =>
-    child.on("exit", (code) => resolve({ code, out })),
+  child.stderr!.on("data", (d) => {
+    out += d;
+    err += d;
+  });
+  const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
+    child.on("close", (code) => resolve({ code, out, err })),
   );
   return { child, done };
 }
@@ -265,7 +322,7 @@ describe("glmv rl --policy tinker (against glmv serve trainer in another process
 });
 
 describe("glmv rl --eval-only and refusals", () => {
-  it("evaluates a remote model on the held-out items (eval.json); --policy openai without --eval-only exits 1", async () => {
+  it("evaluates a remote model on the held-out items (eval.json); --policy openai without --eval-only exits 2 (a usage mistake)", async () => {
     const server = await spawnGlmvServer(
       ["serve", "trainer", "--preset", "bigram", "--port", "0"],
       "inherit",
@@ -289,7 +346,114 @@ describe("glmv rl --eval-only and refusals", () => {
       "--base-model",
       "m",
     ]).done;
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
     expect(refused.out).toMatch(/bad_argument: --policy openai only samples.*--eval-only/);
   }, 60_000);
+});
+
+describe("glmv rl: careless input is one line and exit code 2", () => {
+  it("--steps 1.5, a config typo, a missing or broken --config file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "glmv-rl-careless-"));
+    dirs.push(dir);
+    writeFileSync(join(dir, "typo.yaml"), "rl:\n  stepz: 3\n");
+    writeFileSync(join(dir, "broken.yaml"), "rl: [1\n");
+    const cases: [string[], RegExp][] = [
+      [["--steps", "1.5"], /^glmv rl: bad_argument: --steps must be an integer ≥ 0, got 1\.5$/],
+      [
+        ["--config", join(dir, "typo.yaml")],
+        /^glmv rl: bad_config: unknown key 'rl\.stepz' in .*typo\.yaml \(did you mean 'rl\.steps'\?\)/,
+      ],
+      [["--config", join(dir, "none.yaml")], /^glmv rl: bad_config: cannot read .*none\.yaml: no such file/],
+      [
+        ["--config", join(dir, "broken.yaml")],
+        /^glmv rl: bad_config: .*broken\.yaml is not valid YAML \(line \d+\)/,
+      ],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => runCli(["--out", join(dir, "run"), ...args]).done));
+    for (const [i, { code, out, err }] of runs.entries()) {
+      expect(code, out).toBe(2);
+      expect(err.trim().split("\n"), err).toHaveLength(1);
+      expect(err.trim()).toMatch(cases[i]![1]);
+    }
+    expect(existsSync(join(dir, "run"))).toBe(false); // nothing was started
+  }, 60_000);
+});
+
+describe("glmv rl --resume never lies", () => {
+  it("warns about a zero-signal run, leaves a finished run alone, refuses conflicting flags and corrupt metrics", async () => {
+    const root = mkdtempSync(join(tmpdir(), "glmv-rl-honest-"));
+    dirs.push(root);
+    const dir = join(root, "run");
+    // the fewest, shortest rollouts: 2 SFT steps leave every answer wrong, so no refills and no oversampling
+    const fast = join(root, "fast.yaml");
+    writeFileSync(
+      fast,
+      "rl:\n  refillRounds: 0\n  maxNewTokens: 16\n  thinkBudget: 8\n  ratioEma:\n    maxExpansion: 1\n",
+    );
+    const args = (
+      "--steps 2 --sft-steps 2 --families counting --train-per-family 16 --heldout 8 --batch-prompts 4 " +
+      `--group-size 2 --eval-every 0 --checkpoint-every 2 --no-control --offline-difficulty level --config ${fast}`
+    ).split(" ");
+    const first = await runCli(["--out", dir, ...args]).done;
+    expect(first.code, first.out).toBe(0);
+    // SFT left nothing right: said once on stderr, before RL spends its steps, and kept in summary.json
+    expect(first.err).toMatch(/^warning: held-out accuracy after SFT is 0%: .*no signal/m);
+    const summaryText = readFileSync(join(dir, "summary.json"), "utf8");
+    const summary = JSON.parse(summaryText);
+    expect(summary.sftAccuracy).toBe(0);
+    expect(summary.warnings[0]).toMatch(/^held-out accuracy after SFT is 0%/);
+    const report = readFileSync(join(dir, "report.html"), "utf8");
+
+    // a finished run: nothing to do, nothing rewritten (wallSeconds included)
+    const again = await runCli(["--resume", dir]).done;
+    expect(again.code, again.out).toBe(0);
+    expect(again.out).toContain(`${dir} is already finished; nothing to resume`);
+    expect(readFileSync(join(dir, "summary.json"), "utf8")).toBe(summaryText);
+    expect(readFileSync(join(dir, "report.html"), "utf8")).toBe(report);
+
+    // flags that would change the run's config are refused with both values; equal ones are fine
+    const refusals = await Promise.all(
+      [
+        ["--steps", "50"],
+        ["--seed", "2"],
+        ["--sampler", "uniform"],
+        ["--out", join(root, "elsewhere")],
+      ].map((extra) => runCli(["--resume", dir, ...extra]).done),
+    );
+    expect(refusals.map((r) => r.code)).toEqual([2, 2, 2, 2]);
+    expect(refusals[0]!.err.trim()).toBe(
+      `glmv rl: bad_argument: --steps is 50 but the run in ${dir} has rl.steps: 2; --resume keeps the run's ` +
+        "config.yaml (drop the option, or start a new run with --out)",
+    );
+    expect(refusals[1]!.err).toMatch(/--seed is 2 but the run .* has seed: 1/);
+    expect(refusals[2]!.err).toMatch(/--sampler is "uniform" but the run .* has rl\.sampler: "rlcs"/);
+    expect(refusals[3]!.err).toMatch(/--out .*elsewhere conflicts with --resume/);
+    const same = await runCli(["--resume", dir, "--steps", "2", "--sampler", "rlcs", "--config", fast]).done;
+    expect(same.code, same.out).toBe(0);
+    expect(readFileSync(join(dir, "summary.json"), "utf8")).toBe(summaryText);
+
+    // a crash before the report; then a damaged line in the middle of metrics.jsonl is an error naming it
+    rmSync(join(dir, "report.html"));
+    const metricsPath = join(dir, "metrics.jsonl");
+    const metrics = readFileSync(metricsPath, "utf8");
+    const [line1, line2] = metrics.trim().split("\n");
+    writeFileSync(metricsPath, `${line1!.slice(0, 40)}\n${line2}\n`);
+    const corrupt = await runCli(["--resume", dir]).done;
+    expect(corrupt.code, corrupt.out).toBe(2);
+    expect(corrupt.err).toMatch(
+      /^glmv rl: checkpoint_corrupt: metrics\.jsonl line 1 is not valid JSON: .*metrics\.jsonl:1\)$/m,
+    );
+    expect(existsSync(join(dir, "report.html"))).toBe(false);
+    expect(readFileSync(join(dir, "summary.json"), "utf8")).toBe(summaryText);
+
+    // a torn last line (a crash mid-append) is dropped with a warning, and the run completes with both steps
+    writeFileSync(metricsPath, `${metrics}{"step":3,"rew`);
+    const torn = await runCli(["--resume", dir]).done;
+    expect(torn.code, torn.out).toBe(0);
+    expect(torn.err).toMatch(/^warning: .*metrics\.jsonl:3: dropped a torn last line/m);
+    const resumed = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
+    expect(resumed.rlSteps).toBe(2);
+    expect(resumed.rolloutsTotal).toBe(summary.rolloutsTotal);
+    expect(existsSync(join(dir, "report.html"))).toBe(true);
+  }, 600_000);
 });

@@ -6,13 +6,12 @@
  * `--policy tinker --url URL` runs the same job on a Tinker-API trainer (`glmv serve trainer`, SkyRL, Tinker);
  * `--policy openai --url URL --eval-only` evaluates a model served by vLLM/SGLang on the held-out items.
  */
-import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
-import { TASK_FAMILIES, type TaskFamily } from "../data/tasks/types.ts";
-import { OFFLINE_DIFFICULTIES, parseRlConfig, RlConfig, type RlConfigInput, SAMPLERS } from "../rl/config.ts";
-import type { MainJobEngine } from "../rl/main-job.ts";
+import { TASK_FAMILIES } from "../data/tasks/types.ts";
+import { type RlConfig, StoredRlConfig } from "../rl/config.ts";
+import type { MainJobEngine, Summary } from "../rl/main-job.ts";
+import { finishedSummary } from "../rl/main-job-checks.ts";
 import { type RemotePolicyOptions, remotePolicySpec } from "../rl/policy-factory.ts";
 import { RunStore } from "../rl/run-store.ts";
 import { GlmvError } from "../util/errors.ts";
@@ -20,6 +19,7 @@ import { writeFileAtomic } from "../util/fs.ts";
 import { type CliOptions, choiceArg, numberArg, parseCliArgs } from "./args.ts";
 import type { Command } from "./main.ts";
 import { createProgress } from "./progress.ts";
+import { refuseResumeConflicts, rlConfigFromArgs } from "./rl-config.ts";
 
 const USAGE = `usage: glmv rl [--out RUN_DIR] [options]
 
@@ -29,7 +29,8 @@ report.html into the run folder.
 
 options:
   --out DIR              run folder (default runs/rl-<timestamp>)
-  --resume DIR           continue the run in DIR after a crash (its config.yaml wins over other options)
+  --resume DIR           continue the run in DIR after a crash with its own config.yaml (options that would
+                         change that config are refused; a finished run is left as it is)
   --sampler rlcs|uniform prompt sampler (default rlcs)
   --compare              also run the other sampler from the same SFT checkpoint; writes compare.json
   --offline-difficulty auto|level|sft-likelihood
@@ -112,67 +113,6 @@ const OPTIONS = {
   "image-tokens": { type: "string" },
 } satisfies CliOptions;
 
-/** Drop undefined fields so zod defaults apply. */
-const defined = <T extends object>(o: T): Partial<T> =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-
-/**
- * The run config from the command line (and `--config`), validated.
- * @example rlConfigFromArgs({ steps: "5", families: "counting" }).rl.steps // 5
- */
-export function rlConfigFromArgs(values: Record<string, string | boolean | undefined>) {
-  const file =
-    typeof values.config === "string"
-      ? (parseYaml(readFileSync(values.config, "utf8")) as RlConfigInput)
-      : {};
-  const families =
-    typeof values.families === "string" ? values.families.split(",").map((f) => f.trim()) : undefined;
-  for (const f of families ?? []) {
-    if (!TASK_FAMILIES.includes(f as TaskFamily))
-      throw new GlmvError("bad_argument", `unknown family '${f}' (known: ${TASK_FAMILIES.join(", ")})`);
-  }
-  const sampler = choiceArg(values, "sampler", SAMPLERS);
-  const offline = choiceArg(values, "offline-difficulty", OFFLINE_DIFFICULTIES);
-  const input = {
-    ...file,
-    ...defined({
-      seed: numberArg(values, "seed"),
-      control: values["no-control"] === true ? false : undefined,
-    }),
-    data: {
-      ...file.data,
-      ...defined({
-        families: families as TaskFamily[] | undefined,
-        trainPerFamily: numberArg(values, "train-per-family"),
-        sftItemsPerFamily: numberArg(values, "sft-items"),
-        heldoutItems: numberArg(values, "heldout"),
-      }),
-    },
-    sft: { ...file.sft, ...defined({ steps: numberArg(values, "sft-steps") }) },
-    rl: {
-      ...file.rl,
-      ...defined({
-        steps: numberArg(values, "steps"),
-        sampler,
-        evalEvery: numberArg(values, "eval-every"),
-        checkpointEvery: numberArg(values, "checkpoint-every"),
-        batchPrompts: numberArg(values, "batch-prompts"),
-        groupSize: numberArg(values, "group-size"),
-        lr: numberArg(values, "lr"),
-      }),
-      curriculum: {
-        ...file.rl?.curriculum,
-        ...defined({ offline, rescorePerStep: numberArg(values, "rescore-per-step") }),
-      },
-    },
-  };
-  try {
-    return parseRlConfig(input);
-  } catch (e) {
-    throw new GlmvError("bad_config", `invalid rl config: ${(e as Error).message}`, { cause: e });
-  }
-}
-
 /**
  * The remote policy the command line asks for, or undefined for the local engine. `--policy openai` only samples,
  * so it is refused unless `--eval-only` says evaluation is all that is wanted.
@@ -243,11 +183,15 @@ async function evaluateOnly(engine: MainJobEngine, config: RlConfig, outDir: str
 function readRunConfig(dir: string) {
   const store = RunStore.open(dir);
   try {
-    return store.readConfig(RlConfig);
+    return store.readConfig(StoredRlConfig);
   } finally {
     store.close();
   }
 }
+
+/** The run's result in one line. */
+const summaryLine = (summary: Summary) =>
+  `RL ${(100 * summary.rlAccuracy).toFixed(1)}% vs SFT ${(100 * summary.sftAccuracy).toFixed(1)}% vs continued SFT ${summary.continuedSftAccuracy === null ? "(skipped)" : `${(100 * summary.continuedSftAccuracy).toFixed(1)}%`}; signalShare ${summary.signalShare.toFixed(2)}, sampled signal rate ${summary.sampledSignalRate.toFixed(2)}`;
 
 export const rlCommand: Command = {
   summary: "SFT + RLCS-GRPO on the tiny model with held-out evaluation and report (the embedded default)",
@@ -265,8 +209,16 @@ export const rlCommand: Command = {
     const resumeDir = values.resume as string | undefined;
     // a resumed run keeps its own config.yaml: the engine's shapes must match its checkpoints
     const config = resumeDir ? readRunConfig(resumeDir) : rlConfigFromArgs(values);
+    if (resumeDir) refuseResumeConflicts(values, config, resumeDir);
     const outDir = resumeDir ?? (values.out as string | undefined) ?? `runs/rl-${Date.now()}`;
     const { runMainJob } = await import("../rl/main-job.ts");
+    const finished =
+      resumeDir && !remote?.evalOnly ? finishedSummary(resumeDir, values.compare === true) : undefined;
+    if (finished) {
+      // nothing to resume: its summary.json and report.html stay as they are
+      console.log(`${resumeDir} is already finished; nothing to resume. ${summaryLine(finished)}`);
+      return 0;
+    }
     let engine: MainJobEngine;
     if (remote) {
       const { createRemoteEngine } = await import("../rl/remote-engine.ts");
@@ -288,11 +240,10 @@ export const rlCommand: Command = {
       resume: values.resume !== undefined,
       compare: values.compare === true,
       log: (line) => console.log(line),
+      warn: (line) => console.error(`warning: ${line}`),
       progress: (total, label) => createProgress(total, { label }),
     });
-    console.log(
-      `RL ${(100 * summary.rlAccuracy).toFixed(1)}% vs SFT ${(100 * summary.sftAccuracy).toFixed(1)}% vs continued SFT ${summary.continuedSftAccuracy === null ? "(skipped)" : `${(100 * summary.continuedSftAccuracy).toFixed(1)}%`}; signalShare ${summary.signalShare.toFixed(2)}, sampled signal rate ${summary.sampledSignalRate.toFixed(2)}; ${((Date.now() - started) / 1000).toFixed(0)} s`,
-    );
+    console.log(`${summaryLine(summary)}; ${((Date.now() - started) / 1000).toFixed(0)} s`);
     return 0;
   },
 };

@@ -19,7 +19,8 @@ export type ZodLineContext = {
   lineOf?: ((path: ConfigPath) => number | undefined) | undefined;
 };
 
-export type ZodLine = { message: string; path: ConfigPath; where: string };
+/** `where` is the source (and line) or the dotted path; undefined when the caller named the path (a flag). */
+export type ZodLine = { message: string; path: ConfigPath; where: string | undefined };
 
 type AnySchema = z.core.$ZodType;
 type Issue = z.core.$ZodIssue;
@@ -119,7 +120,8 @@ export function zodErrorLine(
   const name = ctx.nameOf?.(path);
   const inSource = name === undefined && ctx.source ? ` in ${ctx.source}` : "";
   const line = ctx.lineOf?.(path);
-  const where = ctx.source && name === undefined ? `${ctx.source}${line ? `:${line}` : ""}` : dotted(path);
+  const where =
+    name !== undefined ? undefined : ctx.source ? `${ctx.source}${line ? `:${line}` : ""}` : dotted(path);
   if (issue.code === "unrecognized_keys") {
     const parent = schemaAt(schema, issue.path as ConfigPath);
     const shape = parent && (parent._zod.def as { shape?: Record<string, unknown> }).shape;
@@ -147,5 +149,8 @@ export function parseOrThrow<S extends AnySchema>(
   const parsed = (schema as unknown as z.ZodType).safeParse(input);
   if (parsed.success) return parsed.data as z.output<S>;
   const line = zodErrorLine(schema, parsed.error, input, ctx);
-  throw new GlmvError(code, line.message, { where: line.where, cause: parsed.error });
+  throw new GlmvError(code, line.message, {
+    ...(line.where ? { where: line.where } : {}),
+    cause: parsed.error,
+  });
 }
