@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { deriveSeed } from "../src/data/tasks/rng.ts";
 import { calibratedPassRate, fitCalibration } from "../src/rl/calibration.ts";
-import { RlConfig } from "../src/rl/config.ts";
+import { StoredRlConfig } from "../src/rl/config.ts";
 import {
   CURRICULUM_DEFAULTS,
   curriculumWeight,
@@ -52,7 +52,7 @@ const [nPrompts, nRollouts, nDraw] = [values.prompts, values.rollouts, values.dr
 
 await initTensorEngine();
 const source = RunStore.open(values.from);
-const config = source.readConfig(RlConfig);
+const config = source.readConfig(StoredRlConfig);
 source.close();
 const rl = config.rl;
 const engine = await createLocalEngine(config);

@@ -9,7 +9,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { RlConfig } from "../src/rl/config.ts";
+import { RlConfig, StoredRlConfig } from "../src/rl/config.ts";
 import { createLocalEngine } from "../src/rl/local-engine.ts";
 import { compareAtUniformBudget, type MainJobOptions, rlPhase } from "../src/rl/main-job.ts";
 import { RunStore } from "../src/rl/run-store.ts";
@@ -32,7 +32,7 @@ const seeds = values.seeds.split(",").map(Number);
 
 await initTensorEngine();
 const source = RunStore.open(from);
-const config = source.readConfig(RlConfig);
+const config = source.readConfig(StoredRlConfig);
 const offline = source.getMeta<{ difficulty: Record<string, number> }>("offline");
 source.close();
 const difficulty = offline ? new Map(Object.entries(offline.difficulty)) : undefined;

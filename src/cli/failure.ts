@@ -7,6 +7,8 @@
  *      a port that is taken, privileged or out of range
  * Every failure is one line on stderr; a stack trace only with GLMV_DEBUG=1.
  */
+
+import { listenFailure } from "../serve/listen.ts";
 import type { GlmvErrorCode } from "../util/errors.ts";
 import { isGlmvError } from "../util/errors.ts";
 
@@ -53,36 +55,24 @@ export type Failure = { line: string; exitCode: number };
 
 type NodeError = Error & { code?: string; syscall?: string; path?: string; port?: number; address?: string };
 
-/** A listen() failure: the port in use, privileged, or not an address of this machine. */
+/** A listen() failure: the port in use, privileged, out of range, or not an address of this machine. */
 function describeListenError(e: NodeError): Failure | undefined {
-  if (e.syscall !== "listen" && e.code !== "ERR_SOCKET_BAD_PORT") return undefined;
-  const where = `port ${e.port ?? "?"} on ${e.address ?? "?"}`;
-  switch (e.code) {
-    case "EADDRINUSE":
-      return { line: `${where} is already in use (pick another with --port)`, exitCode: EXIT_USAGE };
-    case "EACCES":
-    case "EPERM":
-      return {
-        line: `${where} needs privileges (pick a port ≥ 1024 with --port)`,
-        exitCode: EXIT_USAGE,
-      };
-    case "EADDRNOTAVAIL":
-      return {
-        line: `${e.address ?? "the address"} is not an address of this machine (check --host)`,
-        exitCode: EXIT_USAGE,
-      };
-    case "ERR_SOCKET_BAD_PORT": {
-      // Node says "Received type number (99999)."; the value in the parentheses is what the user typed
-      const m = /Received (?:type \w+ \((.*)\)|(.*?))\.?$/.exec(e.message);
-      const received = m?.[1] ?? m?.[2];
-      return {
-        line: `--port must be an integer in [0, 65535]${received ? `, got ${received}` : ""}`,
-        exitCode: EXIT_USAGE,
-      };
-    }
-    default:
-      return { line: `cannot listen on ${where}: ${e.message}`, exitCode: EXIT_FAILED };
+  if (e.code === "ERR_SOCKET_BAD_PORT") {
+    // Node says "Received type number (99999)."; the value in the parentheses is what the user typed
+    const m = /Received (?:type \w+ \((.*)\)|(.*?))\.?$/.exec(e.message);
+    const received = m?.[1] ?? m?.[2];
+    return {
+      line: `--port must be an integer in [0, 65535]${received ? `, got ${received}` : ""}`,
+      exitCode: EXIT_USAGE,
+    };
   }
+  if (e.syscall !== "listen") return undefined;
+  const known = listenFailure(e, e.address ?? "?", e.port ?? Number.NaN);
+  if (known) return { line: known.message, exitCode: EXIT_USAGE };
+  return {
+    line: `cannot listen on port ${e.port ?? "?"} on ${e.address ?? "?"}: ${e.message}`,
+    exitCode: EXIT_FAILED,
+  };
 }
 
 /** A file-system error with a path: name the path and what is wrong with it. */
@@ -112,7 +102,12 @@ export function describeFailure(e: unknown): Failure {
   if (isGlmvError(e)) {
     return {
       line: `${e.code}: ${oneLine(e.message)}`,
-      exitCode: INPUT_CODES.has(e.code) ? EXIT_USAGE : EXIT_FAILED,
+      // a port taken or privileged is fixed with another --port, though the error is the server's io_error
+      exitCode:
+        INPUT_CODES.has(e.code) ||
+        (e.cause instanceof Error && describeListenError(e.cause)?.exitCode === EXIT_USAGE)
+          ? EXIT_USAGE
+          : EXIT_FAILED,
     };
   }
   if (!(e instanceof Error)) return { line: `internal error: ${String(e)}`, exitCode: EXIT_FAILED };

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { listenFailure } from "../serve/listen.ts";
 import { GlmvError } from "../util/errors.ts";
 import { describeFailure, EXIT_FAILED, EXIT_USAGE, oneLine } from "./failure.ts";
 import { main, packageVersion } from "./main.ts";
@@ -67,9 +68,13 @@ describe("describeFailure: one line and the exit code", () => {
       port: 8000,
     });
     expect(describeFailure(inUse)).toEqual({
-      line: "port 8000 on 127.0.0.1 is already in use (pick another with --port)",
+      line: "port 8000 on 127.0.0.1 is already in use (EADDRINUSE: pick another --port, or 0 for any free one)",
       exitCode: EXIT_USAGE,
     });
+    // a server that words the failure itself (glmv serve trainer's listener) still exits 2
+    const worded = listenFailure(inUse, "127.0.0.1", 8000);
+    expect(describeFailure(worded)).toMatchObject({ exitCode: EXIT_USAGE });
+    expect(describeFailure(new GlmvError("io_error", "disk full"))).toMatchObject({ exitCode: EXIT_FAILED });
     const privileged = Object.assign(new Error("listen EACCES"), { ...inUse, code: "EACCES", port: 80 });
     expect(describeFailure(privileged)).toMatchObject({
       line: expect.stringMatching(/port 80 .*needs privileges/),

@@ -278,10 +278,28 @@ describe("glmv rl --resume", () => {
   }, 600_000);
 });
 
+/** A checkpoint root for a spawned `glmv serve trainer` (removed with the test's folders). */
+function trainerRoot(): string {
+  const root = mkdtempSync(join(tmpdir(), "glmv-trainer-root-"));
+  dirs.push(root);
+  return root;
+}
+
 describe("glmv rl --policy tinker (against glmv serve trainer in another process)", () => {
   it("runs SFT, RL and held-out evaluation through the Tinker API and writes summary.json and metrics.jsonl", async () => {
     const server = await spawnGlmvServer(
-      ["serve", "trainer", "--preset", "tiny", "--port", "0", "--poll-wait-ms", "5"],
+      [
+        "serve",
+        "trainer",
+        "--preset",
+        "tiny",
+        "--port",
+        "0",
+        "--poll-wait-ms",
+        "5",
+        "--checkpoint-root",
+        trainerRoot(),
+      ],
       "inherit",
     );
     children.push(server.child);
@@ -324,7 +342,7 @@ describe("glmv rl --policy tinker (against glmv serve trainer in another process
 describe("glmv rl --eval-only and refusals", () => {
   it("evaluates a remote model on the held-out items (eval.json); --policy openai without --eval-only exits 2 (a usage mistake)", async () => {
     const server = await spawnGlmvServer(
-      ["serve", "trainer", "--preset", "bigram", "--port", "0"],
+      ["serve", "trainer", "--preset", "bigram", "--port", "0", "--checkpoint-root", trainerRoot()],
       "inherit",
     );
     children.push(server.child);

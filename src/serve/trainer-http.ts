@@ -7,10 +7,10 @@
  * JSON nested deeper than 64 levels, is a 400. Each refusal closes the connection, so the rest of a refused body is never waited for.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { JsonReply } from "../rl/http-json.ts";
 import { assertSafeBind, bearerAuthorized } from "./http.ts";
 import { assertJsonDepth, MAX_JSON_DEPTH } from "./json-depth.ts";
+import { listenFailure, listeningUrl } from "./listen.ts";
 
 export type TrainerHttpOptions = {
   /** Required on every route but `/api/v1/healthz`; none = open (only allowed on loopback). */
@@ -94,20 +94,19 @@ export async function listenTrainer(
     },
   );
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    const failed = (e: unknown) => reject(listenFailure(e, host, port) ?? e);
+    server.once("error", failed);
     server.listen(port, host, () => {
-      server.off("error", reject);
+      server.off("error", failed);
       resolve();
     });
   });
-  const address = server.address() as AddressInfo;
-  const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const close = () =>
     new Promise<void>((r) => {
       server.close(() => r());
       server.closeIdleConnections();
     });
-  return { url: `http://${shown}:${address.port}`, close };
+  return { url: listeningUrl(server), close };
 }
 
 /** The token in `Authorization: Bearer …` (scheme case-insensitive) or `X-API-Key`, compared in constant time. */
