@@ -242,13 +242,19 @@ describe("parseItemLine / summarize", () => {
       stage: "timeout" as const,
     };
     const item = (domain: "math" | "ocr") => ({ id: 1, domain, response: "", answer: "" });
+    const judgeFailed = { ...ok, stage: "judge_error" as const, judgeError: "connection refused" };
     const rows = summarize(
-      [item("ocr"), item("math"), item("math")],
-      [ok, t, { ...ok, reward: 0.5, correct: false }],
+      [item("ocr"), item("math"), item("math"), item("ocr")],
+      [ok, t, { ...ok, reward: 0.5, correct: false }, judgeFailed],
     );
     expect(rows.map((r) => r.domain)).toEqual(["math", "ocr", "total"]);
-    expect(rows[0]).toMatchObject({ count: 2, meanReward: 0.25, accuracy: 0, timeouts: 1 });
-    expect(formatSummary(rows).split("\n")).toHaveLength(4);
+    expect(rows[0]).toMatchObject({ count: 2, meanReward: 0.25, accuracy: 0, timeouts: 1, judgeErrors: 0 });
+    expect(rows[1]).toMatchObject({ count: 2, judgeErrors: 1 });
+    expect(rows[2]).toMatchObject({ count: 4, judgeErrors: 1 });
+    const table = formatSummary(rows).split("\n");
+    expect(table).toHaveLength(4);
+    expect(table[0]).toMatch(/judge errors$/);
+    expect(table[3]).toMatch(/^total .* 1$/);
   });
 });
 

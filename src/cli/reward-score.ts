@@ -24,8 +24,9 @@ export const MAX_WORKERS = Math.min(64, 4 * availableParallelism());
 
 const USAGE = `usage: glmv reward score --in items.jsonl --out scored.jsonl [options]
 
-Scores each JSONL line {"id","domain","response","answer","question"?,"options"?,"style"?,"verifiable"?} and writes
-the line plus {"reward","correct","format","extracted","timedOut","reason","stage"}. An invalid line is written back
+Scores each JSONL line {"id","domain","response","answer","question"?,"options"?,"style"?,"verifiable"?,
+"answerFormat"?: glmv|gsm8k|boxed} and writes the line plus {"reward","correct","format","extracted","timedOut",
+"reason","stage"} ("judgeError" where the LLM judges could not decide: stage "judge_error", the verifier's score). An invalid line is written back
 with an "error" field naming the line and field, and the run goes on.
 
 options:
@@ -85,21 +86,24 @@ export type DomainSummary = {
   accuracy: number;
   timeouts: number;
   formatFails: number;
+  /** Items whose LLM judges could not decide (unreachable, 5xx, no verdict): the verifier's score stood. */
+  judgeErrors: number;
 };
 
 /** Summarise scored items per domain (in `DOMAINS` order, then a total row). */
 export function summarize(items: readonly ScoreInput[], results: readonly ScoredResult[]): DomainSummary[] {
   const rows = new Map<
     string,
-    { count: number; reward: number; correct: number; timeouts: number; fmt: number }
+    { count: number; reward: number; correct: number; timeouts: number; fmt: number; judge: number }
   >();
   const add = (key: string, r: ScoredResult) => {
-    const row = rows.get(key) ?? { count: 0, reward: 0, correct: 0, timeouts: 0, fmt: 0 };
+    const row = rows.get(key) ?? { count: 0, reward: 0, correct: 0, timeouts: 0, fmt: 0, judge: 0 };
     row.count++;
     row.reward += r.reward;
     row.correct += r.correct ? 1 : 0;
     row.timeouts += r.timedOut ? 1 : 0;
     row.fmt += r.format !== "ok" ? 1 : 0;
+    row.judge += r.stage === "judge_error" ? 1 : 0;
     rows.set(key, row);
   };
   results.forEach((r, i) => {
@@ -109,16 +113,25 @@ export function summarize(items: readonly ScoreInput[], results: readonly Scored
   return [...DOMAINS, "total"].flatMap((domain) => {
     const row = rows.get(domain);
     if (!row) return [];
-    const { count, reward, correct, timeouts, fmt } = row;
+    const { count, reward, correct, timeouts, fmt, judge } = row;
+    const meanReward = reward / count;
     return [
-      { domain, count, meanReward: reward / count, accuracy: correct / count, timeouts, formatFails: fmt },
+      {
+        domain,
+        count,
+        meanReward,
+        accuracy: correct / count,
+        timeouts,
+        formatFails: fmt,
+        judgeErrors: judge,
+      },
     ];
   });
 }
 
 /** Render the summary as an aligned text table. */
 export function formatSummary(rows: readonly DomainSummary[]): string {
-  const header = ["domain", "count", "mean reward", "accuracy", "timeouts", "format fails"];
+  const header = ["domain", "count", "mean reward", "accuracy", "timeouts", "format fails", "judge errors"];
   const body = rows.map((r) => [
     r.domain,
     String(r.count),
@@ -126,6 +139,7 @@ export function formatSummary(rows: readonly DomainSummary[]): string {
     `${(100 * r.accuracy).toFixed(1)}%`,
     String(r.timeouts),
     String(r.formatFails),
+    String(r.judgeErrors),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((row) => row[c]!.length)));
   const line = (cells: string[]) =>

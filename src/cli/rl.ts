@@ -66,8 +66,8 @@ remote engines:
   --lora-rank N          tinker: LoRA rank (default 0 = full fine-tuning; hosted Tinker needs a rank)
   --loss ppo|importance_sampling
                          tinker: the RL loss (default ppo = clip-higher; importance_sampling is unclipped)
-  --remote-dir DIR       tinker: a server-side folder for checkpoints when the trainer does not share this
-                         machine's filesystem (default: the server writes into the run folder itself)
+  --remote-dir DIR       tinker: a folder for checkpoints on the server (default: the trainer's checkpoint root;
+                         glmv serve trainer wants a path relative to its --checkpoint-root)
   --tokenizer DIR        tokenizer folder (default: glmv's tiny tokenizer, which glmv serve trainer uses)
   --image-tokens preset|glm
                          image placeholder counts: the run's model preset (default; glmv serve trainer) or
