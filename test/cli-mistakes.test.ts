@@ -2,41 +2,22 @@
  * Everyday mistakes with the real CLI (`node bin/glmv.js` in a child process): each is one clear `glmv <cmd>: …`
  * line naming what was wrong, exit code 2, and never a stack trace or a dump.
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GLMV_BIN } from "./helpers/spawn-glmv.ts";
+import { type GlmvRun, runGlmv } from "./helpers/spawn-glmv.ts";
 
-type Run = { code: number | null; stdout: string; stderr: string };
-
-/** Run `glmv ...args` to its end (killed after 60 s: a command that should fail fast must not hang). */
-function runGlmv(args: readonly string[]): Promise<Run> {
-  const child = spawn(process.execPath, [GLMV_BIN, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    cwd: dir, // whatever a command writes by default lands in the temp folder, not the repo
-    env: { ...process.env, GLMV_DEBUG: "" },
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => (stdout += d));
-  child.stderr.on("data", (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  return new Promise((resolve) => {
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** Run `glmv ...args` in the temp folder (whatever a command writes by default lands there, not in the repo). */
+const glmv = (args: readonly string[]) =>
+  runGlmv(args, { cwd: dir, env: { ...process.env, GLMV_DEBUG: "" } });
 
 /**
  * Exit 2; every stderr line is a `glmv <command>: …` line (no stack frames, no dumps; a usage text may follow a
  * blank line); the last of them names what was wrong.
  */
-function expectOneClearLine(r: Run, command: string, names: RegExp): void {
+function expectOneClearLine(r: GlmvRun, command: string, names: RegExp): void {
   expect(r.code, r.stderr).toBe(2);
   expect(r.stderr).not.toMatch(/^\s+at /m);
   const [message = ""] = r.stderr.split(/\n\s*\n/); // anything after a blank line is the command's usage
@@ -71,12 +52,12 @@ const SERVERS: [name: string, extra: () => string[]][] = [
 
 describe.each(SERVERS)("glmv %s", (name, extra) => {
   it("a port in use names the port", { timeout: 90_000 }, async () => {
-    const r = await runGlmv([...name.split(" "), "--port", String(busyPort), ...extra()]);
+    const r = await glmv([...name.split(" "), "--port", String(busyPort), ...extra()]);
     expectOneClearLine(r, name, new RegExp(`port ${busyPort}\\b.*in use`));
   });
 
   it("--port 99999 names --port", { timeout: 90_000 }, async () => {
-    const r = await runGlmv([...name.split(" "), "--port", "99999", ...extra()]);
+    const r = await glmv([...name.split(" "), "--port", "99999", ...extra()]);
     expectOneClearLine(r, name, /--port .*65535.*99999|--port.*99999.*65535/);
   });
 });
@@ -84,13 +65,13 @@ describe.each(SERVERS)("glmv %s", (name, extra) => {
 describe("glmv rl --config", () => {
   it("a missing file names the file", { timeout: 90_000 }, async () => {
     const missing = join(dir, "no-such.yaml");
-    expectOneClearLine(await runGlmv(["rl", "--config", missing]), "rl", new RegExp(missing));
+    expectOneClearLine(await glmv(["rl", "--config", missing]), "rl", new RegExp(missing));
   });
 
   it("invalid YAML names the file", { timeout: 90_000 }, async () => {
     const bad = join(dir, "bad.yaml");
     writeFileSync(bad, "sampler: rlcs\n  steps: : 3\n");
-    expectOneClearLine(await runGlmv(["rl", "--config", bad]), "rl", /YAML/);
+    expectOneClearLine(await glmv(["rl", "--config", bad]), "rl", /YAML/);
   });
 });
 
@@ -102,7 +83,7 @@ describe("glmv generate with a broken config.json", () => {
     writeFileSync(join(folder, "config.json"), configText);
     return {
       file: join(folder, "config.json"),
-      run: await runGlmv(["generate", "--model", folder, "--image", join(dir, "i.png"), "--prompt", "p"]),
+      run: await glmv(["generate", "--model", folder, "--image", join(dir, "i.png"), "--prompt", "p"]),
     };
   };
 
@@ -125,7 +106,7 @@ describe("glmv reward score", () => {
   }, async () => {
     const input = join(dir, "in.jsonl");
     writeFileSync(input, `${item}\n`);
-    const r = await runGlmv(["reward", "score", "--in", input, "--out", join(dir, "nope", "o.jsonl")]);
+    const r = await glmv(["reward", "score", "--in", input, "--out", join(dir, "nope", "o.jsonl")]);
     expectOneClearLine(r, "reward score", /--out .*nope.* does not exist/);
     expect(r.stderr).not.toMatch(/\.tmp/);
   });
@@ -133,33 +114,33 @@ describe("glmv reward score", () => {
   it("--out equal to --in is refused and the input kept", { timeout: 90_000 }, async () => {
     const input = join(dir, "same.jsonl");
     writeFileSync(input, `${item}\n`);
-    const r = await runGlmv(["reward", "score", "--in", input, "--out", input]);
+    const r = await glmv(["reward", "score", "--in", input, "--out", input]);
     expectOneClearLine(r, "reward score", /same file as --in/);
     expect(readFileSync(input, "utf8")).toBe(`${item}\n`);
   });
 
   it("--workers beyond the machine's bound names the bound", { timeout: 90_000 }, async () => {
-    const r = await runGlmv(["reward", "score", "--in", "a", "--out", "b", "--workers", "100"]);
+    const r = await glmv(["reward", "score", "--in", "a", "--out", "b", "--workers", "100"]);
     expectOneClearLine(r, "reward score", /--workers must be an integer in \[1, \d+\]/);
   });
 
   it("no valid line exits 2", { timeout: 90_000 }, async () => {
     const input = join(dir, "junk.jsonl");
     writeFileSync(input, "not json\n");
-    const r = await runGlmv(["reward", "score", "--in", input, "--out", join(dir, "junk-out.jsonl")]);
+    const r = await glmv(["reward", "score", "--in", input, "--out", join(dir, "junk-out.jsonl")]);
     expectOneClearLine(r, "reward score", /no valid line/);
   });
 });
 
 describe("help and version", () => {
   it("glmv reward --help, glmv serve --help and glmv --version exit 0", { timeout: 90_000 }, async () => {
-    const reward = await runGlmv(["reward", "--help"]);
+    const reward = await glmv(["reward", "--help"]);
     expect(reward.code).toBe(0);
     expect(reward.stdout).toMatch(/glmv reward score/);
-    const serve = await runGlmv(["serve", "--help"]);
+    const serve = await glmv(["serve", "--help"]);
     expect(serve.code).toBe(0);
     expect(serve.stdout).toMatch(/glmv serve trainer/);
-    const version = await runGlmv(["--version"]);
+    const version = await glmv(["--version"]);
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });

@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type SpawnedServer, spawnGlmvServer } from "./helpers/spawn-glmv.ts";
+import { closedPort, type SpawnedServer, spawnGlmvServer } from "./helpers/spawn-glmv.ts";
 
 const PYTHON = "/usr/bin/python3";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -77,13 +77,6 @@ function runPython(
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function closedPortUrl(): Promise<string> {
-  const probe = createServer();
-  const url = await listen(probe);
-  await new Promise((resolve) => probe.close(resolve));
-  return url;
 }
 
 /** A server that answers 503 (with glmv's error body) `failures` times, then a fixed result: proves a retry. */
@@ -208,7 +201,7 @@ describe.skipIf(!hasPython)(
         await new Promise((resolve) => flaky.server.close(resolve));
       }
       const [down] = await runPython("verl", [{ args: ["counting", "x", "3"] }], {
-        GLMV_REWARD_URL: await closedPortUrl(),
+        GLMV_REWARD_URL: `http://127.0.0.1:${await closedPort()}`,
         GLMV_REWARD_RETRIES: "2",
       });
       expect(down).toEqual({ ok: { score: 0, acc: 0, format_ok: 0, timed_out: 0, server_error: 1 } });
@@ -253,7 +246,7 @@ describe.skipIf(!hasPython)(
         await new Promise((resolve) => flaky.server.close(resolve));
       }
       const [down] = await runPython("trl", [call], {
-        GLMV_REWARD_URL: await closedPortUrl(),
+        GLMV_REWARD_URL: `http://127.0.0.1:${await closedPort()}`,
         GLMV_REWARD_RETRIES: "2",
       });
       expect(down).toEqual({

@@ -1,38 +1,10 @@
-/**
- * `glmv reward score --judge-config` against a judge that cannot be reached (a real closed port): the item the judge
- * was asked about must come out marked as a judge error, never as "the judge said no".
- */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { GLMV_BIN } from "./helpers/spawn-glmv.ts";
+import { closedPort, runGlmv } from "./helpers/spawn-glmv.ts";
 
 const r41 = (a: string) => `<think>look</think><answer><|begin_of_box|>${a}<|end_of_box|></answer>`;
-
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-function runGlmv(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [GLMV_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c) => {
-    stdout += c;
-  });
-  child.stderr.on("data", (c) => {
-    stderr += c;
-  });
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
-}
 
 describe("glmv reward score with an unreachable LLM judge", () => {
   const dir = mkdtempSync(join(tmpdir(), "glmv-judge-"));

@@ -1,33 +1,14 @@
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnGlmvServer } from "../../test/helpers/spawn-glmv.ts";
+import { runGlmv, spawnGlmvServer } from "../../test/helpers/spawn-glmv.ts";
 import { trickleBody } from "../../test/helpers/trickle.ts";
 import { CurriculumStore } from "../serve/curriculum-store.ts";
 
-const BIN = new URL("../../bin/glmv.js", import.meta.url).pathname;
-
-/**
- * Run `glmv <args>` to completion; resolves with the exit code and stderr. A command that should have refused to
- * start but serves instead is killed after 20 s (code null), so a regression fails the test and leaves no server.
- */
-function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (d) => {
-    stderr += String(d);
-  });
-  const guard = setTimeout(() => child.kill("SIGKILL"), 20_000);
-  return new Promise((resolve) =>
-    child.once("exit", (code) => {
-      clearTimeout(guard);
-      resolve({ code, stderr });
-    }),
-  );
-}
+/** Run `glmv <args>` to completion; one that serves instead of refusing is killed after 20 s (code null). */
+const run = (args: string[]) => runGlmv(args, { killAfterMs: 20_000 });
 
 describe("glmv serve", () => {
   it("refuses to bind a non-loopback address without a token (exit 2)", async () => {

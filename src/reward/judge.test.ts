@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closedPort } from "../../test/helpers/spawn-glmv.ts";
 import {
   applyJudge,
   fillTemplate,
@@ -75,15 +76,6 @@ describe("needsJudge", () => {
     expect(needsJudge(item("text", "a"), { ...wrong("b"), timedOut: true }, config)).toBe(false);
   });
 });
-
-/** A port that was just free and is closed again: connecting to it is refused. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 describe("judging over HTTP (a local OpenAI-compatible server)", () => {
   let server: Server;
