@@ -19,7 +19,7 @@ import { expandPlaceholders } from "../model/video.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { GlmvError } from "../util/errors.ts";
 import { parseCliArgs } from "./args.ts";
-import type { Command } from "./main.ts";
+import type { Command } from "./command.ts";
 
 const USAGE = `usage: glmv generate --model DIR --image FILE --prompt TEXT [options]
 

@@ -1,9 +1,7 @@
 import { readFileSync } from "node:fs";
 import { GlmvError } from "../util/errors.ts";
+import type { Command } from "./command.ts";
 import { describeFailure, EXIT_OK, EXIT_USAGE } from "./failure.ts";
-
-/** A CLI command: gets its own argv (after the command words) and returns the exit code. */
-export type Command = { summary: string; run: (argv: string[]) => Promise<number> };
 
 /** Commands are loaded lazily so `glmv reward score` never pays for loading the tensor engine. */
 const COMMANDS: Record<string, () => Promise<Command>> = {

@@ -14,8 +14,8 @@ import { DOMAINS } from "../reward/types.ts";
 import { isGlmvError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { numberArgOrMessage, parseCliArgs } from "./args.ts";
+import type { Command } from "./command.ts";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "./failure.ts";
-import type { Command } from "./main.ts";
 import { checkOutputPath } from "./paths.ts";
 import { createProgress } from "./progress.ts";
 

@@ -17,7 +17,7 @@ import { RunStore } from "../rl/run-store.ts";
 import { GlmvError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { type CliOptions, choiceArg, numberArg, parseCliArgs } from "./args.ts";
-import type { Command } from "./main.ts";
+import type { Command } from "./command.ts";
 import { createProgress } from "./progress.ts";
 import { refuseResumeConflicts, rlConfigFromArgs } from "./rl-config.ts";
 

@@ -14,7 +14,7 @@ import { DEFAULT_CHECKPOINT_ROOT } from "../serve/trainer-paths.ts";
 import { createTrainerApp } from "../serve/trainer-server.ts";
 import { GlmvError } from "../util/errors.ts";
 import { numberArg, parseCliArgs } from "./args.ts";
-import type { Command } from "./main.ts";
+import type { Command } from "./command.ts";
 
 const USAGE = `usage: glmv serve trainer [options]
 

@@ -18,7 +18,7 @@ import { SPECIAL_TOKEN_MODES } from "../serve/reward-requests.ts";
 import { createRewardServer } from "../serve/reward-server.ts";
 import { GlmvError, isGlmvError } from "../util/errors.ts";
 import { type CliOptions, type CliValues, choiceArg, numberArg, parseCliArgs } from "./args.ts";
-import type { Command } from "./main.ts";
+import type { Command } from "./command.ts";
 
 const REWARD_USAGE = `usage: glmv serve reward [options]
 

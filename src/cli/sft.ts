@@ -18,7 +18,7 @@ import { runSft, type SftStepLog } from "../rl/sft.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { parseCliArgs } from "./args.ts";
-import type { Command } from "./main.ts";
+import type { Command } from "./command.ts";
 
 const USAGE = `usage: glmv sft [--out DIR] [--steps N] [--seed N] [options]
 
