@@ -29,15 +29,9 @@ export type ResolvedOfflineDifficulty = Exclude<OfflineDifficulty, "auto">;
 
 /** The synthetic suite the run trains and evaluates on. */
 export const DataConfig = z.strictObject({
-  /**
-   * Families with a steep SFT curve (design.md: a task SFT learns slowly gives RL nothing to build on). Counting
-   * only by default: the tiny model's chart SFT curve stayed flat at ~0.18 for 300 steps.
-   */
+  /** Families with a steep SFT curve: counting only (the tiny model's chart SFT curve is flat). */
   families: z.array(z.enum(TASK_FAMILIES)).min(1).default(["counting"]),
-  /**
-   * Difficulty levels drawn (round-robin) for training and held-out items. Levels 1–2 by default: the tiny model's
-   * SFT curve on level 3 (mixed colours, small objects) is flat, which design.md warns gives RL nothing to build on.
-   */
+  /** Difficulty levels drawn (round-robin) for training and held-out items; level 3's SFT curve is flat. */
   levels: z.array(z.number().int().positive()).min(1).default([1, 2]),
   /**
    * Levels of the labelled SFT set when it is a subset of the RL pool (paper §4–5: SFT on curated long-CoT data,
@@ -47,11 +41,8 @@ export const DataConfig = z.strictObject({
   sftLevels: z.array(z.number().int().positive()).min(1).optional(),
   /**
    * Size of the labelled SFT set: the first this many training items of each family (after `sftLevels`); the rest
-   * of the pool is seen only through the verifier in RL. 32 by default: 150 SFT steps on 32 counting items give a
-   * confident model (held-out greedy 0.52, sampled at T = 1 0.50) whose perception has not generalised, and RL at
-   * 5e-4 took it to 0.98 in 40 steps. With the whole pool labelled, SFT reached 1.00 greedy by step 100 while
-   * still unsure at T = 1 (sampled 0.57: skipped digits, stray tokens); RL from there lost 15 points of greedy
-   * accuracy in 10 steps to that noise, and from an earlier checkpoint (70 steps, 0.65) it did not gain.
+   * of the pool is seen only through the verifier in RL. Small on purpose: a confident model whose perception has
+   * not generalised leaves RL room (docs/experiments.md#sft-set-size).
    */
   sftItemsPerFamily: z.number().int().positive().default(32),
   /** Training prompts per family (the pool RLCS samples from). */
@@ -73,22 +64,17 @@ export const SftConfig = z.strictObject({
 
 /** The RLCS-GRPO loop. */
 export const RlLoopConfig = z.strictObject({
-  /**
-   * 30 steps keep the whole main job at 11 minutes on 2 cores: ~7.4 s per RL step at 16 prompts × 8 (2.1 s
-   * rescoring 300 prompts, 1.6 s generation, 3.6 s update with 8 packed rows per gradient call), the continued-SFT
-   * control takes RL's wall time again, SFT 150 steps at ≈0.9 s each. Measured with seed 1 (512 held-out): 0.525
-   * after SFT, 0.588 / 0.656 / 0.758 / 0.793 / 0.785 / 0.863 at steps 5–30; 662 s in all.
-   */
+  /** 30 steps keep the whole main job near 11 minutes on 2 cores (docs/experiments.md#rl-loop-defaults). */
   steps: z.number().int().min(0).default(30),
   /** Prompts per trained batch (B); the batch holds B × groupSize rollouts. */
   batchPrompts: z.number().int().positive().default(16),
   /** Rollouts per prompt (G). */
   groupSize: z.number().int().min(2).default(8),
-  /** 16 × 8 tolerated 5e-4; 8 × 8 needed 2e-4 (design.md). */
+  /** 5e-4 goes with 16 × 8; smaller batches need less (docs/experiments.md#rl-loop-defaults). */
   lr: z.number().positive().default(5e-4),
   /** A fresh optimiser state is created for RL; its warm-up in steps. */
   warmupSteps: z.number().int().min(0).default(10),
-  /** Optimiser passes over each batch (1 pass reached 0.56 instead of 0.74). */
+  /** Optimiser passes over each batch (one pass learned less; docs/experiments.md#rl-loop-defaults). */
   passes: z.number().int().positive().default(2),
   clipLow: z.number().positive().default(0.2),
   /** Clip-higher (§5.3): the upper bound is looser so rare good tokens can gain probability. */
@@ -113,7 +99,7 @@ export const RlLoopConfig = z.strictObject({
   /** Most sequences in one micro-batch: the local engine's packed row has this many image slots. */
   maxSeqsPerMicroBatch: z.number().int().positive().default(8),
   checkpointEvery: z.number().int().positive().default(10),
-  /** Held-out evaluation every this many steps (0: only at the end); feeds the curves and `--compare` (~7 s each). */
+  /** Held-out evaluation every this many steps (0: only at the end); feeds the curves and `--compare`. */
   evalEvery: z.number().int().min(0).default(5),
   /** Per-item reward deadline in ms (a timeout is a recorded zero). */
   rewardDeadlineMs: z.number().int().positive().default(2000),
@@ -124,21 +110,18 @@ export const RlLoopConfig = z.strictObject({
        * Where each prompt's offline difficulty comes from: its task `level`, or `sft-likelihood`, 1 − the SFT
        * model's probability of the item's reference response (a pass@1 estimate without generation, one
        * teacher-forced forward per prompt; curriculum.ts). `auto` (the default) takes `sft-likelihood` where the
-       * engine can score and `level` elsewhere: on the main job the scoring costs ~20 s for 3,000 prompts, and with
-       * `rescorePerStep` RLCS samples groups with signal at ~0.75 against ~0.43 under uniform sampling.
+       * engine can score and `level` elsewhere (docs/experiments.md#offline-difficulty).
        */
       offline: z.enum(OFFLINE_DIFFICULTIES).default("auto"),
       /**
        * With the likelihood difficulty: training prompts drawn at random and rescored under the current policy
-       * before each RLCS step, which then samples from them first (0 = score once, from the SFT checkpoint). The
-       * SFT-time scores go stale within about five steps (curriculum.ts); 300 per step cost ~2.2 s of a ~7.5 s step
-       * and, with the sharp draw below, lift the sampled-signal rate to ~0.93 (uniform sampling: ~0.43) over five
-       * seeds.
+       * before each RLCS step, which then samples from them first (0 = score once, from the SFT checkpoint):
+       * SFT-time scores go stale within a few steps (docs/experiments.md#fresh-rescoring).
        */
       rescorePerStep: z.number().int().min(0).default(300),
       /**
-       * Steps of (likelihood, group pass rate) pairs from which the rescored likelihood is calibrated to a pass rate
-       * (calibration.ts); 0 = use 1 − likelihood as it is.
+       * Steps of (likelihood, group pass rate) pairs from which the rescored likelihood is calibrated to a pass
+       * rate (calibration.ts; docs/experiments.md#calibration); 0 = use 1 − likelihood as it is.
        */
       calibrationSteps: z.number().int().min(0).default(3),
       /** Pull of that fit toward the identity, in units of the binomial log-likelihood's curvature. */
@@ -151,7 +134,7 @@ export const RlLoopConfig = z.strictObject({
       floor: z.number().min(0).default(CURRICULUM_DEFAULTS.floor),
       /**
        * The same two for the draw from the prompts rescored this step: their estimates are fresh, so the draw can
-       * be nearly best-first (`RESCORED_DRAW_DEFAULTS`: signal rate ~0.93 instead of ~0.75 at 2 / 0.02).
+       * be nearly best-first (`RESCORED_DRAW_DEFAULTS`; docs/experiments.md#sharp-draw).
        */
       freshSharpness: z.number().positive().default(RESCORED_DRAW_DEFAULTS.sharpness),
       freshFloor: z.number().min(0).default(RESCORED_DRAW_DEFAULTS.floor),
@@ -196,7 +179,7 @@ export function parseRlConfig(input: unknown): RlConfig {
  * drops them (they have no effect now) instead of being refused as unknown. A user's own config file is strict.
  */
 export const RETIRED_KEYS: readonly (readonly string[])[] = [
-  // the per-family answer-share cap (ae6e83b removed it: seeds 2 and 5 stalled under it)
+  // the per-answer share cap, dropped (docs/experiments.md#answer-share-cap)
   ["rl", "curriculum", "answerShare"],
 ];
 

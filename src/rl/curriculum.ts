@@ -17,41 +17,11 @@
  * corrected. Prompts are drawn without replacement in proportion to their weights (Efraimidis–Spirakis keys
  * `u^(1/w)`).
  *
- * The offline difficulty (`curriculum.offline`) is the task level (0.25 / 0.5 / 0.75), or 1 − π_SFT(y*|x): the
- * SFT model's probability of the item's reference response y*, one teacher-forced forward per prompt instead of the
- * paper's pass@k by sampling. It lower-bounds pass@1 (another response may be right too).
- *
- * Measured on the main job (seed 1): π_SFT(y*|x) is well calibrated at first (prompts in [0.2, 0.4) were solved by
- * 40% of the first steps' rollouts, [0.6, 0.8) by 78%, < 0.05 by 1%), and prompts it marks mid-band had signal in
- * 65% of their groups over steps 1–5 against 16% for the rest. Over steps 6–10 that was 32% against 33%: RL at
- * lr 5e-4 reshuffles which prompts are uncertain within about five steps. Rollouts themselves predict little more:
- * a prompt whose group had signal had signal again ≤ 3 steps later in 57% of revisits, against 41% after a group
- * without (396-prompt pool). That bounds what any sampler that learns from history can gain here.
- * Scored once, the likelihood prior lifted the sampled-signal rate only to 0.46–0.54 (uniform 0.40–0.50, seeds 1–3).
- *
- * Hence `rescorePerStep` (trainer.ts, phase "rescore"): before each step, that many random prompts (300 by
- * default) are rescored under the current policy (one teacher-forced forward each, ~7 ms on the tiny model), their
- * fresh difficulty replaces prior and counts, and the step's sampling rounds draw from those prompts first, so no
- * draw rests on a stale score. The rescored likelihood is calibrated to a pass rate on the groups of the last three
- * steps (calibration.ts), because the policy's responses drift from the SFT reference as RL goes on.
- *
- * Uncalibrated, with sharpness 2 and floor 0.02, that gave a sampled-signal rate of 0.76 / 0.74 / 0.74 / 0.75 /
- * 0.74 over RL seeds 1–5 (uniform sampling: 0.40 / 0.50 / 0.45 / 0.40 / 0.41), and RLCS reached uniform's final
- * accuracy with 0.49 / — / 0.53 / 0.33 / — of the rollouts uniform needed (`npm run bench:rlcs`).
- * `npm run bench -- difficulty` then showed that the likelihood predicts signal well (the 22 of 300 candidates it
- * ranks best have signal 0.93–0.96, the oracle's 0.98–0.99) and that the soft draw lost most of it (0.68–0.71).
- * With sharpness 16 and floor 0.001 for that draw (`RESCORED_DRAW_DEFAULTS`) the rate is ~0.93 and the ratio 0.38 /
- * — / 0.28 / 0.26 / 0.37 (seed 2: uniform's final 0.924 not reached within its rollouts, best 0.889; README).
- *
- * Variants measured and dropped (sharpness 2): rescoring the same 300 random prompts but sampling from the whole
- * pool gave 0.57 / 0.60 / 0.51 (seeds 1–3) and reached uniform on none; 600 gave 0.66 / 0.62 / 0.64. Drawing the
- * prompts to rescore by their (stale) weights instead of at random gave 0.73 / 0.77 but learned less per step
- * (held-out 0.56 / 0.67 after 30 steps, seeds 1–2), likely from drawing the same prompts again and again (not
- * measured). Calibration alone, at sharpness 2, left the rate at 0.69–0.77 and the ratio at 0.55 / 0.83 / — / 0.74
- * / 0.40: a reshuffle within the noise of one seed. The sharp draw fills a step with the one confusion the policy
- * is unsure of at the moment (seed 2, steps 35 and 40: 12 of 16 prompts with answer "2", then 10 with "3"); capping
- * any answer at a quarter of a step's prompts made it worse: the signal rate fell to 0.36–0.62 once the uncertainty
- * sat in one or two answers, and seeds 2 and 5 stalled at 0.78 and 0.67 (dropped).
+ * The offline difficulty (`curriculum.offline`) is the task level (0.25 / 0.5 / 0.75), or 1 − π_SFT(y*|x): the SFT
+ * model's probability of the item's reference response y*, one teacher-forced forward per prompt instead of the
+ * paper's pass@k by sampling (a lower bound on pass@1). It goes stale within a few RL steps, so the RL loop
+ * rescores random prompts under the current policy before each step and draws from them first (`rescorePerStep`,
+ * trainer.ts; calibration.ts). What was tried and measured: docs/experiments.md.
  */
 
 export type PromptStats = {
@@ -78,13 +48,7 @@ export type CurriculumOptions = {
   floor: number;
 };
 
-/**
- * Defaults for a pool whose estimates are mostly stale (the curriculum server; an RL loop without rescoring).
- * Measured on the main job without rescoring (30 steps, seed 1, a 396-prompt pool): sharpness 4 / decay 0.97 /
- * floor 0.01 and sharpness 3 / decay 0.95 / priorWeight 1 left the sampled-signal rate at 0.47 and 0.42 (these
- * defaults 0.45, uniform 0.44): a prompt seen once every ~9 steps by a fast-changing policy has no informative online
- * estimate.
- */
+/** Soft, for mostly stale estimates (no rescoring); see docs/experiments.md#stale-pool-draw. */
 export const CURRICULUM_DEFAULTS: CurriculumOptions = {
   groupSize: 8,
   decay: 0.9,
@@ -93,16 +57,7 @@ export const CURRICULUM_DEFAULTS: CurriculumOptions = {
   floor: 0.02,
 };
 
-/**
- * The RL loop's draw from the 300 prompts just rescored (`rescorePerStep`; `curriculum.freshSharpness` and
- * `freshFloor`, while the rest of the pool keeps `CURRICULUM_DEFAULTS`): there it can be nearly greedy, because
- * diversity comes from the random candidates and every prompt is rescored every ~10 steps (what the floor was for).
- * `npm run bench -- difficulty` at three checkpoints (after SFT, seed 1 step 20, seed 2 step 40; 300 prompts × 16
- * rollouts) put the expected signal of 22 prompts drawn with sharpness 2 / floor 0.02 at 0.71 / 0.70 / 0.68, with
- * 16 / 0.001 at 0.90 / 0.90 / 0.92, and the 22 best by the calibrated likelihood at 0.94 / 0.93 / 0.96 (oracle:
- * 0.98 / 0.98 / 0.99): the likelihood was a good predictor all along, the soft draw was the loss. In runs the
- * sampled-signal rate went from ~0.75 to ~0.93 (README).
- */
+/** Nearly best-first, for the prompts rescored this step; see docs/experiments.md#sharp-draw. */
 export const RESCORED_DRAW_DEFAULTS = { sharpness: 16, floor: 0.001 } as const;
 
 export const newPromptStats = (offlineDifficulty: number, step = 0): PromptStats => ({

@@ -13,6 +13,7 @@ export type RatioEmaOptions = {
   maxExpansion: number;
 };
 
+/** Chosen, not swept; see docs/experiments.md#ratio-ema-oversampling. */
 export const RATIO_EMA_DEFAULTS: RatioEmaOptions = { alpha: 0.3, maxExpansion: 4 };
 
 export const initRatioEma = (): RatioEmaState => ({ ema: 1, steps: 0 });
