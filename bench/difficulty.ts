@@ -14,7 +14,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { deriveSeed } from "../src/data/tasks/rng.ts";
 import { calibratedPassRate, fitCalibration } from "../src/rl/calibration.ts";
 import { StoredRlConfig } from "../src/rl/config.ts";
 import {
@@ -30,7 +29,7 @@ import { RunStore } from "../src/rl/run-store.ts";
 import { buildSuites } from "../src/rl/suites.ts";
 import { scoreInputs } from "../src/rl/trainer-phases.ts";
 import { initTensorEngine } from "../src/tensor/engine.ts";
-import { mulberry32 } from "../src/util/rng.ts";
+import { deriveSeed, mulberry32 } from "../src/util/rng.ts";
 
 const { values } = parseArgs({
   options: {

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRng } from "../util/rng.ts";
 import {
   buildGuiPage,
   buildGuiPageItems,
@@ -11,7 +12,6 @@ import {
 import { parseBox, parsePoint, pointInBox } from "./tasks/coords.ts";
 import { readText } from "./tasks/glyph-reader.ts";
 import { INK } from "./tasks/layout.ts";
-import { createRng } from "./tasks/rng.ts";
 import { contentHash } from "./tasks/suite.ts";
 
 describe("buildGuiPage (pure)", () => {

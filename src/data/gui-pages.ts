@@ -11,11 +11,11 @@ import { join } from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";
 import sharp from "sharp";
 import { GlmvError } from "../util/errors.ts";
+import { createRng, deriveSeed, type Rng } from "../util/rng.ts";
 import { boxCentre, formatBox, formatPoint, pixelRectToBox } from "./tasks/coords.ts";
 import { BUTTON_LABELS } from "./tasks/gui.ts";
 import { BACKGROUNDS, checkSize, DISTRACTOR_COLOURS, INK } from "./tasks/layout.ts";
 import { FONT, GLYPH_WIDTH, measureText, type Rgb, type RgbImage } from "./tasks/raster.ts";
-import { createRng, deriveSeed, type Rng } from "./tasks/rng.ts";
 import { contentHash, splitOfHash } from "./tasks/suite.ts";
 import { DEFAULT_IMAGE_SIZE, type Split, type TaskItem } from "./tasks/types.ts";
 

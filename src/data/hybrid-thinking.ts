@@ -18,8 +18,8 @@ import {
   processImageFor,
   promptFromItem,
 } from "../rl/encode.ts";
+import { createRng } from "../util/rng.ts";
 import { BEGIN_OF_BOX, END_OF_BOX } from "./tasks/cot.ts";
-import { createRng } from "./tasks/rng.ts";
 import type { TaskItem } from "./tasks/types.ts";
 
 /** The two sides of the 4.5V thinking switch. */

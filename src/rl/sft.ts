@@ -6,7 +6,6 @@
  */
 import { type Array as JaxArray, numpy as np, tree } from "@jax-js/jax";
 import { z } from "zod";
-import { createRng } from "../data/tasks/rng.ts";
 import type { TaskItem } from "../data/tasks/types.ts";
 import { createTrainStep, initOptimizer } from "../model/model.ts";
 import {
@@ -20,6 +19,7 @@ import {
 } from "../model/moe-balance.ts";
 import { AdamWConfig, warmupCosine } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
+import { createRng } from "../util/rng.ts";
 import { type EncodedExample, encodeSftExample } from "./encode.ts";
 import { type AccuracyReport, evaluateAccuracy } from "./evaluate.ts";
 import type { LocalPolicy } from "./local-policy.ts";

@@ -5,10 +5,9 @@
  * is the loop around it: run folder logging, held-out evaluations, checkpoints every K steps, and resume from the
  * last one.
  */
-import { deriveSeed } from "../data/tasks/rng.ts";
 import type { TaskItem } from "../data/tasks/types.ts";
 import type { ScoredResult, ScoreInput } from "../reward/system.ts";
-import { mulberry32 } from "../util/rng.ts";
+import { deriveSeed, mulberry32 } from "../util/rng.ts";
 import { hasSignal } from "./advantages.ts";
 import {
   type Calibration,

@@ -2,9 +2,10 @@
  * Bar charts: 2–4 labelled bars (level + 1) on a 0–9 scale. Questions: "which bar is tallest?" (a letter)
  * or "value of bar b?" (a digit). Level 3 colours each bar differently. Domain `chart`.
  */
+
+import type { Rng } from "../../util/rng.ts";
 import { checkRequest, checkSize, INK, TARGET_COLOURS, textScale, WHITE } from "./layout.ts";
 import { createRaster, drawText, fillRect, GLYPH_HEIGHT, GLYPH_WIDTH, type RgbImage } from "./raster.ts";
-import type { Rng } from "./rng.ts";
 import type { GenerateRequest, TaskContent, TaskGenerator } from "./types.ts";
 
 export const BAR_LABELS = ["a", "b", "c", "d"] as const;

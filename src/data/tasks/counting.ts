@@ -5,6 +5,8 @@
  * `counting`). Levels 1–2 keep one dot colour on purpose: with a colour drawn per image the tiny model stayed at
  * chance for 150 SFT steps, with one colour it learnt to count in 100–150 (design.md: choose steep SFT curves).
  */
+
+import type { Rng } from "../../util/rng.ts";
 import {
   BACKGROUNDS,
   checkRequest,
@@ -14,7 +16,6 @@ import {
   TARGET_COLOURS,
 } from "./layout.ts";
 import { createRaster, fillDisc, fillRect } from "./raster.ts";
-import type { Rng } from "./rng.ts";
 import type { GenerateRequest, TaskContent, TaskGenerator } from "./types.ts";
 
 const CLASSES = ["1", "2", "3", "4", "5", "6", "7", "8", "9"] as const;

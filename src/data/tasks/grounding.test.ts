@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { createRng } from "../../util/rng.ts";
 import { boxCentre, boxIou, parseBox, pixelRectToBox, pointInBox } from "./coords.ts";
 import { inkBounds } from "./glyph-reader.ts";
 import { GROUNDING, generateGrounding } from "./grounding.ts";
 import { TARGET_COLOURS } from "./layout.ts";
-import { createRng } from "./rng.ts";
 
 describe("grounding family", () => {
   it("answers the grid-cell box that tightly holds the rendered dot", () => {

@@ -4,6 +4,8 @@
  * overlap with IoU ≈ 0.7. Level 2 adds square distractors; level 3 more of them on a tinted background.
  * Domain `grounding`.
  */
+
+import type { Rng } from "../../util/rng.ts";
 import { formatBox, pixelRectToBox } from "./coords.ts";
 import {
   BACKGROUNDS,
@@ -15,7 +17,6 @@ import {
   TARGET_COLOURS,
 } from "./layout.ts";
 import { createRaster, fillDisc, fillRect } from "./raster.ts";
-import type { Rng } from "./rng.ts";
 import type { GenerateRequest, TaskContent, TaskGenerator } from "./types.ts";
 
 const GRID = 4;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { createRng } from "../../util/rng.ts";
 import { parseBox, parsePoint, pointInBox } from "./coords.ts";
 import { readText } from "./glyph-reader.ts";
 import { BUTTON_LABELS, GUI, generateGui } from "./gui.ts";
 import { INK } from "./layout.ts";
 import { pixelIs } from "./raster.ts";
-import { createRng } from "./rng.ts";
 
 describe("gui family", () => {
   it("gold box frames the button whose label the question names; the response point lies inside", () => {

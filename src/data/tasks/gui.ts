@@ -3,6 +3,8 @@
  * point `[x,y]` in 0–999 and scored against the gold button box `[x1,y1,x2,y2]` (point-in-box).
  * Level 3 uses one button colour for all buttons, so only the label tells them apart. Domain `gui`.
  */
+
+import type { Rng } from "../../util/rng.ts";
 import { boxCentre, formatBox, formatPoint, pixelRectToBox } from "./coords.ts";
 import {
   BACKGROUNDS,
@@ -14,7 +16,6 @@ import {
   textScale,
 } from "./layout.ts";
 import { createRaster, drawText, fillRect, measureText, type RgbImage, strokeRect } from "./raster.ts";
-import type { Rng } from "./rng.ts";
 import type { GenerateRequest, TaskContent, TaskGenerator } from "./types.ts";
 
 /** Button labels: 2–3 characters (2 fit a quarter of a 28 px screen, 3 from 56 px up). */

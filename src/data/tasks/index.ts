@@ -21,7 +21,6 @@ export { evaluateExpression, MATH } from "./math.ts";
 export { OCR, OCR_ALPHABET } from "./ocr.ts";
 export { encodePng, writePng } from "./png.ts";
 export { createRaster, drawText, fillDisc, fillRect, type Rgb, type RgbImage } from "./raster.ts";
-export { createRng, deriveSeed, type Rng } from "./rng.ts";
 export { buildSuite, contentHash, GENERATORS, type SuiteOptions, splitOfHash } from "./suite.ts";
 export {
   DEFAULT_IMAGE_SIZE,

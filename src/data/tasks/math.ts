@@ -4,9 +4,9 @@
  * Domain `math`.
  */
 import { GlmvError } from "../../util/errors.ts";
+import type { Rng } from "../../util/rng.ts";
 import { BACKGROUNDS, checkRequest, checkSize, TEXT_INKS, textScale } from "./layout.ts";
 import { createRaster, drawText, measureText } from "./raster.ts";
-import type { Rng } from "./rng.ts";
 import type { GenerateRequest, TaskContent, TaskGenerator } from "./types.ts";
 
 const CLASSES = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"] as const;

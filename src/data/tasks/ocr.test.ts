@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { createRng } from "../../util/rng.ts";
 import { readText } from "./glyph-reader.ts";
 import { TEXT_INKS } from "./layout.ts";
 import { generateOcr, OCR, OCR_ALPHABET } from "./ocr.ts";
-import { createRng } from "./rng.ts";
 import type { RgbImage } from "./types.ts";
 
 /** Read the image's text in whichever ink it uses. */

@@ -2,9 +2,10 @@
  * OCR: read 1–3 rendered characters (level = length) in the built-in font. Level 3 adds a tinted background
  * and speckle noise in distractor colours. Answer: the text (domain `ocr`, scored 1 − edit distance).
  */
+
+import type { Rng } from "../../util/rng.ts";
 import { BACKGROUNDS, checkRequest, checkSize, DISTRACTOR_COLOURS, TEXT_INKS, textScale } from "./layout.ts";
 import { createRaster, drawText, measureText, setPixel } from "./raster.ts";
-import type { Rng } from "./rng.ts";
 import type { GenerateRequest, TaskContent, TaskGenerator } from "./types.ts";
 
 /** Characters OCR items use: digits and letters, without i, l, o (too close to 1 and 0 at 3 × 5). */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { parseCount, parsePlainNumber } from "../../reward/numbers.ts";
 import { DOMAINS } from "../../reward/types.ts";
+import { createRng } from "../../util/rng.ts";
 import { parseBox, parsePoint, pointInBox } from "./coords.ts";
 import { OCR_ALPHABET } from "./ocr.ts";
-import { createRng } from "./rng.ts";
 import { buildSuite, contentHash, GENERATORS, splitOfHash } from "./suite.ts";
 import { TASK_FAMILIES, type TaskFamily, type TaskItem, TEXT_CHARSET } from "./types.ts";
 

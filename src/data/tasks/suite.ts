@@ -7,13 +7,13 @@
  */
 import { createHash } from "node:crypto";
 import { GlmvError } from "../../util/errors.ts";
+import { createRng, deriveSeed } from "../../util/rng.ts";
 import { CHART } from "./chart.ts";
 import { COUNTING } from "./counting.ts";
 import { GROUNDING } from "./grounding.ts";
 import { GUI } from "./gui.ts";
 import { MATH } from "./math.ts";
 import { OCR } from "./ocr.ts";
-import { createRng, deriveSeed } from "./rng.ts";
 import {
   DEFAULT_IMAGE_SIZE,
   type Split,

@@ -1,7 +1,7 @@
 /** Shared types of the synthetic verifiable task families (issue 5; paper §5.1 RL data). */
 import type { Domain } from "../../reward/types.ts";
+import type { Rng } from "../../util/rng.ts";
 import type { RgbImage } from "./raster.ts";
-import type { Rng } from "./rng.ts";
 
 export type { RgbImage } from "./raster.ts";
 
