@@ -17,20 +17,29 @@ import type {
 } from "./policy.ts";
 import type { Scorer } from "./trainer.ts";
 
-/** A clock that moves only when a test (or a scripted policy) says so; `Date.now` reads it until `restore`. */
-export function manualClock(startMs = 1_000_000): {
+/**
+ * A clock that moves only when a test (or a scripted policy) says so: `Date.now` (and, with `performance`,
+ * `performance.now`) read it until `restore`.
+ */
+export function manualClock(
+  startMs = 1_000_000,
+  { performance: fakePerformance = false }: { performance?: boolean } = {},
+): {
   advance: (ms: number) => void;
   nowMs: () => number;
   restore: () => void;
 } {
   let t = startMs;
-  const spy = vi.spyOn(Date, "now").mockImplementation(() => t);
+  const spies = [vi.spyOn(Date, "now").mockImplementation(() => t)];
+  if (fakePerformance) spies.push(vi.spyOn(performance, "now").mockImplementation(() => t));
   return {
     advance: (ms) => {
       t += ms;
     },
     nowMs: () => t,
-    restore: () => spy.mockRestore(),
+    restore: () => {
+      for (const spy of spies) spy.mockRestore();
+    },
   };
 }
 
