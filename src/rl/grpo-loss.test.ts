@@ -1,18 +1,26 @@
-import { grad, numpy as np, tree } from "@jax-js/jax";
+import { grad, type Array as JaxArray, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import { beforeAll, describe, expect, it } from "vitest";
-import { presetConfig } from "../model/config.ts";
-import { buildInputs, forwardLogits } from "../model/model.ts";
-import { initParams } from "../model/params.ts";
+import { buildSuite } from "../data/tasks/suite.ts";
+import { type GlmvConfig, presetConfig } from "../model/config.ts";
+import { buildInputs, createTrainStep, forwardLogits } from "../model/model.ts";
+import { createMoeTrainStep, MoeBalanceConfig } from "../model/moe-balance.ts";
+import { type GlmvParams, initParams } from "../model/params.ts";
+import { loadTinyTokenizer } from "../model/tokenizer.ts";
+import { createTrainerCore } from "../model/trainer-core.ts";
 import { AdamWConfig, adamwInit } from "../tensor/adamw.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
+import { type EncodedExample, encodeSftExample } from "./encode.ts";
 import {
   clippedSurrogate,
   createGrpoStep,
   type GrpoBatch,
   GrpoLossConfig,
+  grpoLoss,
   lossWeights,
   tokenLogprobs,
 } from "./grpo-loss.ts";
+import { createMoeGrpoGradFn, type MoeGradOut, segmentValidity } from "./local-policy-moe.ts";
+import { alignToTargets, layoutPacked, packedInputs, packedTargets } from "./packed-inputs.ts";
 
 beforeAll(async () => {
   await initTensorEngine();
@@ -136,4 +144,131 @@ describe("GRPO step on the tiny model", () => {
     step.dispose();
     tree.dispose([params, opt]);
   });
+});
+
+/** Largest |a − b| over every leaf, relative to the largest |b| (consumes both trees). */
+function treeDiff(a: GlmvParams, b: GlmvParams): number {
+  const xs = tree.leaves(a) as JaxArray[];
+  const ys = tree.leaves(b) as JaxArray[];
+  let diff = 0;
+  let scale = 0;
+  xs.forEach((x, i) => {
+    const u = x.dataSync() as Float32Array;
+    const v = ys[i]!.dataSync() as Float32Array;
+    for (let k = 0; k < u.length; k++) {
+      diff = Math.max(diff, Math.abs(u[k]! - v[k]!));
+      scale = Math.max(scale, Math.abs(v[k]!));
+    }
+  });
+  return diff / Math.max(scale, 1e-30);
+}
+
+/**
+ * Three task sequences with their images, packed two and one into rows of 192 (one filler image slot): GRPO
+ * arrays over the response tokens (old logprobs nudged off the policy's so some ratios clip) and, for MoE, which
+ * slots are real.
+ */
+async function packedRows(cfg: GlmvConfig) {
+  const tok = await loadTinyTokenizer();
+  const items = buildSuite({ seed: 5, perFamily: 1, families: ["counting", "chart", "gui"], split: "train" });
+  const ex = items.map((it) => encodeSftExample({ cfg, tok, style: "4.1v" }, it, "4.1v"));
+  const rows = [[ex[0]!, ex[1]!], [ex[2]!]];
+  const layout = layoutPacked(cfg, rows, { rows: 2, context: 192, imageSlots: 4 }, 0);
+  const weights = lossWeights(
+    ex.map((e) => e.lossMask),
+    "sample",
+  );
+  const per = (f: (e: EncodedExample, i: number) => number[]) => [
+    [f(ex[0]!, 0), f(ex[1]!, 1)],
+    [f(ex[2]!, 2)],
+  ];
+  const shape = [2, 192];
+  const arr = (values: number[][][]) => np.array(alignToTargets(layout, values), { shape });
+  const old = (e: EncodedExample, i: number) => e.ids.map((_, j) => -4 + 0.15 * ((i + j) % 5));
+  return (): GrpoBatch & { valid: JaxArray } => ({
+    inputs: packedInputs(cfg, layout),
+    targets: np.array(packedTargets(layout), { shape, dtype: np.int32 }),
+    weights: arr(per((_, i) => weights[i]!)),
+    oldLogprobs: arr(per(old)),
+    advantages: arr(per((e, i) => e.ids.map(() => [1, -1, 0.5][i]!))),
+    valid: segmentValidity(layout),
+  });
+}
+
+const CLIP = { clipLow: 0.2, clipHigh: 0.28 };
+const ADAMW = AdamWConfig.parse({ weightDecay: 0.01, clipNorm: 1 });
+
+describe("trainer core on packed rows equals the old GRPO paths", () => {
+  it("dense ppo: loss, clip fraction, gradient and the step of createGrpoStep (clip-higher)", async () => {
+    const cfg = presetConfig("tiny");
+    const rows = await packedRows(cfg);
+    const { valid: _v, ...batch } = rows();
+    _v.dispose();
+    const [[refLoss, refClip], refGrads] = valueAndGrad(
+      (p: GlmvParams) => grpoLoss(p, batch, cfg, { ...CLIP, aggregation: "sample" }),
+      { hasAux: true },
+    )(initParams(cfg, 8));
+    const core = createTrainerCore(cfg, initParams(cfg, 8));
+    const { valid, ...coreRows } = rows();
+    valid.dispose();
+    const fb = await core.forwardBackward(coreRows, { kind: "ppo", ...CLIP });
+    expect(fb.loss).toBeCloseTo((await refLoss.jsAsync()) as number, 5);
+    expect(fb.clipFraction).toBeCloseTo((await refClip.jsAsync()) as number, 6);
+    expect(fb.clipFraction).toBeGreaterThan(0); // the nudged old logprobs make some ratios clip
+    expect(treeDiff(tree.ref(core.gradients()!), refGrads)).toBeLessThan(1e-5);
+
+    const step = createGrpoStep(cfg, GrpoLossConfig.parse(CLIP), ADAMW);
+    const params = initParams(cfg, 8);
+    const { valid: v2, ...stepRows } = rows();
+    v2.dispose();
+    const old = step(params, adamwInit(params), stepRows, 3e-3);
+    const { gradNorm } = await core.optimStep(3e-3, ADAMW);
+    expect(gradNorm).toBeCloseTo((await old.gradNorm.jsAsync()) as number, 5);
+    expect(treeDiff(tree.ref(core.params), old.params)).toBeLessThan(1e-5);
+    step.dispose();
+    tree.dispose([old.opt, old.loss, old.clipFraction]);
+    core.dispose();
+  }, 120_000);
+
+  it("MoE ppo: loss, gradient and loads of LocalPolicy's MoE gradient (balance loss scaled by auxScale)", async () => {
+    const cfg = presetConfig("tiny-moe");
+    const rows = await packedRows(cfg);
+    const auxLossCoef = 1e-2;
+    const ref = createMoeGrpoGradFn(cfg, CLIP, auxLossCoef);
+    const out = ref(initParams(cfg, 9), { ...rows(), auxScale: np.array(0.5) }) as MoeGradOut;
+    const core = createTrainerCore(cfg, initParams(cfg, 9), { moeBalance: { auxLossCoef } });
+    const fb = await core.forwardBackward(rows(), { kind: "ppo", ...CLIP }, { auxScale: 0.5 });
+    expect(fb.loss).toBeCloseTo((await out.loss.jsAsync()) as number, 5);
+    expect(fb.clipFraction).toBeCloseTo((await out.clipFraction.jsAsync()) as number, 6);
+    expect(fb.loads).toEqual((await out.loads.jsAsync()) as number[][]);
+    expect(fb.auxLoss).toBeGreaterThan(0);
+    expect(treeDiff(tree.ref(core.gradients()!), out.grads)).toBeLessThan(1e-5);
+    ref.dispose();
+    core.dispose();
+  }, 120_000);
+
+  it("dense and MoE cross_entropy: the losses and gradients of createTrainStep's and createMoeTrainStep's objectives", async () => {
+    for (const preset of ["tiny", "tiny-moe"] as const) {
+      const cfg = presetConfig(preset);
+      const rows = await packedRows(cfg);
+      const core = createTrainerCore(cfg, initParams(cfg, 10), { moeBalance: { biasUpdateRate: 1e-2 } });
+      const fb = await core.forwardBackward(rows(), { kind: "cross_entropy" });
+      const { valid, oldLogprobs, advantages, ...batch } = rows();
+      tree.dispose([oldLogprobs, advantages]);
+      const params = initParams(cfg, 10);
+      const balance = MoeBalanceConfig.parse({ biasUpdateRate: 1e-2 });
+      const old = preset === "tiny" ? createTrainStep(cfg, ADAMW) : createMoeTrainStep(cfg, ADAMW, balance);
+      if (preset === "tiny") valid.dispose();
+      const res = old(params, adamwInit(params), preset === "tiny" ? batch : { ...batch, valid }, 3e-3);
+      const lm = "lmLoss" in res ? (res.lmLoss as JaxArray) : res.loss;
+      expect(fb.loss).toBeCloseTo((await lm.jsAsync()) as number, 5);
+      const { gradNorm } = await core.optimStep(3e-3, ADAMW);
+      expect(gradNorm).toBeCloseTo((await res.gradNorm.jsAsync()) as number, 5);
+      // the weights after the step, the MoE correction bias included
+      expect(treeDiff(tree.ref(core.params), res.params)).toBeLessThan(1e-5);
+      old.dispose();
+      tree.dispose(res.opt);
+      core.dispose();
+    }
+  }, 180_000);
 });

@@ -1,14 +1,18 @@
 /**
  * The GRPO policy objective (§5.3): PPO-style ratio clipping with clip-higher (separate low and high epsilon),
  * no KL term, no entropy term. Tokens the policy did not choose (the prompt, padding, and tokens injected by
- * force-answering) carry zero weight, so they never receive gradient.
+ * force-answering) carry zero weight, so they never receive gradient. The per-token math lives in
+ * `model/policy-loss.ts` (the trainer core uses it); it is re-exported here for the rl modules that import it.
  */
-import { type Array as JaxArray, jit, nn, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
+import { type Array as JaxArray, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import { z } from "zod";
 import type { GlmvConfig } from "../model/config.ts";
 import { forwardLogits, type ModelInputs, type ModelOptState } from "../model/model.ts";
 import type { GlmvParams } from "../model/params.ts";
+import { clippedSurrogate, tokenLogprobs } from "../model/policy-loss.ts";
 import { type AdamWConfig, adamwUpdate } from "../tensor/adamw.ts";
+
+export { clippedSurrogate, tokenLogprobs };
 
 export const GrpoLossConfig = z.object({
   /** Lower clip: the ratio may fall to 1 − clipLow. */
@@ -53,34 +57,6 @@ export function lossWeights(
           : 0;
     return row.map((m) => m * scale);
   });
-}
-
-/** log π(target) per position: [B, S, V] logits and int32 [B, S] targets → [B, S]. Consumes both. */
-export function tokenLogprobs(logits: JaxArray, targets: JaxArray): JaxArray {
-  const vocab = logits.shape[logits.ndim - 1]!;
-  return nn.logSoftmax(logits, -1).mul(nn.oneHot(targets, vocab)).sum(-1);
-}
-
-/**
- * The clipped surrogate on given log-probabilities (the math without the model, so it can be tested alone).
- * loss = −Σ w · min(r·A, clip(r, 1 − εlow, 1 + εhigh)·A), r = exp(logp − oldLogp). Consumes its arrays.
- * @returns [loss, clipFraction] where clipFraction is the weighted share of tokens whose ratio was clipped.
- */
-export function clippedSurrogate(
-  logp: JaxArray,
-  oldLogprobs: JaxArray,
-  advantages: JaxArray,
-  weights: JaxArray,
-  cfg: Pick<GrpoLossConfig, "clipLow" | "clipHigh">,
-): [JaxArray, JaxArray] {
-  const ratio = np.exp(logp.sub(oldLogprobs));
-  const unclipped = ratio.ref.mul(advantages.ref);
-  const clipped = np.clip(ratio, 1 - cfg.clipLow, 1 + cfg.clipHigh).mul(advantages);
-  const wasClipped = np.less(clipped.ref, unclipped.ref).astype(np.float32);
-  const objective = np.minimum(unclipped, clipped);
-  const loss = objective.mul(weights.ref).sum().neg();
-  const clipFraction = wasClipped.mul(weights.ref).sum().div(np.maximum(weights.sum(), 1e-12));
-  return [loss, clipFraction];
 }
 
 /** The GRPO loss of the model on a batch, with the clip fraction as auxiliary output. Consumes its arguments. */
