@@ -7,10 +7,10 @@
  */
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { DOMAINS, type Domain } from "../src/model/domains.ts";
 import { box, hackingCases, legitimateCases, r41, r45 } from "../src/reward/hacking-corpus.ts";
 import { RewardPool } from "../src/reward/pool.ts";
 import type { ScoreInput } from "../src/reward/system.ts";
-import { DOMAINS, type Domain } from "../src/reward/types.ts";
 
 type MathVistaItem = { question: string; choices: string[] | null; answer: string; answer_type: string };
 type OcrBenchItem = { question: string; answers: string | string[] };

@@ -6,11 +6,11 @@
  */
 import { readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
+import { DOMAINS } from "../model/domains.ts";
 import { ScoreInputSchema } from "../reward/item-schema.ts";
 import { applyJudge, JudgeConfig } from "../reward/judge.ts";
 import { RewardPool } from "../reward/pool.ts";
 import type { ScoredResult, ScoreInput } from "../reward/system.ts";
-import { DOMAINS } from "../reward/types.ts";
 import { isGlmvError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { numberArgOrMessage, parseCliArgs } from "./args.ts";

@@ -8,8 +8,8 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { FastifyInstance } from "fastify";
+import { STYLES } from "../model/domains.ts";
 import { RewardPool } from "../reward/pool.ts";
-import { STYLES } from "../reward/types.ts";
 import { createCurriculumServer } from "../serve/curriculum-server.ts";
 import { CurriculumStore, type PromptLine, parsePromptsJsonl } from "../serve/curriculum-store.ts";
 import { assertSafeBind, DEFAULT_REQUEST_TIMEOUT_MS } from "../serve/http.ts";

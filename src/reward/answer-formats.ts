@@ -11,9 +11,11 @@
  * Both skip a leading `<think>…</think>` (reasoning may hold drafts) and return what the format gate returns, so the
  * anti-hacking checks and the verifier run on the extracted answer exactly as for "glmv" items.
  */
+
+import type { ResponseStyle } from "../model/domains.ts";
 import { indexOfTag, scanBoxedSpans, scanTokenSpans } from "./extract.ts";
 import { type GateOptions, gateResponse, stripStopTokens } from "./format.ts";
-import type { AnswerFormat, FormatFailure, FormatStatus, ResponseStyle } from "./types.ts";
+import type { AnswerFormat, FormatFailure, FormatStatus } from "./types.ts";
 
 /** What an extraction found: "ok" with the answer, or the failure; `answerRegion` is the text after the think. */
 export type AnswerExtraction = {

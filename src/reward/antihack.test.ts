@@ -1,5 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { Domain } from "../model/domains.ts";
+import { DOMAINS } from "../model/domains.ts";
 import type { HackReason } from "./antihack.ts";
 import {
   detectHacking,
@@ -9,8 +11,6 @@ import {
   numericValue,
   optionLetters,
 } from "./antihack.ts";
-import type { Domain } from "./types.ts";
-import { DOMAINS } from "./types.ts";
 
 type Hack = [pred: string, gold: string, domain: Domain, reason: HackReason];
 type Legit = [pred: string, gold: string, domain: Domain];

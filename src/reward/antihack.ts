@@ -7,8 +7,8 @@
  * and free text only for a placeholder or for "gold or something else".
  */
 
+import type { Domain } from "../model/domains.ts";
 import { parseNumberWords, parsePlainNumber, toAsciiDigits } from "./numbers.ts";
-import type { Domain } from "./types.ts";
 
 /** Why an answer counts as a hack; the reward system reports it as the reason. */
 export type HackReason =

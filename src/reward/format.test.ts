@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { ResponseStyle } from "../model/domains.ts";
 import { gateResponse, stripStopTokens } from "./format.ts";
-import type { ResponseStyle } from "./types.ts";
 
 const B = "<|begin_of_box|>";
 const E = "<|end_of_box|>";

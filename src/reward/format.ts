@@ -7,9 +7,10 @@
  * Boxes are `<|begin_of_box|>…<|end_of_box|>` or balanced `\boxed{…}`, counted together at every depth.
  */
 
+import type { ResponseStyle } from "../model/domains.ts";
 import type { BoxSpan } from "./extract.ts";
 import { indexOfTag, scanBoxedSpans, scanTokenSpans } from "./extract.ts";
-import type { FormatFailure, FormatStatus, ResponseStyle } from "./types.ts";
+import type { FormatFailure, FormatStatus } from "./types.ts";
 
 /** What the gate found: the verdict, the box content (only when ok), and the parts it could locate. */
 export type GateResult = {

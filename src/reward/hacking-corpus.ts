@@ -4,8 +4,9 @@
  * and full credit on every legitimate answer. Built in code from a few golds per domain so each trick is tried
  * across domains; the bench reuses the builders.
  */
+
+import type { Domain } from "../model/domains.ts";
 import type { ScoreInput } from "./system.ts";
-import type { Domain } from "./types.ts";
 
 /**
  * A scored example: the trick's name and the item to score. `partialCredit` marks tricks in domains whose reward

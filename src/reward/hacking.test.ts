@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { DOMAINS } from "../model/domains.ts";
 import { hackingCases, honestTwin, legitimateCases } from "./hacking-corpus.ts";
 import { scoreItem } from "./system.ts";
-import { DOMAINS } from "./types.ts";
 
 describe("hacking corpus", () => {
   const hacks = hackingCases();

@@ -49,6 +49,7 @@ export async function scoreItems(
   }
 }
 
+export { DOMAINS, type Domain, type ResponseStyle, STYLES } from "../model/domains.ts";
 export { extractAnswer, extractBoxedAnswer, extractGsm8kAnswer } from "./answer-formats.ts";
 export { ScoreInputSchema } from "./item-schema.ts";
 export {

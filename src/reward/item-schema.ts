@@ -4,9 +4,10 @@
  * kept (the CLI copies them to its output).
  */
 import { z } from "zod";
+import { DOMAINS, STYLES } from "../model/domains.ts";
 import { GlmvError } from "../util/errors.ts";
 import { zodErrorLine } from "../util/zod-error.ts";
-import { ANSWER_FORMATS, DOMAINS, STYLES } from "./types.ts";
+import { ANSWER_FORMATS } from "./types.ts";
 
 export const ScoreInputSchema = z
   .looseObject({

@@ -5,8 +5,9 @@
  * Numeric and symbolic answers are never sent to a judge: the verifiers decide those exactly.
  */
 import { z } from "zod";
+import type { Domain } from "../model/domains.ts";
 import { parsePlainNumber } from "./numbers.ts";
-import type { Domain, RewardItem, RewardResult } from "./types.ts";
+import type { RewardItem, RewardResult } from "./types.ts";
 
 /** One OpenAI-compatible chat endpoint. `url` is the full `/chat/completions` URL. */
 export const JudgeEndpoint = z.object({

@@ -3,8 +3,9 @@
  * one that misbehaves on purpose when the gold answer names a failure. Never loaded outside tests.
  */
 import { ComputeEngine } from "@cortex-js/compute-engine";
+import type { Domain } from "../model/domains.ts";
 import { VERIFIERS } from "./registry.ts";
-import type { Domain, Verifier } from "./types.ts";
+import type { Verifier } from "./types.ts";
 
 const misbehavingText: Verifier = (pred, gold, ctx) => {
   if (gold === "__hang__") for (;;) {} // a computer-algebra call that never returns

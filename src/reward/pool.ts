@@ -7,10 +7,10 @@
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import type { ResponseStyle } from "../model/domains.ts";
 import { GlmvError } from "../util/errors.ts";
 import { scoreInputsError } from "./item-schema.ts";
 import type { ScoredResult, ScoreInput } from "./system.ts";
-import type { ResponseStyle } from "./types.ts";
 import {
   type ChunkMessage,
   type ItemResult,

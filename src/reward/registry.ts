@@ -2,7 +2,9 @@
  * The verifier of each domain, looked up by name. An object literal checked against `Record<Domain, Verifier>`, so
  * a domain without a verifier (or a verifier without a domain) is a compile error.
  */
-import type { Domain, Verifier } from "./types.ts";
+
+import type { Domain } from "../model/domains.ts";
+import type { Verifier } from "./types.ts";
 import { verifyChart } from "./verifiers/chart.ts";
 import { verifyChemistry } from "./verifiers/chemistry.ts";
 import { verifyChoice } from "./verifiers/choice.ts";

@@ -4,13 +4,15 @@
  * synchronous; the pool runs it in workers under a deadline. Any failure is reward 0 with the stage and reason that
  * decided it; only an item that is not a scoring item at all throws.
  */
+
+import type { Domain, ResponseStyle } from "../model/domains.ts";
 import { extractAnswer } from "./answer-formats.ts";
 import { detectHacking } from "./antihack.ts";
 import { gateResponse } from "./format.ts";
 import { assertScoreInput } from "./item-schema.ts";
 import { VERIFIERS } from "./registry.ts";
 import { stylePenalties } from "./style.ts";
-import type { Domain, ResponseStyle, RewardItem, RewardResult, Verifier } from "./types.ts";
+import type { RewardItem, RewardResult, Verifier } from "./types.ts";
 
 /**
  * An item to score: a `RewardItem` plus `verifiable`. `verifiable: false` marks open-ended data (no single

@@ -1,23 +1,5 @@
-/** Shared types of the reward system (§5.2, Table 1). */
-
-/** The domains `glmv reward score` accepts; each has one verifier in `src/reward/verifiers/<domain>.ts`. */
-export const DOMAINS = [
-  "math",
-  "physics",
-  "chemistry",
-  "chart",
-  "ocr",
-  "counting",
-  "choice",
-  "text",
-  "grounding",
-  "gui",
-] as const;
-export type Domain = (typeof DOMAINS)[number];
-
-/** Response styles: GLM-4.1V wraps the answer in `<answer>` tags, GLM-4.5V does not. */
-export const STYLES = ["4.1v", "4.5v"] as const;
-export type ResponseStyle = (typeof STYLES)[number];
+/** Shared types of the reward system (§5.2, Table 1); domains and response styles are in `model/domains.ts`. */
+import type { Domain, ResponseStyle } from "../model/domains.ts";
 
 /**
  * Where the final answer sits in a response (`answer-formats.ts`): "glmv" is the GLM-V gate (think, then one box);

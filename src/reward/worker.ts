@@ -4,9 +4,10 @@
  * in small batches. Started by `pool.ts` through `worker-boot.mjs`.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { DOMAINS, type Domain } from "../model/domains.ts";
 import { VERIFIERS } from "./registry.ts";
 import { type ScoreOptions, scoreItem } from "./system.ts";
-import { DOMAINS, type Domain, type Verifier } from "./types.ts";
+import type { Verifier } from "./types.ts";
 import {
   type ChunkMessage,
   type ItemResult,

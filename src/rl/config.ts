@@ -7,8 +7,8 @@
  */
 import { z } from "zod";
 import { TASK_FAMILIES } from "../data/tasks/types.ts";
+import { STYLES } from "../model/domains.ts";
 import { MoeBalanceConfig } from "../model/moe-balance.ts";
-import { STYLES } from "../reward/types.ts";
 import { ADVANTAGES, type AdvantageName } from "./advantages.ts";
 import { CURRICULUM_DEFAULTS, RESCORED_DRAW_DEFAULTS } from "./curriculum.ts";
 import { RATIO_EMA_DEFAULTS } from "./ratio-ema.ts";

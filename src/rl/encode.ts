@@ -10,11 +10,11 @@ import type { TaskItem } from "../data/tasks/types.ts";
 import type { ChatStyle } from "../model/chat-template.ts";
 import { renderChat } from "../model/chat-template.ts";
 import type { GlmvConfig } from "../model/config.ts";
+import type { ResponseStyle } from "../model/domains.ts";
 import type { GridThw } from "../model/position-ids.ts";
 import { processRawImage, type RawImage } from "../model/processor.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
 import { expandPlaceholders } from "../model/video.ts";
-import type { ResponseStyle } from "../reward/types.ts";
 import { GlmvError } from "../util/errors.ts";
 import type { PolicyPrompt } from "./policy.ts";
 

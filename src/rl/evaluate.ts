@@ -4,9 +4,9 @@
  * and the mean reward.
  */
 import type { TaskItem } from "../data/tasks/types.ts";
+import type { ResponseStyle } from "../model/domains.ts";
 import type { ScoredResult, ScoreInput } from "../reward/system.ts";
 import { scoreItem } from "../reward/system.ts";
-import type { ResponseStyle } from "../reward/types.ts";
 import { promptFromItem } from "./encode.ts";
 import type { Policy, Rollout } from "./policy.ts";
 

@@ -4,8 +4,8 @@
  * without touching the loop. Prompts are engine-agnostic chat messages with images; each policy encodes them.
  */
 import type { ChatMessage } from "../model/chat-template.ts";
+import type { ResponseStyle } from "../model/domains.ts";
 import type { RawImage } from "../model/processor.ts";
-import type { ResponseStyle } from "../reward/types.ts";
 
 /** One prompt: chat messages (images referenced by `{type: "image"}` items, in order) and their images. */
 export type PolicyPrompt = { id: string; messages: ChatMessage[]; images: RawImage[] };

@@ -3,8 +3,8 @@
  * trainer.ts reads as the list of phase names. Randomness comes only from the passed generator.
  */
 import type { TaskItem } from "../data/tasks/types.ts";
+import type { ResponseStyle } from "../model/domains.ts";
 import type { ScoredResult, ScoreInput } from "../reward/system.ts";
-import type { ResponseStyle } from "../reward/types.ts";
 import { ADVANTAGES, hasSignal } from "./advantages.ts";
 import { balanceRanks } from "./balance.ts";
 import type { RlLoopConfig } from "./config.ts";

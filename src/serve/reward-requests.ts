@@ -13,9 +13,9 @@
  * `rebuilt: true`. Items with another `answerFormat` ("gsm8k", "boxed") have their own shape and pass as written.
  */
 import { z } from "zod";
+import { STYLES } from "../model/domains.ts";
 import { ScoreInputSchema, schemaError, scoreInputError } from "../reward/item-schema.ts";
 import type { ScoreInput } from "../reward/system.ts";
-import { STYLES } from "../reward/types.ts";
 import { GlmvError } from "../util/errors.ts";
 
 /** How responses reach the server: decoded with special tokens kept (OpenRLHF) or stripped (verl). */

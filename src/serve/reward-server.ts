@@ -14,9 +14,9 @@
  * in the same event-loop turn into one pool batch (`coalesceScoring`).
  */
 import type { FastifyInstance } from "fastify";
+import type { ResponseStyle } from "../model/domains.ts";
 import type { RewardPool } from "../reward/pool.ts";
 import type { ScoredResult, ScoreInput } from "../reward/system.ts";
-import type { ResponseStyle } from "../reward/types.ts";
 import { GlmvError } from "../util/errors.ts";
 import { createBaseApp } from "./http.ts";
 import { assertJsonDepth, MAX_JSON_DEPTH } from "./json-depth.ts";

@@ -3,7 +3,7 @@
  * GLM-4.1V `<think>…</think><answer><|begin_of_box|>X<|end_of_box|></answer>`,
  * GLM-4.5V `<think>…</think><|begin_of_box|>X<|end_of_box|>` (no `<answer>` tags).
  */
-import type { ResponseStyle } from "../../reward/types.ts";
+import type { ResponseStyle } from "../../model/domains.ts";
 import type { TaskItem } from "./types.ts";
 
 export const BEGIN_OF_BOX = "<|begin_of_box|>";

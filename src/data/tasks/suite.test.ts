@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { DOMAINS } from "../../model/domains.ts";
 import { parseCount, parsePlainNumber } from "../../reward/numbers.ts";
-import { DOMAINS } from "../../reward/types.ts";
 import { createRng } from "../../util/rng.ts";
 import { parseBox, parsePoint, pointInBox } from "./coords.ts";
 import { OCR_ALPHABET } from "./ocr.ts";

@@ -1,5 +1,5 @@
 /** Shared types of the synthetic verifiable task families (issue 5; paper §5.1 RL data). */
-import type { Domain } from "../../reward/types.ts";
+import type { Domain } from "../../model/domains.ts";
 import type { Rng } from "../../util/rng.ts";
 import type { RgbImage } from "./raster.ts";
 
