@@ -38,6 +38,7 @@
  */
 import { availableParallelism, loadavg } from "node:os";
 import { type Array as JaxArray, jit, numpy as np, tree } from "@jax-js/jax";
+import { promptFromItem } from "../src/data/task-encoding.ts";
 import { type GlmvConfig, presetConfig, textHeadDim } from "../src/model/config.ts";
 import { createGenerator } from "../src/model/generate.ts";
 import { buildInputs, createForward } from "../src/model/model.ts";
@@ -45,7 +46,6 @@ import { initParams } from "../src/model/params.ts";
 import { argmax } from "../src/model/sampling.ts";
 import { loadTinyTokenizer } from "../src/model/tokenizer.ts";
 import { parseRlConfig } from "../src/rl/config.ts";
-import { promptFromItem } from "../src/rl/encode.ts";
 import { LocalPolicy } from "../src/rl/local-policy.ts";
 import { buildSuites } from "../src/rl/suites.ts";
 import { initTensorEngine } from "../src/tensor/engine.ts";

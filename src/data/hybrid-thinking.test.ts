@@ -1,11 +1,11 @@
 import { tree } from "@jax-js/jax";
 import { beforeAll, describe, expect, it } from "vitest";
 import { presetConfig } from "../model/config.ts";
+import { concatFloat32, type Encoder, padRow } from "../model/encode.ts";
 import { buildInputs, buildTrainBatch, forwardLogits, initOptimizer } from "../model/model.ts";
 import { createMoeTrainStep, MoeBalanceConfig } from "../model/moe-balance.ts";
 import { initParams } from "../model/params.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
-import { concatFloat32, type Encoder, padRow } from "../rl/encode.ts";
 import { AdamWConfig } from "../tensor/adamw.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { disposeAll } from "../tensor/own.ts";

@@ -9,16 +9,16 @@
  */
 import type { ChatMessage } from "../model/chat-template.ts";
 import { renderChat } from "../model/chat-template.ts";
-import { expandPlaceholders } from "../model/video.ts";
 import {
   concatFloat32,
   type EncodedExample,
   type Encoder,
   encodeResponse,
   processImageFor,
-  promptFromItem,
-} from "../rl/encode.ts";
+} from "../model/encode.ts";
+import { expandPlaceholders } from "../model/video.ts";
 import { createRng } from "../util/rng.ts";
+import { promptFromItem } from "./task-encoding.ts";
 import { BEGIN_OF_BOX, END_OF_BOX } from "./tasks/cot.ts";
 import type { TaskItem } from "./tasks/types.ts";
 

@@ -3,10 +3,11 @@
  * pool as a scorer, the median step time that sizes the continued-SFT control, and π(y*|x) from a policy's
  * sequence logprobs.
  */
+
+import { promptFromItem } from "../data/task-encoding.ts";
 import type { TaskItem } from "../data/tasks/types.ts";
 import { RewardPool } from "../reward/pool.ts";
 import type { RlConfig } from "./config.ts";
-import { promptFromItem } from "./encode.ts";
 import { evaluateAccuracy } from "./evaluate.ts";
 import type { MainJobEngine } from "./main-job.ts";
 import type { Policy, ScoredSequence } from "./policy.ts";

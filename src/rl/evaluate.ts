@@ -3,11 +3,12 @@
  * then the reward system decides each answer. Reports overall and per-family accuracy, the format-gate pass rate
  * and the mean reward.
  */
+
+import { promptFromItem } from "../data/task-encoding.ts";
 import type { TaskItem } from "../data/tasks/types.ts";
 import type { ResponseStyle } from "../model/domains.ts";
 import type { ScoredResult, ScoreInput } from "../reward/system.ts";
 import { scoreItem } from "../reward/system.ts";
-import { promptFromItem } from "./encode.ts";
 import type { Policy, Rollout } from "./policy.ts";
 
 /** Accuracy of one group of items. */

@@ -1,7 +1,9 @@
 import { grad, type Array as JaxArray, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import { beforeAll, describe, expect, it } from "vitest";
+import { encodeSftExample } from "../data/task-encoding.ts";
 import { buildSuite } from "../data/tasks/suite.ts";
 import { type GlmvConfig, presetConfig } from "../model/config.ts";
+import type { EncodedExample } from "../model/encode.ts";
 import { buildInputs, createTrainStep, forwardLogits } from "../model/model.ts";
 import { createMoeTrainStep, MoeBalanceConfig } from "../model/moe-balance.ts";
 import { type GlmvParams, initParams } from "../model/params.ts";
@@ -9,7 +11,6 @@ import { loadTinyTokenizer } from "../model/tokenizer.ts";
 import { createTrainerCore } from "../model/trainer-core.ts";
 import { AdamWConfig, adamwInit } from "../tensor/adamw.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
-import { type EncodedExample, encodeSftExample } from "./encode.ts";
 import {
   clippedSurrogate,
   createGrpoStep,

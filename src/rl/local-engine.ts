@@ -5,12 +5,13 @@
  * (design.md), so the run compiles its few functions once per policy.
  */
 
+import { promptFromItem } from "../data/task-encoding.ts";
 import { sftTarget } from "../data/tasks/cot.ts";
 import { presetConfig } from "../model/config.ts";
+import { encodeResponse } from "../model/encode.ts";
 import { initParams } from "../model/params.ts";
 import { loadTinyTokenizer } from "../model/tokenizer.ts";
 import type { RlConfig } from "./config.ts";
-import { encodeResponse, promptFromItem } from "./encode.ts";
 import { evaluateHeldout, median, referenceLikelihoods, rewardScorer } from "./engine-common.ts";
 import { LocalPolicy } from "./local-policy.ts";
 import type { MainJobEngine } from "./main-job.ts";

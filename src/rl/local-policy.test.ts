@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { promptFromItem } from "../data/task-encoding.ts";
 import { buildSuite } from "../data/tasks/suite.ts";
 import { loadCheckpointDir } from "../model/checkpoint.ts";
 import { expectedTensors, type GlmvConfig, presetConfig } from "../model/config.ts";
@@ -11,7 +12,6 @@ import { initParams, type MoeLayerParams, paramsToNamed } from "../model/params.
 import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { parseRlConfig } from "./config.ts";
-import { promptFromItem } from "./encode.ts";
 import { createLocalEngine } from "./local-engine.ts";
 import { LocalPolicy } from "./local-policy.ts";
 import { runMainJob } from "./main-job.ts";

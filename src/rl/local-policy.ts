@@ -13,6 +13,13 @@ import { type Array as JaxArray, jit, numpy as np, tree, valueAndGrad } from "@j
 import { z } from "zod";
 import { loadCheckpointDir, saveCheckpointDir } from "../model/checkpoint.ts";
 import { expectedTensors, type GlmvConfig, toHfConfig } from "../model/config.ts";
+import {
+  type EncodedPrompt,
+  type Encoder,
+  encodePrompt,
+  mediaTokenIds,
+  stopTokenIds,
+} from "../model/encode.ts";
 import { createGenerator, type Generator } from "../model/generate.ts";
 import { forwardLogits, type ModelInputs, type ModelOptState } from "../model/model.ts";
 import { MoeBalanceConfig, moeLayerIndices } from "../model/moe-balance.ts";
@@ -20,7 +27,6 @@ import { type GlmvParams, paramsFromNamed, paramsToNamed } from "../model/params
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
 import { AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
-import { type EncodedPrompt, type Encoder, encodePrompt, mediaTokenIds, stopTokenIds } from "./encode.ts";
 import { type GrpoBatch, grpoLoss, lossWeights, tokenLogprobs } from "./grpo-loss.ts";
 import {
   addLoads,

@@ -1,13 +1,14 @@
 import { numpy as np, tree } from "@jax-js/jax";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeSftExample } from "../data/task-encoding.ts";
 import { buildSuite } from "../data/tasks/suite.ts";
 import { type GlmvConfig, presetConfig } from "../model/config.ts";
+import type { EncodedExample } from "../model/encode.ts";
 import { buildInputs, forwardLogits } from "../model/model.ts";
 import { type GlmvParams, initParams } from "../model/params.ts";
 import { loadTinyTokenizer } from "../model/tokenizer.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { isGlmvError } from "../util/errors.ts";
-import { type EncodedExample, encodeSftExample } from "./encode.ts";
 import { tokenLogprobs } from "./grpo-loss.ts";
 import { alignToTargets, layoutPacked, packedInputs, packedMask, packedTargets } from "./packed-inputs.ts";
 

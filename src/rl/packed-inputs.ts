@@ -8,11 +8,11 @@
  */
 import { numpy as np } from "@jax-js/jax";
 import type { GlmvConfig } from "../model/config.ts";
+import { concatFloat32 } from "../model/encode.ts";
 import { type ModelInputs, textRopeArrays } from "../model/model.ts";
 import { type GridThw, getRopeIndex } from "../model/position-ids.ts";
 import { visionAux, visionGeometry } from "../model/vision.ts";
 import { GlmvError } from "../util/errors.ts";
-import { concatFloat32 } from "./encode.ts";
 
 /**
  * One sequence to place in a row: token ids (placeholders expanded), its images' patch rows and grids.

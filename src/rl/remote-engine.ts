@@ -27,16 +27,17 @@
 import { randomUUID } from "node:crypto";
 import { existsSync, promises as fsp, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { promptFromItem } from "../data/task-encoding.ts";
 import { sftTarget } from "../data/tasks/cot.ts";
 import type { TaskItem } from "../data/tasks/types.ts";
 import { presetConfig } from "../model/config.ts";
+import { mediaTokenIds } from "../model/encode.ts";
 import { presetImageTokens } from "../serve/tiny-backend.ts";
 import { AdamWConfig, warmupCosine } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { createRng } from "../util/rng.ts";
 import type { RlConfig } from "./config.ts";
-import { mediaTokenIds, promptFromItem } from "./encode.ts";
 import { evaluateHeldout, median, referenceLikelihoods, rewardScorer } from "./engine-common.ts";
 import type { MainJobEngine } from "./main-job.ts";
 import type {

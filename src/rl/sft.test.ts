@@ -1,5 +1,6 @@
 import { tree } from "@jax-js/jax";
 import { beforeAll, describe, expect, it } from "vitest";
+import { encodeSftExample } from "../data/task-encoding.ts";
 import { buildSuite } from "../data/tasks/suite.ts";
 import type { TaskItem } from "../data/tasks/types.ts";
 import { type GlmvConfig, presetConfig } from "../model/config.ts";
@@ -7,7 +8,6 @@ import { moeLayerIndices } from "../model/moe-balance.ts";
 import { initParams, type MoeLayerParams } from "../model/params.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
-import { encodeSftExample } from "./encode.ts";
 import { LocalPolicy } from "./local-policy.ts";
 import { createSftStream, runSft, type SftStepLog, sftBatch } from "./sft.ts";
 

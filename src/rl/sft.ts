@@ -6,7 +6,9 @@
  */
 import { type Array as JaxArray, numpy as np, tree } from "@jax-js/jax";
 import { z } from "zod";
+import { encodeSftExample } from "../data/task-encoding.ts";
 import type { TaskItem } from "../data/tasks/types.ts";
+import type { EncodedExample } from "../model/encode.ts";
 import { createTrainStep, initOptimizer } from "../model/model.ts";
 import {
   createMoeTrainStep,
@@ -20,7 +22,6 @@ import {
 import { AdamWConfig, warmupCosine } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
 import { createRng } from "../util/rng.ts";
-import { type EncodedExample, encodeSftExample } from "./encode.ts";
 import { type AccuracyReport, evaluateAccuracy } from "./evaluate.ts";
 import type { LocalPolicy } from "./local-policy.ts";
 import { segmentValidity, splitLoads } from "./local-policy-moe.ts";

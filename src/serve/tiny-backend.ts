@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { type Array as JaxArray, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import { loadCheckpointDir, saveCheckpointDir } from "../model/checkpoint.ts";
 import { expectedTensors, type GlmvConfig, toHfConfig } from "../model/config.ts";
+import { concatFloat32, mediaTokenIds, processImageFor } from "../model/encode.ts";
 import {
   createGenerator,
   GenerateOptions,
@@ -29,7 +30,6 @@ import { type GlmvParams, initParams, paramsFromNamed, paramsToNamed } from "../
 import type { GridThw } from "../model/position-ids.ts";
 import { decodeImage, type RawImage } from "../model/processor.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
-import { concatFloat32, mediaTokenIds, processImageFor } from "../rl/encode.ts";
 import { clippedSurrogate, type GrpoBatch, tokenLogprobs } from "../rl/grpo-loss.ts";
 import { loadOptimizerState, saveOptimizerState } from "../rl/optimizer-state.ts";
 import { alignToTargets, layoutPacked, packedInputs, packedTargets } from "../rl/packed-inputs.ts";

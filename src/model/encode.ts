@@ -1,22 +1,20 @@
 /**
- * Encoding between task items, engine-agnostic prompts and token ids for the in-process model:
- * TaskItem → PolicyPrompt (chat messages + images); PolicyPrompt → prompt ids (chat template, placeholder
- * expansion), patch rows and grids (the image processor); SFT targets → ids with a loss mask on the response only.
- * Fixed-shape padding lives here too: one prompt length for the whole run keeps the jitted shapes fixed.
+ * Encoding between engine-agnostic chat prompts and token ids for the in-process model: a `ChatPrompt` → prompt ids
+ * (chat template, placeholder expansion), patch rows and grids (the image processor); a response → ids ending in
+ * `<|endoftext|>`. Fixed-shape padding lives here too: one prompt length for the whole run keeps the jitted shapes
+ * fixed. Task items become prompts and SFT examples in `data/task-encoding.ts`.
  */
-
-import { sftTarget } from "../data/tasks/cot.ts";
-import type { TaskItem } from "../data/tasks/types.ts";
-import type { ChatStyle } from "../model/chat-template.ts";
-import { renderChat } from "../model/chat-template.ts";
-import type { GlmvConfig } from "../model/config.ts";
-import type { ResponseStyle } from "../model/domains.ts";
-import type { GridThw } from "../model/position-ids.ts";
-import { processRawImage, type RawImage } from "../model/processor.ts";
-import type { GlmvTokenizer } from "../model/tokenizer.ts";
-import { expandPlaceholders } from "../model/video.ts";
 import { GlmvError } from "../util/errors.ts";
-import type { PolicyPrompt } from "./policy.ts";
+import type { ChatMessage, ChatStyle } from "./chat-template.ts";
+import { renderChat } from "./chat-template.ts";
+import type { GlmvConfig } from "./config.ts";
+import type { GridThw } from "./position-ids.ts";
+import { processRawImage, type RawImage } from "./processor.ts";
+import type { GlmvTokenizer } from "./tokenizer.ts";
+import { expandPlaceholders } from "./video.ts";
+
+/** One prompt: chat messages (images referenced by `{type: "image"}` items, in order) and their images. */
+export type ChatPrompt = { id: string; messages: ChatMessage[]; images: RawImage[] };
 
 /** What encoding needs: the model config (patch geometry, token ids), the tokenizer and the chat style. */
 export type Encoder = { cfg: GlmvConfig; tok: GlmvTokenizer; style: ChatStyle };
@@ -26,24 +24,6 @@ export type EncodedPrompt = { ids: number[]; pixels: Float32Array; grids: GridTh
 
 /** A teacher-forcing example: prompt + response ids, 1 on response tokens (the ones to learn), and media. */
 export type EncodedExample = EncodedPrompt & { lossMask: number[]; promptTokens: number };
-
-/**
- * The prompt of a synthetic task item: one user turn with the image first, then the question.
- * @example const p = promptFromItem(item); p.messages[0].content // [{type:"image"},{type:"text",text:"how many dots?"}]
- */
-export function promptFromItem(item: Pick<TaskItem, "id" | "image" | "question">): PolicyPrompt {
-  const { width, height, data } = item.image;
-  return {
-    id: item.id,
-    messages: [
-      {
-        role: "user",
-        content: [{ type: "image" }, { type: "text", text: item.question }],
-      },
-    ],
-    images: [{ data, width, height, channels: 3 }],
-  };
-}
 
 /**
  * Patch rows and grid of one image. The smallest allowed area is one merge window (28×28) rather than the
@@ -75,9 +55,9 @@ export function concatFloat32(parts: readonly Float32Array[]): Float32Array {
 /**
  * Prompt ids (chat template with the generation prompt, each `<|image|>` expanded to its token count), patch
  * rows and grids. The number of `{type:"image"}` items must equal `prompt.images.length`.
- * @example const { ids, grids } = encodePrompt(enc, promptFromItem(item)); // 4 `<|image|>` ids for 56×56
+ * @example const { ids, grids } = encodePrompt(enc, prompt); // 4 `<|image|>` ids for one 56×56 image
  */
-export function encodePrompt(enc: Encoder, prompt: PolicyPrompt): EncodedPrompt {
+export function encodePrompt(enc: Encoder, prompt: Pick<ChatPrompt, "messages" | "images">): EncodedPrompt {
   const text = renderChat(prompt.messages, { style: enc.style });
   const processed = prompt.images.map((img) => processImageFor(enc.cfg, img));
   const grids = processed.map((p) => p.grid);
@@ -88,22 +68,6 @@ export function encodePrompt(enc: Encoder, prompt: PolicyPrompt): EncodedPrompt 
 /** Token ids of a response text followed by the end-of-text token (the stop the model must learn). */
 export function encodeResponse(enc: Encoder, response: string): number[] {
   return [...enc.tok.encode(response), enc.tok.special.endOfText];
-}
-
-/**
- * A teacher-forcing example for `item`: the prompt, then `sftTarget(item, style)` and `<|endoftext|>`; the loss
- * mask is 1 exactly on the response tokens (prompt tokens carry no loss).
- * @example const ex = encodeSftExample(enc, item, "4.1v"); ex.lossMask.filter(Boolean).length // response length
- */
-export function encodeSftExample(enc: Encoder, item: TaskItem, style: ResponseStyle): EncodedExample {
-  const prompt = encodePrompt(enc, promptFromItem(item));
-  const response = encodeResponse(enc, sftTarget(item, style));
-  return {
-    ...prompt,
-    ids: [...prompt.ids, ...response],
-    lossMask: [...prompt.ids.map(() => 0), ...response.map(() => 1)],
-    promptTokens: prompt.ids.length,
-  };
 }
 
 /** Stop tokens of GLM-V generation: end of text, or the start of a next user / observation turn. */
