@@ -16,10 +16,10 @@ import {
   encodeResponse,
   processImageFor,
 } from "../model/encode.ts";
+import { SPECIAL_TOKENS } from "../model/special-tokens.ts";
 import { expandPlaceholders } from "../model/video.ts";
 import { createRng } from "../util/rng.ts";
 import { promptFromItem } from "./task-encoding.ts";
-import { BEGIN_OF_BOX, END_OF_BOX } from "./tasks/cot.ts";
 import type { TaskItem } from "./tasks/types.ts";
 
 /** The two sides of the 4.5V thinking switch. */
@@ -35,8 +35,9 @@ export type HybridSftItem = { item: TaskItem; mode: ThinkingMode };
  * @example hybridResponse(item, "nothink") // "<|begin_of_box|>7<|end_of_box|>"
  */
 export function hybridResponse(item: Pick<TaskItem, "cot" | "responseAnswer">, mode: ThinkingMode): string {
-  const boxed = `${BEGIN_OF_BOX}${item.responseAnswer}${END_OF_BOX}`;
-  return mode === "think" ? `<think>${item.cot}</think>${boxed}` : boxed;
+  const t = SPECIAL_TOKENS;
+  const boxed = `${t.beginBox}${item.responseAnswer}${t.endBox}`;
+  return mode === "think" ? `${t.thinkStart}${item.cot}${t.thinkEnd}${boxed}` : boxed;
 }
 
 /**

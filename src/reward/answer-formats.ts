@@ -13,6 +13,7 @@
  */
 
 import type { ResponseStyle } from "../model/domains.ts";
+import { SPECIAL_TOKENS } from "../model/special-tokens.ts";
 import { indexOfTag, scanBoxedSpans, scanTokenSpans } from "./extract.ts";
 import { type GateOptions, gateResponse, stripStopTokens } from "./format.ts";
 import type { AnswerFormat, FormatFailure, FormatStatus } from "./types.ts";
@@ -25,8 +26,7 @@ export type AnswerExtraction = {
 };
 
 const DEFAULT_MAX_ANSWER_CHARS = 1000;
-const THINK_OPEN = "<think>";
-const THINK_CLOSE = "</think>";
+const { thinkStart: THINK_OPEN, thinkEnd: THINK_CLOSE } = SPECIAL_TOKENS;
 const MARKER = "####";
 
 const fail = (format: FormatFailure, answerRegion: string | null = null): AnswerExtraction => ({

@@ -3,9 +3,9 @@
  * Everything here is a single forward scan: linear in the input, and it never throws on any string.
  * glmv's own, stricter gate lives in `format.ts`; this file keeps the official semantics for parity.
  */
+import { SPECIAL_TOKENS } from "../model/special-tokens.ts";
 
-export const BEGIN_OF_BOX = "<|begin_of_box|>";
-export const END_OF_BOX = "<|end_of_box|>";
+const { beginBox: BEGIN_OF_BOX, endBox: END_OF_BOX } = SPECIAL_TOKENS;
 const BOXED_OPEN = "\\boxed{";
 
 /** Where one box sits in a text: its content is `text.slice(contentStart, contentEnd)`. */
@@ -112,10 +112,12 @@ export function findBoxes(text: string): string[] {
     .map((p) => text.slice(p.contentStart, p.contentEnd).trim());
 }
 
-const THINK_OPEN = "<think>";
-const THINK_CLOSE = "</think>";
-const ANSWER_OPEN = "<answer>";
-const ANSWER_CLOSE = "</answer>";
+const {
+  thinkStart: THINK_OPEN,
+  thinkEnd: THINK_CLOSE,
+  answerStart: ANSWER_OPEN,
+  answerEnd: ANSWER_CLOSE,
+} = SPECIAL_TOKENS;
 const ALL_TAGS = [THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE] as const;
 
 /**

@@ -8,6 +8,7 @@
  */
 
 import type { ResponseStyle } from "../model/domains.ts";
+import { SPECIAL_TOKENS } from "../model/special-tokens.ts";
 import type { BoxSpan } from "./extract.ts";
 import { indexOfTag, scanBoxedSpans, scanTokenSpans } from "./extract.ts";
 import type { FormatFailure, FormatStatus } from "./types.ts";
@@ -32,12 +33,14 @@ export type GateOptions = {
 const DEFAULT_MAX_BOX_CHARS = 1000;
 
 /** Special tokens OpenRLHF leaves at the end of a response (`skip_special_tokens=False`). */
-const STOP_TOKENS = ["<|endoftext|>", "<|user|>", "<|observation|>"] as const;
+const STOP_TOKENS = [SPECIAL_TOKENS.endOfText, SPECIAL_TOKENS.user, SPECIAL_TOKENS.observation] as const;
 
-const THINK_OPEN = "<think>";
-const THINK_CLOSE = "</think>";
-const ANSWER_OPEN = "<answer>";
-const ANSWER_CLOSE = "</answer>";
+const {
+  thinkStart: THINK_OPEN,
+  thinkEnd: THINK_CLOSE,
+  answerStart: ANSWER_OPEN,
+  answerEnd: ANSWER_CLOSE,
+} = SPECIAL_TOKENS;
 
 /**
  * Trim whitespace and any run of trailing stop tokens (with whitespace between them).

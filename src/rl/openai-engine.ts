@@ -13,6 +13,7 @@
  * add_generation_prompt: false`. A sample cut after `</think>` is continued without injection.
  */
 import { z } from "zod";
+import { SPECIAL_TOKENS } from "../model/special-tokens.ts";
 import { GlmvError } from "../util/errors.ts";
 import { Limiter, requestJson } from "./http-json.ts";
 import { type OpenAIMessage, toOpenAIMessages } from "./openai-messages.ts";
@@ -112,8 +113,9 @@ export class OpenAIRolloutEngine {
         const head = readPiece(choice, false);
         const base = { promptId: prompt.id, promptTokens };
         if (!forcing || head.finishReason !== "length") return assemble(base, [head], []);
-        const inject = !head.text.includes("</think>");
-        const injectedText = inject ? (params.style === "4.1v" ? "</think><answer>" : "</think>") : "";
+        const { thinkEnd, answerStart } = SPECIAL_TOKENS;
+        const inject = !head.text.includes(thinkEnd);
+        const injectedText = inject ? (params.style === "4.1v" ? `${thinkEnd}${answerStart}` : thinkEnd) : "";
         const injectedCount = inject ? (params.style === "4.1v" ? 2 : 1) : 0;
         const remaining = params.maxNewTokens - firstBudget - injectedCount;
         if (remaining <= 0) return assemble(base, [head], []);

@@ -14,6 +14,7 @@
  */
 import { renderChat } from "../model/chat-template.ts";
 import { type RawImage, smartResize } from "../model/processor.ts";
+import { SPECIAL_TOKENS } from "../model/special-tokens.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
 import { GlmvError } from "../util/errors.ts";
 import { Limiter } from "./http-json.ts";
@@ -233,7 +234,7 @@ export class TinkerPolicy implements Policy {
       style,
       ...(this.opts.enableThinking === undefined ? {} : { enableThinking: this.opts.enableThinking }),
     });
-    const pieces = text.split("<|image|>");
+    const pieces = text.split(SPECIAL_TOKENS.image);
     if (pieces.length - 1 !== prompt.images.length) {
       throw new GlmvError(
         "bad_input",

@@ -14,6 +14,7 @@
  */
 import { z } from "zod";
 import { STYLES } from "../model/domains.ts";
+import { SPECIAL_TOKENS } from "../model/special-tokens.ts";
 import { ScoreInputSchema, schemaError, scoreInputError } from "../reward/item-schema.ts";
 import type { ScoreInput } from "../reward/system.ts";
 import { GlmvError } from "../util/errors.ts";
@@ -22,9 +23,15 @@ import { GlmvError } from "../util/errors.ts";
 export const SPECIAL_TOKEN_MODES = ["kept", "stripped"] as const;
 export type SpecialTokenMode = (typeof SPECIAL_TOKEN_MODES)[number];
 
-const ASSISTANT = "<|assistant|>";
-const BOX_OPEN = "<|begin_of_box|>";
-const BOX_CLOSE = "<|end_of_box|>";
+const {
+  assistant: ASSISTANT,
+  beginBox: BOX_OPEN,
+  endBox: BOX_CLOSE,
+  thinkStart: THINK_OPEN,
+  thinkEnd: THINK_CLOSE,
+  answerStart: ANSWER_OPEN,
+  answerEnd: ANSWER_CLOSE,
+} = SPECIAL_TOKENS;
 
 /** Turn the first zod issue into a `bad_input` error naming the field (`labels.3.domain`). */
 export const zodToGlmvError: (error: z.ZodError, prefix?: string) => GlmvError = schemaError;
@@ -57,7 +64,7 @@ export function responseOfQuery(query: string, prompt: string | undefined): stri
 }
 
 /** Whether a response still carries the think tags (then the full gate applies). */
-const hasThinkTags = (text: string): boolean => text.includes("<think>") || text.includes("</think>");
+const hasThinkTags = (text: string): boolean => text.includes(THINK_OPEN) || text.includes(THINK_CLOSE);
 
 const hasBox = (text: string): boolean =>
   text.includes(BOX_OPEN) || text.includes(BOX_CLOSE) || text.includes("\\boxed");
@@ -89,25 +96,25 @@ export function normalizeResponse(
   style: (typeof STYLES)[number],
 ): { response: string; rebuilt: boolean } {
   // Some templates end the prompt with `<think>`: the model's text then starts inside the reasoning.
-  const t = !text.includes("<think>") && text.includes("</think>") ? `<think>${text}` : text;
+  const t = !text.includes(THINK_OPEN) && text.includes(THINK_CLOSE) ? `${THINK_OPEN}${text}` : text;
   if (mode === "kept") return { response: t, rebuilt: false };
   if (!hasThinkTags(t)) {
     const [think, last] = splitLastLine(t);
     const boxed = boxLastLine(last);
-    const answer = style === "4.1v" ? `<answer>${boxed}</answer>` : boxed;
-    return { response: `<think>${think}</think>${answer}`, rebuilt: true };
+    const answer = style === "4.1v" ? `${ANSWER_OPEN}${boxed}${ANSWER_CLOSE}` : boxed;
+    return { response: `${THINK_OPEN}${think}${THINK_CLOSE}${answer}`, rebuilt: true };
   }
   if (hasBox(t)) return { response: t, rebuilt: false };
   // The tags survived but the box tokens did not (they are special, the tags are not).
-  const close = t.indexOf("</think>");
+  const close = t.indexOf(THINK_CLOSE);
   if (close === -1) return { response: t, rebuilt: false };
-  const head = t.slice(0, close + "</think>".length);
+  const head = t.slice(0, close + THINK_CLOSE.length);
   const rest = t.slice(head.length);
-  const open = rest.indexOf("<answer>");
-  const end = rest.lastIndexOf("</answer>");
+  const open = rest.indexOf(ANSWER_OPEN);
+  const end = rest.lastIndexOf(ANSWER_CLOSE);
   const answer =
     open !== -1 && end > open
-      ? `${rest.slice(0, open + "<answer>".length)}${boxLastLine(rest.slice(open + "<answer>".length, end))}${rest.slice(end)}`
+      ? `${rest.slice(0, open + ANSWER_OPEN.length)}${boxLastLine(rest.slice(open + ANSWER_OPEN.length, end))}${rest.slice(end)}`
       : boxLastLine(rest);
   return { response: `${head}${answer}`, rebuilt: true };
 }

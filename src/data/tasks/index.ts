@@ -12,7 +12,7 @@ export {
   pixelRectToBox,
   pointInBox,
 } from "./coords.ts";
-export { BEGIN_OF_BOX, END_OF_BOX, sftTarget } from "./cot.ts";
+export { sftTarget } from "./cot.ts";
 export { COUNTING } from "./counting.ts";
 export { inkBounds, readText } from "./glyph-reader.ts";
 export { cellBox, GROUNDING } from "./grounding.ts";

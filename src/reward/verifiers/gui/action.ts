@@ -2,6 +2,7 @@
  * Shared pieces of the GUI-action scorers: the function-call parser (`left_click(start_box='[1, 2]')`,
  * `CLICK(point=(1, 2), element_info='OK')`), the input-size cap and the result constructors.
  */
+import { SPECIAL_TOKENS } from "../../../model/special-tokens.ts";
 import type { VerifyResult } from "../../types.ts";
 
 /**
@@ -119,8 +120,7 @@ export function parseCall(text: string): ActionCall | null {
   return null;
 }
 
-const BEGIN_BOX = "<|begin_of_box|>";
-const END_BOX = "<|end_of_box|>";
+const { beginBox: BEGIN_BOX, endBox: END_BOX } = SPECIAL_TOKENS;
 
 /**
  * If the text still carries box tokens, keep the content of the first complete box (the GUI scripts use the
