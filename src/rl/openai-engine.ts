@@ -15,7 +15,7 @@
 import { z } from "zod";
 import { SPECIAL_TOKENS } from "../model/special-tokens.ts";
 import { GlmvError } from "../util/errors.ts";
-import { Limiter, requestJson } from "./http-json.ts";
+import { Limiter, requestJson } from "../util/http-json.ts";
 import { type OpenAIMessage, toOpenAIMessages } from "./openai-messages.ts";
 import type { Policy, PolicyPrompt, Rollout, RolloutParams } from "./policy.ts";
 

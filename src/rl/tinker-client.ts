@@ -5,7 +5,7 @@
  * JSON wire format that SkyRL's Tinker-compatible server and `glmv serve trainer` accept.
  */
 import { GlmvError } from "../util/errors.ts";
-import { DEFAULT_RETRY, type JsonReply, type RetryPolicy, requestJson } from "./http-json.ts";
+import { DEFAULT_RETRY, type JsonReply, type RetryPolicy, requestJson } from "../util/http-json.ts";
 
 export type EncodedTextChunk = { type: "encoded_text"; tokens: number[] };
 /** An image; the server expands it to its placeholder tokens. `expected_tokens` gives the model input's length. */

@@ -17,7 +17,7 @@ import { type RawImage, smartResize } from "../model/processor.ts";
 import { SPECIAL_TOKENS } from "../model/special-tokens.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
 import { GlmvError } from "../util/errors.ts";
-import { Limiter } from "./http-json.ts";
+import { Limiter } from "../util/http-json.ts";
 import { mixSeed } from "./openai-engine.ts";
 import { imageDataUrl } from "./openai-messages.ts";
 import type {

@@ -7,7 +7,7 @@
  * JSON nested deeper than 64 levels, is a 400. Each refusal closes the connection, so the rest of a refused body is never waited for.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { JsonReply } from "../rl/http-json.ts";
+import type { JsonReply } from "../util/http-json.ts";
 import { assertSafeBind, bearerAuthorized } from "./http.ts";
 import { assertJsonDepth, MAX_JSON_DEPTH } from "./json-depth.ts";
 import { listenFailure, listeningUrl } from "./listen.ts";

@@ -15,8 +15,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { JsonReply } from "../rl/http-json.ts";
 import { GlmvError, type GlmvErrorCode, isGlmvError } from "../util/errors.ts";
+import type { JsonReply } from "../util/http-json.ts";
 import { createMetrics, observeRequest, renderMetrics } from "./metrics.ts";
 import type { TrainerBackend, TrainerModel, TrainerSampler } from "./trainer-backend.ts";
 import { listenTrainer, type TrainerHttpOptions } from "./trainer-http.ts";

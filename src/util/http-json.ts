@@ -1,9 +1,9 @@
 /**
- * JSON over HTTP for engine adapters (OpenAI-compatible servers, the Tinker API): a concurrency limit, a per-attempt
- * timeout, and retries with exponential backoff on 429, 408, 5xx, timeouts and dropped connections. Other 4xx
- * replies are the caller's fault and are never retried.
+ * JSON over HTTP for engine adapters (OpenAI-compatible servers, the Tinker API), and the reply shape the trainer
+ * server answers with: a concurrency limit, a per-attempt timeout, and retries with exponential backoff on 429, 408,
+ * 5xx, timeouts and dropped connections. Other 4xx replies are the caller's fault and are never retried.
  */
-import { GlmvError } from "../util/errors.ts";
+import { GlmvError } from "./errors.ts";
 
 /** How hard to try one request. */
 export type RetryPolicy = {
