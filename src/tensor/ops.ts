@@ -61,12 +61,8 @@ const MASKED = -1e30;
  * and group: [B, K, G, S, D]. Softmax in fp32 with scale 1/√D; k and v are never repeated per query head (and
  * their gradients need no group sum).
  *
- * Layout matters on jax-js 0.1.25: a transposed view that is then reshaped (merging axes the transpose made
- * non-adjacent, like G and S) cannot be tiled when a matmul reads it, and that matmul ran at ~0.4 GFLOP/s, 20×
- * below a plain one. Keeping G and S as separate axes (5-D matmuls) and projecting per head (`attentionProjected`)
- * avoids every such view: the prefill of a 64-row rollout batch of the tiny model went from 0.70 s to 0.28 s, and
- * 40 sampled tokens from 1.27 s to 0.76 s (`npm run bench:model`, "rollout batch"; random weights, so no row
- * stops early).
+ * G and S stay separate axes (5-D matmuls): on jax-js 0.1.25 a matmul reading a transposed-then-merged view runs
+ * ~20× slower (docs/experiments.md#speedups).
  */
 function groupedAttention(q: JaxArray, k: JaxArray, v: JaxArray, mask: JaxArray): JaxArray {
   const [b, s, heads, dim] = q.shape as [number, number, number, number];
@@ -95,8 +91,8 @@ export function attention(q: JaxArray, k: JaxArray, v: JaxArray, mask: JaxArray)
 
 /**
  * Attention followed by its output projection, `linear(attention(q, k, v, mask) as [B, S, H·D], weight, bias)`,
- * computed as a sum of per-head projections so that no matmul reads a transposed-then-merged view: 5× faster
- * forward at the rollout prefill's shape, within ~5% on the gradient.
+ * computed as a sum of per-head projections so that no matmul reads a transposed-then-merged view
+ * (docs/experiments.md#speedups).
  * @param weight [out, H·D] (torch layout), bias [out]
  * @returns      [B, S, out]
  */
