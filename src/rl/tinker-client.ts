@@ -6,48 +6,16 @@
  */
 import { GlmvError } from "../util/errors.ts";
 import { DEFAULT_RETRY, type JsonReply, type RetryPolicy, requestJson } from "../util/http-json.ts";
-
-export type EncodedTextChunk = { type: "encoded_text"; tokens: number[] };
-/** An image; the server expands it to its placeholder tokens. `expected_tokens` gives the model input's length. */
-export type ImageChunk = { type: "image"; data: string; format: "png" | "jpeg"; expected_tokens?: number };
-export type ModelInputChunk = EncodedTextChunk | ImageChunk;
-export type ModelInput = { chunks: ModelInputChunk[] };
-export type TensorData = { data: number[]; dtype?: "int64" | "float32"; shape?: number[] };
-/** One training example. Position i of `model_input` predicts `target_tokens[i]` (next-token alignment). */
-export type Datum = { model_input: ModelInput; loss_fn_inputs: Record<string, TensorData> };
-export type LossFn = "cross_entropy" | "importance_sampling" | "ppo";
-export type AdamParams = {
-  learning_rate: number;
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
-  weight_decay?: number;
-  grad_clip_norm?: number;
-};
-export type SamplingParams = {
-  max_tokens: number;
-  temperature?: number;
-  top_p?: number;
-  top_k?: number;
-  stop?: number[];
-  seed?: number;
-};
-export type SampledSequence = { tokens: number[]; logprobs: number[] | null; stop_reason: "stop" | "length" };
-/**
- * `prompt_logprobs` (when asked for): one entry per model-input position, entry i the logprob of token i given the
- * tokens before it; the first is null (nothing predicts it).
- */
-export type SampleResponse = {
-  sequences: SampledSequence[];
-  type?: "sample";
-  prompt_logprobs?: (number | null)[] | null;
-};
-export type ForwardBackwardOutput = {
-  loss_fn_output_type: string;
-  loss_fn_outputs: { logprobs: TensorData; elementwise_loss?: TensorData }[];
-  metrics: Record<string, number>;
-};
-export type OptimStepResponse = { metrics?: Record<string, number> };
+import type {
+  AdamParams,
+  Datum,
+  ForwardBackwardOutput,
+  LossFn,
+  ModelInput,
+  OptimStepResponse,
+  SampleResponse,
+  SamplingParams,
+} from "./tinker-protocol.ts";
 
 /** How requests reach the server: HTTP by default, or a direct call into an in-process server (tests, embedding). */
 export type TinkerTransport = (method: "GET" | "POST", path: string, body?: unknown) => Promise<JsonReply>;

@@ -30,14 +30,8 @@ import type {
   UpdateMetrics,
   UpdateParams,
 } from "./policy.ts";
-import type {
-  AdamParams,
-  Datum,
-  LossFn,
-  ModelInputChunk,
-  SampledSequence,
-  TinkerClient,
-} from "./tinker-client.ts";
+import type { TinkerClient } from "./tinker-client.ts";
+import type { AdamParams, Datum, LossFn, ModelInputChunk, SampledSequence } from "./tinker-protocol.ts";
 
 export type TinkerPolicyOptions = {
   client: TinkerClient;

@@ -4,19 +4,25 @@
  */
 import { type GlmvErrorCode, isGlmvError } from "../util/errors.ts";
 
-/** HTTP status per error code. Input problems are the client's (4xx); everything else is the server's (5xx). */
+/**
+ * HTTP status per error code, for every glmv server (reward, curriculum, trainer). Input problems are the client's
+ * (4xx); everything else is the server's (5xx). The trainer's futures call a 4xx code's failure category "user".
+ */
 export const HTTP_STATUS: Record<GlmvErrorCode, number> = {
   bad_input: 400,
   bad_argument: 400,
+  /** A well-formed request whose image cannot be decoded: unprocessable content, as schema errors are. */
   image_invalid: 422,
+  /** A checkpoint the client named does not fit the model it is loaded into (the trainer's load_weights). */
+  checkpoint_mismatch: 400,
   not_found: 404,
   verify_timeout: 504,
   worker_crashed: 503,
   engine_error: 502,
+  /** The server's own config (model config.json, backend): request fields are bad_input, never bad_config. */
   bad_config: 500,
   io_error: 500,
   checkpoint_corrupt: 500,
-  checkpoint_mismatch: 500,
   unsupported_dtype: 500,
   tokenizer_error: 500,
 };

@@ -34,7 +34,7 @@ import { clippedSurrogate, type GrpoBatch, tokenLogprobs } from "../rl/grpo-loss
 import { loadOptimizerState, saveOptimizerState } from "../rl/optimizer-state.ts";
 import { alignToTargets, layoutPacked, packedInputs, packedTargets } from "../rl/packed-inputs.ts";
 import { packSequences } from "../rl/packing.ts";
-import type { AdamParams, Datum, LossFn, ModelInputChunk, SamplingParams } from "../rl/tinker-client.ts";
+import type { AdamParams, Datum, LossFn, ModelInputChunk, SamplingParams } from "../rl/tinker-protocol.ts";
 import { type AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
 import { mulberry32 } from "../util/rng.ts";

@@ -11,7 +11,7 @@ import type {
   ModelInputChunk,
   SampleResponse,
   SamplingParams,
-} from "../rl/tinker-client.ts";
+} from "../rl/tinker-protocol.ts";
 import { GlmvError } from "../util/errors.ts";
 
 /** What an `asample` request asks for besides the samples. */

@@ -2,8 +2,10 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Datum } from "../rl/tinker-client.ts";
+import type { Datum } from "../rl/tinker-protocol.ts";
+import { GlmvError, type GlmvErrorCode } from "../util/errors.ts";
 import { bigramBackend } from "./bigram-backend.ts";
+import { HTTP_STATUS } from "./errors.ts";
 import { type TrainerBackend, tokenLoss } from "./trainer-backend.ts";
 import { createTrainerApp } from "./trainer-server.ts";
 
@@ -282,6 +284,58 @@ describe("trainer server: Tinker routes", () => {
       expect(await logprobsNow()).toEqual(saved);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("trainer server: error statuses", () => {
+  /** The bigram backend, except that creating a model fails at once with `code`, or later in its future. */
+  const failing = (code: GlmvErrorCode, when: "now" | "future"): TrainerBackend => {
+    const inner = backend();
+    return {
+      ...inner,
+      createModel: (opts) => {
+        if (when === "now") throw new GlmvError(code, `cannot create (${code})`);
+        return inner.createModel(opts).then(async (model) => ({
+          ...model,
+          forwardBackward: async () => {
+            throw new GlmvError(code, `cannot train (${code})`);
+          },
+        }));
+      },
+    };
+  };
+
+  it("answers a GlmvError with serve/errors.ts's status: client input 4xx (image_invalid 422), server config 5xx", async () => {
+    const expected: [GlmvErrorCode, number][] = [
+      ["image_invalid", 422],
+      ["checkpoint_mismatch", 400],
+      ["bad_input", 400],
+      ["bad_config", 500],
+      ["io_error", 500],
+    ];
+    for (const [code, status] of expected) {
+      const app = createTrainerApp({ backend: failing(code, "now") });
+      const { session_id } = await ok(app, "create_session", { tags: [] });
+      const reply = await app.request("POST", "/api/v1/create_model", { session_id, base_model: "bigram" });
+      expect([code, reply.status]).toEqual([code, status]);
+      expect(reply.status).toBe(HTTP_STATUS[code]);
+      expect(reply.body).toMatchObject({ code });
+    }
+  });
+
+  it("calls a failed future's category 'user' exactly for the 4xx codes", async () => {
+    for (const code of ["image_invalid", "checkpoint_mismatch", "bad_config", "io_error"] as const) {
+      const app = createTrainerApp({ backend: failing(code, "future") });
+      const model_id = await newModel(app);
+      const r = await settle(
+        app,
+        await ok(app, "forward_backward", {
+          model_id,
+          forward_backward_input: { data: [sequenceDatum()], loss_fn: "cross_entropy" },
+        }),
+      );
+      expect([code, r.category]).toEqual([code, HTTP_STATUS[code] < 500 ? "user" : "server"]);
     }
   });
 });

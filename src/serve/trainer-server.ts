@@ -15,8 +15,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { GlmvError, type GlmvErrorCode, isGlmvError } from "../util/errors.ts";
+import { AdamParams, Datum, LossFn, ModelInput, SamplingParams } from "../rl/tinker-protocol.ts";
+import { GlmvError, isGlmvError } from "../util/errors.ts";
 import type { JsonReply } from "../util/http-json.ts";
+import { HTTP_STATUS } from "./errors.ts";
 import { createMetrics, observeRequest, renderMetrics } from "./metrics.ts";
 import type { TrainerBackend, TrainerModel, TrainerSampler } from "./trainer-backend.ts";
 import { listenTrainer, type TrainerHttpOptions } from "./trainer-http.ts";
@@ -30,31 +32,6 @@ export type TrainerAppOptions = {
   checkpointRoot?: string;
 };
 
-/** The one table from error codes to HTTP statuses. */
-const STATUS: Partial<Record<GlmvErrorCode, number>> = {
-  bad_input: 400,
-  bad_argument: 400,
-  bad_config: 400,
-  image_invalid: 400,
-  checkpoint_mismatch: 400,
-  not_found: 404,
-};
-
-const TensorData = z.object({
-  data: z.array(z.number()),
-  dtype: z.enum(["int64", "float32"]).optional(),
-  shape: z.array(z.number()).optional(),
-});
-const Chunk = z.union([
-  z.object({ type: z.literal("encoded_text"), tokens: z.array(z.number().int()) }),
-  z.object({
-    type: z.literal("image"),
-    data: z.string(),
-    format: z.enum(["png", "jpeg"]),
-    expected_tokens: z.number().int().optional(),
-  }),
-]);
-const ModelInput = z.object({ chunks: z.array(Chunk) });
 const Bodies = {
   create_model: z.object({
     session_id: z.string(),
@@ -66,21 +43,14 @@ const Bodies = {
   forward_backward: z.object({
     model_id: z.string(),
     forward_backward_input: z.object({
-      data: z.array(z.object({ model_input: ModelInput, loss_fn_inputs: z.record(z.string(), TensorData) })),
-      loss_fn: z.enum(["cross_entropy", "importance_sampling", "ppo"]),
+      data: z.array(Datum),
+      loss_fn: LossFn,
       loss_fn_config: z.record(z.string(), z.number()).nullish(),
     }),
   }),
   optim_step: z.object({
     model_id: z.string(),
-    adam_params: z.object({
-      learning_rate: z.number(),
-      beta1: z.number().optional(),
-      beta2: z.number().optional(),
-      eps: z.number().optional(),
-      weight_decay: z.number().optional(),
-      grad_clip_norm: z.number().optional(),
-    }),
+    adam_params: AdamParams,
   }),
   weights: z.object({ model_id: z.string(), path: z.string().min(1), optimizer: z.boolean().default(true) }),
   save_for_sampler: z.object({
@@ -96,21 +66,7 @@ const Bodies = {
   asample: z.object({
     prompt: ModelInput,
     num_samples: z.number().int().positive().default(1),
-    sampling_params: z.object({
-      max_tokens: z.number().int().min(0),
-      temperature: z.number().min(0).optional(),
-      top_p: z.number().optional(),
-      top_k: z.number().int().optional(),
-      stop: z
-        .array(z.number().int())
-        .nullish()
-        .transform((x) => x ?? undefined),
-      seed: z
-        .number()
-        .int()
-        .nullish()
-        .transform((x) => x ?? undefined),
-    }),
+    sampling_params: SamplingParams,
     sampling_session_id: z.string().nullish(),
     model_path: z.string().nullish(),
     prompt_logprobs: z.boolean().nullish(),
@@ -197,7 +153,7 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
       } catch (e) {
         future.error = {
           error: (e as Error).message,
-          category: isGlmvError(e) && STATUS[e.code] ? "user" : "server",
+          category: isGlmvError(e) && HTTP_STATUS[e.code] < 500 ? "user" : "server",
         };
       } finally {
         future.done = true;
@@ -423,7 +379,7 @@ export function createTrainerApp(opts: TrainerAppOptions): TrainerApp {
       } catch (e) {
         if (e instanceof z.ZodError) reply = { status: 422, body: { detail: e.issues } };
         else if (isGlmvError(e))
-          reply = { status: STATUS[e.code] ?? 500, body: { detail: e.message, code: e.code } };
+          reply = { status: HTTP_STATUS[e.code], body: { detail: e.message, code: e.code } };
         else reply = { status: 500, body: { detail: (e as Error).message } };
       }
     }
