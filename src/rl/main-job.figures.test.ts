@@ -260,6 +260,11 @@ describe("Summary figures", () => {
     expect(mean(all.map((m) => m.tokensPerSec))).not.toBeCloseTo(summary.tokensPerSec, 6);
     expect(JSON.parse(readFileSync(join(out, "summary.json"), "utf8"))).toEqual(summary);
     for (const key of Object.keys(summary)) expect(PINNED_SUMMARY_FIGURES).toContain(key);
+
+    // resumed with summary.json lost, the run reads all its RLCS steps back (the extension too) and keeps the 4
+    rmSync(join(out, "summary.json"));
+    const resumed = await runMainJob({ outDir: out, config: config(), engine, compare: true, resume: true });
+    expect({ ...resumed, wallSeconds: 0 }).toEqual({ ...summary, wallSeconds: 0 });
   });
 
   it("time the likelihood scoring, and are null for a control that did not run", async () => {
