@@ -6,7 +6,9 @@ import { loadCheckpointDir } from "../model/checkpoint.ts";
 import { expectedTensors, parseHfConfig, presetConfig } from "../model/config.ts";
 import { initParams, type MoeLayerParams } from "../model/params.ts";
 import { loadTinyTokenizer } from "../model/tokenizer.ts";
+import { SftConfig } from "../rl/config.ts";
 import { LocalPolicy } from "../rl/local-policy.ts";
+import { SftRunConfig } from "../rl/sft.ts";
 import { main } from "./main.ts";
 import { parseSftArgs } from "./sft.ts";
 
@@ -22,6 +24,25 @@ describe("parseSftArgs", () => {
     expect(o).toMatchObject({ model: "tiny", biasRate: 1e-3, auxCoef: 1e-4 });
     const moe = parseSftArgs(["--model", "tiny-moe", "--bias-rate", "0", "--aux-coef", "0"]);
     expect(moe).toMatchObject({ model: "tiny-moe", biasRate: 0, auxCoef: 0 });
+  });
+
+  it("reads the numbers through the one SFT schema: its defaults and limits, the command's own steps and seed", () => {
+    const schema = SftRunConfig.parse({});
+    const o = parseSftArgs([]);
+    expect(o).toMatchObject({
+      steps: 80,
+      seed: 1,
+      rows: schema.rows,
+      context: schema.context,
+      lr: schema.lr,
+    });
+    expect(o).toMatchObject({ evalEvery: schema.evalEvery, style: schema.style });
+    expect(SftConfig.parse({}).lr).toBe(schema.lr);
+    expect(parseSftArgs(["--steps", "1.5"])).toMatch(/^option --steps: /);
+    expect(parseSftArgs(["--steps", "0"])).toMatch(/^option --steps: /);
+    expect(parseSftArgs(["--lr", "0"])).toMatch(/^option --lr: /);
+    expect(parseSftArgs(["--rows=-2"])).toMatch(/^option --rows: /);
+    expect(parseSftArgs(["--lr", "1e-4", "--rows", "3"])).toMatchObject({ lr: 1e-4, rows: 3 });
   });
 
   it("returns a usage error for bad values and null for --help", () => {

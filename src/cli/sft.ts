@@ -10,11 +10,12 @@ import { z } from "zod";
 import { buildSuite } from "../data/tasks/suite.ts";
 import { TASK_FAMILIES } from "../data/tasks/types.ts";
 import { presetConfig } from "../model/config.ts";
+import { MoeBalanceConfig } from "../model/moe-balance.ts";
 import { initParams } from "../model/params.ts";
 import { TINY_TOKENIZER_PATH } from "../model/tiny-tokenizer.ts";
 import { createTokenizer } from "../model/tokenizer.ts";
 import { LocalPolicy } from "../rl/local-policy.ts";
-import { runSft, type SftStepLog } from "../rl/sft.ts";
+import { runSft, SftRunConfig, type SftStepLog } from "../rl/sft.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { parseCliArgs } from "./args.ts";
@@ -42,11 +43,22 @@ options:
   --aux-coef X         tiny-moe: sequence balance loss weight (default 1e-4; 0 turns it off)
   -h, --help           show this help`;
 
+const sft = SftRunConfig.shape;
+const moe = MoeBalanceConfig.shape;
+
+/** A numeric flag checked by its field of the SFT schema (`runSft`'s); absent, the schema's default applies. */
+const numberFlag = <T extends z.ZodType>(field: T) =>
+  z.preprocess((v) => (v === undefined ? undefined : Number(v)), field);
+
+/** The flags; the numbers are SftRunConfig's fields, with the command's own defaults where it sets one. */
 const Options = z.object({
   out: z.string().min(1).default("runs/sft"),
   model: z.enum(["tiny", "tiny-moe"]).default("tiny"),
-  steps: z.coerce.number().int().positive().default(80),
-  seed: z.coerce.number().int().default(1),
+  /** 80 steps: the command's quick default (a main job's SFT takes `sft.steps`, 150). */
+  steps: numberFlag(sft.steps)
+    .refine((n) => n >= 1, "Too small: expected number to be >=1")
+    .default(80),
+  seed: numberFlag(sft.seed).default(1),
   families: z
     .string()
     .default(TASK_FAMILIES.join(","))
@@ -54,13 +66,13 @@ const Options = z.object({
     .pipe(z.array(z.enum(TASK_FAMILIES)).min(1)),
   perFamily: z.coerce.number().int().positive().default(600),
   heldout: z.coerce.number().int().min(0).default(64),
-  rows: z.coerce.number().int().positive().default(12),
-  context: z.coerce.number().int().positive().default(256),
-  lr: z.coerce.number().positive().default(3e-3),
-  evalEvery: z.coerce.number().int().min(0).default(0),
-  style: z.enum(["4.1v", "4.5v"]).default("4.1v"),
-  biasRate: z.coerce.number().min(0).default(1e-3),
-  auxCoef: z.coerce.number().min(0).default(1e-4),
+  rows: numberFlag(sft.rows),
+  context: numberFlag(sft.context),
+  lr: numberFlag(sft.lr),
+  evalEvery: numberFlag(sft.evalEvery),
+  style: sft.style,
+  biasRate: numberFlag(moe.biasUpdateRate),
+  auxCoef: numberFlag(moe.auxLossCoef),
 });
 type Options = z.infer<typeof Options>;
 

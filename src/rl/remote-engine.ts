@@ -50,7 +50,7 @@ import type {
   UpdateParams,
 } from "./policy.ts";
 import { createPolicy, type PolicySpec } from "./policy-factory.ts";
-import { SftConfig } from "./sft.ts";
+import { SftRunConfig } from "./sft.ts";
 import { TinkerPolicy } from "./tinker-policy.ts";
 
 export type RemoteEngineSpec = {
@@ -205,7 +205,7 @@ export function withoutMediaTokens(batch: UpdateBatch, mediaIds: ReadonlySet<num
  */
 export async function createRemoteEngine(config: RlConfig, spec: RemoteEngineSpec): Promise<MainJobEngine> {
   const rl = config.rl;
-  const sftDefaults = SftConfig.parse({});
+  const sftDefaults = SftRunConfig.parse({});
   const adamw = AdamWConfig.parse({});
   const adam = {
     beta1: adamw.beta1,

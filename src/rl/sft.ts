@@ -8,6 +8,7 @@ import { type Array as JaxArray, numpy as np, tree } from "@jax-js/jax";
 import { z } from "zod";
 import { encodeSftExample } from "../data/task-encoding.ts";
 import type { TaskItem } from "../data/tasks/types.ts";
+import { STYLES } from "../model/domains.ts";
 import type { EncodedExample } from "../model/encode.ts";
 import { createTrainStep, initOptimizer } from "../model/model.ts";
 import {
@@ -22,6 +23,7 @@ import {
 import { AdamWConfig, warmupCosine } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
 import { createRng } from "../util/rng.ts";
+import { SftConfig } from "./config.ts";
 import { type AccuracyReport, evaluateAccuracy } from "./evaluate.ts";
 import type { LocalPolicy } from "./local-policy.ts";
 import { segmentValidity, splitLoads } from "./local-policy-moe.ts";
@@ -33,8 +35,12 @@ import {
   packedTargets,
 } from "./packed-inputs.ts";
 
-export const SftConfig = z.object({
-  steps: z.number().int().min(1).default(80),
+/**
+ * What `runSft` takes: the run config's SFT schedule (`SftConfig` in config.ts, the one SFT schema: steps, lr,
+ * warm-up and their defaults) plus how examples are packed, evaluated and balanced. Callers (the main job, `glmv sft`)
+ * pass their own steps, lr and warm-up explicitly.
+ */
+export const SftRunConfig = SftConfig.extend({
   /** Packed rows per step; with context 256 a row holds 3–5 tiny task sequences, so 12 rows ≈ 48 samples. */
   rows: z.number().int().positive().default(12),
   context: z.number().int().positive().default(256),
@@ -43,15 +49,13 @@ export const SftConfig = z.object({
    * Default rows × ⌈context / 40⌉: tiny task sequences (one image each) are at least ~40 tokens.
    */
   imageSlots: z.number().int().min(0).optional(),
-  lr: z.number().positive().default(3e-3),
-  warmupSteps: z.number().int().min(0).default(10),
   minLr: z.number().min(0).default(3e-4),
   /** Evaluate held-out accuracy every this many steps (0: only at the end). */
   evalEvery: z.number().int().min(0).default(0),
   /** Generation length of the held-out evaluation. */
   evalMaxNewTokens: z.number().int().positive().default(48),
   seed: z.number().int().default(0),
-  style: z.enum(["4.1v", "4.5v"]).default("4.1v"),
+  style: z.enum(STYLES).default("4.1v"),
   adamw: AdamWConfig.default(AdamWConfig.parse({})),
   /**
    * MoE configs only: loss-free bias update rate u after each step (0 freezes it) and balance loss weight α.
@@ -61,7 +65,7 @@ export const SftConfig = z.object({
    */
   moeBalance: MoeBalanceConfig.prefault({}),
 });
-export type SftConfig = z.infer<typeof SftConfig>;
+export type SftRunConfig = z.infer<typeof SftRunConfig>;
 
 /** One logged step. */
 export type SftStepLog = {
@@ -190,10 +194,10 @@ export async function runSft(
   policy: LocalPolicy,
   train: readonly TaskItem[],
   heldout: readonly TaskItem[],
-  config: z.input<typeof SftConfig> = {},
+  config: z.input<typeof SftRunConfig> = {},
   hooks: SftHooks = {},
 ): Promise<SftResult> {
-  const c = SftConfig.parse(config);
+  const c = SftRunConfig.parse(config);
   const enc = { ...policy.encoder, style: c.style };
   const examples = train.map((item) => encodeSftExample(enc, item, c.style));
   const imageSlots = c.imageSlots ?? c.rows * Math.ceil(c.context / 40);
