@@ -53,8 +53,11 @@ const EMPTY_ENV = new Map<string, number>();
 const SIMPLE_FRAC = /^(-?)\\frac\{(-?\d+(?:\.\d+)?)\}\{(-?\d+(?:\.\d+)?)\}$/;
 const MAX_DEPTH = 4;
 
-/** The value of a numeric text: fast paths (plain numbers, `\frac{a}{b}`), then the engine; NaN if none. */
-export function numericValue(text: string): number {
+/**
+ * The exact value of a numeric text: fast paths (plain numbers, `\frac{a}{b}`), then the engine; NaN if none. (The
+ * anti-hacking check's lenient reader, which skips units and hedge words, is `antihack.ts`'s `numericValue`.)
+ */
+function evaluateNumberText(text: string): number {
   const plain = parsePlainNumber(text);
   if (plain) return plain.value;
   const frac = SIMPLE_FRAC.exec(text.replace(/\s+/g, ""));
@@ -92,10 +95,10 @@ function readQuantity(body: string, looseUnits: boolean): Quantity {
   const unitIsTight =
     q.unit !== null && !/\s/.test(body.slice(q.valueText.length, body.length - q.unitText.length));
   const unitOk = q.unit !== null && (looseUnits || !unitIsTight || q.unitText.length > 1);
-  if (unitOk) return { value: numericValue(q.valueText), unit: q.unit, text: q.valueText };
+  if (unitOk) return { value: evaluateNumberText(q.valueText), unit: q.unit, text: q.valueText };
   const words = stripTrailingWords(body);
   const text = words ?? body;
-  return { value: numericValue(text), unit: null, text };
+  return { value: evaluateNumberText(text), unit: null, text };
 }
 
 /** Scalars: numbers (with units, percent, degrees) first, then expressions. */

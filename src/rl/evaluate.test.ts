@@ -45,7 +45,7 @@ describe("evaluateAccuracy", () => {
     const report = await evaluateAccuracy(policy, items.slice(0, 2), {
       style: "4.5v",
       maxNewTokens: 8,
-      score: (xs) =>
+      score: async (xs) =>
         xs.map((x) => ({
           reward: x.style === "4.5v" ? 1 : 0,
           correct: true,

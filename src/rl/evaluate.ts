@@ -10,6 +10,7 @@ import type { ResponseStyle } from "../model/domains.ts";
 import type { ScoredResult, ScoreInput } from "../reward/system.ts";
 import { scoreItem } from "../reward/system.ts";
 import type { Policy, Rollout } from "./policy.ts";
+import type { Scorer } from "./trainer.ts";
 
 /** Accuracy of one group of items. */
 export type AccuracyCell = { n: number; correct: number; accuracy: number };
@@ -26,22 +27,20 @@ export type AccuracyReport = AccuracyCell & {
   results: { id: string; family: string; text: string; reward: number; correct: boolean; format: string }[];
 };
 
-/** Scores a batch of responses; the default is the in-thread reward system (`scoreItem`). */
-export type Scorer = (inputs: readonly ScoreInput[]) => Promise<ScoredResult[]> | ScoredResult[];
-
 export type EvaluateOptions = {
   style: ResponseStyle;
   maxNewTokens: number;
   /** Tokens before `</think>` is forced; default `maxNewTokens` (no forcing). */
   thinkBudget?: number;
   seed?: number;
+  /** Scores the responses (e.g. a run's worker pool); the default is the in-thread reward system (`scoreItem`). */
   score?: Scorer;
   /** 0 (default) decodes greedily; the rollout temperature measures the sampling policy RL optimises. */
   temperature?: number;
 };
 
-/** Score inputs of items and their responses (gold answer, question and options for the verifier). */
-export function scoreInputs(
+/** Score inputs of items and their one response each, ids the items' (gold answer, question and options). */
+export function heldoutScoreInputs(
   items: readonly TaskItem[],
   texts: readonly string[],
   style: ResponseStyle,
@@ -122,7 +121,7 @@ export async function evaluateAccuracy(
     seed: opts.seed ?? 0,
   });
   const texts = groups.map((g) => g[0]?.text ?? "");
-  const inputs = scoreInputs(items, texts, opts.style);
-  const score: Scorer = opts.score ?? ((xs) => xs.map((x) => scoreItem(x, { style: opts.style })));
+  const inputs = heldoutScoreInputs(items, texts, opts.style);
+  const score: Scorer = opts.score ?? (async (xs) => xs.map((x) => scoreItem(x, { style: opts.style })));
   return summarizeAccuracy(items, await score(inputs), texts);
 }

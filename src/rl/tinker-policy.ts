@@ -66,7 +66,7 @@ export const glmImageTokens = (img: RawImage): number => {
 const SCORING_CONCURRENCY = 256;
 
 /** A prompt as the Tinker model input, kept for the update. */
-type EncodedPrompt = { chunks: ModelInputChunk[]; length: number; textIds: (number | null)[] };
+type ChunkedPrompt = { chunks: ModelInputChunk[]; length: number; textIds: (number | null)[] };
 
 /**
  * @example
@@ -74,7 +74,7 @@ type EncodedPrompt = { chunks: ModelInputChunk[]; length: number; textIds: (numb
  * const groups = await policy.generate(prompts, params);
  */
 export class TinkerPolicy implements Policy {
-  private readonly encoded = new Map<string, EncodedPrompt>();
+  private readonly encoded = new Map<string, ChunkedPrompt>();
   private samplingSessionId = "";
   private samplerVersion = 0;
   /** Media placeholder ids (image, video and their begin/end markers). */
@@ -220,7 +220,7 @@ export class TinkerPolicy implements Policy {
   }
 
   /** Render, tokenize and split at image placeholders; cached by prompt id for the update. */
-  private async encode(prompt: PolicyPrompt, style: RolloutParams["style"]): Promise<EncodedPrompt> {
+  private async encode(prompt: PolicyPrompt, style: RolloutParams["style"]): Promise<ChunkedPrompt> {
     const cached = this.encoded.get(prompt.id);
     if (cached) return cached;
     const tok = this.opts.tokenizer;
