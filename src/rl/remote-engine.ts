@@ -32,7 +32,7 @@ import { sftTarget } from "../data/tasks/cot.ts";
 import type { TaskItem } from "../data/tasks/types.ts";
 import { presetConfig } from "../model/config.ts";
 import { mediaTokenIds } from "../model/encode.ts";
-import { presetImageTokens } from "../serve/tiny-backend.ts";
+import { presetImageTokens } from "../model/image-tokens.ts";
 import { AdamWConfig, warmupCosine } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";

@@ -1,4 +1,6 @@
 import type { ChildProcess } from "node:child_process";
+import { type Array as JaxArray, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
+import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnGlmvServer } from "../../test/helpers/spawn-glmv.ts";
 import { presetBackend } from "../cli/serve-trainer.ts";
@@ -6,15 +8,24 @@ import { promptFromItem } from "../data/task-encoding.ts";
 import { sftTarget } from "../data/tasks/cot.ts";
 import { buildSuite } from "../data/tasks/index.ts";
 import { presetConfig } from "../model/config.ts";
-import { initParams } from "../model/params.ts";
+import { processImageFor } from "../model/encode.ts";
+import { presetImageTokens } from "../model/image-tokens.ts";
+import { forwardLogits } from "../model/model.ts";
+import { type GlmvParams, initParams } from "../model/params.ts";
+import { clippedSurrogate, tokenLogprobs } from "../model/policy-loss.ts";
+import { decodeImage } from "../model/processor.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
 import { LocalPolicy } from "../rl/local-policy.ts";
+import { alignToTargets, layoutPacked, packedInputs, packedTargets } from "../rl/packed-inputs.ts";
+import { packSequences } from "../rl/packing.ts";
 import type { Rollout, RolloutParams, UpdateBatch } from "../rl/policy.ts";
 import { TinkerClient } from "../rl/tinker-client.ts";
 import { TinkerPolicy } from "../rl/tinker-policy.ts";
 import type { Datum, ForwardBackwardOutput } from "../rl/tinker-protocol.ts";
+import { globalNorm } from "../tensor/adamw.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
-import { presetImageTokens, tinyBackend } from "./tiny-backend.ts";
+import { mulberry32 } from "../util/rng.ts";
+import { tinyBackend } from "./tiny-backend.ts";
 import { createTrainerApp } from "./trainer-server.ts";
 
 let tok: GlmvTokenizer;
@@ -275,5 +286,140 @@ describe("glmv serve trainer --preset tiny in a child process", () => {
     expect(Math.abs(remote.metrics.loss - local.metrics.loss)).toBeLessThan(1e-5);
     expect(remote).toEqual(local);
     expect(local.metrics.gradNorm).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe("tiny backend: forward_backward equals the GRPO objective on the same packed rows", () => {
+  it("ppo (clip-higher) and cross_entropy: loss, returned logprobs and grad norm of the clipped surrogate (−Σ w·logprob) by valueAndGrad, summed over the rows", async () => {
+    const context = 96;
+    const rand = mulberry32(11);
+    const item = ITEMS[0]!;
+    const png = await sharp(Buffer.from(item.image.data), {
+      raw: { width: item.image.width, height: item.image.height, channels: 3 },
+    })
+      .png()
+      .toBuffer();
+    const { pixels, grid } = processImageFor(cfg, await decodeImage(new Uint8Array(png)));
+    const imageTokens = presetImageTokens(cfg)({ ...item.image, channels: 3 });
+    const text = (n: number) => Array.from({ length: n }, () => 3 + Math.floor(rand() * 90));
+    // three sequences (one with an image) that pack into two rows of 96
+    const heads = [tok.encode("[gMASK]<sop><|user|><|begin_of_image|>"), text(30), text(20)];
+    const tails = [[tok.special.endImage, ...text(40)], text(30), text(25)];
+    const seqs = heads.map((h, i) => ({
+      ids: [...h, ...(i === 0 ? new Array<number>(imageTokens).fill(tok.special.image) : []), ...tails[i]!],
+      ...(i === 0 ? { pixels, grids: [grid] } : {}),
+    }));
+    // per position p (predicting token p + 1): weight on the last 20, old logprob, advantage
+    const perPos = seqs.map((q, i) => {
+      const n = q.ids.length - 1;
+      return {
+        weights: Array.from({ length: n }, (_, p) => (p >= n - 20 ? 1 / 60 : 0)),
+        logprobs: Array.from({ length: n }, () => -4.6 + 0.3 * rand()),
+        advantages: Array.from({ length: n }, () => [1, -1, 0.5][i]!),
+      };
+    });
+    const datum = (i: number, policy: boolean): Datum => {
+      const q = seqs[i]!;
+      const v = perPos[i]!;
+      const tensor = (data: number[], dtype: "int64" | "float32") => ({ data, dtype, shape: [data.length] });
+      const input = q.ids.slice(0, -1);
+      const split = i === 0 ? heads[0]!.length : input.length;
+      return {
+        model_input: {
+          chunks: [
+            { type: "encoded_text", tokens: input.slice(0, split) },
+            ...(i === 0
+              ? [
+                  {
+                    type: "image" as const,
+                    data: png.toString("base64"),
+                    format: "png" as const,
+                    expected_tokens: imageTokens,
+                  },
+                  { type: "encoded_text" as const, tokens: input.slice(split + imageTokens) },
+                ]
+              : []),
+          ],
+        },
+        loss_fn_inputs: {
+          target_tokens: tensor(q.ids.slice(1), "int64"),
+          weights: tensor(v.weights, "float32"),
+          ...(policy
+            ? { logprobs: tensor(v.logprobs, "float32"), advantages: tensor(v.advantages, "float32") }
+            : {}),
+        },
+      };
+    };
+    /** The reference: the packer and `grpoLoss` (cross-entropy: −Σ w·logprob) on the model's own weights. */
+    const reference = (policy: boolean) => {
+      const params = initParams(cfg, 5);
+      let loss = 0;
+      let grads: GlmvParams | undefined;
+      const logprobs: number[][] = seqs.map(() => []);
+      for (const row of packSequences(
+        seqs.map((q) => q.ids.length),
+        context,
+      ).microBatches) {
+        const layout = layoutPacked(cfg, [row.map((i) => seqs[i]!)], { rows: 1, context, imageSlots: 8 }, 0);
+        const arr = (pick: (i: number) => number[]) =>
+          np.array(alignToTargets(layout, [row.map((i) => [0, ...pick(i)])]), { shape: [1, context] });
+        const batch = {
+          inputs: packedInputs(cfg, layout),
+          targets: np.array(packedTargets(layout), { shape: [1, context], dtype: np.int32 }),
+          weights: arr((i) => perPos[i]!.weights),
+          oldLogprobs: arr((i) => perPos[i]!.logprobs),
+          advantages: arr((i) => perPos[i]!.advantages),
+        };
+        const [[l, lp], g] = valueAndGrad(
+          (p: GlmvParams) => {
+            const logits = forwardLogits(p, batch.inputs, cfg);
+            const logp = tokenLogprobs(logits, batch.targets);
+            if (!policy) {
+              tree.dispose([batch.oldLogprobs, batch.advantages]);
+              return [logp.ref.mul(batch.weights).sum().neg(), logp];
+            }
+            const [obj, clip] = clippedSurrogate(
+              logp.ref,
+              batch.oldLogprobs,
+              batch.advantages,
+              batch.weights,
+              {
+                clipLow: 0.2,
+                clipHigh: 0.28,
+              },
+            );
+            clip.dispose();
+            return [obj, logp];
+          },
+          { hasAux: true },
+        )(tree.ref(params)) as [[JaxArray, JaxArray], GlmvParams];
+        loss += l.dataSync()[0]!;
+        const host = lp.dataSync() as Float32Array;
+        row.forEach((i, k) => {
+          const start = layout.places[0]![k]!.start;
+          logprobs[i] = Array.from(host.slice(start, start + seqs[i]!.ids.length - 1));
+        });
+        grads = grads ? (tree.map((x: JaxArray, y: JaxArray) => x.add(y), grads, g) as GlmvParams) : g;
+      }
+      const gradNorm = globalNorm(grads!).dataSync()[0]!;
+      tree.dispose(params);
+      return { loss, logprobs, gradNorm };
+    };
+    for (const policy of [true, false]) {
+      const model = await tinyBackend({ cfg, tok, context }).createModel({ loraRank: 0, seed: 5 });
+      const out = await model.forwardBackward(
+        seqs.map((_, i) => datum(i, policy)),
+        policy ? "ppo" : "cross_entropy",
+        { clip_low_threshold: 0.8, clip_high_threshold: 1.28 },
+      );
+      const { metrics } = await model.optimStep({ learning_rate: 1e-3 });
+      model.dispose();
+      const ref = reference(policy);
+      expect(Math.abs(out.metrics["loss:sum"]! - ref.loss)).toBeLessThan(1e-4 * Math.abs(ref.loss));
+      expect(Math.abs(metrics.grad_norm! - ref.gradNorm)).toBeLessThan(1e-4 * ref.gradNorm);
+      for (const [i, lps] of ref.logprobs.entries())
+        for (const [p, lp] of lps.entries())
+          expect(Math.abs(out.loss_fn_outputs[i]!.logprobs.data[p]! - lp)).toBeLessThan(1e-4);
+    }
   }, 120_000);
 });

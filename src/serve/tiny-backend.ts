@@ -7,16 +7,14 @@
  *   are never sampled (as in the local policy); greedy requests arriving together share a batch.
  * - prompt logprobs (`asample` with `prompt_logprobs`): packed teacher-forced forwards shared by the requests that
  *   arrive together (tiny-scoring.ts); a one-token sample is drawn from the same forward.
- * - forward_backward: datums are packed into rows of `context` tokens (as `LocalPolicy` packs its updates), the
- *   GRPO clipped surrogate (`grpoLoss`) gives loss and gradients, and gradients accumulate until `optim_step`.
- *   "ppo" uses the given ratio bounds; "importance_sampling" is the same surrogate with bounds that never bind;
- *   "cross_entropy" (SFT through the API) is −Σ w·log π(target) on the same packed rows.
- * - optim_step: AdamW with the request's hyper-parameters. Weights and optimiser state save as a checkpoint folder.
+ * - forward_backward: datums are packed into rows of `context` tokens (as `LocalPolicy` packs its updates) and
+ *   handed to the trainer core (model/trainer-core.ts), which computes the loss and gradient on the fast gather
+ *   path and accumulates gradients until `optim_step`: "ppo" with the given ratio bounds (clip-higher),
+ *   "importance_sampling" (bounds that never bind), "cross_entropy" (SFT through the API).
+ * - optim_step: the core's AdamW with the request's hyper-parameters; save/load: the core's checkpoint folder.
  */
-import { join } from "node:path";
-import { type Array as JaxArray, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
-import { loadCheckpointDir, saveCheckpointDir } from "../model/checkpoint.ts";
-import { expectedTensors, type GlmvConfig, toHfConfig } from "../model/config.ts";
+import { numpy as np, tree } from "@jax-js/jax";
+import type { GlmvConfig } from "../model/config.ts";
 import { concatFloat32, mediaTokenIds, processImageFor } from "../model/encode.ts";
 import {
   createGenerator,
@@ -25,17 +23,16 @@ import {
   rowSeed,
   sampleAllowed,
 } from "../model/generate.ts";
-import { forwardLogits, type ModelOptState } from "../model/model.ts";
-import { type GlmvParams, initParams, paramsFromNamed, paramsToNamed } from "../model/params.ts";
+import { type GlmvParams, initParams } from "../model/params.ts";
 import type { GridThw } from "../model/position-ids.ts";
-import { decodeImage, type RawImage } from "../model/processor.ts";
+import { decodeImage } from "../model/processor.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
-import { clippedSurrogate, type GrpoBatch, tokenLogprobs } from "../rl/grpo-loss.ts";
-import { loadOptimizerState, saveOptimizerState } from "../rl/optimizer-state.ts";
+import { createTrainerCore, type TrainLoss } from "../model/trainer-core.ts";
+import { segmentValidity } from "../rl/local-policy-moe.ts";
 import { alignToTargets, layoutPacked, packedInputs, packedTargets } from "../rl/packed-inputs.ts";
 import { packSequences } from "../rl/packing.ts";
 import type { AdamParams, Datum, LossFn, ModelInputChunk, SamplingParams } from "../rl/tinker-protocol.ts";
-import { type AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
+import type { AdamWConfig } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
 import { mulberry32 } from "../util/rng.ts";
 import { createPromptScorer, createScoreFn } from "./tiny-scoring.ts";
@@ -60,9 +57,6 @@ export type TinyBackendOptions = {
   /** Rows of one prompt-logprob scoring call ([scoreRows, context]); concurrent requests share its rows. */
   scoreRows?: number;
 };
-
-/** A packed cross-entropy micro-batch: the GRPO batch without old logprobs and advantages. */
-type CrossEntropyBatch = Pick<GrpoBatch, "inputs" | "targets" | "weights">;
 
 /** A model input as the model sees it: ids with image placeholders expanded, patch rows and grids. */
 type Expanded = { ids: number[]; pixels: Float32Array; grids: GridThw[] };
@@ -110,73 +104,9 @@ async function expand(s: Settings, chunks: readonly ModelInputChunk[]): Promise<
   return { ids, pixels: concatFloat32(pixels), grids };
 }
 
-/**
- * The image placeholder count glmv's processor gives `img` under `cfg` (for `TinkerPolicy`'s `imageTokens`).
- * @example TinkerPolicy.create({ …, imageTokens: presetImageTokens(presetConfig("tiny")) }); // 56×56 → 4
- */
-export function presetImageTokens(cfg: GlmvConfig): (img: RawImage) => number {
-  return (img) => {
-    const [t, h, w] = processImageFor(cfg, img).grid;
-    return (t * h * w) / cfg.vision.spatialMergeSize ** 2;
-  };
-}
-
-function addTrees(a: GlmvParams, b: GlmvParams): GlmvParams {
-  return tree.map((x: JaxArray, y: JaxArray) => x.add(y), a, b) as GlmvParams;
-}
-
 function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
   const { cfg } = s;
-  let params = initial;
-  let opt: ModelOptState | undefined;
-  let acc: GlmvParams | undefined;
-  const gradFns = new Map<string, ReturnType<typeof jit>>();
-  const applyFns = new Map<string, ReturnType<typeof jit>>();
-  // Every loss returns the per-position logprobs of its own forward pass as auxiliary output (what
-  // `loss_fn_outputs` reports), so a micro-batch costs one forward and one backward.
-  const logprobsOf = (q: GlmvParams, b: CrossEntropyBatch) =>
-    tokenLogprobs(forwardLogits(q, b.inputs, cfg, { gather: "onehot" }), b.targets);
-  const gradFn = (clipLow: number, clipHigh: number) => {
-    const key = `${clipLow}/${clipHigh}`;
-    let f = gradFns.get(key);
-    if (!f) {
-      const lossCfg = { clipLow, clipHigh };
-      f = jit((p: GlmvParams, batch: GrpoBatch) => {
-        const [[loss, [clipFraction, logprobs]], grads] = valueAndGrad(
-          (q: GlmvParams) => {
-            const lp = logprobsOf(q, batch);
-            const [l, clip] = clippedSurrogate(
-              lp.ref,
-              batch.oldLogprobs,
-              batch.advantages,
-              batch.weights,
-              lossCfg,
-            );
-            return [l, [clip, lp]];
-          },
-          { hasAux: true },
-        )(p) as [[JaxArray, [JaxArray, JaxArray]], GlmvParams];
-        return { loss, clipFraction, grads, logprobs };
-      });
-      gradFns.set(key, f);
-    }
-    return f;
-  };
-  // Cross-entropy (SFT through the API): −Σ w·log π(target), on the same packed rows as the surrogate.
-  let ceFn: ReturnType<typeof jit> | undefined;
-  const crossEntropyGrad = () => {
-    ceFn ??= jit((p: GlmvParams, batch: CrossEntropyBatch) => {
-      const [[loss, logprobs], grads] = valueAndGrad(
-        (q: GlmvParams) => {
-          const lp = logprobsOf(q, batch);
-          return [lp.ref.mul(batch.weights).sum().neg(), lp];
-        },
-        { hasAux: true },
-      )(p) as [[JaxArray, JaxArray], GlmvParams];
-      return { loss, clipFraction: np.zeros([]), grads, logprobs };
-    });
-    return ceFn;
-  };
+  const core = createTrainerCore(cfg, initial);
   const rowShape = { rows: 1, context: s.context, imageSlots: s.imagesPerRow };
   // Generators depend only on shapes (weights are an argument), so every sampler snapshot shares them: one compile.
   const generators = new Map<number, Generator>();
@@ -204,9 +134,7 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
 
   return {
     async forwardBackward(data: Datum[], lossFn: LossFn, config: Record<string, number>) {
-      // importance sampling: bounds [0, ∞) never bind, so the clipped surrogate is r·A
-      const lo = lossFn === "ppo" ? (config.clip_low_threshold ?? 0.8) : 0;
-      const hi = lossFn === "ppo" ? (config.clip_high_threshold ?? 1.2) : 1e30;
+      const loss = trainLoss(lossFn, config);
       const segs = await Promise.all(
         data.map(async (d) => {
           const li = readLossInputs(d, lossFn);
@@ -234,53 +162,51 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
       const outputs = segs.map((q) => ({
         logprobs: { data: new Array<number>(q.ex.ids.length - 1).fill(0), dtype: "float32" as const },
       }));
-      let loss = 0;
+      let lossSum = 0;
       let clipped = 0;
       let weight = 0;
-      for (const row of packSequences(
+      const rows = packSequences(
         segs.map((q) => q.ex.ids.length),
         s.context,
-      ).microBatches) {
+      ).microBatches;
+      for (const row of rows) {
         const chosen = row.map((i) => segs[i]!);
         const layout = layoutPacked(cfg, [chosen.map((q) => q.ex)], rowShape, 0);
         const shape = [1, s.context];
         const arr = (values: number[][]) => np.array(alignToTargets(layout, [values]), { shape });
-        const targets = () => np.array(packedTargets(layout), { shape, dtype: np.int32 });
-        const base = {
-          inputs: packedInputs(cfg, layout),
-          targets: targets(),
-          weights: arr(chosen.map((q) => q.weights)),
-        };
-        const out = (
-          lossFn === "cross_entropy"
-            ? crossEntropyGrad()(tree.ref(params), base)
-            : gradFn(1 - lo, hi - 1)(tree.ref(params), {
-                ...base,
-                oldLogprobs: arr(chosen.map((q) => q.old)),
-                advantages: arr(chosen.map((q) => q.adv)),
-              })
-        ) as { loss: JaxArray; clipFraction: JaxArray; grads: GlmvParams; logprobs: JaxArray };
-        acc = acc ? addTrees(acc, out.grads) : out.grads;
+        const policy = loss.kind !== "cross_entropy";
+        const out = await core.forwardBackward(
+          {
+            inputs: packedInputs(cfg, layout),
+            targets: np.array(packedTargets(layout), { shape, dtype: np.int32 }),
+            weights: arr(chosen.map((q) => q.weights)),
+            ...(policy
+              ? { oldLogprobs: arr(chosen.map((q) => q.old)), advantages: arr(chosen.map((q) => q.adv)) }
+              : {}),
+            ...(cfg.text.moe ? { valid: segmentValidity(layout) } : {}),
+          },
+          loss,
+          // MoE: each row carries its share of the request's balance loss
+          { auxScale: 1 / rows.length },
+        );
         const w = chosen.reduce((a, q) => a + q.weights.reduce((x, y) => x + Math.abs(y), 0), 0);
-        loss += (await out.loss.jsAsync()) as number;
-        clipped += ((await out.clipFraction.jsAsync()) as number) * w;
+        lossSum += out.loss;
+        clipped += out.clipFraction * w;
         weight += w;
-        const host = (await out.logprobs.data()) as Float32Array;
         row.forEach((i, k) => {
           const place = layout.places[0]![k]!;
           const dst = outputs[i]!.logprobs.data;
-          for (let p = 0; p < dst.length; p++) dst[p] = host[place.start + p]!;
+          for (let p = 0; p < dst.length; p++) dst[p] = out.logprobs[place.start + p]!;
         });
       }
       return {
         loss_fn_output_type: lossFn,
         loss_fn_outputs: outputs,
-        metrics: { "loss:sum": loss, "clip_fraction:mean": weight > 0 ? clipped / weight : 0 },
+        metrics: { "loss:sum": lossSum, "clip_fraction:mean": weight > 0 ? clipped / weight : 0 },
       };
     },
 
     async optimStep(adam: AdamParams) {
-      if (!acc) return { metrics: { grad_norm: 0 } };
       const optCfg: AdamWConfig = {
         beta1: adam.beta1 ?? 0.9,
         beta2: adam.beta2 ?? 0.95,
@@ -288,57 +214,37 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
         weightDecay: adam.weight_decay ?? 0,
         clipNorm: adam.grad_clip_norm ?? 0,
       };
-      const key = JSON.stringify(optCfg);
-      let apply = applyFns.get(key);
-      if (!apply) {
-        apply = jit((p: GlmvParams, g: GlmvParams, o: ModelOptState, lr: JaxArray) =>
-          adamwUpdate(p, g, o, lr, optCfg),
-        );
-        applyFns.set(key, apply);
-      }
-      opt ??= adamwInit(params);
-      const up = apply(params, acc, opt, np.array(adam.learning_rate)) as {
-        params: GlmvParams;
-        state: ModelOptState;
-        gradNorm: JaxArray;
-      };
-      params = up.params;
-      opt = up.state;
-      acc = undefined;
-      return { metrics: { grad_norm: (await up.gradNorm.jsAsync()) as number } };
+      const { gradNorm } = await core.optimStep(adam.learning_rate, optCfg);
+      return { metrics: { grad_norm: gradNorm } };
     },
 
     async snapshot() {
-      const weights = tree.ref(params);
+      const weights = tree.ref(core.params);
       return createTinySampler(s, weights, generator, scorer(weights));
     },
 
-    async save(dir: string) {
-      await saveCheckpointDir(dir, { config: toHfConfig(cfg), tensors: paramsToNamed(params) });
-      if (opt) await saveOptimizerState(join(dir, "optimizer.safetensors"), opt);
-    },
+    save: (dir: string) => core.save(dir),
 
-    async load(dir: string, optimizer: boolean) {
-      const { tensors } = await loadCheckpointDir(dir, expectedTensors(cfg));
-      tree.dispose(params);
-      params = paramsFromNamed(tensors, cfg);
-      if (acc) tree.dispose(acc);
-      acc = undefined;
-      if (optimizer) {
-        if (opt) tree.dispose(opt);
-        opt = await loadOptimizerState(join(dir, "optimizer.safetensors"), cfg);
-      }
-    },
+    load: (dir: string, optimizer: boolean) => core.load(dir, { optimizer }),
 
     dispose() {
-      for (const f of [...gradFns.values(), ...applyFns.values()]) f.dispose();
-      ceFn?.dispose();
       scoreFn?.dispose();
       for (const g of generators.values()) g.dispose();
-      tree.dispose(params);
-      if (opt) tree.dispose(opt);
-      if (acc) tree.dispose(acc);
+      core.dispose();
     },
+  };
+}
+
+/**
+ * The core's loss for a Tinker loss name: "ppo" with the request's ratio thresholds (as ε below and above 1),
+ * "importance_sampling" and "cross_entropy" as they are.
+ */
+function trainLoss(lossFn: LossFn, config: Record<string, number>): TrainLoss {
+  if (lossFn !== "ppo") return { kind: lossFn };
+  return {
+    kind: "ppo",
+    clipLow: 1 - (config.clip_low_threshold ?? 0.8),
+    clipHigh: (config.clip_high_threshold ?? 1.2) - 1,
   };
 }
 
