@@ -1,25 +1,17 @@
-import { grad, type Array as JaxArray, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
+import { grad, type Array as JaxArray, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import { beforeAll, describe, expect, it } from "vitest";
 import { encodeSftExample } from "../data/task-encoding.ts";
 import { buildSuite } from "../data/tasks/suite.ts";
 import { type GlmvConfig, presetConfig } from "../model/config.ts";
 import type { EncodedExample } from "../model/encode.ts";
-import { buildInputs, createTrainStep, forwardLogits } from "../model/model.ts";
+import { buildInputs, createTrainStep, type ModelOptState } from "../model/model.ts";
 import { createMoeTrainStep, MoeBalanceConfig } from "../model/moe-balance.ts";
 import { type GlmvParams, initParams } from "../model/params.ts";
 import { loadTinyTokenizer } from "../model/tokenizer.ts";
 import { createTrainerCore } from "../model/trainer-core.ts";
-import { AdamWConfig, adamwInit } from "../tensor/adamw.ts";
+import { AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
-import {
-  clippedSurrogate,
-  createGrpoStep,
-  type GrpoBatch,
-  GrpoLossConfig,
-  grpoLoss,
-  lossWeights,
-  tokenLogprobs,
-} from "./grpo-loss.ts";
+import { clippedSurrogate, type GrpoBatch, grpoLoss, lossWeights } from "./grpo-loss.ts";
 import { createMoeGrpoGradFn, type MoeGradOut, segmentValidity } from "./local-policy-moe.ts";
 import { alignToTargets, layoutPacked, packedInputs, packedTargets } from "./packed-inputs.ts";
 
@@ -100,11 +92,10 @@ describe("loss weights", () => {
   });
 });
 
-describe("GRPO step on the tiny model", () => {
+describe("GRPO step on the tiny model (through the trainer core)", () => {
   it("raises the log-probability of a positively rewarded sample and lowers a negative one", async () => {
     const cfg = presetConfig("tiny");
-    let params = initParams(cfg, 1);
-    let opt = adamwInit(params);
+    const core = createTrainerCore(cfg, initParams(cfg, 1));
     const tokens = [
       [5, 9, 12, 7, 3, 3],
       [5, 9, 12, 8, 4, 4],
@@ -115,35 +106,27 @@ describe("GRPO step on the tiny model", () => {
     ];
     const targets = tokens.map((r) => [...r.slice(1), 0]);
     const targetMask = mask.map((r) => [...r.slice(1), 0]);
-    const makeBatch = (oldLogprobs: number[][]): GrpoBatch => ({
+    const targetArray = () => np.array(targets.flat(), { shape: [2, 6], dtype: np.int32 });
+    const makeBatch = (oldLogprobs: Float32Array): GrpoBatch => ({
       inputs: buildInputs(cfg, { tokens }).inputs,
-      targets: np.array(targets.flat(), { shape: [2, 6], dtype: np.int32 }),
-      oldLogprobs: np.array(oldLogprobs.flat(), { shape: [2, 6] }),
+      targets: targetArray(),
+      oldLogprobs: np.array(oldLogprobs, { shape: [2, 6] }),
       advantages: np.array([1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1], { shape: [2, 6] }),
       weights: np.array(lossWeights(targetMask, "sample").flat(), { shape: [2, 6] }),
     });
-    const logprobsOf = async (p: typeof params) => {
-      const { inputs } = buildInputs(cfg, { tokens });
-      const lp = tokenLogprobs(
-        forwardLogits(p, inputs, cfg),
-        np.array(targets.flat(), { shape: [2, 6], dtype: np.int32 }),
-      );
-      return (await lp.jsAsync()) as number[][];
-    };
-    const before = await logprobsOf(tree.ref(params));
-    const step = createGrpoStep(cfg, GrpoLossConfig.parse({}), AdamWConfig.parse({ weightDecay: 0 }));
+    const logprobsNow = () =>
+      core.logprobs({ inputs: buildInputs(cfg, { tokens }).inputs, targets: targetArray() });
+    const before = await logprobsNow();
+    const adamw = AdamWConfig.parse({ weightDecay: 0 });
     for (let i = 0; i < 5; i++) {
-      const res = step(params, opt, makeBatch(before), 1e-2);
-      params = res.params;
-      opt = res.opt;
-      tree.dispose([res.loss, res.clipFraction, res.gradNorm]);
+      await core.forwardBackward(makeBatch(before), { kind: "ppo", clipLow: 0.2, clipHigh: 0.28 });
+      await core.optimStep(1e-2, adamw);
     }
-    const after = await logprobsOf(tree.ref(params));
-    const sum = (rows: number[][], r: number) => rows[r]![2]! + rows[r]![3]!;
+    const after = await logprobsNow();
+    const sum = (lp: Float32Array, r: number) => lp[r * 6 + 2]! + lp[r * 6 + 3]!;
     expect(sum(after, 0)).toBeGreaterThan(sum(before, 0));
     expect(sum(after, 1)).toBeLessThan(sum(before, 1));
-    step.dispose();
-    tree.dispose([params, opt]);
+    core.dispose();
   });
 });
 
@@ -200,7 +183,7 @@ const CLIP = { clipLow: 0.2, clipHigh: 0.28 };
 const ADAMW = AdamWConfig.parse({ weightDecay: 0.01, clipNorm: 1 });
 
 describe("trainer core on packed rows equals the old GRPO paths", () => {
-  it("dense ppo: loss, clip fraction, gradient and the step of createGrpoStep (clip-higher)", async () => {
+  it("dense ppo: loss, clip fraction, gradient and the AdamW step of valueAndGrad(grpoLoss), what createGrpoStep was (clip-higher)", async () => {
     const cfg = presetConfig("tiny");
     const rows = await packedRows(cfg);
     const { valid: _v, ...batch } = rows();
@@ -218,16 +201,30 @@ describe("trainer core on packed rows equals the old GRPO paths", () => {
     expect(fb.clipFraction).toBeGreaterThan(0); // the nudged old logprobs make some ratios clip
     expect(treeDiff(tree.ref(core.gradients()!), refGrads)).toBeLessThan(1e-5);
 
-    const step = createGrpoStep(cfg, GrpoLossConfig.parse(CLIP), ADAMW);
+    // the old step (createGrpoStep, now deleted): jitted AdamW on valueAndGrad(grpoLoss) of the same rows
     const params = initParams(cfg, 8);
     const { valid: v2, ...stepRows } = rows();
     v2.dispose();
-    const old = step(params, adamwInit(params), stepRows, 3e-3);
+    const oldStep = jit((p: GlmvParams, o: ModelOptState, b: GrpoBatch, lr: JaxArray) => {
+      const [[, clip], grads] = valueAndGrad(
+        (q: GlmvParams) => grpoLoss(q, b, cfg, { ...CLIP, aggregation: "sample" }),
+        {
+          hasAux: true,
+        },
+      )(tree.ref(p));
+      clip.dispose();
+      return adamwUpdate(p, grads, o, lr, ADAMW);
+    });
+    const old = oldStep(params, adamwInit(params), stepRows, np.array(3e-3)) as {
+      params: GlmvParams;
+      state: ModelOptState;
+      gradNorm: JaxArray;
+    };
+    oldStep.dispose();
     const { gradNorm } = await core.optimStep(3e-3, ADAMW);
     expect(gradNorm).toBeCloseTo((await old.gradNorm.jsAsync()) as number, 5);
     expect(treeDiff(tree.ref(core.params), old.params)).toBeLessThan(1e-5);
-    step.dispose();
-    tree.dispose([old.opt, old.loss, old.clipFraction]);
+    tree.dispose(old.state);
     core.dispose();
   }, 120_000);
 

@@ -2,15 +2,15 @@
  * The GRPO policy objective (§5.3): PPO-style ratio clipping with clip-higher (separate low and high epsilon),
  * no KL term, no entropy term. Tokens the policy did not choose (the prompt, padding, and tokens injected by
  * force-answering) carry zero weight, so they never receive gradient. The per-token math lives in
- * `model/policy-loss.ts` (the trainer core uses it); it is re-exported here for the rl modules that import it.
+ * `model/policy-loss.ts` (the trainer core uses it); it is re-exported here for the rl modules that import it. The training step itself is the trainer core's
+ * (`createTrainerCore`).
  */
-import { type Array as JaxArray, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
+import type { Array as JaxArray } from "@jax-js/jax";
 import { z } from "zod";
 import type { GlmvConfig } from "../model/config.ts";
-import { forwardLogits, type ModelInputs, type ModelOptState } from "../model/model.ts";
+import { forwardLogits, type ModelInputs } from "../model/model.ts";
 import type { GlmvParams } from "../model/params.ts";
 import { clippedSurrogate, tokenLogprobs } from "../model/policy-loss.ts";
-import { type AdamWConfig, adamwUpdate } from "../tensor/adamw.ts";
 
 export { clippedSurrogate, tokenLogprobs };
 
@@ -69,29 +69,4 @@ export function grpoLoss(
   const logits = forwardLogits(params, batch.inputs, cfg);
   const logp = tokenLogprobs(logits, batch.targets);
   return clippedSurrogate(logp, batch.oldLogprobs, batch.advantages, batch.weights, loss);
-}
-
-export type GrpoStepResult = {
-  params: GlmvParams;
-  opt: ModelOptState;
-  loss: JaxArray;
-  clipFraction: JaxArray;
-  gradNorm: JaxArray;
-};
-
-/**
- * The jitted policy update on one micro-batch: GRPO loss and gradients by `valueAndGrad`, then AdamW.
- * Consumes `params`, `opt` and `batch`. Shapes are fixed by the caller (bucketed), so it compiles once.
- */
-export function createGrpoStep(cfg: GlmvConfig, lossCfg: GrpoLossConfig, optCfg: AdamWConfig) {
-  const compiled = jit((params: GlmvParams, opt: ModelOptState, batch: GrpoBatch, lr: JaxArray) => {
-    const [[loss, clipFraction], grads] = valueAndGrad((p: GlmvParams) => grpoLoss(p, batch, cfg, lossCfg), {
-      hasAux: true,
-    })(tree.ref(params));
-    const up = adamwUpdate(params, grads, opt, lr, optCfg);
-    return { params: up.params, opt: up.state, loss, clipFraction, gradNorm: up.gradNorm };
-  });
-  const step = (params: GlmvParams, opt: ModelOptState, batch: GrpoBatch, lr: number) =>
-    compiled(params, opt, batch, np.array(lr)) as GrpoStepResult;
-  return Object.assign(step, { dispose: () => compiled.dispose() });
 }
