@@ -78,7 +78,7 @@ describe("packBatch fill and balance", () => {
   // packBatch's default cap (+Infinity) makes capMicroBatches split each micro-batch into ceil(n / ∞) = 0 pieces:
   // every sequence is dropped and fill reads 1. rlStep always passes maxSeqsPerMicroBatch, so runs are not hit;
   // this flips to a failure (then: drop `.fails`) once trainer-phases.ts clamps the piece count to at least 1.
-  it.fails("keeps every sequence and the same fill without a cap (known bug: the default cap drops them)", () => {
+  it("keeps every sequence and the same fill without a cap (the default cap is Infinity)", () => {
     const uncapped = packBatch(batch, 2, 60);
     expect(uncapped.batch.ranks.flat(2).sort((a, b) => a - b)).toEqual([0, 1, 2, 3]);
     expect(uncapped.fill).toEqual(close(100 / 120));

@@ -169,8 +169,10 @@ export function withAdvantages(groups: readonly ScoredGroup[], cfg: RlLoopConfig
 
 /** Split micro-batches holding more than `max` sequences (each prompt brings an image; a row has fixed image slots). */
 export function capMicroBatches(microBatches: readonly number[][], max: number): number[][] {
+  // an uncapped (Infinity) micro-batch stays whole: ceil(n / ∞) would be 0 pieces and drop it
+  const pieces = (n: number) => (n === 0 ? 0 : Math.max(1, Math.ceil(n / max)));
   return microBatches.flatMap((mb) =>
-    Array.from({ length: Math.ceil(mb.length / max) }, (_, i) => mb.slice(i * max, (i + 1) * max)),
+    Array.from({ length: pieces(mb.length) }, (_, i) => mb.slice(i * max, (i + 1) * max)),
   );
 }
 
