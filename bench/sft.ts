@@ -55,6 +55,7 @@ const result = await runSft(
     imageSlots: num("rows") * 6,
     lr: num("lr"),
     minLr: num("min-lr"),
+    warmupSteps: 10, // the warm-up its recorded figures were measured with
     evalEvery: num("eval-every"),
     seed,
   },

@@ -1,7 +1,6 @@
 /**
  * AdamW state beside a checkpoint's weights: the moments under `mu.` / `nu.` + the Hugging Face key, and the step
- * count, as one safetensors file (`optimizer.safetensors`), so a resumed run continues the same optimiser. The trainer core (trainer-core.ts) saves and loads through it;
- * `rl/optimizer-state.ts` is the same file kept for `LocalPolicy` until it moves onto the core.
+ * count, as one safetensors file (`optimizer.safetensors`), so a resumed run continues the same optimiser.
  */
 import { readFile } from "node:fs/promises";
 import { numpy as np } from "@jax-js/jax";

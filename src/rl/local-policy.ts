@@ -23,6 +23,7 @@ import {
 import { createGenerator, type Generator } from "../model/generate.ts";
 import { forwardLogits, type ModelInputs, type ModelOptState } from "../model/model.ts";
 import { MoeBalanceConfig, moeLayerIndices } from "../model/moe-balance.ts";
+import { loadOptimizerState, saveOptimizerState } from "../model/optimizer-state.ts";
 import { type GlmvParams, paramsFromNamed, paramsToNamed } from "../model/params.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
 import { AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
@@ -37,7 +38,6 @@ import {
   segmentValidity,
   splitLoads,
 } from "./local-policy-moe.ts";
-import { loadOptimizerState, saveOptimizerState } from "./optimizer-state.ts";
 import { alignToTargets, layoutPacked, packedInputs, packedTargets } from "./packed-inputs.ts";
 import { chunk, packedLogprobs, splitByImages } from "./packed-scoring.ts";
 import type {
