@@ -11,6 +11,7 @@
  *   itself was not available to diff.
  */
 import { GlmvError } from "../util/errors.ts";
+import type { ResponseStyle } from "./domains.ts";
 import { NOTHINK, SPECIAL_TOKENS as T } from "./special-tokens.ts";
 
 /** One piece of a multimodal message. */
@@ -25,7 +26,7 @@ export type ChatMessage = {
   metadata?: string;
 };
 
-export type ChatStyle = "4.1v" | "4.5v";
+export type ChatStyle = ResponseStyle;
 
 export type RenderChatOptions = {
   style: ChatStyle;

@@ -3,12 +3,11 @@
  * in-process model (`LocalPolicy`), a trainer-API client (`TinkerPolicy`) or an OpenAI-compatible engine plug in
  * without touching the loop. Prompts are engine-agnostic chat messages with images; each policy encodes them.
  */
-import type { ChatMessage } from "../model/chat-template.ts";
 import type { ResponseStyle } from "../model/domains.ts";
-import type { RawImage } from "../model/processor.ts";
+import type { ChatPrompt } from "../model/encode.ts";
 
 /** One prompt: chat messages (images referenced by `{type: "image"}` items, in order) and their images. */
-export type PolicyPrompt = { id: string; messages: ChatMessage[]; images: RawImage[] };
+export type PolicyPrompt = ChatPrompt;
 
 export type RolloutParams = {
   /** Rollouts per prompt (the group size G). */
