@@ -1,16 +1,16 @@
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnGlmvServer } from "../../test/helpers/spawn-glmv.ts";
-import { presetBackend } from "../cli/serve-trainer.ts";
-import { promptFromItem } from "../data/task-encoding.ts";
-import { buildSuite } from "../data/tasks/index.ts";
-import { loadTinyTokenizer } from "../model/tokenizer.ts";
-import { createTrainerApp } from "../serve/trainer-server.ts";
-import { RlConfig } from "./config.ts";
-import { TinkerClient } from "./tinker-client.ts";
-import { TinkerPolicy } from "./tinker-policy.ts";
-import { initialTrainerState, rlStep, type Scorer, type StepMetrics } from "./trainer.ts";
-import { initialPromptStats } from "./trainer-phases.ts";
+import { presetBackend } from "../../src/cli/serve-trainer.ts";
+import { promptFromItem } from "../../src/data/task-encoding.ts";
+import { buildSuite } from "../../src/data/tasks/index.ts";
+import { loadTinyTokenizer } from "../../src/model/tokenizer.ts";
+import { RlConfig } from "../../src/rl/config.ts";
+import { TinkerClient } from "../../src/rl/tinker-client.ts";
+import { TinkerPolicy } from "../../src/rl/tinker-policy.ts";
+import { initialTrainerState, rlStep, type Scorer, type StepMetrics } from "../../src/rl/trainer.ts";
+import { initialPromptStats } from "../../src/rl/trainer-phases.ts";
+import { createTrainerApp } from "../../src/serve/trainer-server.ts";
+import { spawnGlmvServer } from "../helpers/spawn-glmv.ts";
 
 // A short RL run (the real `rlStep`: curriculum sampling, refill, advantages, packing, update) through TinkerPolicy,
 // once against the trainer server in this process and once against `glmv serve trainer` in a child process.

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCurriculumServer } from "./curriculum-server.ts";
-import { CurriculumStore } from "./curriculum-store.ts";
+import { createCurriculumServer } from "../../src/serve/curriculum-server.ts";
+import { CurriculumStore } from "../../src/serve/curriculum-store.ts";
 
 let dir: string;
 let store: CurriculumStore;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { loadTinyTokenizer } from "../model/tokenizer.ts";
-import { bigramBackend } from "../serve/bigram-backend.ts";
-import { createTrainerApp } from "../serve/trainer-server.ts";
-import { isGlmvError } from "../util/errors.ts";
-import type { Policy } from "./policy.ts";
-import { createPolicy, remotePolicySpec } from "./policy-factory.ts";
+import { loadTinyTokenizer } from "../../src/model/tokenizer.ts";
+import type { Policy } from "../../src/rl/policy.ts";
+import { createPolicy, remotePolicySpec } from "../../src/rl/policy-factory.ts";
+import { bigramBackend } from "../../src/serve/bigram-backend.ts";
+import { createTrainerApp } from "../../src/serve/trainer-server.ts";
+import { isGlmvError } from "../../src/util/errors.ts";
 
 describe("createPolicy", () => {
   it("passes a local policy through, builds a tinker policy on a live server, and a rollout-only openai policy", async () => {

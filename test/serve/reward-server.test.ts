@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RewardPool } from "../reward/pool.ts";
-import { createRewardServer } from "./reward-server.ts";
+import { RewardPool } from "../../src/reward/pool.ts";
+import { createRewardServer } from "../../src/serve/reward-server.ts";
 
-const FIXTURE = new URL("../reward/pool.fixture.ts", import.meta.url);
+const FIXTURE = new URL("../../src/reward/pool.fixture.ts", import.meta.url);
 const box = (a: string) => `<|begin_of_box|>${a}<|end_of_box|>`;
 const PROMPT = "[gMASK]<sop><|user|>How many apples?<|assistant|>";
 const label = (domain: string, answer: string) => JSON.stringify({ domain, answer });

@@ -3,9 +3,9 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runGlmv, spawnGlmvServer } from "../../test/helpers/spawn-glmv.ts";
-import { trickleBody } from "../../test/helpers/trickle.ts";
-import { CurriculumStore } from "../serve/curriculum-store.ts";
+import { CurriculumStore } from "../../src/serve/curriculum-store.ts";
+import { runGlmv, spawnGlmvServer } from "../helpers/spawn-glmv.ts";
+import { trickleBody } from "../helpers/trickle.ts";
 
 /** Run `glmv <args>` to completion; one that serves instead of refusing is killed after 20 s (code null). */
 const run = (args: string[]) => runGlmv(args, { killAfterMs: 20_000 });
