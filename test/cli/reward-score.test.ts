@@ -11,8 +11,14 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { RewardPool } from "../reward/pool.ts";
-import { formatSummary, MAX_WORKERS, parseItemLine, rewardScoreCommand, summarize } from "./reward-score.ts";
+import {
+  formatSummary,
+  MAX_WORKERS,
+  parseItemLine,
+  rewardScoreCommand,
+  summarize,
+} from "../../src/cli/reward-score.ts";
+import { RewardPool } from "../../src/reward/pool.ts";
 
 const EXAMPLE = new URL("../../examples/reward/items.jsonl", import.meta.url);
 const box = (a: string) => `<|begin_of_box|>${a}<|end_of_box|>`;

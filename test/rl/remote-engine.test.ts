@@ -2,21 +2,21 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildSuite } from "../data/tasks/index.ts";
-import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
-import { bigramBackend } from "../serve/bigram-backend.ts";
-import { createTrainerApp, type TrainerApp } from "../serve/trainer-server.ts";
-import { isGlmvError } from "../util/errors.ts";
-import { parseRlConfig } from "./config.ts";
-import { runMainJob } from "./main-job.ts";
-import type { RolloutParams, UpdateBatch } from "./policy.ts";
+import { buildSuite } from "../../src/data/tasks/index.ts";
+import { type GlmvTokenizer, loadTinyTokenizer } from "../../src/model/tokenizer.ts";
+import { parseRlConfig } from "../../src/rl/config.ts";
+import { runMainJob } from "../../src/rl/main-job.ts";
+import type { RolloutParams, UpdateBatch } from "../../src/rl/policy.ts";
 import {
   createRemoteEngine,
   exampleStream,
   REMOTE_CHECKPOINT_FILE,
   type RemotePolicy,
   serverPathOf,
-} from "./remote-engine.ts";
+} from "../../src/rl/remote-engine.ts";
+import { bigramBackend } from "../../src/serve/bigram-backend.ts";
+import { createTrainerApp, type TrainerApp } from "../../src/serve/trainer-server.ts";
+import { isGlmvError } from "../../src/util/errors.ts";
 
 let tok: GlmvTokenizer;
 let app: TrainerApp;

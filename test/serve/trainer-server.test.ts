@@ -2,12 +2,12 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Datum } from "../rl/tinker-protocol.ts";
-import { GlmvError, type GlmvErrorCode } from "../util/errors.ts";
-import { bigramBackend } from "./bigram-backend.ts";
-import { HTTP_STATUS } from "./errors.ts";
-import { type TrainerBackend, tokenLoss } from "./trainer-backend.ts";
-import { createTrainerApp } from "./trainer-server.ts";
+import type { Datum } from "../../src/rl/tinker-protocol.ts";
+import { bigramBackend } from "../../src/serve/bigram-backend.ts";
+import { HTTP_STATUS } from "../../src/serve/errors.ts";
+import { type TrainerBackend, tokenLoss } from "../../src/serve/trainer-backend.ts";
+import { createTrainerApp } from "../../src/serve/trainer-server.ts";
+import { GlmvError, type GlmvErrorCode } from "../../src/util/errors.ts";
 
 const V = 12;
 const backend = () => bigramBackend({ vocabSize: V, imageTokenId: 11, baseModel: "bigram" });
