@@ -6,14 +6,20 @@ import { type GlmvConfig, presetConfig } from "../model/config.ts";
 import type { EncodedExample } from "../model/encode.ts";
 import { buildInputs, createTrainStep, type ModelOptState } from "../model/model.ts";
 import { createMoeTrainStep, MoeBalanceConfig } from "../model/moe-balance.ts";
+import {
+  alignToTargets,
+  layoutPacked,
+  packedInputs,
+  packedTargets,
+  segmentValidity,
+} from "../model/packed-inputs.ts";
 import { type GlmvParams, initParams } from "../model/params.ts";
 import { loadTinyTokenizer } from "../model/tokenizer.ts";
 import { createTrainerCore } from "../model/trainer-core.ts";
 import { AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { clippedSurrogate, type GrpoBatch, grpoLoss, lossWeights } from "./grpo-loss.ts";
-import { createMoeGrpoGradFn, type MoeGradOut, segmentValidity } from "./local-policy-moe.ts";
-import { alignToTargets, layoutPacked, packedInputs, packedTargets } from "./packed-inputs.ts";
+import { createMoeGrpoGradFn, type MoeGradOut } from "./local-policy-moe.ts";
 
 beforeAll(async () => {
   await initTensorEngine();

@@ -17,23 +17,9 @@ import {
 import type { GlmvParams, MoeLayerParams } from "../model/params.ts";
 import { GlmvError } from "../util/errors.ts";
 import { clippedSurrogate, type GrpoBatch, type GrpoLossConfig, tokenLogprobs } from "./grpo-loss.ts";
-import type { PackedLayout } from "./packed-inputs.ts";
 
 /** Per-layer balance figures of a step log: max/mean expert load (1 = even), experts that got no token. */
 export type LayerLoad = { layer: number; maxOverMean: number; idleExperts: number };
-
-/**
- * 1 on every slot that holds a real token of a packed layout, 0 on padding: float [rows, context].
- * @example segmentValidity(layout) // [[1, 1, 1, 0, …], …]
- */
-export function segmentValidity(layout: Pick<PackedLayout, "segment">): JaxArray {
-  const rows = layout.segment.length;
-  const s = layout.segment[0]?.length ?? 0;
-  return np.array(
-    Float32Array.from(layout.segment.flat(), (seg) => (seg >= 0 ? 1 : 0)),
-    { shape: [rows, s] },
-  );
-}
 
 /**
  * A GRPO batch for a MoE model: which slots are real tokens, and the weight of this call's balance loss

@@ -12,7 +12,9 @@ import { join } from "node:path";
 import { type Array as JaxArray, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import { z } from "zod";
 import { loadCheckpointDir, saveCheckpointDir } from "../model/checkpoint.ts";
-import { expectedTensors, type GlmvConfig, toHfConfig } from "../model/config.ts";
+import type { GlmvConfig } from "../model/config.ts";
+import { toHfConfig } from "../model/config-hf.ts";
+import { expectedTensors } from "../model/config-tensors.ts";
 import {
   type EncodedPrompt,
   type Encoder,
@@ -24,6 +26,14 @@ import { createGenerator, type Generator } from "../model/generate.ts";
 import { forwardLogits, type ModelInputs, type ModelOptState } from "../model/model.ts";
 import { MoeBalanceConfig, moeLayerIndices } from "../model/moe-balance.ts";
 import { loadOptimizerState, saveOptimizerState } from "../model/optimizer-state.ts";
+import {
+  alignToTargets,
+  layoutPacked,
+  packedInputs,
+  packedTargets,
+  segmentValidity,
+} from "../model/packed-inputs.ts";
+import { chunk, packedLogprobs, splitByImages } from "../model/packed-scoring.ts";
 import { type GlmvParams, paramsFromNamed, paramsToNamed } from "../model/params.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
 import { AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
@@ -35,11 +45,8 @@ import {
   createMoeGrpoGradFn,
   layerLoadFigures,
   type MoeGradOut,
-  segmentValidity,
   splitLoads,
 } from "./local-policy-moe.ts";
-import { alignToTargets, layoutPacked, packedInputs, packedTargets } from "./packed-inputs.ts";
-import { chunk, packedLogprobs, splitByImages } from "./packed-scoring.ts";
 import type {
   Policy,
   PolicyPrompt,

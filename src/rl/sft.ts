@@ -20,20 +20,21 @@ import {
   type MoeTrainStepResult,
   moeLayerIndices,
 } from "../model/moe-balance.ts";
-import { AdamWConfig, warmupCosine } from "../tensor/adamw.ts";
-import { GlmvError } from "../util/errors.ts";
-import { createRng } from "../util/rng.ts";
-import { SftConfig } from "./config.ts";
-import { type AccuracyReport, evaluateAccuracy } from "./evaluate.ts";
-import type { LocalPolicy } from "./local-policy.ts";
-import { segmentValidity, splitLoads } from "./local-policy-moe.ts";
 import {
   alignToTargets,
   layoutPacked,
   type PackShape,
   packedInputs,
   packedTargets,
-} from "./packed-inputs.ts";
+  segmentValidity,
+} from "../model/packed-inputs.ts";
+import { AdamWConfig, warmupCosine } from "../tensor/adamw.ts";
+import { GlmvError } from "../util/errors.ts";
+import { createRng } from "../util/rng.ts";
+import { SftConfig } from "./config.ts";
+import { type AccuracyReport, evaluateAccuracy } from "./evaluate.ts";
+import type { LocalPolicy } from "./local-policy.ts";
+import { splitLoads } from "./local-policy-moe.ts";
 
 /**
  * What `runSft` takes: the run config's SFT schedule (`SftConfig` in config.ts, the one SFT schema: steps, lr,

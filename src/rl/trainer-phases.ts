@@ -4,6 +4,7 @@
  */
 import type { TaskItem } from "../data/tasks/types.ts";
 import type { ResponseStyle } from "../model/domains.ts";
+import { packSequences } from "../model/packing.ts";
 import type { ScoredResult, ScoreInput } from "../reward/system.ts";
 import { ADVANTAGES, hasSignal } from "./advantages.ts";
 import { balanceRanks } from "./balance.ts";
@@ -17,7 +18,6 @@ import {
   sampleCurriculum,
   sampleUniform,
 } from "./curriculum.ts";
-import { packSequences } from "./packing.ts";
 import type { PolicyPrompt, Rollout, UpdateBatch, UpdateSample } from "./policy.ts";
 import { balancedSubsample, type Group } from "./subsample.ts";
 

@@ -23,14 +23,19 @@ import {
   rowSeed,
   sampleAllowed,
 } from "../model/generate.ts";
+import {
+  alignToTargets,
+  layoutPacked,
+  packedInputs,
+  packedTargets,
+  segmentValidity,
+} from "../model/packed-inputs.ts";
+import { packSequences } from "../model/packing.ts";
 import { type GlmvParams, initParams } from "../model/params.ts";
 import type { GridThw } from "../model/position-ids.ts";
 import { decodeImage } from "../model/processor.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
 import { createTrainerCore, type TrainLoss } from "../model/trainer-core.ts";
-import { segmentValidity } from "../rl/local-policy-moe.ts";
-import { alignToTargets, layoutPacked, packedInputs, packedTargets } from "../rl/packed-inputs.ts";
-import { packSequences } from "../rl/packing.ts";
 import type { AdamParams, Datum, LossFn, ModelInputChunk, SamplingParams } from "../rl/tinker-protocol.ts";
 import type { AdamWConfig } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";

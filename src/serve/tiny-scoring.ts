@@ -8,10 +8,10 @@
 import { type Array as JaxArray, jit, numpy as np, tree } from "@jax-js/jax";
 import type { GlmvConfig } from "../model/config.ts";
 import { forwardLogits } from "../model/model.ts";
+import type { PackedSegment } from "../model/packed-inputs.ts";
+import { packedLogprobs, type ScoringBatch, type ScoringShape } from "../model/packed-scoring.ts";
 import type { GlmvParams } from "../model/params.ts";
 import { tokenLogprobs } from "../model/policy-loss.ts";
-import type { PackedSegment } from "../rl/packed-inputs.ts";
-import { packedLogprobs, type ScoringBatch, type ScoringShape } from "../rl/packed-scoring.ts";
 import { GlmvError } from "../util/errors.ts";
 
 /** Shape of the scoring calls: `segmentsPerRow` bounds the prompts of a row, so every call has a fixed count. */

@@ -5,9 +5,9 @@
  * batch. Shared by `LocalPolicy.sequenceLogprobs` and the trainer server's prompt logprobs (tiny backend).
  */
 import { type Array as JaxArray, numpy as np } from "@jax-js/jax";
-import type { GlmvConfig } from "../model/config.ts";
-import type { ModelInputs } from "../model/model.ts";
 import { GlmvError } from "../util/errors.ts";
+import type { GlmvConfig } from "./config.ts";
+import type { ModelInputs } from "./model.ts";
 import {
   layoutPacked,
   type PackedLayout,

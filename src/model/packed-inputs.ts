@@ -6,13 +6,13 @@
  * slots are filled with blank images whose features nothing reads, so the vision input shape stays fixed.
  * Images only: video placeholders are not packed.
  */
-import { numpy as np } from "@jax-js/jax";
-import type { GlmvConfig } from "../model/config.ts";
-import { concatFloat32 } from "../model/encode.ts";
-import { type ModelInputs, textRopeArrays } from "../model/model.ts";
-import { type GridThw, getRopeIndex } from "../model/position-ids.ts";
-import { visionAux, visionGeometry } from "../model/vision.ts";
+import { type Array as JaxArray, numpy as np } from "@jax-js/jax";
 import { GlmvError } from "../util/errors.ts";
+import type { GlmvConfig } from "./config.ts";
+import { concatFloat32 } from "./encode.ts";
+import { type ModelInputs, textRopeArrays } from "./model.ts";
+import { type GridThw, getRopeIndex } from "./position-ids.ts";
+import { visionAux, visionGeometry } from "./vision.ts";
 
 /**
  * One sequence to place in a row: token ids (placeholders expanded), its images' patch rows and grids.
@@ -240,4 +240,17 @@ export function alignToTargets(
     });
   });
   return out;
+}
+
+/**
+ * 1 on every slot that holds a real token of a packed layout, 0 on padding: float [rows, context].
+ * @example segmentValidity(layout) // [[1, 1, 1, 0, …], …]
+ */
+export function segmentValidity(layout: Pick<PackedLayout, "segment">): JaxArray {
+  const rows = layout.segment.length;
+  const s = layout.segment[0]?.length ?? 0;
+  return np.array(
+    Float32Array.from(layout.segment.flat(), (seg) => (seg >= 0 ? 1 : 0)),
+    { shape: [rows, s] },
+  );
 }
