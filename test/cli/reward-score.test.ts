@@ -11,13 +11,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import {
-  formatSummary,
-  MAX_WORKERS,
-  parseItemLine,
-  rewardScoreCommand,
-  summarize,
-} from "../../src/cli/reward-score.ts";
+import { MAX_WORKERS, rewardScoreCommand } from "../../src/cli/reward-score.ts";
 import { RewardPool } from "../../src/reward/pool.ts";
 
 const EXAMPLE = new URL("../../examples/reward/items.jsonl", import.meta.url);
@@ -215,52 +209,6 @@ describe("glmv reward score", () => {
     });
     expect(await rewardScoreCommand.run(["--in", input, "--out", out, "--workers", "1"])).toBe(1);
     expect(errors.join("\n")).toContain(`cannot write --out ${out}`);
-  });
-});
-
-describe("parseItemLine / summarize", () => {
-  it("names the offending field", () => {
-    const r = parseItemLine(JSON.stringify({ id: 1, domain: "math", response: "r", answer: 5 }), 7);
-    expect(r.ok).toBe(false);
-    expect(!r.ok && (r.out as { error: string }).error).toMatch(/line 7: field 'answer'/);
-    const o = parseItemLine(
-      JSON.stringify({ id: 1, domain: "choice", response: "r", answer: "A", options: [1] }),
-      1,
-    );
-    expect(!o.ok && (o.out as { error: string }).error).toMatch(/field 'options/);
-  });
-
-  it("summarises per domain with a total row", () => {
-    const ok = {
-      reward: 1,
-      correct: true,
-      format: "ok" as const,
-      extracted: "1",
-      timedOut: false,
-      stage: "verify" as const,
-    };
-    const t = {
-      ...ok,
-      reward: 0,
-      correct: false,
-      extracted: null,
-      timedOut: true,
-      stage: "timeout" as const,
-    };
-    const item = (domain: "math" | "ocr") => ({ id: 1, domain, response: "", answer: "" });
-    const judgeFailed = { ...ok, stage: "judge_error" as const, judgeError: "connection refused" };
-    const rows = summarize(
-      [item("ocr"), item("math"), item("math"), item("ocr")],
-      [ok, t, { ...ok, reward: 0.5, correct: false }, judgeFailed],
-    );
-    expect(rows.map((r) => r.domain)).toEqual(["math", "ocr", "total"]);
-    expect(rows[0]).toMatchObject({ count: 2, meanReward: 0.25, accuracy: 0, timeouts: 1, judgeErrors: 0 });
-    expect(rows[1]).toMatchObject({ count: 2, judgeErrors: 1 });
-    expect(rows[2]).toMatchObject({ count: 4, judgeErrors: 1 });
-    const table = formatSummary(rows).split("\n");
-    expect(table).toHaveLength(4);
-    expect(table[0]).toMatch(/judge errors$/);
-    expect(table[3]).toMatch(/^total .* 1$/);
   });
 });
 
