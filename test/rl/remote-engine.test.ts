@@ -9,7 +9,6 @@ import { runMainJob } from "../../src/rl/main-job.ts";
 import type { RolloutParams, UpdateBatch } from "../../src/rl/policy.ts";
 import {
   createRemoteEngine,
-  exampleStream,
   REMOTE_CHECKPOINT_FILE,
   type RemotePolicy,
   serverPathOf,
@@ -333,17 +332,5 @@ describe("createRemoteEngine: reference likelihood", () => {
     expect(best).not.toBe(worst);
     expect(sum(scored[best]!)).toBeGreaterThan(sum(scored[worst]!));
     await p.dispose();
-  });
-});
-
-describe("exampleStream", () => {
-  it("cycles through every item once per epoch, reshuffled, deterministically by seed", () => {
-    const items = buildSuite({ seed: 1, perFamily: 5, split: "train", families: ["counting"] });
-    const next = exampleStream(items, 3, 7);
-    const ids = [...next(), ...next(), ...next(), ...next()].map((i) => i.id);
-    expect(new Set(ids.slice(0, 5)).size).toBe(5);
-    expect(new Set(ids.slice(5, 10)).size).toBe(5);
-    const again = exampleStream(items, 3, 7);
-    expect(again().map((i) => i.id)).toEqual(ids.slice(0, 3));
   });
 });
