@@ -10,17 +10,15 @@
 
 export {
   checkConfig,
-  countActiveParameters,
-  countParameters,
   type GlmvConfig,
   GlmvConfigSchema,
   MoeConfig,
   PRESETS,
   PresetName,
-  parseHfConfig,
   presetConfig,
-  toHfConfig,
 } from "./model/config.ts";
+export { parseHfConfig, toHfConfig } from "./model/config-hf.ts";
+export { countActiveParameters, countParameters } from "./model/config-tensors.ts";
 export * from "./reward/index.ts";
 export {
   DataConfig,

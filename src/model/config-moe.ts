@@ -1,11 +1,11 @@
 /**
- * The glm4v_moe (GLM-4.5V) parts of the model config (model-spec-glm45v §1): the MoE block schema, reading and
- * writing the HF text-config fields, and the 4.5V decoder checkpoint keys. config.ts joins them into
- * `GlmvConfig`, `parseHfConfig`, `toHfConfig` and `expectedTensors`.
+ * The glm4v_moe (GLM-4.5V) parts of the model config (model-spec-glm45v §1): the MoE block schema, and reading and
+ * writing the HF text-config fields. config.ts joins them into `GlmvConfig`, config-hf.ts into `parseHfConfig` and
+ * `toHfConfig`; the 4.5V decoder checkpoint keys are `moeDecoderTensors` in config-tensors.ts.
  */
 import { z } from "zod";
 import { GlmvError } from "../util/errors.ts";
-import type { GlmvConfig, TensorSpec } from "./config.ts";
+import type { GlmvConfig } from "./config.ts";
 
 /** The 4.5V mixture-of-experts block (model-spec-glm45v §1.1, §2). */
 export const MoeConfig = z.object({
@@ -89,41 +89,4 @@ export function moeHfFields(moe: MoeConfig): Record<string, unknown> {
     topk_group: moe.topkGroup,
     router_aux_loss_coef: moe.auxLossCoef,
   };
-}
-
-/** glm4v_moe decoder-layer tensors (model-spec-glm45v §1.3, fixture README "Weight keys"). */
-export function moeDecoderTensors(t: GlmvConfig["text"], moe: MoeConfig): TensorSpec[] {
-  const out: TensorSpec[] = [];
-  const add = (key: string, shape: number[]) => out.push({ key, shape });
-  const H = t.hiddenSize;
-  const headDim = t.headDim ?? H / t.numHeads;
-  const q = t.numHeads * headDim;
-  const kv = t.numKvHeads * headDim;
-  const bias = t.attentionBias ?? true;
-  const swiGlu = (prefix: string, width: number) => {
-    add(`${prefix}gate_proj.weight`, [width, H]);
-    add(`${prefix}up_proj.weight`, [width, H]);
-    add(`${prefix}down_proj.weight`, [H, width]);
-  };
-  for (let i = 0; i < t.numLayers; i++) {
-    const l = `model.language_model.layers.${i}.`;
-    add(`${l}input_layernorm.weight`, [H]);
-    add(`${l}post_attention_layernorm.weight`, [H]);
-    add(`${l}self_attn.q_proj.weight`, [q, H]);
-    if (bias) add(`${l}self_attn.q_proj.bias`, [q]);
-    add(`${l}self_attn.k_proj.weight`, [kv, H]);
-    if (bias) add(`${l}self_attn.k_proj.bias`, [kv]);
-    add(`${l}self_attn.v_proj.weight`, [kv, H]);
-    if (bias) add(`${l}self_attn.v_proj.bias`, [kv]);
-    add(`${l}self_attn.o_proj.weight`, [H, q]);
-    if (i < moe.firstDenseLayers) {
-      swiGlu(`${l}mlp.`, t.intermediateSize);
-      continue;
-    }
-    add(`${l}mlp.gate.weight`, [moe.numExperts, H]);
-    add(`${l}mlp.gate.e_score_correction_bias`, [moe.numExperts]);
-    for (let e = 0; e < moe.numExperts; e++) swiGlu(`${l}mlp.experts.${e}.`, moe.intermediateSize);
-    if (moe.numShared > 0) swiGlu(`${l}mlp.shared_experts.`, moe.intermediateSize * moe.numShared);
-  }
-  return out;
 }

@@ -1,14 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { isGlmvError } from "../util/errors.ts";
-import {
-  countParameters,
-  expectedTensors,
-  PRESETS,
-  parseHfConfig,
-  presetConfig,
-  toHfConfig,
-} from "./config.ts";
+import { PRESETS, presetConfig } from "./config.ts";
+import { parseHfConfig, toHfConfig } from "./config-hf.ts";
+import { countParameters, expectedTensors } from "./config-tensors.ts";
 import { readSafetensors } from "./safetensors.ts";
 import { TINY_TOKEN_IDS } from "./tiny-tokenizer.ts";
 

@@ -5,7 +5,8 @@
 import { tree } from "@jax-js/jax";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initTensorEngine } from "../tensor/engine.ts";
-import { expectedTensors, type GlmvConfig, presetConfig, textHeadDim, textRotaryDim } from "./config.ts";
+import { type GlmvConfig, presetConfig, textHeadDim, textRotaryDim } from "./config.ts";
+import { expectedTensors } from "./config-tensors.ts";
 import { createGenerator } from "./generate.ts";
 import { buildInputs, forwardLogits, textRopeArrays } from "./model.ts";
 import { type GlmvParams, initParams, paramsToNamed } from "./params.ts";

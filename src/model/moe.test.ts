@@ -8,16 +8,9 @@ import { loadModelDir } from "../cli/generate.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { disposeAll, totalRefCount } from "../tensor/own.ts";
 import { loadCheckpointDir, saveCheckpointDir } from "./checkpoint.ts";
-import {
-  countActiveParameters,
-  countParameters,
-  expectedTensors,
-  type MoeConfig,
-  PRESETS,
-  parseHfConfig,
-  presetConfig,
-  toHfConfig,
-} from "./config.ts";
+import { type MoeConfig, PRESETS, presetConfig } from "./config.ts";
+import { parseHfConfig, toHfConfig } from "./config-hf.ts";
+import { countActiveParameters, countParameters, expectedTensors } from "./config-tensors.ts";
 import { createGenerator } from "./generate.ts";
 import { buildInputs, forwardLogits } from "./model.ts";
 import { routeTokens, runMoeBlock, topKMask } from "./moe.ts";

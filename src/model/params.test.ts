@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { disposeAll } from "../tensor/own.ts";
-import { expectedTensors, presetConfig } from "./config.ts";
+import { presetConfig } from "./config.ts";
+import { expectedTensors } from "./config-tensors.ts";
 import { initNamed, initParams, paramsFromNamed, paramsToNamed, pathOfKey } from "./params.ts";
 
 beforeAll(async () => {

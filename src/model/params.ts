@@ -5,7 +5,8 @@
 import { type Array as JaxArray, numpy as np } from "@jax-js/jax";
 import { GlmvError } from "../util/errors.ts";
 import { fnv1a32, mulberry32 } from "../util/rng.ts";
-import { expectedTensors, type GlmvConfig } from "./config.ts";
+import type { GlmvConfig } from "./config.ts";
+import { expectedTensors } from "./config-tensors.ts";
 
 /** One ViT block (pre-norm, SwiGLU of width outHiddenSize). Weights are torch layout [out, in]. */
 export type VisionBlockParams = {

@@ -4,7 +4,8 @@
  * into a `HostBatch`, and compare arrays by relative error.
  */
 import { readFileSync } from "node:fs";
-import { type GlmvConfig, parseHfConfig } from "./config.ts";
+import type { GlmvConfig } from "./config.ts";
+import { parseHfConfig } from "./config-hf.ts";
 import type { HostBatch } from "./model.ts";
 import { type GlmvParams, paramsFromNamed } from "./params.ts";
 import type { GridThw } from "./position-ids.ts";

@@ -16,7 +16,9 @@ import { z } from "zod";
 import { type AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
 import { loadCheckpointDir, saveCheckpointDir } from "./checkpoint.ts";
-import { expectedTensors, type GlmvConfig, toHfConfig } from "./config.ts";
+import type { GlmvConfig } from "./config.ts";
+import { toHfConfig } from "./config-hf.ts";
+import { expectedTensors } from "./config-tensors.ts";
 import { forwardLogits, forwardLogitsAndRouting, type ModelInputs, type ModelOptState } from "./model.ts";
 import {
   MoeBalanceConfig,
