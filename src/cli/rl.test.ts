@@ -1,10 +1,15 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { isGlmvError } from "../util/errors.ts";
 import { remoteOptionsFromArgs } from "./rl.ts";
 import { rlConfigFromArgs } from "./rl-config.ts";
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 describe("rlConfigFromArgs", () => {
   it("maps options onto the config and keeps the embedded defaults elsewhere", () => {
