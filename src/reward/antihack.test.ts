@@ -3,14 +3,10 @@ import { describe, expect, it } from "vitest";
 import type { Domain } from "../model/domains.ts";
 import { DOMAINS } from "../model/domains.ts";
 import type { HackReason } from "./antihack.ts";
-import {
-  detectHacking,
-  isHedgedRange,
-  isMultipleValues,
-  isSingleValue,
-  numericValue,
-  optionLetters,
-} from "./antihack.ts";
+import { detectHacking } from "./antihack.ts";
+import { isMultipleValues } from "./antihack-alternatives.ts";
+import { isHedgedRange } from "./antihack-ranges.ts";
+import { isSingleValue, numericValue, optionLetters } from "./antihack-shapes.ts";
 
 type Hack = [pred: string, gold: string, domain: Domain, reason: HackReason];
 type Legit = [pred: string, gold: string, domain: Domain];

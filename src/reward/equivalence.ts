@@ -55,7 +55,7 @@ const MAX_DEPTH = 4;
 
 /**
  * The exact value of a numeric text: fast paths (plain numbers, `\frac{a}{b}`), then the engine; NaN if none. (The
- * anti-hacking check's lenient reader, which skips units and hedge words, is `antihack.ts`'s `numericValue`.)
+ * anti-hacking check's lenient reader, which skips units and hedge words, is `antihack-shapes.ts`'s `numericValue`.)
  */
 function evaluateNumberText(text: string): number {
   const plain = parsePlainNumber(text);
