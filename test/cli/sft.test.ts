@@ -2,17 +2,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadCheckpointDir } from "../model/checkpoint.ts";
-import { presetConfig } from "../model/config.ts";
-import { parseHfConfig } from "../model/config-hf.ts";
-import { expectedTensors } from "../model/config-tensors.ts";
-import { initParams, type MoeLayerParams } from "../model/params.ts";
-import { loadTinyTokenizer } from "../model/tokenizer.ts";
-import { SftConfig } from "../rl/config.ts";
-import { LocalPolicy } from "../rl/local-policy.ts";
-import { SftRunConfig } from "../rl/sft.ts";
-import { main } from "./main.ts";
-import { parseSftArgs } from "./sft.ts";
+import { main } from "../../src/cli/main.ts";
+import { parseSftArgs } from "../../src/cli/sft.ts";
+import { loadCheckpointDir } from "../../src/model/checkpoint.ts";
+import { presetConfig } from "../../src/model/config.ts";
+import { parseHfConfig } from "../../src/model/config-hf.ts";
+import { expectedTensors } from "../../src/model/config-tensors.ts";
+import { initParams, type MoeLayerParams } from "../../src/model/params.ts";
+import { loadTinyTokenizer } from "../../src/model/tokenizer.ts";
+import { SftConfig } from "../../src/rl/config.ts";
+import { LocalPolicy } from "../../src/rl/local-policy.ts";
+import { SftRunConfig } from "../../src/rl/sft.ts";
 
 const made: string[] = [];
 afterAll(() => {

@@ -3,14 +3,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { saveCheckpointDir } from "../model/checkpoint.ts";
-import { presetConfig } from "../model/config.ts";
-import { toHfConfig } from "../model/config-hf.ts";
-import { initNamed } from "../model/params.ts";
-import { buildTinyTokenizerJson } from "../model/tiny-tokenizer.ts";
-import { loadTinyTokenizer } from "../model/tokenizer.ts";
-import { chatStyleFor, generateCommand, parseGenerateArgs, promptIds, runGenerate } from "./generate.ts";
-import { main } from "./main.ts";
+import {
+  chatStyleFor,
+  generateCommand,
+  parseGenerateArgs,
+  promptIds,
+  runGenerate,
+} from "../../src/cli/generate.ts";
+import { main } from "../../src/cli/main.ts";
+import { saveCheckpointDir } from "../../src/model/checkpoint.ts";
+import { presetConfig } from "../../src/model/config.ts";
+import { toHfConfig } from "../../src/model/config-hf.ts";
+import { initNamed } from "../../src/model/params.ts";
+import { buildTinyTokenizerJson } from "../../src/model/tiny-tokenizer.ts";
+import { loadTinyTokenizer } from "../../src/model/tokenizer.ts";
 
 let dir: string;
 let model: string;
