@@ -3,58 +3,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
-import { parseSftArgs } from "../../src/cli/sft.ts";
 import { loadCheckpointDir } from "../../src/model/checkpoint.ts";
 import { presetConfig } from "../../src/model/config.ts";
 import { parseHfConfig } from "../../src/model/config-hf.ts";
 import { expectedTensors } from "../../src/model/config-tensors.ts";
 import { initParams, type MoeLayerParams } from "../../src/model/params.ts";
 import { loadTinyTokenizer } from "../../src/model/tokenizer.ts";
-import { SftConfig } from "../../src/rl/config.ts";
 import { LocalPolicy } from "../../src/rl/local-policy.ts";
-import { SftRunConfig } from "../../src/rl/sft.ts";
 
 const made: string[] = [];
 afterAll(() => {
   for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-
-describe("parseSftArgs", () => {
-  it("applies defaults and reads the options", () => {
-    const o = parseSftArgs(["--out", "x", "--steps", "5", "--families", "counting,math"]);
-    expect(o).toMatchObject({ out: "x", steps: 5, seed: 1, families: ["counting", "math"], lr: 3e-3 });
-    expect(o).toMatchObject({ model: "tiny", biasRate: 1e-3, auxCoef: 1e-4 });
-    const moe = parseSftArgs(["--model", "tiny-moe", "--bias-rate", "0", "--aux-coef", "0"]);
-    expect(moe).toMatchObject({ model: "tiny-moe", biasRate: 0, auxCoef: 0 });
-  });
-
-  it("reads the numbers through the one SFT schema: its defaults and limits, the command's own steps and seed", () => {
-    const schema = SftRunConfig.parse({});
-    const o = parseSftArgs([]);
-    expect(o).toMatchObject({
-      steps: 80,
-      seed: 1,
-      rows: schema.rows,
-      context: schema.context,
-      lr: schema.lr,
-    });
-    expect(o).toMatchObject({ evalEvery: schema.evalEvery, style: schema.style });
-    expect(SftConfig.parse({}).lr).toBe(schema.lr);
-    expect(parseSftArgs(["--steps", "1.5"])).toMatch(/^option --steps: /);
-    expect(parseSftArgs(["--steps", "0"])).toMatch(/^option --steps: /);
-    expect(parseSftArgs(["--lr", "0"])).toMatch(/^option --lr: /);
-    expect(parseSftArgs(["--rows=-2"])).toMatch(/^option --rows: /);
-    expect(parseSftArgs(["--lr", "1e-4", "--rows", "3"])).toMatchObject({ lr: 1e-4, rows: 3 });
-  });
-
-  it("returns a usage error for bad values and null for --help", () => {
-    expect(typeof parseSftArgs(["--steps", "zero"])).toBe("string");
-    expect(typeof parseSftArgs(["--families", "poetry"])).toBe("string");
-    expect(typeof parseSftArgs(["--bogus"])).toBe("string");
-    expect(typeof parseSftArgs(["--model", "glm-4.5v"])).toBe("string");
-    expect(typeof parseSftArgs(["--bias-rate", "-1"])).toBe("string");
-    expect(parseSftArgs(["--help"])).toBeNull();
-  });
 });
 
 describe("glmv sft", () => {
