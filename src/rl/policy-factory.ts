@@ -7,7 +7,8 @@ import { GlmvError } from "../util/errors.ts";
 import { type OpenAIEngineConfig, OpenAIRolloutEngine, rolloutOnlyPolicy } from "./openai-engine.ts";
 import type { Policy } from "./policy.ts";
 import { TinkerClient } from "./tinker-client.ts";
-import { glmImageTokens, TinkerPolicy, type TinkerPolicyOptions } from "./tinker-policy.ts";
+import { TinkerPolicy, type TinkerPolicyOptions } from "./tinker-policy.ts";
+import { glmImageTokens } from "./tinker-prompt.ts";
 
 export type PolicySpec =
   | { kind: "local"; create: () => Promise<Policy> | Policy }

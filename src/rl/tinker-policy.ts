@@ -1,25 +1,23 @@
 /**
  * `TinkerPolicy`: the RL `Policy` on a Tinker-API trainer (SkyRL's server, or `glmv serve trainer`).
  *
- * - generate: the chat template is rendered here and tokenized; each `<|image|>` becomes an image chunk (PNG, its
- *   placeholder count as `expected_tokens`). `asample` draws the G samples; force-answering samples the think
- *   budget, then continues every sample cut without `</think>` from prompt + its tokens + the injected ids
+ * - generate: the chat template is rendered and tokenized (tinker-prompt.ts); each `<|image|>` becomes an image
+ *   chunk (PNG, its placeholder count as `expected_tokens`). `asample` draws the G samples; force-answering samples
+ *   the think budget, then continues every sample cut without `</think>` from prompt + its tokens + the injected ids
  *   (except a sample that drew a media placeholder: no server can lay out a placeholder without its image).
- * - update: each sample becomes a next-token-aligned `Datum` (weights 0 on the prompt and on injected tokens, the
- *   GRPO aggregation folded into the weights, the group advantage on every response token, the sampler's logprobs
- *   as the old ones); per pass, one `forward_backward("ppo", clip thresholds 1 − clipLow / 1 + clipHigh)` per
- *   micro-batch then one `optim_step`; then `save_weights_for_sampler` so later rollouts use the new weights.
+ * - update: each sample becomes a next-token-aligned `Datum` (tinker-datum.ts: weights 0 on the prompt and on
+ *   injected tokens, the GRPO aggregation folded into the weights, the group advantage on every response token,
+ *   the sampler's logprobs as the old ones); per pass, one `forward_backward("ppo", clip thresholds 1 − clipLow /
+ *   1 + clipHigh)` per micro-batch then one `optim_step`; then `save_weights_for_sampler` so later rollouts use the
+ *   new weights.
  * - sequenceLogprobs: `asample` of prompt + response with `prompt_logprobs` (Tinker's way to score a sequence),
  *   from the weights last published (unpublished SFT steps are published first).
  */
-import { renderChat } from "../model/chat-template.ts";
-import { type RawImage, smartResize } from "../model/processor.ts";
-import { SPECIAL_TOKENS } from "../model/special-tokens.ts";
+import type { RawImage } from "../model/processor.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
 import { GlmvError } from "../util/errors.ts";
 import { Limiter } from "../util/http-json.ts";
 import { mixSeed } from "./openai-engine.ts";
-import { imageDataUrl } from "./openai-messages.ts";
 import type {
   Policy,
   PolicyPrompt,
@@ -29,9 +27,12 @@ import type {
   UpdateBatch,
   UpdateMetrics,
   UpdateParams,
+  UpdateSample,
 } from "./policy.ts";
 import type { TinkerClient } from "./tinker-client.ts";
-import type { AdamParams, Datum, LossFn, ModelInputChunk, SampledSequence } from "./tinker-protocol.ts";
+import { grpoDatum, supervisedDatum } from "./tinker-datum.ts";
+import { type ChunkedPrompt, chunkPrompt } from "./tinker-prompt.ts";
+import type { AdamParams, LossFn, ModelInputChunk, SampledSequence } from "./tinker-protocol.ts";
 
 export type TinkerPolicyOptions = {
   client: TinkerClient;
@@ -52,21 +53,12 @@ export type TinkerPolicyOptions = {
   enableThinking?: boolean;
 };
 
-/** GLM-V's image placeholder count: merge 2×2 over 14-pixel patches of the smart-resized image. */
-export const glmImageTokens = (img: RawImage): number => {
-  const [h, w] = smartResize(2, img.height, img.width);
-  return (h / 28) * (w / 28);
-};
-
 /**
  * Scoring requests in flight at once. A server batches what has arrived (the tiny backend packs its queue into
  * shared calls), so more in flight fill its calls better (300 prompts: ~4.3 s at 256 against ~5 s at 64 on the
  * tiny server); the bound keeps the offline scoring of a whole pool from opening thousands of connections.
  */
 const SCORING_CONCURRENCY = 256;
-
-/** A prompt as the Tinker model input, kept for the update. */
-type ChunkedPrompt = { chunks: ModelInputChunk[]; length: number; textIds: (number | null)[] };
 
 /**
  * @example
@@ -223,35 +215,12 @@ export class TinkerPolicy implements Policy {
   private async encode(prompt: PolicyPrompt, style: RolloutParams["style"]): Promise<ChunkedPrompt> {
     const cached = this.encoded.get(prompt.id);
     if (cached) return cached;
-    const tok = this.opts.tokenizer;
-    const text = renderChat(prompt.messages, {
+    const enc = await chunkPrompt(prompt, {
+      tokenizer: this.opts.tokenizer,
       style,
-      ...(this.opts.enableThinking === undefined ? {} : { enableThinking: this.opts.enableThinking }),
+      enableThinking: this.opts.enableThinking,
+      imageTokens: this.opts.imageTokens,
     });
-    const pieces = text.split(SPECIAL_TOKENS.image);
-    if (pieces.length - 1 !== prompt.images.length) {
-      throw new GlmvError(
-        "bad_input",
-        `prompt has ${pieces.length - 1} image items, ${prompt.images.length} images`,
-        { where: prompt.id },
-      );
-    }
-    const chunks: ModelInputChunk[] = [];
-    const textIds: (number | null)[] = [];
-    const count = this.opts.imageTokens ?? glmImageTokens;
-    for (const [i, piece] of pieces.entries()) {
-      const ids = tok.encode(piece);
-      if (ids.length > 0) chunks.push({ type: "encoded_text", tokens: ids });
-      textIds.push(...ids);
-      const img = prompt.images[i];
-      if (img) {
-        const n = count(img);
-        const data = (await imageDataUrl(img)).slice("data:image/png;base64,".length);
-        chunks.push({ type: "image", data, format: "png", expected_tokens: n });
-        textIds.push(...new Array<null>(n).fill(null));
-      }
-    }
-    const enc = { chunks, length: textIds.length, textIds };
     this.encoded.set(prompt.id, enc);
     return enc;
   }
@@ -312,55 +281,12 @@ export class TinkerPolicy implements Policy {
   }
 
   /** One next-token-aligned datum; `positions` are the model-input positions that carry gradient. */
-  private async datum(s: UpdateBatch["samples"][number], batch: UpdateBatch, params: UpdateParams) {
-    const { rollout } = s;
-    if (rollout.tokens.length === 0)
+  private async datum(s: UpdateSample, batch: UpdateBatch, params: UpdateParams) {
+    if (s.rollout.tokens.length === 0)
       throw new GlmvError("bad_input", "rollout without tokens cannot be trained", {
-        where: rollout.promptId,
+        where: s.rollout.promptId,
       });
-    const enc = await this.encode(s.prompt, "4.1v");
-    const trained = rollout.injected.filter((x) => !x).length;
-    const totalTrained = batch.samples.reduce((a, x) => a + x.rollout.injected.filter((y) => !y).length, 0);
-    const w =
-      params.aggregation === "sample"
-        ? trained > 0
-          ? 1 / (trained * batch.samples.length)
-          : 0
-        : totalTrained > 0
-          ? 1 / totalTrained
-          : 0;
-    // Input: prompt + response[:-1]; position p predicts the token at p + 1.
-    const length = enc.length + rollout.tokens.length - 1;
-    const targets = new Array<number>(length).fill(0);
-    const weights = new Array<number>(length).fill(0);
-    const logprobs = new Array<number>(length).fill(0);
-    const advantages = new Array<number>(length).fill(0);
-    for (let p = 0; p < enc.length - 1; p++) targets[p] = enc.textIds[p + 1] ?? 0;
-    const positions: number[] = [];
-    rollout.tokens.forEach((t, k) => {
-      const p = enc.length - 1 + k;
-      targets[p] = t;
-      logprobs[p] = rollout.logprobs[k] ?? 0;
-      advantages[p] = s.advantage;
-      if (!rollout.injected[k]) {
-        weights[p] = w;
-        positions.push(p);
-      }
-    });
-    const head = rollout.tokens.slice(0, -1);
-    const chunks: ModelInputChunk[] =
-      head.length > 0 ? [...enc.chunks, { type: "encoded_text", tokens: head }] : enc.chunks;
-    const tensor = (data: number[], dtype: "int64" | "float32") => ({ data, dtype, shape: [data.length] });
-    const datum: Datum = {
-      model_input: { chunks },
-      loss_fn_inputs: {
-        target_tokens: tensor(targets, "int64"),
-        weights: tensor(weights, "float32"),
-        logprobs: tensor(logprobs, "float32"),
-        advantages: tensor(advantages, "float32"),
-      },
-    };
-    return { datum, positions };
+    return grpoDatum(await this.encode(s.prompt, "4.1v"), s, batch, params);
   }
 
   /**
@@ -377,29 +303,7 @@ export class TinkerPolicy implements Policy {
     const total = usable.reduce((a, e) => a + e.response.length, 0);
     if (total === 0) throw new GlmvError("bad_input", "a supervised step needs at least one response token");
     const data = await Promise.all(
-      usable.map(async (e) => {
-        const enc = await this.encode(e.prompt, opts.style);
-        // Input: prompt + response[:-1]; position p predicts the token at p + 1, trained on response tokens.
-        const length = enc.length + e.response.length - 1;
-        const targets = new Array<number>(length).fill(0);
-        const weights = new Array<number>(length).fill(0);
-        for (let p = 0; p < enc.length - 1; p++) targets[p] = enc.textIds[p + 1] ?? 0;
-        e.response.forEach((t, k) => {
-          targets[enc.length - 1 + k] = t;
-          weights[enc.length - 1 + k] = 1 / total;
-        });
-        const head = e.response.slice(0, -1);
-        const chunks: ModelInputChunk[] =
-          head.length > 0 ? [...enc.chunks, { type: "encoded_text", tokens: head }] : enc.chunks;
-        const datum: Datum = {
-          model_input: { chunks },
-          loss_fn_inputs: {
-            target_tokens: { data: targets, dtype: "int64", shape: [length] },
-            weights: { data: weights, dtype: "float32", shape: [length] },
-          },
-        };
-        return datum;
-      }),
+      usable.map(async (e) => supervisedDatum(await this.encode(e.prompt, opts.style), e.response, total)),
     );
     const { client } = this.opts;
     const out = await client.forwardBackward(this.modelId, data, "cross_entropy");
