@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { RlConfig, StoredRlConfig } from "../src/rl/config.ts";
 import { createLocalEngine } from "../src/rl/local-engine.ts";
-import { compareAtUniformBudget, type MainJobOptions, rlPhase } from "../src/rl/main-job.ts";
+import { compareAtUniformBudget, type RlJob, rlPhase } from "../src/rl/main-job.ts";
 import { RunStore } from "../src/rl/run-store.ts";
 import { buildSuites } from "../src/rl/suites.ts";
 import type { StepMetrics } from "../src/rl/trainer.ts";
@@ -50,28 +50,21 @@ for (const seed of seeds) {
   const dir = join(outDir, `seed-${seed}`);
   const rlcsConfig = RlConfig.parse({ ...config, seed, rl: { ...config.rl, sampler: "rlcs" } });
   const uniformConfig = RlConfig.parse({ ...config, seed, rl: { ...config.rl, sampler: "uniform" } });
-  const opts = (cfg: RlConfig): MainJobOptions => ({
-    outDir: dir,
-    config: cfg,
+  const job: RlJob = {
     engine,
+    sftDir,
+    suites,
     log: (line) => console.log(`seed ${seed} ${line}`),
-  });
+    warn: (line) => console.warn(`seed ${seed} warning: ${line}`),
+  };
   const uniformStore = await openStore(join(dir, "uniform"), uniformConfig);
   const rlcsStore = await openStore(join(dir, "rlcs"), rlcsConfig);
   try {
-    const uniform = (
-      await rlPhase(uniformStore, uniformConfig, sftDir, suites, opts(uniformConfig), "uniform")
-    ).metrics;
-    await rlPhase(rlcsStore, rlcsConfig, sftDir, suites, opts(rlcsConfig), "rlcs", difficulty);
-    const { rlcs, compare } = await compareAtUniformBudget(
-      rlcsStore,
-      rlcsConfig,
-      uniform,
-      sftDir,
-      suites,
-      opts(rlcsConfig),
-      difficulty,
-    );
+    const uniformRun = { store: uniformStore, config: uniformConfig, label: "uniform" };
+    const uniform = (await rlPhase(job, uniformRun)).metrics;
+    const rlcsRun = { store: rlcsStore, config: rlcsConfig, difficulty };
+    await rlPhase(job, { ...rlcsRun, label: "rlcs" });
+    const { rlcs, compare } = await compareAtUniformBudget(job, rlcsRun, uniform);
     const steps = (ms: StepMetrics[]) => ms.filter((m) => m.step <= config.rl.steps);
     const signal = {
       rlcs: mean(steps(rlcs).map((m) => m.sampledSignalRate)),

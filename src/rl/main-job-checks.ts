@@ -4,34 +4,27 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { GlmvError } from "../util/errors.ts";
 import type { RlConfig } from "./config.ts";
-import type { MainJobOptions, Summary } from "./main-job.ts";
 import type { RunStore } from "./run-store.ts";
-import type { HeldoutResult } from "./trainer.ts";
+import type { HeldoutResult } from "./step-metrics.ts";
+import { parseSummary, type Summary } from "./summary.ts";
 
 /**
- * The summary of a finished run (summary.json and then report.html written), or undefined. A `--compare` resume of
- * a run finished without it is not finished: the comparison is still to run.
+ * The summary of a finished run (summary.json and then report.html written), read back through the `Summary`
+ * schema (an older summary.json too), or undefined. A `--compare` resume of a run finished without it is not
+ * finished: the comparison is still to run.
  * @example finishedSummary("runs/main")?.rlAccuracy
  */
 export function finishedSummary(outDir: string, compare = false): Summary | undefined {
   const path = join(outDir, "summary.json");
   if (!existsSync(path) || !existsSync(join(outDir, "report.html"))) return undefined;
   if (compare && !existsSync(join(outDir, "compare.json"))) return undefined;
-  try {
-    return JSON.parse(readFileSync(path, "utf8")) as Summary;
-  } catch (e) {
-    throw new GlmvError("checkpoint_corrupt", `summary.json is not valid JSON: ${(e as Error).message}`, {
-      where: path,
-      cause: e,
-    });
-  }
+  return parseSummary(readFileSync(path, "utf8"), path);
 }
 
 /** Print a warning and keep it in the run's meta (once), for summary.json. */
-export function recordWarning(store: RunStore, opts: MainJobOptions, message: string): void {
-  (opts.warn ?? ((line: string) => opts.log?.(`warning: ${line}`)))(message);
+export function recordWarning(store: RunStore, warn: (line: string) => void, message: string): void {
+  warn(message);
   const warnings = store.getMeta<string[]>("warnings") ?? [];
   if (!warnings.includes(message)) store.setMeta("warnings", [...warnings, message]);
 }

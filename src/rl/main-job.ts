@@ -10,61 +10,37 @@
  */
 import { existsSync, promises as fsp } from "node:fs";
 import { join } from "node:path";
-import type { TaskItem } from "../data/tasks/types.ts";
 import { GlmvError, isGlmvError } from "../util/errors.ts";
 import { tempSibling, writeFileAtomic } from "../util/fs.ts";
-import { type CompareResult, compareRuns, rolloutsToReach } from "./compare.ts";
+import type { CompareResult } from "./compare.ts";
 import {
   type ResolvedOfflineDifficulty,
   type RlConfig,
   RlConfig as RlConfigSchema,
   StoredRlConfig,
 } from "./config.ts";
-import { finishedSummary, noSignalWarning, recordWarning, zeroSftWarning } from "./main-job-checks.ts";
-import type { Policy, PolicyPrompt } from "./policy.ts";
+import { finishedSummary, recordWarning, zeroSftWarning } from "./main-job-checks.ts";
+import type { MainJobEngine, ProgressBars } from "./main-job-engine.ts";
+import { compareAtUniformBudget, type RlJob, type RlPhaseResult, rlPhase } from "./main-job-rl.ts";
+import type { Policy } from "./policy.ts";
 import { renderReport, reportRollouts } from "./report.ts";
 import { RunStore } from "./run-store.ts";
+import type { HeldoutResult, StepMetrics } from "./step-metrics.ts";
 import { buildSuites, labelledSftSet } from "./suites.ts";
-import {
-  type HeldoutResult,
-  initialTrainerState,
-  type RolloutRecord,
-  runRl,
-  type Scorer,
-  type StepMetrics,
-} from "./trainer.ts";
-import { initialPromptStats } from "./trainer-phases.ts";
+import { type SftPhaseResult, type Summary, summarizeRun } from "./summary.ts";
+import type { RolloutRecord } from "./trainer.ts";
 
-/** Options of one SFT run: a fixed number of steps, or as many as fit in `seconds` (the control). */
-export type SftRunOptions = {
-  steps?: number | undefined;
-  seconds?: number | undefined;
-  lr: number;
-  warmupSteps: number;
-  seed: number;
-  onStep?: ((step: number) => void) | undefined;
-};
-
-/** What the pipeline needs from an engine. `createPolicy` gives fresh (seeded) weights. */
-export type MainJobEngine = {
-  createPolicy(seed: number): Promise<Policy>;
-  /** A fresh optimiser state (RL starts with one; design.md). */
-  resetOptimizer(policy: Policy): void;
-  sft(
-    policy: Policy,
-    items: readonly TaskItem[],
-    opts: SftRunOptions,
-  ): Promise<{ steps: number; seconds: number }>;
-  evaluate(policy: Policy, items: readonly TaskItem[]): Promise<HeldoutResult>;
-  toPrompt(item: TaskItem): PolicyPrompt;
-  /**
-   * Per item, the policy's probability of the item's reference response (its SFT target), for the
-   * `sft-likelihood` offline difficulty. Optional: engines that cannot score sequences leave it out.
-   */
-  referenceLikelihood?(policy: Policy, items: readonly TaskItem[]): Promise<number[]>;
-  /** A scorer (the reward pool) and its shutdown. */
-  scorer(): { score: Scorer; close: () => Promise<void> };
-};
+export type { MainJobEngine, ProgressBars, SftRunOptions } from "./main-job-engine.ts";
+export {
+  compareAtUniformBudget,
+  type RlcsRun,
+  type RlJob,
+  type RlPhaseResult,
+  type RlRun,
+  rlPhase,
+  type Suites,
+} from "./main-job-rl.ts";
+export type { Summary } from "./summary.ts";
 
 export type MainJobOptions = {
   outDir: string;
@@ -77,46 +53,8 @@ export type MainJobOptions = {
   /** Where warnings go (a zero-signal RL run, a repaired metrics file); default: `log` with a "warning: " prefix. */
   warn?: ((line: string) => void) | undefined;
   /** Progress bar factory (a TTY bar in the CLI, silent elsewhere). */
-  progress?: ((total: number, label: string) => { tick: () => void; stop: () => void }) | undefined;
+  progress?: ProgressBars | undefined;
 };
-
-export type Summary = {
-  sampler: string;
-  sftAccuracy: number;
-  rlAccuracy: number;
-  /** null when the control was switched off (`control: false`). */
-  continuedSftAccuracy: number | null;
-  sftPerFamily: Record<string, number>;
-  rlPerFamily: Record<string, number>;
-  continuedSftPerFamily: Record<string, number> | null;
-  /** Held-out accuracy of one sample per item at the rollout temperature (null when not measured). */
-  sftSampledAccuracy: number | null;
-  rlSampledAccuracy: number | null;
-  continuedSftSampledAccuracy: number | null;
-  /** Held-out accuracy by difficulty level (empty when the engine does not report levels). */
-  sftPerLevel: Record<string, number>;
-  rlPerLevel: Record<string, number>;
-  continuedSftPerLevel: Record<string, number> | null;
-  heldoutItems: number;
-  rlSteps: number;
-  rlSeconds: number;
-  continuedSftSteps: number | null;
-  sftSeconds: number;
-  signalShare: number;
-  sampledSignalRate: number;
-  tokensPerSec: number;
-  balance: number;
-  fill: number;
-  rolloutsTotal: number;
-  /** Where the curriculum's offline difficulty came from, and what scoring it cost (null for `level`). */
-  offlineDifficulty: ResolvedOfflineDifficulty;
-  offlineScoringSeconds: number | null;
-  wallSeconds: number;
-  /** What the run found wrong with itself, e.g. an RL phase with no signal to learn from (`zeroSignalWarning`). */
-  warnings: string[];
-};
-
-const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
 /** Save a policy's weights into `dir` atomically (built beside it, then renamed). */
 async function savePolicyAtomic(policy: Policy, dir: string): Promise<void> {
@@ -140,104 +78,6 @@ const familyLine = (label: string, r: HeldoutResult) =>
       ? `; sampled at the rollout temperature ${(100 * r.sampledAccuracy).toFixed(1)}%`
       : ""
   })`;
-
-export type RlPhaseResult = { heldout: HeldoutResult; metrics: StepMetrics[]; seconds: number };
-
-/** One RL run from the SFT checkpoint into `store`, resumable; its result is recorded in the store's meta. */
-export async function rlPhase(
-  store: RunStore,
-  config: RlConfig,
-  sftDir: string,
-  suites: { train: TaskItem[]; heldout: TaskItem[] },
-  opts: MainJobOptions,
-  label: string,
-  difficulty?: ReadonlyMap<string, number>,
-  run: { meta: string; steps: number; until?: (m: StepMetrics) => boolean } = {
-    meta: "rl",
-    steps: config.rl.steps,
-  },
-): Promise<RlPhaseResult> {
-  const done = store.getMeta<RlPhaseResult>(run.meta);
-  // the meta records the result without its metrics: they are the store's
-  if (done) return { ...done, metrics: store.readMetrics() as unknown as StepMetrics[] };
-  const { engine } = opts;
-  const policy = await engine.createPolicy(config.seed);
-  const reward = engine.scorer();
-  try {
-    await policy.load(sftDir);
-    engine.resetOptimizer(policy);
-    const bar = opts.progress?.(run.steps, label);
-    const ctx = {
-      config: config.rl,
-      seed: config.seed,
-      policy,
-      items: new Map(suites.train.map((i) => [i.id, i])),
-      toPrompt: engine.toPrompt,
-      score: reward.score,
-      // the likelihood prior is kept fresh under the current policy (curriculum.rescorePerStep)
-      referenceLikelihood:
-        difficulty && engine.referenceLikelihood
-          ? (items: readonly TaskItem[]) => engine.referenceLikelihood!(policy, items)
-          : undefined,
-      state: initialTrainerState(initialPromptStats(suites.train, difficulty)),
-    };
-    await runRl(ctx, {
-      steps: run.steps,
-      until: run.until,
-      store,
-      resume: true,
-      evaluate: () => engine.evaluate(policy, suites.heldout),
-      onStep: (m) => {
-        bar?.tick();
-        if (m.step === 1 && m.sampledSignalRate === 0) recordWarning(store, opts, noSignalWarning(label));
-        if (m.heldout)
-          opts.log?.(`${label} step ${m.step}: held-out ${(100 * m.heldout.accuracy).toFixed(1)}%`);
-      },
-    });
-    bar?.stop();
-    const metrics = store.readMetrics() as unknown as StepMetrics[];
-    const last = metrics.filter((m) => m.heldout).at(-1);
-    const heldout = last?.heldout ?? (await engine.evaluate(policy, suites.heldout));
-    const result = { heldout, metrics: [], seconds: metrics.reduce((s, m) => s + (m.timings.step ?? 0), 0) };
-    store.setMeta(run.meta, result);
-    return { ...result, metrics };
-  } finally {
-    await reward.close();
-    await policy.dispose();
-  }
-}
-
-/**
- * RLCS spends fewer rollouts per step than uniform sampling, so equal steps are not an equal budget: continue the
- * RLCS run from its last checkpoint until it reaches uniform's final held-out accuracy or has spent as many
- * rollouts as uniform did (at most as many steps again), then compare the two (`compareRuns`). Returns the RLCS
- * run's metrics, extension included, and the comparison; the summary's RL figures stay those of the configured
- * steps.
- */
-export async function compareAtUniformBudget(
-  store: RunStore,
-  config: RlConfig,
-  uniform: readonly StepMetrics[],
-  sftDir: string,
-  suites: { train: TaskItem[]; heldout: TaskItem[] },
-  opts: MainJobOptions,
-  difficulty?: ReadonlyMap<string, number>,
-): Promise<{ rlcs: StepMetrics[]; compare: CompareResult }> {
-  const rlcsMetrics = () => store.readMetrics() as unknown as StepMetrics[];
-  const target = uniform.filter((m) => m.heldout).at(-1)?.heldout?.accuracy;
-  const budget = uniform.at(-1)?.rolloutsTotal ?? 0;
-  const sofar = rlcsMetrics();
-  const spent = sofar.at(-1)?.rolloutsTotal ?? 0;
-  if (target === undefined || spent >= budget || rolloutsToReach(sofar, target) !== null)
-    return { rlcs: sofar, compare: compareRuns(sofar, uniform) };
-  await rlPhase(store, config, sftDir, suites, opts, "rl (rlcs, on to uniform's rollouts)", difficulty, {
-    meta: "rl-extended",
-    steps: 2 * config.rl.steps,
-    until: (m) => m.rolloutsTotal >= budget || (m.heldout?.accuracy ?? 0) >= target - 1e-12,
-  });
-  const rlcs = rlcsMetrics();
-  return { rlcs, compare: compareRuns(rlcs, uniform) };
-}
 
 const cannotScore = () =>
   new GlmvError(
@@ -272,16 +112,10 @@ function resolveOffline(
  * checkpoint and kept in the run's meta (a resumed run does not score again). Under `auto`, a trainer that turns
  * out to have no prompt logprobs leaves the run on the task level (undefined) instead of failing it.
  */
-async function offlinePhase(
-  store: RunStore,
-  kind: ResolvedOfflineDifficulty,
-  config: RlConfig,
-  sftDir: string,
-  train: readonly TaskItem[],
-  engine: MainJobEngine,
-  log: (line: string) => void,
-): Promise<OfflineScores | undefined> {
-  if (kind === "level") return undefined;
+async function scoreOfflineDifficulty(job: JobContext): Promise<OfflineScores | undefined> {
+  const { store, config, sftDir, engine, log } = job;
+  const train = job.suites.train;
+  if (job.offlineKind === "level") return undefined;
   const done = store.getMeta<OfflineScores>("offline");
   if (done) return done;
   if (!engine.referenceLikelihood) throw cannotScore();
@@ -310,8 +144,197 @@ async function offlinePhase(
   }
 }
 
+/** What every phase of one main job shares: the run store and its config, the suites, the engine, the log. */
+type JobContext = RlJob & {
+  opts: MainJobOptions;
+  store: RunStore;
+  /** The run's own config (config.yaml: on resume, not `opts.config`). */
+  config: RlConfig;
+  offlineKind: ResolvedOfflineDifficulty;
+};
+
+/** The run's store: the existing one on resume, else a new one with `opts.config`. */
+const openRunStore = async (opts: MainJobOptions, warn: (line: string) => void) =>
+  opts.resume && existsSync(join(opts.outDir, "config.yaml"))
+    ? RunStore.open(opts.outDir, { warn })
+    : await RunStore.create(opts.outDir, RlConfigSchema, opts.config, { warn });
+
+function jobContext(opts: MainJobOptions, store: RunStore, log: JobContext["log"], warn: JobContext["warn"]) {
+  const config = store.readConfig(StoredRlConfig);
+  // fail before SFT, not after it
+  const offlineKind = resolveOffline(config, opts.engine, opts.compare === true);
+  const suites = buildSuites(config);
+  log(
+    `suite: ${suites.train.length} training prompts, ${suites.heldout.length} held-out items (${config.data.families.join(", ")})`,
+  );
+  const sftDir = join(opts.outDir, "sft");
+  const job: JobContext = {
+    opts,
+    store,
+    config,
+    offlineKind,
+    engine: opts.engine,
+    sftDir,
+    suites,
+    log,
+    warn,
+  };
+  if (opts.progress) job.progress = opts.progress;
+  return job;
+}
+
+/** SFT on the format from fresh weights (once: a resumed run reads its result back), and its warning. */
+async function sftPhase(job: JobContext): Promise<SftPhaseResult> {
+  const done = job.store.getMeta<SftPhaseResult>("sft");
+  const sft = done && existsSync(job.sftDir) ? done : await formatSft(job);
+  job.log(familyLine("after SFT", sft.heldout));
+  const sftWarning = zeroSftWarning(job.config, sft.heldout);
+  if (sftWarning) recordWarning(job.store, job.warn, sftWarning);
+  return sft;
+}
+
+async function formatSft({ engine, config, suites, store, sftDir, progress, log }: JobContext) {
+  const policy = await engine.createPolicy(config.seed);
+  try {
+    const bar = progress?.(config.sft.steps, "sft");
+    const sftLevels = config.data.sftLevels ?? config.data.levels;
+    const sftItems = labelledSftSet(suites.train, sftLevels, config.data.sftItemsPerFamily);
+    if (sftItems.length === 0)
+      throw new GlmvError("bad_config", `no training item has an SFT level (${sftLevels.join(", ")})`, {
+        where: "data.sftLevels",
+      });
+    const run = await engine.sft(policy, sftItems, {
+      steps: config.sft.steps,
+      lr: config.sft.lr,
+      warmupSteps: config.sft.warmupSteps,
+      seed: config.seed,
+      onStep: (step) => {
+        bar?.tick();
+        if (step % 50 === 0) log(`sft step ${step}/${config.sft.steps}`);
+      },
+    });
+    bar?.stop();
+    await savePolicyAtomic(policy, sftDir);
+    const sft: SftPhaseResult = { heldout: await engine.evaluate(policy, suites.heldout), ...run };
+    store.setMeta("sft", sft);
+    return sft;
+  } finally {
+    await policy.dispose();
+  }
+}
+
+/** The curriculum's offline difficulty, when it is not the task level. */
+async function offlinePhase(job: JobContext): Promise<OfflineScores | undefined> {
+  const offline = await scoreOfflineDifficulty(job);
+  if (offline)
+    job.log(
+      `offline difficulty: ${job.suites.train.length} prompts scored in ${offline.seconds.toFixed(0)} s`,
+    );
+  return offline;
+}
+
+/** RL (RLCS by default) from the SFT checkpoint, into the job's own store. */
+async function mainRlPhase(
+  job: JobContext,
+  difficulty?: ReadonlyMap<string, number>,
+): Promise<RlPhaseResult> {
+  const { store, config } = job;
+  const rl = await rlPhase(job, { store, config, label: `rl (${config.rl.sampler})`, difficulty });
+  job.log(familyLine(`after RL (${config.rl.sampler})`, rl.heldout));
+  return rl;
+}
+
+/** The honest control: continued SFT from the same checkpoint for RL's wall time (once; off with `control`). */
+async function controlPhase(job: JobContext, rlSeconds: number): Promise<SftPhaseResult | undefined> {
+  const { engine, config, store, suites } = job;
+  let control = store.getMeta<SftPhaseResult>("control");
+  if (!control && config.control) {
+    const policy = await engine.createPolicy(config.seed);
+    try {
+      await policy.load(job.sftDir);
+      engine.resetOptimizer(policy);
+      const run = await engine.sft(policy, suites.train, {
+        seconds: rlSeconds,
+        lr: config.sft.lr,
+        warmupSteps: config.sft.warmupSteps,
+        seed: config.seed + 1,
+      });
+      control = { heldout: await engine.evaluate(policy, suites.heldout), ...run };
+      store.setMeta("control", control);
+    } finally {
+      await policy.dispose();
+    }
+  }
+  if (control) job.log(familyLine(`continued SFT (${control.steps} steps, same wall time)`, control.heldout));
+  return control;
+}
+
+/** The `--compare` result and the other sampler's curve for the report. */
+type Compared = { compare: CompareResult; controlRun: { name: string; metrics: StepMetrics[] } };
+
 /**
- * Run (or resume) the whole pipeline; returns the summary that is also written to `summary.json`.
+ * `--compare`: the same RL with the other sampler, from the same SFT checkpoint, in its own run folder; RLCS then
+ * runs on to uniform's rollouts (`compareAtUniformBudget`). Writes compare.json.
+ */
+async function comparePhase(
+  job: JobContext,
+  metrics: StepMetrics[],
+  difficulty?: ReadonlyMap<string, number>,
+): Promise<Compared> {
+  const { config, store, opts } = job;
+  const other = config.rl.sampler === "uniform" ? "rlcs" : "uniform";
+  const otherConfig = { ...config, rl: { ...config.rl, sampler: other } } as RlConfig;
+  const dir = join(opts.outDir, other);
+  const otherStore = existsSync(join(dir, "config.yaml"))
+    ? RunStore.open(dir, { warn: job.warn })
+    : await RunStore.create(dir, RlConfigSchema, otherConfig, { warn: job.warn });
+  let compared: Compared;
+  try {
+    const otherRun = { store: otherStore, config: otherConfig, difficulty };
+    const otherRl = await rlPhase(job, { ...otherRun, label: `rl (${other})` });
+    job.log(familyLine(`after RL (${other})`, otherRl.heldout));
+    const [rlcs, uniform] =
+      other === "uniform" ? [{ store, config, difficulty }, otherRl.metrics] : [otherRun, metrics];
+    const equalBudget = await compareAtUniformBudget(job, rlcs, uniform);
+    const controlMetrics = other === "uniform" ? otherRl.metrics : equalBudget.rlcs;
+    compared = { compare: equalBudget.compare, controlRun: { name: other, metrics: controlMetrics } };
+  } finally {
+    otherStore.close();
+  }
+  const { compare } = compared;
+  await writeFileAtomic(join(opts.outDir, "compare.json"), `${JSON.stringify(compare, null, 2)}\n`);
+  job.log(
+    `compare: RLCS reached uniform's final ${(100 * compare.target).toFixed(1)}% after ${compare.rlcsRollouts ?? "never"} rollouts vs ${compare.uniformRollouts} (ratio ${compare.ratio?.toFixed(2) ?? "n/a"})`,
+  );
+  return compared;
+}
+
+/** summary.json and report.html (the last 3 steps' rollouts as samples). */
+async function reportPhase(
+  job: JobContext,
+  summary: Summary,
+  metrics: readonly StepMetrics[],
+  compared: Compared | undefined,
+): Promise<void> {
+  const { opts, store, config, suites } = job;
+  await writeFileAtomic(join(opts.outDir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  const items = new Map(suites.train.map((i) => [i.id, i]));
+  const lastSteps = metrics.slice(-3).flatMap((m) => store.readRollouts(m.step) as RolloutRecord[]);
+  const html = renderReport({
+    title: `glmv rl (${config.rl.sampler})`,
+    summary: { ...summary, ...(compared ? { compare: compared.compare } : {}) },
+    metrics,
+    control: compared?.controlRun,
+    sftAccuracy: summary.sftAccuracy,
+    rollouts: await reportRollouts(lastSteps, items),
+  });
+  await writeFileAtomic(join(opts.outDir, "report.html"), html);
+  job.log(`wrote ${join(opts.outDir, "summary.json")} and report.html`);
+}
+
+/**
+ * Run (or resume) the whole pipeline, phase by phase over one job context: SFT → offline difficulty → RL →
+ * control → `--compare` → summary and report. Returns the summary that is also written to `summary.json`.
  * @example await runMainJob({ outDir: "runs/main", config: parseRlConfig({}), engine })
  */
 export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
@@ -324,175 +347,28 @@ export async function runMainJob(opts: MainJobOptions): Promise<Summary> {
     log(`${opts.outDir} is already finished (summary.json, report.html); nothing to resume`);
     return finished;
   }
-  const store =
-    opts.resume && existsSync(join(opts.outDir, "config.yaml"))
-      ? RunStore.open(opts.outDir, { warn })
-      : await RunStore.create(opts.outDir, RlConfigSchema, opts.config, { warn });
+  const store = await openRunStore(opts, warn);
   try {
-    const config = store.readConfig(StoredRlConfig);
-    const offlineKind = resolveOffline(config, opts.engine, opts.compare === true);
-    const suites = buildSuites(config);
-    log(
-      `suite: ${suites.train.length} training prompts, ${suites.heldout.length} held-out items (${config.data.families.join(", ")})`,
-    );
-    const sftDir = join(opts.outDir, "sft");
-
-    // SFT on the format, from fresh weights
-    let sft = store.getMeta<{ heldout: HeldoutResult; seconds: number; steps: number }>("sft");
-    if (!sft || !existsSync(sftDir)) {
-      const policy = await opts.engine.createPolicy(config.seed);
-      try {
-        const bar = opts.progress?.(config.sft.steps, "sft");
-        const sftLevels = config.data.sftLevels ?? config.data.levels;
-        const sftItems = labelledSftSet(suites.train, sftLevels, config.data.sftItemsPerFamily);
-        if (sftItems.length === 0)
-          throw new GlmvError("bad_config", `no training item has an SFT level (${sftLevels.join(", ")})`, {
-            where: "data.sftLevels",
-          });
-        const run = await opts.engine.sft(policy, sftItems, {
-          steps: config.sft.steps,
-          lr: config.sft.lr,
-          warmupSteps: config.sft.warmupSteps,
-          seed: config.seed,
-          onStep: (step) => {
-            bar?.tick();
-            if (step % 50 === 0) log(`sft step ${step}/${config.sft.steps}`);
-          },
-        });
-        bar?.stop();
-        await savePolicyAtomic(policy, sftDir);
-        sft = { heldout: await opts.engine.evaluate(policy, suites.heldout), ...run };
-        store.setMeta("sft", sft);
-      } finally {
-        await policy.dispose();
-      }
-    }
-    log(familyLine("after SFT", sft.heldout));
-    const sftWarning = zeroSftWarning(config, sft.heldout);
-    if (sftWarning) recordWarning(store, opts, sftWarning);
-
-    // the curriculum's offline difficulty, when it is not the task level
-    const offline = await offlinePhase(store, offlineKind, config, sftDir, suites.train, opts.engine, log);
+    const job = jobContext(opts, store, log, warn);
+    const sft = await sftPhase(job);
+    const offline = await offlinePhase(job);
     const difficulty = offline && new Map(Object.entries(offline.difficulty));
-    if (offline)
-      log(`offline difficulty: ${suites.train.length} prompts scored in ${offline.seconds.toFixed(0)} s`);
-
-    // RL (RLCS by default) from the SFT checkpoint
-    const rl = await rlPhase(store, config, sftDir, suites, opts, `rl (${config.rl.sampler})`, difficulty);
+    const rl = await mainRlPhase(job, difficulty);
     // the configured steps only (a --compare run may have continued RLCS past them; compareAtUniformBudget)
-    const metrics = rl.metrics.filter((m) => m.step <= config.rl.steps);
-    log(familyLine(`after RL (${config.rl.sampler})`, rl.heldout));
-
-    // The honest control: continued SFT from the same checkpoint for RL's wall time
-    let control = store.getMeta<{ heldout: HeldoutResult; steps: number; seconds: number }>("control");
-    if (!control && config.control) {
-      const policy = await opts.engine.createPolicy(config.seed);
-      try {
-        await policy.load(sftDir);
-        opts.engine.resetOptimizer(policy);
-        const run = await opts.engine.sft(policy, suites.train, {
-          seconds: rl.seconds,
-          lr: config.sft.lr,
-          warmupSteps: config.sft.warmupSteps,
-          seed: config.seed + 1,
-        });
-        control = { heldout: await opts.engine.evaluate(policy, suites.heldout), ...run };
-        store.setMeta("control", control);
-      } finally {
-        await policy.dispose();
-      }
-    }
-    if (control) log(familyLine(`continued SFT (${control.steps} steps, same wall time)`, control.heldout));
-
-    // --compare: the same RL with uniform sampling, from the same SFT checkpoint, in its own run folder
-    let compare: CompareResult | undefined;
-    let controlRun: { name: string; metrics: StepMetrics[] } | undefined;
-    if (opts.compare) {
-      const other = config.rl.sampler === "uniform" ? "rlcs" : "uniform";
-      const otherConfig = { ...config, rl: { ...config.rl, sampler: other } } as RlConfig;
-      const dir = join(opts.outDir, other);
-      const otherStore = existsSync(join(dir, "config.yaml"))
-        ? RunStore.open(dir, { warn })
-        : await RunStore.create(dir, RlConfigSchema, otherConfig, { warn });
-      try {
-        const otherRl = await rlPhase(
-          otherStore,
-          otherConfig,
-          sftDir,
-          suites,
-          opts,
-          `rl (${other})`,
-          difficulty,
-        );
-        const otherMetrics = otherRl.metrics;
-        log(familyLine(`after RL (${other})`, otherRl.heldout));
-        const [rlcsStore, rlcsConfig, uniform] =
-          other === "uniform" ? [store, config, otherMetrics] : [otherStore, otherConfig, metrics];
-        const equalBudget = await compareAtUniformBudget(
-          rlcsStore,
-          rlcsConfig,
-          uniform,
-          sftDir,
-          suites,
-          opts,
-          difficulty,
-        );
-        controlRun = { name: other, metrics: other === "uniform" ? otherMetrics : equalBudget.rlcs };
-        compare = equalBudget.compare;
-      } finally {
-        otherStore.close();
-      }
-      await writeFileAtomic(join(opts.outDir, "compare.json"), `${JSON.stringify(compare, null, 2)}\n`);
-      log(
-        `compare: RLCS reached uniform's final ${(100 * compare.target).toFixed(1)}% after ${compare.rlcsRollouts ?? "never"} rollouts vs ${compare.uniformRollouts} (ratio ${compare.ratio?.toFixed(2) ?? "n/a"})`,
-      );
-    }
-
-    const summary: Summary = {
-      sampler: config.rl.sampler,
-      sftAccuracy: sft.heldout.accuracy,
-      rlAccuracy: rl.heldout.accuracy,
-      continuedSftAccuracy: control?.heldout.accuracy ?? null,
-      sftPerFamily: sft.heldout.perFamily,
-      rlPerFamily: rl.heldout.perFamily,
-      continuedSftPerFamily: control?.heldout.perFamily ?? null,
-      sftSampledAccuracy: sft.heldout.sampledAccuracy ?? null,
-      rlSampledAccuracy: rl.heldout.sampledAccuracy ?? null,
-      continuedSftSampledAccuracy: control?.heldout.sampledAccuracy ?? null,
-      sftPerLevel: sft.heldout.perLevel ?? {},
-      rlPerLevel: rl.heldout.perLevel ?? {},
-      continuedSftPerLevel: control ? (control.heldout.perLevel ?? {}) : null,
-      heldoutItems: rl.heldout.items,
-      rlSteps: metrics.length,
-      rlSeconds: rl.seconds,
-      continuedSftSteps: control?.steps ?? null,
-      sftSeconds: sft.seconds,
-      signalShare: mean(metrics.map((m) => m.signalShare)),
-      sampledSignalRate: mean(metrics.map((m) => m.sampledSignalRate)),
-      tokensPerSec: mean(metrics.map((m) => m.tokensPerSec)),
-      balance: mean(metrics.map((m) => m.balance)),
-      fill: mean(metrics.map((m) => m.fill)),
-      rolloutsTotal: metrics.at(-1)?.rolloutsTotal ?? 0,
-      offlineDifficulty: offline ? "sft-likelihood" : "level",
-      offlineScoringSeconds: offline?.seconds ?? null,
-      /** This invocation's wall time (a resumed run counts only the part after the resume). */
+    const metrics = rl.metrics.filter((m) => m.step <= job.config.rl.steps);
+    const control = await controlPhase(job, rl.seconds);
+    const compared = opts.compare ? await comparePhase(job, metrics, difficulty) : undefined;
+    const summary = summarizeRun({
+      sampler: job.config.rl.sampler,
+      sft,
+      rl,
+      metrics,
+      control,
+      offline,
       wallSeconds: (Date.now() - started) / 1000,
       warnings: store.getMeta<string[]>("warnings") ?? [],
-    };
-    await writeFileAtomic(join(opts.outDir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
-
-    const items = new Map(suites.train.map((i) => [i.id, i]));
-    const lastSteps = metrics.slice(-3).flatMap((m) => store.readRollouts(m.step) as RolloutRecord[]);
-    const html = renderReport({
-      title: `glmv rl (${config.rl.sampler})`,
-      summary: { ...summary, ...(compare ? { compare } : {}) },
-      metrics,
-      control: controlRun,
-      sftAccuracy: sft.heldout.accuracy,
-      rollouts: await reportRollouts(lastSteps, items),
     });
-    await writeFileAtomic(join(opts.outDir, "report.html"), html);
-    log(`wrote ${join(opts.outDir, "summary.json")} and report.html`);
+    await reportPhase(job, summary, metrics, compared);
     return summary;
   } finally {
     store.close();

@@ -17,6 +17,7 @@ import { tempSibling, writeFileAtomic } from "../util/fs.ts";
 import { readYamlFile } from "../util/yaml-file.ts";
 import { parseOrThrow } from "../util/zod-error.ts";
 import type { PromptStats } from "./curriculum.ts";
+import { StepMetrics } from "./step-metrics.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -155,6 +156,19 @@ export class RunStore {
       this.warned.add(line);
       this.warn(line);
     }) as ({ step: number } & Record<string, unknown>)[];
+  }
+
+  /**
+   * metrics.jsonl read back through the `StepMetrics` schema (a torn last line dropped as in `readMetrics`); a
+   * record that lost a figure or holds a wrong type is a `checkpoint_corrupt` error naming its step and field.
+   */
+  readStepMetrics(): StepMetrics[] {
+    const path = join(this.dir, "metrics.jsonl");
+    return this.readMetrics().map((m, i) =>
+      parseOrThrow(StepMetrics, m, "checkpoint_corrupt", {
+        source: `${path} (record ${i + 1}, step ${m.step})`,
+      }),
+    );
   }
 
   /** Write one step's rollouts (one JSON line each, with the reward breakdown), atomically. */

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { CURRICULUM_DEFAULTS, newPromptStats } from "./curriculum.ts";
 import { stubItem } from "./figures.fixture.ts";
 import type { Rollout, UpdateSample } from "./policy.ts";
-import { familyAccuracy, packBatch, passRateHistogram, type ScoredGroup } from "./trainer-phases.ts";
+import { familyAccuracy, packBatch, passRateHistogram } from "./trainer-phases.ts";
 
 const close = (x: number) => expect.closeTo(x, 12);
 
@@ -50,7 +50,11 @@ describe("packBatch fill and balance", () => {
     ].map((ranks) => ranks.map((r) => r.reduce((s, len) => s + workload(len), 0)));
     const larger = (split: number[]) => Math.max(split[0]!, split[1]!);
     const best = splits.reduce((a, b) => (larger(a) <= larger(b) ? a : b));
-    const { balance, batch: packed } = packBatch(batch, 2, 60, 64);
+    const { balance, batch: packed } = packBatch(batch, {
+      ranks: 2,
+      packContext: 60,
+      maxSeqsPerMicroBatch: 64,
+    });
     expect(balance).toEqual(close(Math.max(...best) / ((best[0]! + best[1]!) / 2)));
     expect(balance).toBeGreaterThan(1);
     const lengthsOf = (rank: number[][]) =>
@@ -66,27 +70,35 @@ describe("packBatch fill and balance", () => {
 
   it("fills micro-batches with prompt + response tokens over the slots of every micro-batch", () => {
     // each rank's pair (50 tokens) fits one micro-batch of 60: 100 of 120 slots
-    expect(packBatch(batch, 2, 60, 64).fill).toEqual(close(100 / 120));
+    expect(packBatch(batch, { ranks: 2, packContext: 60, maxSeqsPerMicroBatch: 64 }).fill).toEqual(
+      close(100 / 120),
+    );
     // one rank: 100 tokens need 2 micro-batches of 60 (40 + 20 | 30 + 10)
-    expect(packBatch(batch, 1, 60, 64).fill).toEqual(close(100 / 120));
+    expect(packBatch(batch, { ranks: 1, packContext: 60, maxSeqsPerMicroBatch: 64 }).fill).toEqual(
+      close(100 / 120),
+    );
     // a context shorter than the longest sequence is raised to it: 40 | 10 and 30 | 20, 4 micro-batches of 40
-    expect(packBatch(batch, 2, 8, 64).fill).toEqual(close(100 / 160));
+    expect(packBatch(batch, { ranks: 2, packContext: 8, maxSeqsPerMicroBatch: 64 }).fill).toEqual(
+      close(100 / 160),
+    );
     // at most one sequence per micro-batch (image slots): 4 micro-batches of 60
-    expect(packBatch(batch, 2, 60, 1).fill).toEqual(close(100 / 240));
+    expect(packBatch(batch, { ranks: 2, packContext: 60, maxSeqsPerMicroBatch: 1 }).fill).toEqual(
+      close(100 / 240),
+    );
   });
 
   // packBatch's default cap (+Infinity) makes capMicroBatches split each micro-batch into ceil(n / ∞) = 0 pieces:
   // every sequence is dropped and fill reads 1. rlStep always passes maxSeqsPerMicroBatch, so runs are not hit;
   // this flips to a failure (then: drop `.fails`) once trainer-phases.ts clamps the piece count to at least 1.
   it("keeps every sequence and the same fill without a cap (the default cap is Infinity)", () => {
-    const uncapped = packBatch(batch, 2, 60);
+    const uncapped = packBatch(batch, { ranks: 2, packContext: 60 });
     expect(uncapped.batch.ranks.flat(2).sort((a, b) => a - b)).toEqual([0, 1, 2, 3]);
     expect(uncapped.fill).toEqual(close(100 / 120));
   });
 });
 
 describe("familyAccuracy", () => {
-  const group = (id: string, family: "counting" | "math", right: boolean[]): ScoredGroup => {
+  const group = (id: string, family: "counting" | "math", right: boolean[]) => {
     const results = right.map((correct) => ({
       reward: correct ? 1 : 0,
       correct,

@@ -6,7 +6,7 @@ import type { TaskItem } from "../data/tasks/types.ts";
 import type { ResponseStyle } from "../model/domains.ts";
 import { packSequences } from "../model/packing.ts";
 import type { ScoredResult, ScoreInput } from "../reward/system.ts";
-import { ADVANTAGES, hasSignal } from "./advantages.ts";
+import { ADVANTAGES, meanStd } from "./advantages.ts";
 import { balanceRanks } from "./balance.ts";
 import type { RlLoopConfig } from "./config.ts";
 import {
@@ -19,15 +19,18 @@ import {
   sampleUniform,
 } from "./curriculum.ts";
 import type { PolicyPrompt, Rollout, UpdateBatch, UpdateSample } from "./policy.ts";
-import { balancedSubsample, type Group } from "./subsample.ts";
+import { type Group, shuffle } from "./subsample.ts";
 
-/** A prompt's rollouts with their reward results: the unit the step keeps or drops. */
+/**
+ * A prompt's rollouts with their reward results: the unit the step keeps or drops. Its mean reward and whether it
+ * has signal (rewards that differ by more than `signalEps`) are worked out once, when it is scored.
+ */
 export type ScoredGroup = Group<{
   item: TaskItem;
   prompt: PolicyPrompt;
   rollouts: Rollout[];
   results: ScoredResult[];
-}>;
+}> & { round: number; mean: number; signal: boolean };
 
 /**
  * Offline difficulty of an item from its task level (1 = easiest of 3): 0.25, 0.5, 0.75. A prior only: after a
@@ -52,10 +55,24 @@ export function initialPromptStats(
 }
 
 /** The curriculum weights of a run's config (the draw from the stale pool; `samplePromptIds`). */
-export function curriculumOptions(cfg: RlLoopConfig): CurriculumOptions {
+export function curriculumOptions(cfg: Pick<RlLoopConfig, "groupSize" | "curriculum">): CurriculumOptions {
   const { decay, priorWeight, sharpness, floor } = cfg.curriculum;
   return { groupSize: cfg.groupSize, decay, priorWeight, sharpness, floor };
 }
+
+/** One draw of prompts: how many, at which step, from which stream, and which prompts are out or first. */
+export type PromptDraw = {
+  n: number;
+  step: number;
+  rand: () => number;
+  /** Prompts already drawn this step. */
+  exclude: ReadonlySet<string>;
+  /** The prompts rescored this step (RLCS draws from them first). */
+  preferred?: ReadonlySet<string> | undefined;
+};
+
+/** The config a prompt draw reads. */
+export type SamplerConfig = Pick<RlLoopConfig, "sampler" | "groupSize" | "curriculum">;
 
 /**
  * Phase "sample": `n` prompt ids not in `exclude`, by RLCS weights or uniformly. With `preferred` (the prompts
@@ -64,13 +81,10 @@ export function curriculumOptions(cfg: RlLoopConfig): CurriculumOptions {
  */
 export function samplePromptIds(
   stats: ReadonlyMap<string, PromptStats>,
-  n: number,
-  step: number,
-  rand: () => number,
-  cfg: RlLoopConfig,
-  exclude: ReadonlySet<string>,
-  preferred?: ReadonlySet<string>,
+  draw: PromptDraw,
+  cfg: SamplerConfig,
 ): string[] {
+  const { n, step, rand, exclude, preferred } = draw;
   if (cfg.sampler === "uniform") {
     const ids = [...stats.keys()].filter((id) => !exclude.has(id));
     return sampleUniform(ids, n, rand);
@@ -105,22 +119,37 @@ export function scoreInputs(
   );
 }
 
-/** Split flat results back into groups, one per prompt, in prompt order. */
+/** One round's prompts and their rollouts, grouped per prompt in prompt order. */
+export type RoundRollouts = {
+  round: number;
+  items: readonly TaskItem[];
+  prompts: readonly PolicyPrompt[];
+  rollouts: readonly Rollout[][];
+};
+
+/**
+ * Split flat results back into groups, one per prompt, in prompt order, each with its mean reward and whether its
+ * rewards' spread exceeds `signalEps` (`hasSignal`).
+ */
 export function toGroups(
-  items: readonly TaskItem[],
-  prompts: readonly PolicyPrompt[],
-  rollouts: readonly Rollout[][],
+  { round, items, prompts, rollouts }: RoundRollouts,
   results: readonly ScoredResult[],
+  signalEps: number,
 ): ScoredGroup[] {
   let at = 0;
   return items.map((item, i) => {
     const rs = rollouts[i] ?? [];
     const res = results.slice(at, at + rs.length);
     at += rs.length;
+    const rewards = res.map((r) => r.reward);
+    const { mean, std } = meanStd(rewards);
     return {
       promptId: item.id,
-      rewards: res.map((r) => r.reward),
+      rewards,
       payload: { item, prompt: prompts[i]!, rollouts: rs, results: res },
+      round,
+      mean,
+      signal: std > signalEps,
     };
   });
 }
@@ -139,26 +168,44 @@ export function observeGroups(
 }
 
 /**
- * Phase "subsample": B groups with signal, about half right and half wrong. When even the refill rounds found
- * fewer, the batch is topped up with groups without signal (advantage 0, no gradient) so its size never changes;
- * `signalShare` then reports the shortfall.
+ * Phase "subsample": B groups with signal, about half right and half wrong (§5.3.1): groups with a mean reward of
+ * at least 0.5 and below it are taken alternately, each side in a random order drawn from `rand`, and whichever
+ * side runs out is topped up from the other. When even the refill rounds found fewer than B, the batch is topped
+ * up with groups without signal (advantage 0, no gradient) so its size never changes; `signalShare` then reports
+ * the shortfall.
  */
-export function fillBatch(
-  groups: readonly ScoredGroup[],
+export function fillBatch<G extends Pick<ScoredGroup, "mean" | "signal">>(
+  groups: readonly G[],
   batchPrompts: number,
   rand: () => number,
-  eps: number,
-): ScoredGroup[] {
-  const kept = balancedSubsample(groups, batchPrompts, rand, eps);
-  const filler = groups.filter((g) => !hasSignal(g.rewards, eps)).slice(0, batchPrompts - kept.length);
+): G[] {
+  const withSignal = groups.filter((g) => g.signal);
+  const high = shuffle(
+    withSignal.filter((g) => g.mean >= 0.5),
+    rand,
+  );
+  const low = shuffle(
+    withSignal.filter((g) => g.mean < 0.5),
+    rand,
+  );
+  const kept: G[] = [];
+  while (kept.length < batchPrompts && (high.length > 0 || low.length > 0)) {
+    const preferHigh = kept.length % 2 === 0;
+    const side = (preferHigh ? high : low).length > 0 ? (preferHigh ? high : low) : preferHigh ? low : high;
+    kept.push(side.shift()!);
+  }
+  const filler = groups.filter((g) => !g.signal).slice(0, batchPrompts - kept.length);
   return [...kept, ...filler];
 }
 
 /** Phase "adv": group-normalised advantages (0 for a group without signal), one update sample per rollout. */
-export function withAdvantages(groups: readonly ScoredGroup[], cfg: RlLoopConfig): UpdateSample[] {
+export function withAdvantages(
+  groups: readonly ScoredGroup[],
+  cfg: Pick<RlLoopConfig, "advantage">,
+): UpdateSample[] {
   const estimate = ADVANTAGES[cfg.advantage];
   return groups.flatMap((g) => {
-    const adv = hasSignal(g.rewards, cfg.signalEps) ? estimate(g.rewards) : g.rewards.map(() => 0);
+    const adv = g.signal ? estimate(g.rewards) : g.rewards.map(() => 0);
     return g.payload.rollouts.map((rollout, k) => ({
       prompt: g.payload.prompt,
       rollout,
@@ -176,16 +223,23 @@ export function capMicroBatches(microBatches: readonly number[][], max: number):
   );
 }
 
+/** The config packing reads; without `maxSeqsPerMicroBatch` micro-batches are capped by tokens only. */
+export type PackConfig = Pick<RlLoopConfig, "ranks" | "packContext"> &
+  Partial<Pick<RlLoopConfig, "maxSeqsPerMicroBatch">>;
+
 /**
  * Phase "pack": balance sequences over the simulated ranks, then pack each rank into micro-batches of at most
- * `packContext` tokens and `maxPerMicroBatch` sequences.
+ * `packContext` tokens and `maxSeqsPerMicroBatch` sequences.
  */
 export function packBatch(
   samples: UpdateSample[],
-  numRanks: number,
-  packContext: number,
-  maxPerMicroBatch = Number.POSITIVE_INFINITY,
+  cfg: PackConfig,
 ): { batch: UpdateBatch; balance: number; fill: number } {
+  const {
+    ranks: numRanks,
+    packContext,
+    maxSeqsPerMicroBatch: maxPerMicroBatch = Number.POSITIVE_INFINITY,
+  } = cfg;
   const lengths = samples.map((s) => s.rollout.promptTokens + s.rollout.tokens.length);
   const context = Math.max(packContext, ...lengths, 1);
   const assignment = balanceRanks(lengths, numRanks);
@@ -239,7 +293,7 @@ export type RolloutRecord = {
 
 /** The step's rollouts as logged: response, token counts, reward breakdown, and whether its group was trained. */
 export function rolloutRecords(
-  groups: readonly (ScoredGroup & { round: number })[],
+  groups: readonly ScoredGroup[],
   step: number,
   trained: ReadonlySet<string>,
 ): RolloutRecord[] {
@@ -261,7 +315,9 @@ export function rolloutRecords(
 }
 
 /** Share of correct rollouts per task family. */
-export function familyAccuracy(groups: readonly ScoredGroup[]): Record<string, number> {
+export function familyAccuracy(
+  groups: readonly { payload: { item: Pick<TaskItem, "family">; results: readonly ScoredResult[] } }[],
+): Record<string, number> {
   const acc: Record<string, { right: number; n: number }> = {};
   for (const g of groups) {
     const a = acc[g.payload.item.family] ?? { right: 0, n: 0 };

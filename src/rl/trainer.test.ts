@@ -376,8 +376,16 @@ describe("samplePromptIds", () => {
     let fresh = 0;
     let stale = 0;
     for (let k = 0; k < 20; k++) {
-      fresh += lessSure(samplePromptIds(stats, 16, 1, mulberry32(k), cfg, new Set(), new Set(stats.keys())));
-      stale += lessSure(samplePromptIds(stats, 16, 1, mulberry32(k), cfg, new Set()));
+      fresh += lessSure(
+        samplePromptIds(
+          stats,
+          { n: 16, step: 1, rand: mulberry32(k), exclude: new Set(), preferred: new Set(stats.keys()) },
+          cfg,
+        ),
+      );
+      stale += lessSure(
+        samplePromptIds(stats, { n: 16, step: 1, rand: mulberry32(k), exclude: new Set() }, cfg),
+      );
     }
     // fresh: weight 0.73^16 ≈ 0.007 against ≈ 1; stale: 0.73^2 + 0.02 ≈ 0.55 against ≈ 1
     expect(fresh / 320).toBeLessThan(0.05);
@@ -399,7 +407,7 @@ describe("packBatch", () => {
       seed: 1,
     });
     const samples = group!.map((rollout) => ({ prompt: ctx.toPrompt(ITEMS[0]!), rollout, advantage: 0 }));
-    const { batch } = packBatch(samples, 2, 1024, 5);
+    const { batch } = packBatch(samples, { ranks: 2, packContext: 1024, maxSeqsPerMicroBatch: 5 });
     const micro = batch.ranks.flat();
     expect(Math.max(...micro.map((m) => m.length))).toBeLessThanOrEqual(5);
     expect(micro.flat().sort((a, b) => a - b)).toEqual(samples.map((_, i) => i));

@@ -1,14 +1,13 @@
 /**
- * The RL trainer (design.md "The data flow", §5.3–5.4): `rlStep` is one single-controller step that reads top to
- * bottom as its phases — (rescore →) sample → gen → reward → observe (refilled while too few groups have signal) →
- * ratio EMA → subsample → adv → pack → update — each inside `timed(...)`, with one metrics object per step. `runRl`
- * is the loop around it: run folder logging, held-out evaluations, checkpoints every K steps, and resume from the
- * last one.
+ * The RL trainer (design.md "The data flow", §5.3–5.4): `rlStep` is one single-controller step that reads as one
+ * line per phase — rescore → rollout rounds (sample → gen → reward → observe, refilled while too few groups have
+ * signal) → bookkeeping → subsample → adv → pack → update → figures — each timed under its name, with one metrics
+ * object per step. `runRl` is the loop around it: run folder logging, held-out evaluations, checkpoints every K
+ * steps, and resume from the last one.
  */
 import type { TaskItem } from "../data/tasks/types.ts";
 import type { ScoredResult, ScoreInput } from "../reward/system.ts";
 import { deriveSeed, mulberry32 } from "../util/rng.ts";
-import { hasSignal } from "./advantages.ts";
 import {
   type Calibration,
   type CalibrationSample,
@@ -20,19 +19,17 @@ import {
 } from "./calibration.ts";
 import type { RlLoopConfig } from "./config.ts";
 import { newPromptStats, type PromptStats, sampleUniform } from "./curriculum.ts";
-import type { Policy, PolicyPrompt } from "./policy.ts";
+import type { Policy, PolicyPrompt, RolloutParams, UpdateParams } from "./policy.ts";
 import { initRatioEma, promptsToSample, type RatioEmaState, updateRatioEma } from "./ratio-ema.ts";
 import type { RunStore } from "./run-store.ts";
-import { invalidRate } from "./subsample.ts";
+import { type HeldoutResult, invalidShare, type StepMetrics, stepFigures } from "./step-metrics.ts";
 import type { RolloutRecord } from "./trainer-phases.ts";
 import {
   curriculumOptions,
-  familyAccuracy,
   fillBatch,
   learningRateAt,
   observeGroups,
   packBatch,
-  passRateHistogram,
   rolloutRecords,
   type ScoredGroup,
   samplePromptIds,
@@ -72,54 +69,7 @@ export type RlContext = {
   now?: () => number;
 };
 
-/** Held-out accuracy at some step (from the caller's evaluator). */
-export type HeldoutResult = {
-  accuracy: number;
-  perFamily: Record<string, number>;
-  /** By difficulty level, when the evaluator reports it. */
-  perLevel?: Record<string, number> | undefined;
-  /**
-   * Accuracy of one sample per item at the rollout temperature (top-p 1): the policy RL optimises. Greedy
-   * `accuracy` only moves when an argmax flips; this moves as soon as the right answer gains probability.
-   */
-  sampledAccuracy?: number | undefined;
-  items: number;
-};
-
-export type StepMetrics = {
-  step: number;
-  /** Mean reward and share correct over every rollout sampled this step. */
-  reward: number;
-  accuracy: number;
-  /** Share of the trained batch made of groups with signal. */
-  signalShare: number;
-  /** Share of all sampled groups (every round) with signal. */
-  sampledSignalRate: number;
-  invalidRate: number;
-  ratioEma: number;
-  promptsSampled: number;
-  rounds: number;
-  rolloutsSampled: number;
-  rolloutsTotal: number;
-  balance: number;
-  fill: number;
-  microSteps: number;
-  /** Generated tokens per second of generation time. */
-  tokensPerSec: number;
-  lr: number;
-  loss: number;
-  clipFraction: number;
-  gradNorm: number;
-  difficultyHistogram: number[];
-  familyAccuracy: Record<string, number>;
-  timings: Record<string, number>;
-  /** RLCS with rescoring: the likelihood → pass-rate map this step's rescored prompts used, and its pairs. */
-  calibration?: Calibration & { samples: number };
-  heldout?: HeldoutResult;
-  /** MoE policies: per MoE layer, max/mean expert load of the update's tokens and idle experts (`UpdateMetrics`). */
-  expertLoad?: { layer: number; maxOverMean: number; idleExperts?: number }[];
-};
-
+export type { HeldoutResult, StepMetrics } from "./step-metrics.ts";
 export type { RolloutRecord } from "./trainer-phases.ts";
 
 export type StepResult = { metrics: StepMetrics; rollouts: RolloutRecord[] };
@@ -146,139 +96,161 @@ export const initialTrainerState = (prompts: Map<string, PromptStats>): TrainerS
   calibration: [],
 });
 
+/** What every phase of one step shares: the context, the step, its config, random stream, clock and timings. */
+type StepScope = {
+  ctx: RlContext;
+  step: number;
+  cfg: RlLoopConfig;
+  rand: () => number;
+  now: () => number;
+  timings: Record<string, number>;
+  time: <T>(phase: string, fn: () => T | Promise<T>) => Promise<T>;
+};
+
+function stepScope(ctx: RlContext, step: number): StepScope {
+  const now = ctx.now ?? Date.now;
+  const timings: Record<string, number> = {};
+  const rand = mulberry32(deriveSeed(ctx.seed, "rl-step", step));
+  const time = <T>(phase: string, fn: () => T | Promise<T>) => timed(timings, phase, fn, now);
+  return { ctx, step, cfg: ctx.config, rand, now, timings, time };
+}
+
 /**
  * One RL step (1-based `step`). Mutates `ctx.state` (curriculum, ratio EMA, rollout count) and the policy.
  * @example const { metrics } = await rlStep(ctx, 1); metrics.signalShare // e.g. 1
  */
 export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> {
-  const cfg = ctx.config;
-  const now = ctx.now ?? Date.now;
-  const timings: Record<string, number> = {};
-  const rand = mulberry32(deriveSeed(ctx.seed, "rl-step", step));
-  const curriculum = curriculumOptions(cfg);
-  const stepStart = now();
+  const scope = stepScope(ctx, step);
+  const { cfg, time } = scope;
+  const started = scope.now();
+  const rescore = await rescorePrompts(scope);
+  const sampled = await rolloutRounds(scope, rescore && new Set(rescore.likelihood.keys()));
+  recordStep(ctx.state, step, cfg, sampled.groups, rescore?.likelihood);
+  const kept = await time("subsample", () => fillBatch(sampled.groups, cfg.batchPrompts, scope.rand));
+  const samples = await time("adv", () => withAdvantages(kept, cfg));
+  const packed = await time("pack", () => packBatch(samples, cfg));
+  const lr = learningRateAt(step, cfg.lr, cfg.warmupSteps);
+  const update = await time("update", () => ctx.policy.update(packed.batch, updateParams(cfg, lr)));
+  scope.timings.step = (scope.now() - started) / 1000;
+  const metrics = stepFigures({
+    step,
+    ...sampled,
+    kept,
+    batchPrompts: cfg.batchPrompts,
+    state: ctx.state,
+    curriculum: curriculumOptions(cfg),
+    packed,
+    update,
+    lr,
+    timings: scope.timings,
+    calibration: rescore?.calibration,
+  });
+  const trained = new Set(kept.map((g) => g.promptId));
+  return { metrics, rollouts: rolloutRecords(sampled.groups, step, trained) };
+}
 
-  // 0. rescore: random prompts get a fresh difficulty under the current policy (RLCS with the likelihood prior),
-  // their likelihood calibrated to a pass rate on the last steps' groups; this step's rounds then sample from
-  // them first, so that no draw rests on a stale score
-  let rescored: Map<string, number> | undefined;
-  let calibration: (Calibration & { samples: number }) | undefined;
-  if (cfg.sampler === "rlcs" && cfg.curriculum.rescorePerStep > 0 && ctx.referenceLikelihood) {
-    const score = ctx.referenceLikelihood;
-    const { calibrationSteps, calibrationPrior } = cfg.curriculum;
-    const pairs = recentSamples(ctx.state.calibration, step, calibrationSteps);
-    const fit = calibrationSteps > 0 ? fitCalibration(pairs, calibrationPrior) : IDENTITY_CALIBRATION;
-    calibration = { ...fit, samples: pairs.length };
-    rescored = await timed(timings, "rescore", async () => {
-      const pick = mulberry32(deriveSeed(ctx.seed, "rl-rescore", step));
-      const ids = sampleUniform([...ctx.state.prompts.keys()], cfg.curriculum.rescorePerStep, pick);
-      const likelihood = await score(ids.map((id) => ctx.items.get(id)!));
-      // the fresh difficulty replaces prior and online counts, which are all older than it
-      for (const [i, id] of ids.entries())
-        ctx.state.prompts.set(id, newPromptStats(1 - calibratedPassRate(fit, likelihood[i]!), step));
-      return new Map(ids.map((id, i) => [id, likelihood[i]!]));
-    });
-  }
+/** This step's rescored prompts' likelihoods, and the calibration their fresh difficulty went through. */
+type Rescore = { likelihood: Map<string, number>; calibration: Calibration & { samples: number } };
 
-  // 1–4. sample → gen → reward → observe, refilled while fewer than B groups have signal
-  const rescoredIds = rescored && new Set(rescored.keys());
-  const groups: (ScoredGroup & { round: number })[] = [];
+/**
+ * Phase "rescore" (RLCS with the likelihood prior): random prompts get a fresh difficulty under the current policy,
+ * their likelihood calibrated to a pass rate on the last steps' groups; this step's rounds then sample from them
+ * first, so that no draw rests on a stale score. Undefined where rescoring is off.
+ */
+async function rescorePrompts({ ctx, step, cfg, time }: StepScope): Promise<Rescore | undefined> {
+  const score = ctx.referenceLikelihood;
+  if (cfg.sampler !== "rlcs" || cfg.curriculum.rescorePerStep <= 0 || !score) return undefined;
+  const { calibrationSteps, calibrationPrior, rescorePerStep } = cfg.curriculum;
+  const pairs = recentSamples(ctx.state.calibration, step, calibrationSteps);
+  const fit = calibrationSteps > 0 ? fitCalibration(pairs, calibrationPrior) : IDENTITY_CALIBRATION;
+  const likelihood = await time("rescore", async () => {
+    const pick = mulberry32(deriveSeed(ctx.seed, "rl-rescore", step));
+    const ids = sampleUniform([...ctx.state.prompts.keys()], rescorePerStep, pick);
+    const scores = await score(ids.map((id) => ctx.items.get(id)!));
+    // the fresh difficulty replaces prior and online counts, which are all older than it
+    for (const [i, id] of ids.entries())
+      ctx.state.prompts.set(id, newPromptStats(1 - calibratedPassRate(fit, scores[i]!), step));
+    return new Map(ids.map((id, i) => [id, scores[i]!]));
+  });
+  return { likelihood, calibration: { ...fit, samples: pairs.length } };
+}
+
+/** Every group the step's rounds sampled, how many rounds ran, and the response tokens they generated. */
+type SampledRounds = { groups: ScoredGroup[]; rounds: number; genTokens: number };
+
+/** Phases "sample → gen → reward → observe", refilled while fewer than B groups have signal. */
+async function rolloutRounds(scope: StepScope, preferred?: ReadonlySet<string>): Promise<SampledRounds> {
+  const { ctx, step, cfg, rand } = scope;
+  const groups: ScoredGroup[] = [];
   const seen = new Set<string>();
   let rounds = 0;
   let genTokens = 0;
   for (let round = 0; round <= cfg.refillRounds; round++) {
-    const missing = cfg.batchPrompts - groups.filter((g) => hasSignal(g.rewards, cfg.signalEps)).length;
+    const missing = cfg.batchPrompts - groups.filter((g) => g.signal).length;
     if (missing <= 0) break;
-    const want = promptsToSample(round === 0 ? cfg.batchPrompts : missing, ctx.state.ratioEma);
-    const ids = await timed(timings, "sample", () =>
-      samplePromptIds(ctx.state.prompts, want, step, rand, cfg, seen, rescoredIds),
-    );
+    const n = promptsToSample(round === 0 ? cfg.batchPrompts : missing, ctx.state.ratioEma);
+    const draw = { n, step, rand, exclude: seen, preferred };
+    const ids = await scope.time("sample", () => samplePromptIds(ctx.state.prompts, draw, cfg));
     if (ids.length === 0) break;
     for (const id of ids) seen.add(id);
-    const items = ids.map((id) => ctx.items.get(id)!);
-    const prompts = items.map(ctx.toPrompt);
-    const rollouts = await timed(timings, "gen", () =>
-      ctx.policy.generate(prompts, {
-        n: cfg.groupSize,
-        temperature: cfg.temperature,
-        topP: cfg.topP,
-        maxNewTokens: cfg.maxNewTokens,
-        thinkBudget: cfg.thinkBudget,
-        style: cfg.style,
-        seed: deriveSeed(ctx.seed, "rl-gen", step, round),
-      }),
-    );
-    genTokens += rollouts.flat().reduce((n, r) => n + r.tokens.length, 0);
-    const results = await timed(timings, "reward", () => ctx.score(scoreInputs(items, rollouts, cfg.style)));
-    const fresh = toGroups(items, prompts, rollouts, results);
-    await timed(timings, "observe", () => observeGroups(ctx.state.prompts, step, fresh, curriculum));
-    groups.push(...fresh.map((g) => ({ ...g, round })));
+    const fresh = await rolloutRound(scope, round, ids);
+    groups.push(...fresh.groups);
+    genTokens += fresh.genTokens;
     rounds = round + 1;
   }
-  if (rescored && cfg.curriculum.calibrationSteps > 0) {
-    const window = cfg.curriculum.calibrationSteps;
-    const kept = recentSamples(ctx.state.calibration, step + 1, window);
-    ctx.state.calibration = [...kept, ...calibrationSamples(groups, rescored, step)];
-  }
-  const invalid = invalidRate(groups, cfg.signalEps);
-  ctx.state.ratioEma = updateRatioEma(ctx.state.ratioEma, invalid, cfg.ratioEma);
-
-  // 5–8. subsample → adv → pack → update
-  const kept = await timed(timings, "subsample", () =>
-    fillBatch(groups, cfg.batchPrompts, rand, cfg.signalEps),
-  );
-  const samples = await timed(timings, "adv", () => withAdvantages(kept, cfg));
-  const packed = await timed(timings, "pack", () =>
-    packBatch(samples, cfg.ranks, cfg.packContext, cfg.maxSeqsPerMicroBatch),
-  );
-  const lr = learningRateAt(step, cfg.lr, cfg.warmupSteps);
-  const update = await timed(timings, "update", () =>
-    ctx.policy.update(packed.batch, {
-      lr,
-      passes: cfg.passes,
-      clipLow: cfg.clipLow,
-      clipHigh: cfg.clipHigh,
-      aggregation: cfg.aggregation,
-    }),
-  );
-
-  // 9. metrics, once per step
-  const results = groups.flatMap((g) => g.payload.results);
-  const rolloutsSampled = results.length;
-  ctx.state.rolloutsTotal += rolloutsSampled;
-  timings.step = (now() - stepStart) / 1000;
-  const trained = new Set(kept.map((g) => g.promptId));
-  const metrics: StepMetrics = {
-    step,
-    reward: mean(results.map((r) => r.reward)),
-    accuracy: mean(results.map((r) => (r.correct ? 1 : 0))),
-    signalShare: kept.filter((g) => hasSignal(g.rewards, cfg.signalEps)).length / cfg.batchPrompts,
-    sampledSignalRate: groups.length > 0 ? 1 - invalid : 0,
-    invalidRate: invalid,
-    ratioEma: ctx.state.ratioEma.ema,
-    promptsSampled: groups.length,
-    rounds,
-    rolloutsSampled,
-    rolloutsTotal: ctx.state.rolloutsTotal,
-    balance: packed.balance,
-    fill: packed.fill,
-    microSteps: update.microSteps,
-    tokensPerSec: timings.gen ? genTokens / timings.gen : 0,
-    lr,
-    loss: update.loss,
-    clipFraction: update.clipFraction,
-    gradNorm: update.gradNorm,
-    difficultyHistogram: passRateHistogram(ctx.state.prompts, step, curriculum),
-    familyAccuracy: familyAccuracy(groups),
-    timings,
-    ...(calibration ? { calibration } : {}),
-    ...(update.expertLoad ? { expertLoad: update.expertLoad } : {}),
-  };
-  const rollouts = rolloutRecords(groups, step, trained);
-  return { metrics, rollouts };
+  return { groups, rounds, genTokens };
 }
 
-const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+/** One round: generate G rollouts per prompt, score them, and fold the groups into the curriculum. */
+async function rolloutRound({ ctx, step, cfg, time }: StepScope, round: number, ids: readonly string[]) {
+  const items = ids.map((id) => ctx.items.get(id)!);
+  const prompts = items.map(ctx.toPrompt);
+  const seed = deriveSeed(ctx.seed, "rl-gen", step, round);
+  const rollouts = await time("gen", () => ctx.policy.generate(prompts, rolloutParams(cfg, seed)));
+  const genTokens = rollouts.flat().reduce((n, r) => n + r.tokens.length, 0);
+  const results = await time("reward", () => ctx.score(scoreInputs(items, rollouts, cfg.style)));
+  const groups = toGroups({ round, items, prompts, rollouts }, results, cfg.signalEps);
+  await time("observe", () => observeGroups(ctx.state.prompts, step, groups, curriculumOptions(cfg)));
+  return { groups, genTokens };
+}
+
+const rolloutParams = (cfg: RlLoopConfig, seed: number): RolloutParams => ({
+  n: cfg.groupSize,
+  temperature: cfg.temperature,
+  topP: cfg.topP,
+  maxNewTokens: cfg.maxNewTokens,
+  thinkBudget: cfg.thinkBudget,
+  style: cfg.style,
+  seed,
+});
+
+const updateParams = (cfg: RlLoopConfig, lr: number): UpdateParams => ({
+  lr,
+  passes: cfg.passes,
+  clipLow: cfg.clipLow,
+  clipHigh: cfg.clipHigh,
+  aggregation: cfg.aggregation,
+});
+
+/**
+ * Phase "bookkeeping": the rescored prompts' (likelihood, pass rate) pairs join the calibration window, the
+ * sampled groups' invalid share moves the ratio EMA, and their rollouts join the rollout count.
+ */
+function recordStep(
+  state: TrainerState,
+  step: number,
+  cfg: Pick<RlLoopConfig, "curriculum" | "ratioEma">,
+  groups: readonly ScoredGroup[],
+  rescored?: ReadonlyMap<string, number>,
+): void {
+  const window = cfg.curriculum.calibrationSteps;
+  if (rescored && window > 0) {
+    const kept = recentSamples(state.calibration, step + 1, window);
+    state.calibration = [...kept, ...calibrationSamples(groups, rescored, step)];
+  }
+  state.ratioEma = updateRatioEma(state.ratioEma, invalidShare(groups), cfg.ratioEma);
+  state.rolloutsTotal += groups.reduce((n, g) => n + g.payload.results.length, 0);
+}
 
 export type RunRlOptions = {
   /** Last step to run (1-based, inclusive). */
