@@ -173,31 +173,8 @@ export function createGenerator(cfg: GlmvConfig, shape: GeneratorShape): Generat
   if (b < 1 || promptLen < 1 || maxNewTokens < 1)
     throw new GlmvError("bad_argument", "batchSize, promptLen and maxNewTokens must be ≥ 1");
   const t = cfg.text;
-  const hd = textHeadDim(t);
   const tmax = promptLen + maxNewTokens;
-  const counts = { prefill: 0, decode: 0 };
-
-  const prefill = jit((params: GlmvParams, inputs: ModelInputs, cache: LayerCache[], write: CacheWrite) => {
-    counts.prefill++; // runs only while tracing
-    const x = embedInputs(params.text.embed, params.vision, inputs.tokens, inputs.vision, cfg);
-    const out = runDecoder({ layers: params.text.layers, norm: params.text.norm }, x, inputs.rope, t, {
-      mask: inputs.mask,
-      cache,
-      write,
-    });
-    const last = out.hidden.slice([], -1); // [B, H]: prompts are left-padded, so the last slot is real
-    return { logits: linear(last, params.text.lmHead), cache: out.cache! };
-  });
-  const decode = jit((params: TextParams, step: StepInputs, cache: LayerCache[], write: CacheWrite) => {
-    counts.decode++;
-    const x = gatherRows(params.embed, step.tokens.reshape([b]), "take").reshape([b, 1, t.hiddenSize]);
-    const out = runDecoder({ layers: params.layers, norm: params.norm }, x, step.rope, t, {
-      mask: step.mask,
-      cache,
-      write,
-    });
-    return { logits: linear(out.hidden.reshape([b, t.hiddenSize]), params.lmHead), cache: out.cache! };
-  });
+  const { prefill, decode, counts } = jitSteps(cfg, b);
   const rotate = textRotateMatrix(t);
 
   /** Decode-step arrays for cache slot c: the fed tokens, rope at c + ropeDelta per row, the mask. */
@@ -222,21 +199,9 @@ export function createGenerator(cfg: GlmvConfig, shape: GeneratorShape): Generat
     if (o.thinkBudget !== undefined && !o.forceAnswer)
       throw new GlmvError("bad_argument", "thinkBudget needs forceAnswer (the </think> id)");
     const forced = forcedTokens(o);
-    const { tokens: padded, attention } = leftPad(batch.prompts, promptLen, o.padId);
-    const { inputs, info } = buildInputs(cfg, {
-      tokens: padded,
-      attentionMask: attention,
-      ...(batch.imageGridThw ? { imageGridThw: batch.imageGridThw } : {}),
-      ...(batch.videoGridThw ? { videoGridThw: batch.videoGridThw } : {}),
-      ...(batch.pixels ? { pixels: batch.pixels } : {}),
-    });
-    inputs.mask.dispose();
-    inputs.mask = cacheMask(attention, 0, promptLen, tmax);
+    const { inputs, ropeDeltas, attention } = prefillInputs(cfg, batch, o.padId, promptLen, tmax);
     const rows = Array.from({ length: b }, (_, r) => new RowState(mulberry32(rowSeed(o.seed, r))));
-    let cache: LayerCache[] = Array.from({ length: t.numLayers }, () => ({
-      k: np.zeros([b, tmax, t.numKvHeads, hd]),
-      v: np.zeros([b, tmax, t.numKvHeads, hd]),
-    }));
+    let cache = emptyCache(t, b, tmax);
     let logits: JaxArray | undefined;
     try {
       ({ logits, cache } = prefill(tree.ref(params), inputs, cache, cacheWriteAt(0, promptLen, tmax)));
@@ -253,7 +218,7 @@ export function createGenerator(cfg: GlmvConfig, shape: GeneratorShape): Generat
         if (rows.every((row) => row.done) || step + 1 === maxNewTokens) break;
         const c = promptLen + step; // slot of the token being fed
         const write = cacheWriteAt(c, 1, tmax);
-        const stepIn = stepInputs(c, fed, info.ropeDeltas, attention);
+        const stepIn = stepInputs(c, fed, ropeDeltas, attention);
         ({ logits, cache } = decode(tree.ref(params.text), stepIn, cache, write));
       }
     } finally {
@@ -277,6 +242,67 @@ export function createGenerator(cfg: GlmvConfig, shape: GeneratorShape): Generat
       rotate.dispose();
     },
   };
+}
+
+/**
+ * The generator's two jitted steps for batch size `b`: prefill (the prompts into the cache, logits of each last
+ * slot) and one decode step ([B, 1] tokens at one cache slot); `counts` tallies their traces.
+ */
+function jitSteps(cfg: GlmvConfig, b: number) {
+  const t = cfg.text;
+  const counts = { prefill: 0, decode: 0 };
+  const prefill = jit((params: GlmvParams, inputs: ModelInputs, cache: LayerCache[], write: CacheWrite) => {
+    counts.prefill++; // runs only while tracing
+    const x = embedInputs(params.text.embed, params.vision, inputs.tokens, inputs.vision, cfg);
+    const out = runDecoder({ layers: params.text.layers, norm: params.text.norm }, x, inputs.rope, t, {
+      mask: inputs.mask,
+      cache,
+      write,
+    });
+    const last = out.hidden.slice([], -1); // [B, H]: prompts are left-padded, so the last slot is real
+    return { logits: linear(last, params.text.lmHead), cache: out.cache! };
+  });
+  const decode = jit((params: TextParams, step: StepInputs, cache: LayerCache[], write: CacheWrite) => {
+    counts.decode++;
+    const x = gatherRows(params.embed, step.tokens.reshape([b]), "take").reshape([b, 1, t.hiddenSize]);
+    const out = runDecoder({ layers: params.layers, norm: params.norm }, x, step.rope, t, {
+      mask: step.mask,
+      cache,
+      write,
+    });
+    return { logits: linear(out.hidden.reshape([b, t.hiddenSize]), params.lmHead), cache: out.cache! };
+  });
+  return { prefill, decode, counts };
+}
+
+/** A batch's prefill inputs: prompts left-padded to `promptLen`, the mask over the whole cache ([B, 1, P, Tmax]). */
+function prefillInputs(
+  cfg: GlmvConfig,
+  batch: GenerateInputs,
+  padId: number,
+  promptLen: number,
+  tmax: number,
+) {
+  const { tokens: padded, attention } = leftPad(batch.prompts, promptLen, padId);
+  const { inputs, info } = buildInputs(cfg, {
+    tokens: padded,
+    attentionMask: attention,
+    ...(batch.imageGridThw ? { imageGridThw: batch.imageGridThw } : {}),
+    ...(batch.videoGridThw ? { videoGridThw: batch.videoGridThw } : {}),
+    ...(batch.pixels ? { pixels: batch.pixels } : {}),
+  });
+  inputs.mask.dispose();
+  inputs.mask = cacheMask(attention, 0, promptLen, tmax);
+  return { inputs, ropeDeltas: info.ropeDeltas, attention };
+}
+
+/** A zeroed KV cache per layer, each [B, Tmax, K, hd]. */
+function emptyCache(t: GlmvConfig["text"], b: number, tmax: number): LayerCache[] {
+  const hd = textHeadDim(t);
+  return Array.from({ length: t.numLayers }, () => ({
+    k: np.zeros([b, tmax, t.numKvHeads, hd]),
+    v: np.zeros([b, tmax, t.numKvHeads, hd]),
+  }));
 }
 
 /** The tokens force-answering injects, or undefined when it is off. */
