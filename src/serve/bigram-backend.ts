@@ -76,78 +76,19 @@ function checkToken(id: number, v: number): void {
     throw new GlmvError("bad_input", `token ${id} outside vocab ${v}`);
 }
 
+/** Adam moments and step count of one bigram model. */
+type AdamState = { m: Float64Array; s: Float64Array; step: number };
+
 function createBigramModel(v: number, imageTokenId: number, logits: Float64Array): TrainerModel {
   const grad = new Float64Array(v * v);
-  let m = new Float64Array(v * v);
-  let s = new Float64Array(v * v);
-  let step = 0;
-  const check = (id: number) => checkToken(id, v);
+  const adam: AdamState = { m: new Float64Array(v * v), s: new Float64Array(v * v), step: 0 };
   return {
     async forwardBackward(data: Datum[], lossFn: LossFn, config: Record<string, number>) {
-      let total = 0;
-      let clippedWeight = 0;
-      let weight = 0;
-      const outputs = data.map((datum) => {
-        const input = flatten(datum.model_input.chunks, imageTokenId);
-        const li = readLossInputs(datum, lossFn);
-        const lps: number[] = [];
-        const losses: number[] = [];
-        input.forEach((prev, i) => {
-          const target = li.targets[i]!;
-          check(prev);
-          check(target);
-          const row = logSoftmaxRow(logits, v, prev);
-          const lp = row[target]!;
-          const w = li.weights[i]!;
-          const t =
-            w === 0
-              ? { loss: 0, dLogprob: 0, clipped: false }
-              : tokenLoss(lossFn, lp, li.logprobs[i]!, li.advantages[i]!, w, config);
-          lps.push(lp);
-          losses.push(t.loss);
-          total += t.loss;
-          weight += Math.abs(w);
-          if (t.clipped) clippedWeight += Math.abs(w);
-          // d lp / d logits[prev][j] = 1[j = target] − softmax_j
-          if (t.dLogprob !== 0) {
-            for (let j = 0; j < v; j++) grad[prev * v + j]! -= t.dLogprob * Math.exp(row[j]!);
-            grad[prev * v + target]! += t.dLogprob;
-          }
-        });
-        return {
-          logprobs: { data: lps, dtype: "float32" as const },
-          elementwise_loss: { data: losses, dtype: "float32" as const },
-        };
-      });
-      const metrics = { "loss:sum": total, "clip_fraction:mean": weight > 0 ? clippedWeight / weight : 0 };
-      return { loss_fn_output_type: lossFn, loss_fn_outputs: outputs, metrics };
+      return bigramForwardBackward({ logits, grad, v, imageTokenId }, data, lossFn, config);
     },
 
-    async optimStep(adam: AdamParams) {
-      const {
-        learning_rate: lr,
-        beta1 = 0.9,
-        beta2 = 0.95,
-        eps = 1e-12,
-        weight_decay = 0,
-        grad_clip_norm = 0,
-      } = adam;
-      let sq = 0;
-      for (const g of grad) sq += g * g;
-      const norm = Math.sqrt(sq);
-      const scale = grad_clip_norm > 0 && norm > grad_clip_norm ? grad_clip_norm / norm : 1;
-      step++;
-      const c1 = 1 - beta1 ** step;
-      const c2 = 1 - beta2 ** step;
-      for (let k = 0; k < grad.length; k++) {
-        const g = grad[k]! * scale;
-        m[k] = beta1 * m[k]! + (1 - beta1) * g;
-        s[k] = beta2 * s[k]! + (1 - beta2) * g * g;
-        logits[k] =
-          logits[k]! - lr * (m[k]! / c1 / (Math.sqrt(s[k]! / c2) + eps) + weight_decay * logits[k]!);
-      }
-      grad.fill(0);
-      return { metrics: { grad_norm: norm, step } };
+    async optimStep(params: AdamParams) {
+      return bigramAdamStep(logits, grad, adam, params);
     },
 
     async snapshot() {
@@ -156,7 +97,7 @@ function createBigramModel(v: number, imageTokenId: number, logits: Float64Array
 
     async save(path: string) {
       await mkdir(path, { recursive: true });
-      const state = { vocabSize: v, step, logits: [...logits], m: [...m], s: [...s] };
+      const state = { vocabSize: v, step: adam.step, logits: [...logits], m: [...adam.m], s: [...adam.s] };
       await writeFileAtomic(join(path, "bigram.json"), JSON.stringify(state));
     },
 
@@ -172,14 +113,92 @@ function createBigramModel(v: number, imageTokenId: number, logits: Float64Array
       logits.set(state.logits);
       grad.fill(0);
       if (optimizer) {
-        m = Float64Array.from(state.m);
-        s = Float64Array.from(state.s);
-        step = state.step;
+        adam.m = Float64Array.from(state.m);
+        adam.s = Float64Array.from(state.s);
+        adam.step = state.step;
       }
     },
 
     dispose() {},
   };
+}
+
+/** The bigram table a forward/backward pass reads and the gradient it accumulates into, over vocabulary `v`. */
+type BigramTable = { logits: Float64Array; grad: Float64Array; v: number; imageTokenId: number };
+
+/** Per datum, the logprob and loss of each target under the table; the gradient is added to `grad`. */
+function bigramForwardBackward(
+  { logits, grad, v, imageTokenId }: BigramTable,
+  data: Datum[],
+  lossFn: LossFn,
+  config: Record<string, number>,
+) {
+  const check = (id: number) => checkToken(id, v);
+  let total = 0;
+  let clippedWeight = 0;
+  let weight = 0;
+  const outputs = data.map((datum) => {
+    const input = flatten(datum.model_input.chunks, imageTokenId);
+    const li = readLossInputs(datum, lossFn);
+    const lps: number[] = [];
+    const losses: number[] = [];
+    input.forEach((prev, i) => {
+      const target = li.targets[i]!;
+      check(prev);
+      check(target);
+      const row = logSoftmaxRow(logits, v, prev);
+      const lp = row[target]!;
+      const w = li.weights[i]!;
+      const t =
+        w === 0
+          ? { loss: 0, dLogprob: 0, clipped: false }
+          : tokenLoss(lossFn, lp, li.logprobs[i]!, li.advantages[i]!, w, config);
+      lps.push(lp);
+      losses.push(t.loss);
+      total += t.loss;
+      weight += Math.abs(w);
+      if (t.clipped) clippedWeight += Math.abs(w);
+      // d lp / d logits[prev][j] = 1[j = target] − softmax_j
+      if (t.dLogprob !== 0) {
+        for (let j = 0; j < v; j++) grad[prev * v + j]! -= t.dLogprob * Math.exp(row[j]!);
+        grad[prev * v + target]! += t.dLogprob;
+      }
+    });
+    return {
+      logprobs: { data: lps, dtype: "float32" as const },
+      elementwise_loss: { data: losses, dtype: "float32" as const },
+    };
+  });
+  const metrics = { "loss:sum": total, "clip_fraction:mean": weight > 0 ? clippedWeight / weight : 0 };
+  return { loss_fn_output_type: lossFn, loss_fn_outputs: outputs, metrics };
+}
+
+/** One Adam step on the table from the accumulated gradient (clipped to its global norm), which it then zeroes. */
+function bigramAdamStep(logits: Float64Array, grad: Float64Array, st: AdamState, adam: AdamParams) {
+  const {
+    learning_rate: lr,
+    beta1 = 0.9,
+    beta2 = 0.95,
+    eps = 1e-12,
+    weight_decay = 0,
+    grad_clip_norm = 0,
+  } = adam;
+  let sq = 0;
+  for (const g of grad) sq += g * g;
+  const norm = Math.sqrt(sq);
+  const scale = grad_clip_norm > 0 && norm > grad_clip_norm ? grad_clip_norm / norm : 1;
+  st.step++;
+  const c1 = 1 - beta1 ** st.step;
+  const c2 = 1 - beta2 ** st.step;
+  const { m, s } = st;
+  for (let k = 0; k < grad.length; k++) {
+    const g = grad[k]! * scale;
+    m[k] = beta1 * m[k]! + (1 - beta1) * g;
+    s[k] = beta2 * s[k]! + (1 - beta2) * g * g;
+    logits[k] = logits[k]! - lr * (m[k]! / c1 / (Math.sqrt(s[k]! / c2) + eps) + weight_decay * logits[k]!);
+  }
+  grad.fill(0);
+  return { metrics: { grad_norm: norm, step: st.step } };
 }
 
 /**
