@@ -15,7 +15,7 @@ import { initParams } from "../model/params.ts";
 import { TINY_TOKENIZER_PATH } from "../model/tiny-tokenizer.ts";
 import { createTokenizer } from "../model/tokenizer.ts";
 import { LocalPolicy } from "../rl/local-policy.ts";
-import { runSft, SftRunConfig, type SftStepLog } from "../rl/sft.ts";
+import { runSft, type SftHooks, type SftResult, SftRunConfig, type SftStepLog } from "../rl/sft.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { parseCliArgs } from "./args.ts";
@@ -152,59 +152,69 @@ async function run(argv: string[]): Promise<number> {
         style: o.style,
         moeBalance: { biasUpdateRate: o.biasRate, auxLossCoef: o.auxCoef },
       },
-      {
-        onStep: (l) => {
-          if (l.step === 1 || l.step % 10 === 0 || l.step === o.steps)
-            console.log(
-              `step ${l.step}/${o.steps} loss ${l.loss.toFixed(4)} lr ${l.lr.toExponential(2)} samples ${l.samples} fill ${l.fill.toFixed(2)} ${Math.round(l.tokensPerSecond)} tok/s${loadText(l.expertLoad)}`,
-            );
-        },
-        onEval: (step, r) =>
-          console.log(
-            `held-out @${step}: accuracy ${r.accuracy.toFixed(3)} format ${r.formatOk.toFixed(2)} | ${Object.entries(
-              r.perFamily,
-            )
-              .map(([f, c]) => `${f} ${c.accuracy.toFixed(2)}`)
-              .join(" ")}`,
-          ),
-      },
+      progressPrinter(o.steps),
     );
     await policy.save(o.out);
-    const last = result.evals.at(-1)?.report;
-    const lastLoad = result.logs.at(-1)?.expertLoad;
-    const summary = {
-      model: o.model,
-      steps: o.steps,
-      seed: o.seed,
-      families: o.families,
-      tokensPerSecond: result.tokensPerSecond,
-      fill: result.fill,
-      finalLoss: result.logs.at(-1)?.loss,
-      ...(lastLoad
-        ? {
-            moeBalance: { biasUpdateRate: o.biasRate, auxLossCoef: o.auxCoef },
-            // the last step's balance, per MoE layer (1 = even)
-            expertLoad: lastLoad.map((s) => ({
-              layer: s.layer,
-              maxOverMean: s.maxOverMean,
-              idleExperts: s.idleExperts.length,
-            })),
-          }
-        : {}),
-      heldout: last
-        ? {
-            accuracy: last.accuracy,
-            formatOk: last.formatOk,
-            perFamily: Object.fromEntries(Object.entries(last.perFamily).map(([f, c]) => [f, c.accuracy])),
-          }
-        : null,
-    };
+    const summary = sftSummary(o, result);
     await writeFileAtomic(join(o.out, "sft-summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
     console.log(`checkpoint written to ${o.out}`);
     return 0;
   } finally {
     policy.dispose();
   }
+}
+
+/** Progress lines on stdout: steps 1, every 10th and the last of `steps`, and every held-out evaluation. */
+function progressPrinter(steps: number): SftHooks {
+  return {
+    onStep: (l) => {
+      if (l.step === 1 || l.step % 10 === 0 || l.step === steps)
+        console.log(
+          `step ${l.step}/${steps} loss ${l.loss.toFixed(4)} lr ${l.lr.toExponential(2)} samples ${l.samples} fill ${l.fill.toFixed(2)} ${Math.round(l.tokensPerSecond)} tok/s${loadText(l.expertLoad)}`,
+        );
+    },
+    onEval: (step, r) =>
+      console.log(
+        `held-out @${step}: accuracy ${r.accuracy.toFixed(3)} format ${r.formatOk.toFixed(2)} | ${Object.entries(
+          r.perFamily,
+        )
+          .map(([f, c]) => `${f} ${c.accuracy.toFixed(2)}`)
+          .join(" ")}`,
+      ),
+  };
+}
+
+/** What `sft-summary.json` holds: the run's settings, speed, last loss, MoE balance and held-out accuracy. */
+function sftSummary(o: Options, result: SftResult) {
+  const last = result.evals.at(-1)?.report;
+  const lastLoad = result.logs.at(-1)?.expertLoad;
+  return {
+    model: o.model,
+    steps: o.steps,
+    seed: o.seed,
+    families: o.families,
+    tokensPerSecond: result.tokensPerSecond,
+    fill: result.fill,
+    finalLoss: result.logs.at(-1)?.loss,
+    ...(lastLoad
+      ? {
+          moeBalance: { biasUpdateRate: o.biasRate, auxLossCoef: o.auxCoef },
+          // the last step's balance, per MoE layer (1 = even)
+          expertLoad: lastLoad.map((s) => ({
+            layer: s.layer,
+            maxOverMean: s.maxOverMean,
+            idleExperts: s.idleExperts.length,
+          })),
+        }
+      : {}),
+    heldout: last
+      ? {
+          accuracy: last.accuracy,
+          formatOk: last.formatOk,
+          perFamily: Object.fromEntries(Object.entries(last.perFamily).map(([f, c]) => [f, c.accuracy])),
+        }
+      : null,
+  };
 }
 
 /** " | load max/mean L1 1.52 L2 1.88" for a MoE step log, "" otherwise. */
