@@ -12,6 +12,7 @@ import { parseRlConfig, type RlConfigInput } from "./config.ts";
 import { manualClock, scriptedScorer } from "./figures.fixture.ts";
 import { type MainJobEngine, runMainJob, type Summary } from "./main-job.ts";
 import type { Policy, PolicyPrompt, Rollout, RolloutParams, UpdateBatch } from "./policy.ts";
+import { Summary as SummarySchema } from "./summary.ts";
 import type { StepMetrics } from "./trainer.ts";
 
 /** Every `Summary` key this file pins; a new figure must get a test here before it joins this list. */
@@ -260,6 +261,9 @@ describe("Summary figures", () => {
     expect(mean(all.map((m) => m.tokensPerSec))).not.toBeCloseTo(summary.tokensPerSec, 6);
     expect(JSON.parse(readFileSync(join(out, "summary.json"), "utf8"))).toEqual(summary);
     for (const key of Object.keys(summary)) expect(PINNED_SUMMARY_FIGURES).toContain(key);
+    expect(Object.keys(SummarySchema.shape).sort()).toEqual([...PINNED_SUMMARY_FIGURES].sort());
+    // summary.json is what the schema describes, no figure more (a resume reads it back through it)
+    expect(SummarySchema.strict().parse(summary)).toEqual(summary);
 
     // resumed with summary.json lost, the run reads all its RLCS steps back (the extension too) and keeps the 4
     rmSync(join(out, "summary.json"));

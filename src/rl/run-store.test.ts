@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { GlmvError } from "../util/errors.ts";
 import { newPromptStats, observePrompt } from "./curriculum.ts";
+import { metricsAt } from "./report.fixture.ts";
 import { RunStore } from "./run-store.ts";
 
 const Config = z.object({ seed: z.number().int().default(0), steps: z.number().int().positive() });
@@ -114,6 +115,33 @@ describe("run store", () => {
     const rollouts = join(dir, "rollouts", "step-000001.jsonl");
     writeFileSync(rollouts, '{"a":1}\n{"a":');
     expect(() => store.readRollouts(1)).toThrow(/step-000001\.jsonl line 2 is not valid JSON/);
+    store.close();
+  });
+
+  it("reads metrics.jsonl back typed through the StepMetrics schema; a record that lost a figure names its step", async () => {
+    const dir = fresh();
+    const store = await RunStore.create(dir, Config, { steps: 10 });
+    const written = [metricsAt(4), metricsAt(5)];
+    for (const m of written) await store.appendMetrics(m);
+    const read = store.readStepMetrics();
+    expect(read).toEqual(written);
+    // typed: the held-out result of step 5 reads as a number without a cast
+    expect(read[1]!.heldout!.accuracy + 0).toBeCloseTo(0.55, 12);
+
+    const path = join(dir, "metrics.jsonl");
+    const { fill: _fill, ...withoutFill } = metricsAt(6);
+    await store.appendMetrics(withoutFill);
+    expect(() => store.readStepMetrics()).toThrow(
+      expect.objectContaining({
+        code: "checkpoint_corrupt",
+        message: expect.stringMatching(
+          /^fill must be a number, got .* in .*metrics\.jsonl \(record 3, step 6\)/,
+        ),
+        where: `${path} (record 3, step 6)`,
+      }),
+    );
+    writeFileSync(path, `${JSON.stringify({ ...metricsAt(1), timings: { gen: "fast" } })}\n`);
+    expect(() => store.readStepMetrics()).toThrow(/timings\.gen must be a number/);
     store.close();
   });
 });

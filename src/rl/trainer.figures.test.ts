@@ -16,6 +16,7 @@ import {
   WRONG_REWARD,
 } from "./figures.fixture.ts";
 import type { Policy } from "./policy.ts";
+import { StepMetrics as StepMetricsSchema } from "./step-metrics.ts";
 import {
   initialTrainerState,
   type RlContext,
@@ -180,6 +181,12 @@ describe("StepMetrics of one scripted step", () => {
     expect(metrics.calibration).toBeUndefined();
     expect(metrics.heldout).toBeUndefined();
     for (const key of Object.keys(metrics)) expect(PINNED_STEP_FIGURES).toContain(key);
+    // the record is what the schema describes, no figure more (metrics.jsonl is read back through it)
+    expect(StepMetricsSchema.strict().parse(metrics)).toEqual(metrics);
+  });
+
+  it("pins every figure of the StepMetrics schema, and no other", () => {
+    expect(Object.keys(StepMetricsSchema.shape).sort()).toEqual([...PINNED_STEP_FIGURES].sort());
   });
 
   it("counts every refill round in the sampled figures and carries the ratio EMA and rollout total across steps", async () => {

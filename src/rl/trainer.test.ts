@@ -413,3 +413,57 @@ describe("packBatch", () => {
     expect(micro.flat().sort((a, b) => a - b)).toEqual(samples.map((_, i) => i));
   });
 });
+
+describe("groups carry their mean and signal", () => {
+  const result = (reward: number) => ({
+    reward,
+    correct: reward === 1,
+    format: "ok" as const,
+    extracted: null,
+    timedOut: false,
+    stage: "verify" as const,
+  });
+
+  it("toGroups works out each group's mean reward and signal once, at the step's signalEps", async () => {
+    const { toGroups } = await import("./trainer-phases.ts");
+    const items = ITEMS.slice(0, 3);
+    const rollouts = items.map(() => [{}, {}] as Rollout[]);
+    const prompts = items.map((i) => ({ id: i.id, messages: [], images: [] }));
+    // rewards per group: [1, 0] (signal), [1, 1] (none), [0.5, 0.5 + 1e-4] (signal only below eps 5e-5)
+    const results = [1, 0, 1, 1, 0.5, 0.5 + 1e-4].map(result);
+    const groups = toGroups({ round: 2, items, prompts, rollouts }, results, 1e-6);
+    expect(groups.map((g) => [g.round, g.signal])).toEqual([
+      [2, true],
+      [2, false],
+      [2, true],
+    ]);
+    expect(groups.map((g) => g.mean)).toEqual([0.5, 1, expect.closeTo(0.50005, 12)]);
+    expect(toGroups({ round: 0, items, prompts, rollouts }, results, 1e-3).map((g) => g.signal)).toEqual([
+      true,
+      false,
+      false,
+    ]);
+  });
+
+  it("fillBatch draws the batch from the carried signal and mean as balancedSubsample drew it from rewards", async () => {
+    const { fillBatch } = await import("./trainer-phases.ts");
+    const { balancedSubsample } = await import("./subsample.ts");
+    const { meanStd } = await import("./advantages.ts");
+    const rand = mulberry32(5);
+    const groups = Array.from({ length: 24 }, (_, i) => {
+      const rewards = Array.from({ length: 4 }, () => (rand() < 0.6 ? 1 : 0));
+      const { mean, std } = meanStd(rewards);
+      return { promptId: `p${i}`, rewards, payload: null, mean, signal: std > 1e-6 };
+    });
+    for (const [seed, size] of [
+      [1, 6],
+      [2, 9],
+      [3, 24],
+    ] as const) {
+      const withSignal = balancedSubsample(groups, size, mulberry32(seed), 1e-6).map((g) => g.promptId);
+      const filler = groups.filter((g) => !g.signal).map((g) => g.promptId);
+      const expected = [...withSignal, ...filler].slice(0, size);
+      expect(fillBatch(groups, size, mulberry32(seed)).map((g) => g.promptId)).toEqual(expected);
+    }
+  });
+});
