@@ -3,6 +3,7 @@
  * store, resumable and recorded in the store's meta (`rlPhase`), and the `--compare` continuation of RLCS to
  * uniform sampling's rollout budget (`compareAtUniformBudget`).
  */
+import { z } from "zod";
 import type { TaskItem } from "../data/tasks/types.ts";
 import { type CompareResult, compareRuns, rolloutsToReach } from "./compare.ts";
 import type { RlConfig } from "./config.ts";
@@ -10,7 +11,7 @@ import { noSignalWarning, recordWarning } from "./main-job-checks.ts";
 import type { MainJobEngine, ProgressBars } from "./main-job-engine.ts";
 import type { Policy } from "./policy.ts";
 import type { RunStore } from "./run-store.ts";
-import type { HeldoutResult, StepMetrics } from "./step-metrics.ts";
+import { HeldoutResult, type StepMetrics } from "./step-metrics.ts";
 import { initialTrainerState, type RlContext, runRl, type Scorer } from "./trainer.ts";
 import { initialPromptStats } from "./trainer-phases.ts";
 
@@ -45,6 +46,9 @@ export type RlRun = {
 
 export type RlPhaseResult = { heldout: HeldoutResult; metrics: StepMetrics[]; seconds: number };
 
+/** What the store's meta records of a finished RL run (its metrics are metrics.jsonl's). */
+const RlPhaseRecord = z.object({ heldout: HeldoutResult, seconds: z.number() });
+
 /**
  * One RL run from the SFT checkpoint into `run.store`, resumable; its result (held-out accuracy and seconds) is
  * recorded in the store's meta, and a finished run is read back from there and its metrics.jsonl.
@@ -53,7 +57,7 @@ export type RlPhaseResult = { heldout: HeldoutResult; metrics: StepMetrics[]; se
 export async function rlPhase(job: RlJob, run: RlRun): Promise<RlPhaseResult> {
   const { store, config, label } = run;
   const meta = run.meta ?? "rl";
-  const done = store.getMeta<Omit<RlPhaseResult, "metrics">>(meta);
+  const done = store.getMetaParsed(meta, RlPhaseRecord);
   // the meta records the result without its metrics: they are the store's
   if (done) return { heldout: done.heldout, seconds: done.seconds, metrics: store.readStepMetrics() };
   const { engine } = job;

@@ -27,7 +27,7 @@ import { renderReport, reportRollouts } from "./report.ts";
 import { RunStore } from "./run-store.ts";
 import type { HeldoutResult, StepMetrics } from "./step-metrics.ts";
 import { buildSuites, labelledSftSet } from "./suites.ts";
-import { type SftPhaseResult, type Summary, summarizeRun } from "./summary.ts";
+import { SftPhaseResult, type Summary, summarizeRun } from "./summary.ts";
 import type { RolloutRecord } from "./trainer.ts";
 
 export type { MainJobEngine, ProgressBars, SftRunOptions } from "./main-job-engine.ts";
@@ -185,7 +185,7 @@ function jobContext(opts: MainJobOptions, store: RunStore, log: JobContext["log"
 
 /** SFT on the format from fresh weights (once: a resumed run reads its result back), and its warning. */
 async function sftPhase(job: JobContext): Promise<SftPhaseResult> {
-  const done = job.store.getMeta<SftPhaseResult>("sft");
+  const done = job.store.getMetaParsed("sft", SftPhaseResult);
   const sft = done && existsSync(job.sftDir) ? done : await formatSft(job);
   job.log(familyLine("after SFT", sft.heldout));
   const sftWarning = zeroSftWarning(job.config, sft.heldout);
@@ -247,7 +247,7 @@ async function mainRlPhase(
 /** The honest control: continued SFT from the same checkpoint for RL's wall time (once; off with `control`). */
 async function controlPhase(job: JobContext, rlSeconds: number): Promise<SftPhaseResult | undefined> {
   const { engine, config, store, suites } = job;
-  let control = store.getMeta<SftPhaseResult>("control");
+  let control = store.getMetaParsed("control", SftPhaseResult);
   if (!control && config.control) {
     const policy = await engine.createPolicy(config.seed);
     try {

@@ -144,4 +144,21 @@ describe("run store", () => {
     expect(() => store.readStepMetrics()).toThrow(/timings\.gen must be a number/);
     store.close();
   });
+
+  it("reads a phase's meta record back through its schema; one that does not fit names the key", async () => {
+    const dir = fresh();
+    const store = await RunStore.create(dir, Config, { steps: 10 });
+    const Record = z.object({ seconds: z.number() });
+    expect(store.getMetaParsed("sft", Record)).toBeUndefined();
+    store.setMeta("sft", { seconds: 4, stale: true });
+    expect(store.getMetaParsed("sft", Record)).toEqual({ seconds: 4 });
+    store.setMeta("control", { seconds: "4" });
+    expect(() => store.getMetaParsed("control", Record)).toThrow(
+      expect.objectContaining({
+        code: "checkpoint_corrupt",
+        message: expect.stringMatching(/^seconds must be a number, got "4" in .* meta 'control'/),
+      }),
+    );
+    store.close();
+  });
 });

@@ -214,6 +214,13 @@ export class RunStore {
     return row ? (JSON.parse(row.value) as T) : undefined;
   }
 
+  /** A meta value read back through `schema`; one that does not fit it is a `checkpoint_corrupt` error naming it. */
+  getMetaParsed<S extends z.ZodType>(key: string, schema: S): z.output<S> | undefined {
+    const value = this.getMeta<unknown>(key);
+    if (value === undefined) return undefined;
+    return parseOrThrow(schema, value, "checkpoint_corrupt", { source: `${this.dir} meta '${key}'` });
+  }
+
   // ---- checkpoints -------------------------------------------------------------------------------------------
 
   /**
