@@ -137,6 +137,42 @@ export function moeLayerIndices(cfg: GlmvConfig): number[] {
   return Array.from({ length: cfg.text.numLayers }, (_, i) => i).filter((i) => isMoeLayer(cfg.text, i));
 }
 
+/** Leafwise sum of host load vectors (`acc` undefined or empty: the first call). */
+export function addLoads(
+  acc: readonly number[][] | undefined,
+  more: readonly (readonly number[])[],
+): number[][] {
+  if (!acc || acc.length === 0) return more.map((l) => [...l]);
+  return acc.map((l, j) => l.map((x, e) => x + (more[j]?.[e] ?? 0)));
+}
+
+/**
+ * The loss-free update after an optimiser step (model-spec-glm45v §3.2): every MoE layer's correction bias moves
+ * by `rate · sign(mean load − load)` in float32 (`updateCorrectionBias`). Replaces the bias arrays in `params`
+ * (the old ones are consumed); `rate = 0` leaves them as they are.
+ * @param loads one [E] vector per MoE layer, in `moeLayerIndices` order
+ * @example applyCorrectionBiasUpdate(params, cfg, [[4, 0, 2, 2]], 1e-3);
+ */
+export function applyCorrectionBiasUpdate(
+  params: GlmvParams,
+  cfg: GlmvConfig,
+  loads: readonly (readonly number[])[],
+  rate: number,
+): void {
+  if (rate === 0) return;
+  const layers = moeLayerIndices(cfg);
+  if (loads.length !== layers.length)
+    throw new GlmvError("bad_input", `${loads.length} load vectors for ${layers.length} MoE layers`);
+  for (const [j, l] of layers.entries()) {
+    const layer = params.text.layers[l] as MoeLayerParams;
+    layer.correctionBias = updateCorrectionBias(
+      layer.correctionBias,
+      np.array(Float32Array.from(loads[j]!)),
+      rate,
+    );
+  }
+}
+
 /** What one MoE training step returns (all owned by the caller). */
 export type MoeTrainStepResult = {
   params: GlmvParams;

@@ -11,6 +11,7 @@ import { GlmvError } from "../util/errors.ts";
 import type { GlmvConfig } from "./config.ts";
 import { concatFloat32 } from "./encode.ts";
 import { type ModelInputs, textRopeArrays } from "./model.ts";
+import type { PackShape } from "./packing.ts";
 import { type GridThw, getRopeIndex } from "./position-ids.ts";
 import { visionAux, visionGeometry } from "./vision.ts";
 
@@ -25,9 +26,6 @@ export type PackedSegment = {
   grids?: readonly GridThw[];
   mediaEnd?: number;
 };
-
-/** Fixed shape of a packed batch: `rows` rows of `context` tokens, and `imageSlots` images for the vision tower. */
-export type PackShape = { rows: number; context: number; imageSlots: number };
 
 /** Where a segment sits: its row, first slot and length. */
 export type SegmentPlace = { row: number; start: number; length: number };

@@ -1,11 +1,10 @@
 /**
  * Teacher-forced scoring of whole sequences on packed rows: the sequences are packed first-fit into rows of the
- * fixed context (packing.ts), split so no row holds more images (or segments) than it has slots for, laid out
+ * fixed context and cut so no row holds more images (or segments) than it has slots for (packing.ts), laid out
  * (packed-inputs.ts) and scored `rowsPerCall` rows per call, so one [rowsPerCall, context] program serves every
  * batch. Shared by `LocalPolicy.sequenceLogprobs` and the trainer server's prompt logprobs (tiny backend).
  */
 import { type Array as JaxArray, numpy as np } from "@jax-js/jax";
-import { GlmvError } from "../util/errors.ts";
 import type { GlmvConfig } from "./config.ts";
 import type { ModelInputs } from "./model.ts";
 import {
@@ -15,7 +14,7 @@ import {
   packedInputs,
   packedTargets,
 } from "./packed-inputs.ts";
-import { packSequences } from "./packing.ts";
+import { packSequences, planCalls } from "./packing.ts";
 
 /** Fixed shape of the scoring calls; `segmentsPerRow` (optional) also bounds the sequences of one row. */
 export type ScoringShape = {
@@ -51,14 +50,17 @@ export async function packedLogprobs(
   score: ScoreCall,
 ): Promise<Float32Array[]> {
   const { context, rowsPerCall, imagesPerRow, segmentsPerRow } = shape;
-  const rows = packSequences(
+  const { microBatches } = packSequences(
     segments.map((q) => q.ids.length),
     context,
-  )
-    .microBatches.flatMap((m) => splitByImages(m, (i) => segments[i]!.grids?.length ?? 0, imagesPerRow))
-    .flatMap((m) => (segmentsPerRow === undefined ? [m] : splitByImages(m, () => 1, segmentsPerRow)));
+  );
+  const calls = planCalls(microBatches, (i) => segments[i]!.grids?.length ?? 0, {
+    rowsPerCall,
+    imagesPerRow,
+    segmentsPerRow,
+  });
   const out: Float32Array[] = segments.map(() => new Float32Array(0));
-  for (const call of chunk(rows, rowsPerCall)) {
+  for (const call of calls) {
     const layout = layoutPacked(
       cfg,
       call.map((row) => row.map((i) => segments[i]!)),
@@ -75,40 +77,5 @@ export async function packedLogprobs(
         out[i] = host.slice(at, at + place.length - 1);
       }
   }
-  return out;
-}
-
-/**
- * Split a micro-batch (sequence indices) into consecutive pieces of at most `slots` images each, so short
- * sequences packed densely never overflow a row's image slots. Empty input gives no pieces.
- * @example splitByImages([0, 1, 2], () => 1, 2) // [[0, 1], [2]]
- */
-export function splitByImages(
-  indices: readonly number[],
-  images: (i: number) => number,
-  slots: number,
-): number[][] {
-  const out: number[][] = [];
-  let cur: number[] = [];
-  let used = 0;
-  for (const i of indices) {
-    const n = images(i);
-    if (n > slots) throw new GlmvError("bad_input", `a sequence has ${n} images, more than ${slots} per row`);
-    if (used + n > slots && cur.length > 0) {
-      out.push(cur);
-      cur = [];
-      used = 0;
-    }
-    cur.push(i);
-    used += n;
-  }
-  if (cur.length > 0) out.push(cur);
-  return out;
-}
-
-/** Consecutive pieces of at most `size` items. */
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }

@@ -64,7 +64,7 @@ describe("trainer core, dense: cross_entropy equals createTrainStep", () => {
       const [refLoss, refGrads] = valueAndGrad((p: GlmvParams) => modelLoss(p, textBatch(cfg, seed), cfg))(
         tree.ref(oldParams),
       );
-      const fb = await core.forwardBackward(textBatch(cfg, seed), { kind: "cross_entropy" });
+      const fb = await core.forwardBackwardRows(textBatch(cfg, seed), { kind: "cross_entropy" });
       expect(fb.loss).toBeCloseTo((await refLoss.jsAsync()) as number, 5);
       expect(treeDiff(tree.ref(core.gradients()!), refGrads)).toBeLessThan(1e-5);
       // step: the old jitted step on the same batch
@@ -86,13 +86,13 @@ describe("trainer core, dense: cross_entropy equals createTrainStep", () => {
     const core = createTrainerCore(cfg, initParams(cfg, 2));
     const single = async (seed: number) => {
       const c = createTrainerCore(cfg, initParams(cfg, 2));
-      await c.forwardBackward(textBatch(cfg, seed), { kind: "cross_entropy" });
+      await c.forwardBackwardRows(textBatch(cfg, seed), { kind: "cross_entropy" });
       const g = tree.ref(c.gradients()!);
       c.dispose();
       return g;
     };
-    await core.forwardBackward(textBatch(cfg, 21), { kind: "cross_entropy" });
-    await core.forwardBackward(textBatch(cfg, 22), { kind: "cross_entropy" });
+    await core.forwardBackwardRows(textBatch(cfg, 21), { kind: "cross_entropy" });
+    await core.forwardBackwardRows(textBatch(cfg, 22), { kind: "cross_entropy" });
     const sum = tree.map((x: JaxArray, y: JaxArray) => x.add(y), await single(21), await single(22));
     expect(treeDiff(tree.ref(core.gradients()!), sum as GlmvParams)).toBeLessThan(1e-5);
     await core.optimStep(1e-3, ADAMW);
@@ -106,7 +106,7 @@ describe("trainer core, dense: cross_entropy equals createTrainStep", () => {
     const core = createTrainerCore(cfg, initParams(cfg, 3));
     const batch = textBatch(cfg, 5);
     const err = await core
-      .forwardBackward(batch, { kind: "ppo", clipLow: 0.2, clipHigh: 0.28 })
+      .forwardBackwardRows(batch, { kind: "ppo", clipLow: 0.2, clipHigh: 0.28 })
       .catch((e: unknown) => e);
     expect(
       isGlmvError(err) && err.code === "bad_input" && /oldLogprobs and advantages/.test(err.message),
@@ -128,7 +128,7 @@ describe("trainer core, glm4v_moe: cross_entropy equals createMoeTrainStep", () 
     const biasOf = (p: GlmvParams) =>
       layers.map((l) => Array.from((p.text.layers[l] as MoeLayerParams).correctionBias.ref.dataSync()));
     for (const seed of [31, 32]) {
-      const fb = await core.forwardBackward(textBatch(cfg, seed), { kind: "cross_entropy" });
+      const fb = await core.forwardBackwardRows(textBatch(cfg, seed), { kind: "cross_entropy" });
       const old = oldStep(oldParams, oldOpt, textBatch(cfg, seed), 3e-3);
       oldParams = old.params;
       oldOpt = old.opt;
@@ -155,7 +155,7 @@ describe("trainer core: save and load", () => {
   it("round-trips weights; the optimiser state only when asked for", async () => {
     const cfg = presetConfig("tiny");
     const core = createTrainerCore(cfg, initParams(cfg, 6));
-    await core.forwardBackward(textBatch(cfg, 41), { kind: "cross_entropy" });
+    await core.forwardBackwardRows(textBatch(cfg, 41), { kind: "cross_entropy" });
     await core.optimStep(1e-2, ADAMW);
     const saved = join(dir, "step1");
     await core.save(saved);
@@ -168,7 +168,7 @@ describe("trainer core: save and load", () => {
     const fresh = createTrainerCore(cfg, initParams(cfg, 99));
     await fresh.load(saved, { optimizer: false });
     for (const c of [core, resumed, fresh]) {
-      await c.forwardBackward(textBatch(cfg, 42), { kind: "cross_entropy" });
+      await c.forwardBackwardRows(textBatch(cfg, 42), { kind: "cross_entropy" });
       await c.optimStep(1e-2, ADAMW);
     }
     expect(treeDiff(tree.ref(resumed.params), tree.ref(core.params))).toBeLessThan(1e-6);
@@ -181,10 +181,10 @@ describe("trainer core: save and load", () => {
     const cfg = presetConfig("tiny");
     const core = createTrainerCore(cfg, initParams(cfg, 7));
     const batch = textBatch(cfg, 51);
-    const lp = await core.logprobs({ inputs: textBatch(cfg, 51).inputs, targets: batch.targets.ref });
+    const lp = await core.logprobsRows({ inputs: textBatch(cfg, 51).inputs, targets: batch.targets.ref });
     const w = (await batch.weights.ref.data()) as Float32Array;
     const adv = Float32Array.from(w, (_, i) => (i % 3) - 1);
-    const fb = await core.forwardBackward(
+    const fb = await core.forwardBackwardRows(
       {
         ...batch,
         oldLogprobs: np.array(lp, { shape: batch.targets.shape }),

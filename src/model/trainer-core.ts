@@ -1,9 +1,13 @@
 /**
  * The local trainer core (issue 17): the Tinker primitives on the in-process model, written once for every local
- * trainer. `forwardBackward(rows, loss)` runs one jitted forward + backward on packed rows and adds the gradient
- * to an accumulator; `optimStep(lr, adamw)` applies AdamW to the sum and, for a glm4v_moe model, the loss-free
- * correction-bias update from the expert loads of the same rows; `logprobs(rows)` scores without gradients;
- * `save` / `load` write and read weights with or without the optimiser state.
+ * trainer (`LocalPolicy`, SFT, scoring, the trainer server's tiny backend, the benches).
+ * - `forwardBackward(segments, loss)` packs sequences into [rowsPerCall, context] calls (packing.ts) and runs one
+ *   jitted forward + backward per call; `forwardBackwardRows(rows, loss)` does one call on rows packed already.
+ *   Gradients add up in an accumulator until `optimStep`.
+ * - `optimStep(lr, adamw)` applies AdamW to the sum and, for a glm4v_moe model, the loss-free correction-bias
+ *   update from the expert loads of the same rows.
+ * - `logprobs(segments)` / `logprobsRows(rows)` score without gradients; `save` / `load` write and read weights
+ *   with or without the optimiser state.
  *
  * Dense and MoE are chosen here, once, from the config: a MoE forward also returns its routing, adds
  * `auxScale` · Σ_layers sequence balance loss (α of `moeBalance`) to the objective and reports expert loads over
@@ -19,16 +23,21 @@ import { loadCheckpointDir, saveCheckpointDir } from "./checkpoint.ts";
 import type { GlmvConfig } from "./config.ts";
 import { toHfConfig } from "./config-hf.ts";
 import { expectedTensors } from "./config-tensors.ts";
-import { forwardLogits, forwardLogitsAndRouting, type ModelInputs, type ModelOptState } from "./model.ts";
+import { forwardLogits, forwardLogitsAndRouting, type ModelOptState } from "./model.ts";
 import {
+  addLoads,
+  applyCorrectionBiasUpdate,
   MoeBalanceConfig,
   moeLayerIndices,
   routingBalance,
   tokenValidity,
-  updateCorrectionBias,
 } from "./moe-balance.ts";
 import { loadOptimizerState, saveOptimizerState } from "./optimizer-state.ts";
-import { type GlmvParams, type MoeLayerParams, paramsFromNamed, paramsToNamed } from "./params.ts";
+import type { PackedSegment } from "./packed-inputs.ts";
+import { packTrainRows, type ScoreRows, type TrainRows, type TrainSegment } from "./packed-rows.ts";
+import { packedLogprobs, type ScoringShape } from "./packed-scoring.ts";
+import { packSequences, planCalls } from "./packing.ts";
+import { type GlmvParams, paramsFromNamed, paramsToNamed } from "./params.ts";
 import { type ClipBounds, clippedSurrogate, tokenLogprobs } from "./policy-loss.ts";
 
 /**
@@ -51,24 +60,19 @@ export type TrainLoss = z.infer<typeof TrainLoss>;
 export const TrainerCoreConfig = z.object({
   /** glm4v_moe only: bias update rate u (0 freezes the bias) and balance loss weight α (0 leaves it out). */
   moeBalance: MoeBalanceConfig.prefault({}),
+  /** How `forwardBackward` and `logprobs` pack sequences: one [rowsPerCall, context] program per call. */
+  packing: z
+    .object({
+      context: z.number().int().positive().default(256),
+      /** Images one row may hold; unused slots get blank images. */
+      imagesPerRow: z.number().int().min(0).default(8),
+      rowsPerCall: z.number().int().positive().default(8),
+    })
+    .prefault({}),
 });
 export type TrainerCoreConfig = z.infer<typeof TrainerCoreConfig>;
 
-/** Packed rows to train on; every [B, S] array is aligned with the next-token targets. */
-export type TrainRows = {
-  inputs: ModelInputs;
-  targets: JaxArray; // int32 [B, S]: the token at s + 1
-  weights: JaxArray; // float [B, S]: loss weight per position, 0 where nothing is learned
-  oldLogprobs?: JaxArray; // float [B, S]: the sampler's logprob of the target (policy losses)
-  advantages?: JaxArray; // float [B, S] (policy losses)
-  /** MoE: 1 on slots holding real tokens (float [B, S]); default from the attention mask, which counts padding. */
-  valid?: JaxArray;
-};
-
-/** Rows to score: inputs and next-token targets. */
-export type ScoreRows = Pick<TrainRows, "inputs" | "targets">;
-
-/** What one `forwardBackward` reports (host values). */
+/** What one `forwardBackwardRows` reports (host values). */
 export type ForwardBackwardResult = {
   /** The loss of these rows (without the MoE balance term). */
   loss: number;
@@ -81,6 +85,25 @@ export type ForwardBackwardResult = {
   /** MoE: (token, slot) assignments per expert of each MoE layer over the valid slots. */
   loads?: number[][];
 };
+
+/** What one `forwardBackward` over sequences reports (host values). */
+export type SegmentsResult = {
+  /** The loss summed over the calls (without the MoE balance term). */
+  loss: number;
+  /** Share of clipped tokens, weighted by |loss weight| over all calls (0 for cross-entropy). */
+  clipFraction: number;
+  /** MoE: Σ over calls of auxScale · balance loss, the batch-mean balance loss (0 for a dense model). */
+  auxLoss: number;
+  /** Per sequence, `ids.length − 1` values: entry j is log π(token j + 1 | tokens before). */
+  logprobs: Float32Array[];
+  /** MoE: expert loads summed over the calls. */
+  loads?: number[][];
+  /** Packed rows that ran (micro-steps). */
+  rows: number;
+};
+
+/** Options of a gradient call: `auxScale` weighs its MoE balance loss; `auxLossCoef` overrides the core's α. */
+export type GradOptions = { auxScale?: number; auxLossCoef?: number };
 
 /** The optimiser state's file inside a checkpoint folder. */
 export const OPTIMIZER_FILE = "optimizer.safetensors";
@@ -108,39 +131,6 @@ function addTrees(a: GlmvParams, b: GlmvParams): GlmvParams {
   return tree.map((x: JaxArray, y: JaxArray) => x.add(y), a, b) as GlmvParams;
 }
 
-/** Leafwise sum of host load vectors (`acc` undefined: the first call). */
-function addLoads(acc: number[][] | undefined, more: readonly (readonly number[])[]): number[][] {
-  if (!acc) return more.map((l) => [...l]);
-  return acc.map((l, j) => l.map((x, e) => x + (more[j]?.[e] ?? 0)));
-}
-
-/**
- * The loss-free update after an optimiser step (model-spec-glm45v §3.2): every MoE layer's correction bias moves
- * by `rate · sign(mean load − load)`, through the same array op as `createMoeTrainStep` (so the float32 result is
- * the same). Replaces the bias arrays in `params` (the old ones are consumed).
- * @param loads one [E] vector per MoE layer, in `moeLayerIndices` order
- * @example applyCorrectionBiasUpdate(params, cfg, [[4, 0, 2, 2]], 1e-3);
- */
-export function applyCorrectionBiasUpdate(
-  params: GlmvParams,
-  cfg: GlmvConfig,
-  loads: readonly (readonly number[])[],
-  rate: number,
-): void {
-  if (rate === 0) return;
-  const layers = moeLayerIndices(cfg);
-  if (loads.length !== layers.length)
-    throw new GlmvError("bad_input", `${loads.length} load vectors for ${layers.length} MoE layers`);
-  for (const [j, l] of layers.entries()) {
-    const layer = params.text.layers[l] as MoeLayerParams;
-    layer.correctionBias = updateCorrectionBias(
-      layer.correctionBias,
-      np.array(Float32Array.from(loads[j]!)),
-      rate,
-    );
-  }
-}
-
 /** A trainer core; see `createTrainerCore`. */
 export type TrainerCore = ReturnType<typeof createTrainerCore>;
 
@@ -148,7 +138,7 @@ export type TrainerCore = ReturnType<typeof createTrainerCore>;
  * A trainer on `params` (the core owns them from here on).
  * @example
  * const core = createTrainerCore(cfg, initParams(cfg, 1));
- * const { loss, logprobs } = await core.forwardBackward(rows, { kind: "ppo", clipLow: 0.2, clipHigh: 0.28 });
+ * const { loss, logprobs } = await core.forwardBackward(segments, { kind: "ppo", clipLow: 0.2, clipHigh: 0.28 });
  * const { gradNorm } = await core.optimStep(1e-3, AdamWConfig.parse({}));
  */
 export function createTrainerCore(
@@ -156,7 +146,7 @@ export function createTrainerCore(
   initial: GlmvParams,
   settings: z.input<typeof TrainerCoreConfig> = {},
 ) {
-  const { moeBalance } = TrainerCoreConfig.parse(settings);
+  const { moeBalance, packing } = TrainerCoreConfig.parse(settings);
   const moe = cfg.text.moe;
   const moeLayers = moe ? moeLayerIndices(cfg).length : 0;
   let params = initial;
@@ -166,9 +156,15 @@ export function createTrainerCore(
   const gradFns = new Map<string, ReturnType<typeof jit>>();
   const applyFns = new Map<string, ReturnType<typeof jit>>();
   let scoreFn: ReturnType<typeof jit> | undefined;
+  let scoreNextFn: ReturnType<typeof jit> | undefined;
 
   /** The objective of `loss` on `b` for params `q`, with the reported figures as auxiliary output. */
-  const objective = (q: GlmvParams, b: GradArgs, loss: TrainLoss): [JaxArray, Omit<GradOut, "grads">] => {
+  const objective = (
+    q: GlmvParams,
+    b: GradArgs,
+    loss: TrainLoss,
+    auxLossCoef: number,
+  ): [JaxArray, Omit<GradOut, "grads">] => {
     let logits: JaxArray;
     let routing: ReturnType<typeof forwardLogitsAndRouting>["routing"] = [];
     if (moe) ({ logits, routing } = forwardLogitsAndRouting(q, b.inputs, cfg));
@@ -198,20 +194,21 @@ export function createTrainerCore(
       };
       return [value, figures];
     }
-    const { aux, loads } = routingBalance(routing, b.valid!, moe.topK, moeBalance.auxLossCoef);
+    const { aux, loads } = routingBalance(routing, b.valid!, moe.topK, auxLossCoef);
     const stacked = loads.length > 0 ? np.stack(loads, 0) : np.zeros([0, moe.numExperts]);
     const total = value.ref.add(aux.ref.mul(b.auxScale!));
     return [total, { loss: value, clipFraction, logprobs, auxLoss: aux, loads: stacked }];
   };
 
-  const gradFn = (loss: TrainLoss) => {
-    const key = JSON.stringify(loss);
+  const gradFn = (loss: TrainLoss, auxLossCoef: number) => {
+    const key = JSON.stringify([loss, moe ? auxLossCoef : 0]);
     let f = gradFns.get(key);
     if (!f) {
       f = jit((p: GlmvParams, b: GradArgs): GradOut => {
-        const [[total, figures], grads] = valueAndGrad((q: GlmvParams) => objective(q, b, loss), {
-          hasAux: true,
-        })(p) as [[JaxArray, Omit<GradOut, "grads">], GlmvParams];
+        const [[total, figures], grads] = valueAndGrad(
+          (q: GlmvParams) => objective(q, b, loss, auxLossCoef),
+          { hasAux: true },
+        )(p) as [[JaxArray, Omit<GradOut, "grads">], GlmvParams];
         total.dispose();
         return { ...figures, grads };
       });
@@ -257,15 +254,77 @@ export function createTrainerCore(
     clearGradients();
   };
 
+  /** One gradient call on packed rows (consumed); the gradient adds to the accumulator. */
+  const forwardBackwardRows = async (
+    rows: TrainRows,
+    loss: TrainLoss,
+    opts: GradOptions = {},
+  ): Promise<ForwardBackwardResult> => {
+    const auxLossCoef = opts.auxLossCoef ?? moeBalance.auxLossCoef;
+    const out = gradFn(loss, auxLossCoef)(
+      tree.ref(params),
+      gradArgs(rows, loss, opts.auxScale ?? 1),
+    ) as GradOut;
+    acc = acc ? addTrees(acc, out.grads) : out.grads;
+    const result: ForwardBackwardResult = {
+      loss: (await out.loss.jsAsync()) as number,
+      clipFraction: (await out.clipFraction.jsAsync()) as number,
+      auxLoss: (await out.auxLoss.jsAsync()) as number,
+      logprobs: (await out.logprobs.data()) as Float32Array,
+    };
+    const flat = (await out.loads.data()) as Float32Array;
+    if (moe) {
+      const loads = Array.from({ length: moeLayers }, (_, j) =>
+        Array.from(flat.subarray(j * moe.numExperts, (j + 1) * moe.numExperts)),
+      );
+      accLoads = addLoads(accLoads, loads);
+      result.loads = loads;
+    }
+    return result;
+  };
+
+  /** The jitted scoring forward: per-slot target logprobs, and with `ends` the logits [slots, V] at those slots. */
+  const score = (
+    p: GlmvParams,
+    rows: ScoreRows,
+    ends?: JaxArray,
+  ): { logprobs: JaxArray; next?: JaxArray } => {
+    if (!ends) {
+      scoreFn ??= jit((q: GlmvParams, b: ScoreRows) =>
+        tokenLogprobs(forwardLogits(q, b.inputs, cfg), b.targets),
+      );
+      return { logprobs: scoreFn(p, rows) as JaxArray };
+    }
+    scoreNextFn ??= jit((q: GlmvParams, b: ScoreRows & { ends: JaxArray }) => {
+      const logits = forwardLogits(q, b.inputs, cfg);
+      const [r, c, v] = logits.shape as [number, number, number];
+      const next = np.take(logits.ref.reshape([r * c, v]), b.ends, 0);
+      return { logprobs: tokenLogprobs(logits, b.targets), next };
+    });
+    return scoreNextFn(p, { ...rows, ends }) as { logprobs: JaxArray; next: JaxArray };
+  };
+
   return {
     /** The current weights (borrowed: take `tree.ref` to keep them past the next step). */
     get params(): GlmvParams {
       return params;
     },
+    /** The packing of `forwardBackward` and `logprobs`. */
+    packing,
 
     replaceParams,
     resetOptimizer,
     clearGradients,
+
+    /**
+     * Install another optimiser state (undefined: a fresh AdamW at the next step) and hand back the current one,
+     * so a phase with its own AdamW (SFT) can leave the trainer's state as it was.
+     */
+    swapOptimizer(next: ModelOptState | undefined): ModelOptState | undefined {
+      const current = opt;
+      opt = next;
+      return current;
+    },
 
     /** The gradient accumulated since the last step (borrowed), or undefined. */
     gradients(): GlmvParams | undefined {
@@ -276,35 +335,72 @@ export function createTrainerCore(
      * Forward and backward on packed rows (consumed): the gradient of `loss` adds to the accumulator.
      * `auxScale` weighs a MoE call's balance loss (its share of the step's rows, so the step sums it once).
      */
+    forwardBackwardRows,
+
+    /**
+     * Forward and backward on sequences: packed first-fit into rows of the context (or into the given
+     * `microBatches` of sequence indices), cut to the image slots of a row and run `rowsPerCall` rows per call;
+     * each call's MoE balance loss weighs its share of the rows. Gradients add to the accumulator.
+     */
     async forwardBackward(
-      rows: TrainRows,
+      segments: readonly TrainSegment[],
       loss: TrainLoss,
-      opts: { auxScale?: number } = {},
-    ): Promise<ForwardBackwardResult> {
-      const out = gradFn(loss)(tree.ref(params), gradArgs(rows, loss, opts.auxScale ?? 1)) as GradOut;
-      acc = acc ? addTrees(acc, out.grads) : out.grads;
-      const result: ForwardBackwardResult = {
-        loss: (await out.loss.jsAsync()) as number,
-        clipFraction: (await out.clipFraction.jsAsync()) as number,
-        auxLoss: (await out.auxLoss.jsAsync()) as number,
-        logprobs: (await out.logprobs.data()) as Float32Array,
+      opts: { microBatches?: readonly (readonly number[])[]; auxLossCoef?: number } = {},
+    ): Promise<SegmentsResult> {
+      const { context, imagesPerRow, rowsPerCall } = packing;
+      const micro =
+        opts.microBatches ??
+        packSequences(
+          segments.map((q) => q.ids.length),
+          context,
+        ).microBatches;
+      const calls = planCalls(micro, (i) => segments[i]!.grids?.length ?? 0, { rowsPerCall, imagesPerRow });
+      const total = calls.reduce((a, c) => a + c.length, 0);
+      const shape = { rows: rowsPerCall, context, imageSlots: rowsPerCall * imagesPerRow };
+      const result: SegmentsResult = {
+        loss: 0,
+        clipFraction: 0,
+        auxLoss: 0,
+        logprobs: segments.map(() => new Float32Array(0)),
+        rows: total,
       };
-      const flat = (await out.loads.data()) as Float32Array;
-      if (moe) {
-        const loads = Array.from({ length: moeLayers }, (_, j) =>
-          Array.from(flat.subarray(j * moe.numExperts, (j + 1) * moe.numExperts)),
-        );
-        accLoads = addLoads(accLoads, loads);
-        result.loads = loads;
+      let clipped = 0;
+      let weight = 0;
+      for (const call of calls) {
+        const chosen = call.map((row) => row.map((i) => segments[i]!));
+        const { rows, layout } = packTrainRows(cfg, chosen, shape);
+        // auxScale = this call's share of the rows: the summed balance loss is the batch mean
+        const auxScale = call.length / total;
+        const out = await forwardBackwardRows(rows, loss, {
+          auxScale,
+          ...(opts.auxLossCoef !== undefined ? { auxLossCoef: opts.auxLossCoef } : {}),
+        });
+        const w = chosen.flat().reduce((a, q) => a + q.weights.reduce((x, y) => x + Math.abs(y), 0), 0);
+        result.loss += out.loss;
+        result.auxLoss += out.auxLoss * auxScale;
+        clipped += out.clipFraction * w;
+        weight += w;
+        if (out.loads) result.loads = addLoads(result.loads, out.loads);
+        for (const [r, row] of call.entries())
+          for (const [k, i] of row.entries()) {
+            const place = layout.places[r]![k]!;
+            const at = r * context + place.start;
+            result.logprobs[i] = out.logprobs.slice(at, at + place.length - 1);
+          }
       }
+      result.clipFraction = weight > 0 ? clipped / weight : 0;
       return result;
     },
 
     /**
-     * AdamW on the accumulated gradient, then (MoE) the correction-bias update from the loads of the same rows.
-     * Without gradients it does nothing and reports a norm of 0.
+     * AdamW on the accumulated gradient, then (MoE) the correction-bias update from the loads of the same rows
+     * (`biasUpdateRate` overrides the core's u). Without gradients it does nothing and reports a norm of 0.
      */
-    async optimStep(lr: number, adamw: AdamWConfig): Promise<{ gradNorm: number }> {
+    async optimStep(
+      lr: number,
+      adamw: AdamWConfig,
+      opts: { biasUpdateRate?: number } = {},
+    ): Promise<{ gradNorm: number }> {
       if (!acc) return { gradNorm: 0 };
       const key = JSON.stringify(adamw);
       let apply = applyFns.get(key);
@@ -325,17 +421,48 @@ export function createTrainerCore(
       acc = undefined;
       const loads = accLoads;
       accLoads = undefined;
-      if (moe && loads) applyCorrectionBiasUpdate(params, cfg, loads, moeBalance.biasUpdateRate);
+      const rate = opts.biasUpdateRate ?? moeBalance.biasUpdateRate;
+      if (moe && loads) applyCorrectionBiasUpdate(params, cfg, loads, rate);
       return { gradNorm: (await up.gradNorm.jsAsync()) as number };
     },
 
     /** log π(target) per slot [B · S] under the current weights, no gradient. Consumes `rows`. */
-    async logprobs(rows: ScoreRows): Promise<Float32Array> {
-      scoreFn ??= jit((p: GlmvParams, b: ScoreRows) =>
-        tokenLogprobs(forwardLogits(p, b.inputs, cfg), b.targets),
-      );
-      const lp = scoreFn(tree.ref(params), rows) as JaxArray;
-      return (await lp.data()) as Float32Array;
+    async logprobsRows(rows: ScoreRows): Promise<Float32Array> {
+      return (await score(tree.ref(params), rows).logprobs.data()) as Float32Array;
+    },
+
+    /**
+     * Per-token logprobs of whole sequences, packed as `forwardBackward` packs them (`shape` overrides the core's
+     * packing), under the current weights or the given `params` (borrowed; e.g. a sampler's snapshot).
+     * `lastLogits` (needs `shape.segmentsPerRow`): also the logits after each sequence's last token.
+     * @returns per sequence, `ids.length − 1` logprobs (entry j: token j + 1), and the last logits when asked
+     */
+    async logprobs(
+      segments: readonly PackedSegment[],
+      opts: { shape?: Partial<ScoringShape>; params?: GlmvParams; lastLogits?: boolean } = {},
+    ): Promise<{ logprobs: Float32Array[]; last?: Float32Array[] }> {
+      const shape: ScoringShape = { ...packing, ...opts.shape };
+      const weights = opts.params ?? params;
+      const slots = shape.rowsPerCall * (shape.segmentsPerRow ?? 0);
+      if (opts.lastLogits && slots === 0)
+        throw new GlmvError("bad_input", "last logits need a fixed segmentsPerRow", { where: "logprobs" });
+      const vocab = cfg.text.vocabSize;
+      const last: Float32Array[] = [];
+      const logprobs = await packedLogprobs(cfg, segments, shape, async (batch, layout, rows) => {
+        if (!opts.lastLogits) return (await score(tree.ref(weights), batch).logprobs.data()) as Float32Array;
+        const ends = new Int32Array(slots);
+        const order: number[] = [];
+        for (const [r, rowPlaces] of layout.places.entries())
+          for (const [k, place] of rowPlaces.entries()) {
+            ends[order.length] = r * shape.context + place.start + place.length - 1;
+            order.push(rows[r]![k]!);
+          }
+        const out = score(tree.ref(weights), batch, np.array(ends, { shape: [slots], dtype: np.int32 }));
+        const logits = (await out.next!.data()) as Float32Array;
+        for (const [k, i] of order.entries()) last[i] = logits.slice(k * vocab, (k + 1) * vocab);
+        return (await out.logprobs.data()) as Float32Array;
+      });
+      return opts.lastLogits ? { logprobs, last } : { logprobs };
     },
 
     /** Weights as a checkpoint folder, plus `optimizer.safetensors` once there is optimiser state. */
@@ -366,6 +493,7 @@ export function createTrainerCore(
       gradFns.clear();
       applyFns.clear();
       scoreFn?.dispose();
+      scoreNextFn?.dispose();
       clearGradients();
       resetOptimizer();
       tree.dispose(params);

@@ -121,11 +121,11 @@ describe("GRPO step on the tiny model (through the trainer core)", () => {
       weights: np.array(lossWeights(targetMask, "sample").flat(), { shape: [2, 6] }),
     });
     const logprobsNow = () =>
-      core.logprobs({ inputs: buildInputs(cfg, { tokens }).inputs, targets: targetArray() });
+      core.logprobsRows({ inputs: buildInputs(cfg, { tokens }).inputs, targets: targetArray() });
     const before = await logprobsNow();
     const adamw = AdamWConfig.parse({ weightDecay: 0 });
     for (let i = 0; i < 5; i++) {
-      await core.forwardBackward(makeBatch(before), { kind: "ppo", clipLow: 0.2, clipHigh: 0.28 });
+      await core.forwardBackwardRows(makeBatch(before), { kind: "ppo", clipLow: 0.2, clipHigh: 0.28 });
       await core.optimStep(1e-2, adamw);
     }
     const after = await logprobsNow();
@@ -201,7 +201,7 @@ describe("trainer core on packed rows equals the old GRPO paths", () => {
     const core = createTrainerCore(cfg, initParams(cfg, 8));
     const { valid, ...coreRows } = rows();
     valid.dispose();
-    const fb = await core.forwardBackward(coreRows, { kind: "ppo", ...CLIP });
+    const fb = await core.forwardBackwardRows(coreRows, { kind: "ppo", ...CLIP });
     expect(fb.loss).toBeCloseTo((await refLoss.jsAsync()) as number, 5);
     expect(fb.clipFraction).toBeCloseTo((await refClip.jsAsync()) as number, 6);
     expect(fb.clipFraction).toBeGreaterThan(0); // the nudged old logprobs make some ratios clip
@@ -241,7 +241,7 @@ describe("trainer core on packed rows equals the old GRPO paths", () => {
     const ref = createMoeGrpoGradFn(cfg, CLIP, auxLossCoef);
     const out = ref(initParams(cfg, 9), { ...rows(), auxScale: np.array(0.5) }) as MoeGradOut;
     const core = createTrainerCore(cfg, initParams(cfg, 9), { moeBalance: { auxLossCoef } });
-    const fb = await core.forwardBackward(rows(), { kind: "ppo", ...CLIP }, { auxScale: 0.5 });
+    const fb = await core.forwardBackwardRows(rows(), { kind: "ppo", ...CLIP }, { auxScale: 0.5 });
     expect(fb.loss).toBeCloseTo((await out.loss.jsAsync()) as number, 5);
     expect(fb.clipFraction).toBeCloseTo((await out.clipFraction.jsAsync()) as number, 6);
     expect(fb.loads).toEqual((await out.loads.jsAsync()) as number[][]);
@@ -256,7 +256,7 @@ describe("trainer core on packed rows equals the old GRPO paths", () => {
       const cfg = presetConfig(preset);
       const rows = await packedRows(cfg);
       const core = createTrainerCore(cfg, initParams(cfg, 10), { moeBalance: { biasUpdateRate: 1e-2 } });
-      const fb = await core.forwardBackward(rows(), { kind: "cross_entropy" });
+      const fb = await core.forwardBackwardRows(rows(), { kind: "cross_entropy" });
       const { valid, oldLogprobs, advantages, ...batch } = rows();
       tree.dispose([oldLogprobs, advantages]);
       const params = initParams(cfg, 10);

@@ -9,7 +9,6 @@ import { loadCheckpointDir } from "../model/checkpoint.ts";
 import { type GlmvConfig, presetConfig } from "../model/config.ts";
 import { expectedTensors } from "../model/config-tensors.ts";
 import { moeLayerIndices } from "../model/moe-balance.ts";
-import { splitByImages } from "../model/packed-scoring.ts";
 import { initParams, type MoeLayerParams, paramsToNamed } from "../model/params.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
@@ -201,15 +200,6 @@ describe("LocalPolicy.update", () => {
     } finally {
       policy.dispose();
     }
-  });
-});
-
-describe("splitByImages", () => {
-  it("cuts a micro-batch so no row holds more images than its slots", () => {
-    expect(splitByImages([0, 1, 2, 3, 4], () => 1, 2)).toEqual([[0, 1], [2, 3], [4]]);
-    expect(splitByImages([0, 1, 2], (i) => (i === 1 ? 0 : 1), 1)).toEqual([[0, 1], [2]]);
-    expect(splitByImages([], () => 1, 2)).toEqual([]);
-    expect(() => splitByImages([0], () => 3, 2)).toThrow(/more than 2/);
   });
 });
 

@@ -1,20 +1,16 @@
 /**
  * `LocalPolicy`: the GLM-V model in-process on the tensor engine (design.md "Engines"), behind the `Policy`
  * interface. Rollouts go through the static-KV-cache generator (one batch size, one padded prompt length);
- * updates run GRPO on truly packed rows (packed-inputs.ts), one fixed [1, context] shape per micro-batch.
+ * updates, scoring and checkpoints go through the trainer core (model/trainer-core.ts): GRPO on truly packed rows,
+ * `rowsPerCall` rows of `context` tokens per jitted call.
  *
- * Gradient accumulation: for each optimiser pass, every rank's micro-batches run in turn through one jitted
- * gradient function and their gradients are summed; then one jitted AdamW step applies the sum. The loss weights
- * are normalised over the whole batch (`lossWeights` with the batch's sample count), so the summed gradient is
- * the full batch gradient, as an all-reduce over data-parallel ranks would give.
+ * Gradient accumulation: for each optimiser pass, every rank's micro-batches run through the core's
+ * `forwardBackward` (their gradients are summed), then one `optimStep` applies the sum. The loss weights are
+ * normalised over the whole batch (`lossWeights` with the batch's sample count), so the summed gradient is the full
+ * batch gradient, as an all-reduce over data-parallel ranks would give.
  */
-import { join } from "node:path";
-import { type Array as JaxArray, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import { z } from "zod";
-import { loadCheckpointDir, saveCheckpointDir } from "../model/checkpoint.ts";
 import type { GlmvConfig } from "../model/config.ts";
-import { toHfConfig } from "../model/config-hf.ts";
-import { expectedTensors } from "../model/config-tensors.ts";
 import {
   type EncodedPrompt,
   type Encoder,
@@ -23,30 +19,15 @@ import {
   stopTokenIds,
 } from "../model/encode.ts";
 import { createGenerator, type Generator } from "../model/generate.ts";
-import { forwardLogits, type ModelInputs, type ModelOptState } from "../model/model.ts";
-import { MoeBalanceConfig, moeLayerIndices } from "../model/moe-balance.ts";
-import { loadOptimizerState, saveOptimizerState } from "../model/optimizer-state.ts";
-import {
-  alignToTargets,
-  layoutPacked,
-  packedInputs,
-  packedTargets,
-  segmentValidity,
-} from "../model/packed-inputs.ts";
-import { chunk, packedLogprobs, splitByImages } from "../model/packed-scoring.ts";
-import { type GlmvParams, paramsFromNamed, paramsToNamed } from "../model/params.ts";
+import { addLoads, MoeBalanceConfig } from "../model/moe-balance.ts";
+import type { TrainSegment } from "../model/packed-rows.ts";
+import type { GlmvParams } from "../model/params.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
-import { AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
+import { createTrainerCore, type TrainerCore } from "../model/trainer-core.ts";
+import { AdamWConfig } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
-import { type GrpoBatch, grpoLoss, lossWeights, tokenLogprobs } from "./grpo-loss.ts";
-import {
-  addLoads,
-  applyBiasUpdate,
-  createMoeGrpoGradFn,
-  layerLoadFigures,
-  type MoeGradOut,
-  splitLoads,
-} from "./local-policy-moe.ts";
+import { lossWeights } from "./grpo-loss.ts";
+import { layerLoadFigures } from "./local-policy-moe.ts";
 import type {
   Policy,
   PolicyPrompt,
@@ -84,19 +65,11 @@ export const LocalPolicyConfig = z.object({
 });
 export type LocalPolicyConfig = z.infer<typeof LocalPolicyConfig>;
 
-type GradOut = { loss: JaxArray; clipFraction: JaxArray; grads: GlmvParams };
-/** A sample ready for the update: its packed segment and per-token arrays over prompt + response. */
-type UpdateSequence = {
-  encoded: EncodedPrompt & { mediaEnd: number };
-  mask: number[];
-  oldLogprobs: number[];
-  advantage: number[];
-  weights: number[];
-};
-type LogprobBatch = { inputs: ModelInputs; targets: JaxArray };
+/** A sample ready for the update: its packed segment with per-token mask, old logprobs, advantage and weight. */
+type UpdateSequence = TrainSegment & { mask: number[]; weights: number[] };
 
 /**
- * The in-process policy. Owns its parameters (`params`) and optimiser state.
+ * The in-process policy. Owns its trainer core (weights and optimiser state).
  * @example
  * const policy = new LocalPolicy(cfg, initParams(cfg, 1), tok, { batchSize: 32 });
  * const groups = await policy.generate(prompts, { n: 8, temperature: 1, topP: 1, maxNewTokens: 48,
@@ -107,15 +80,9 @@ export class LocalPolicy implements Policy {
   readonly tok: GlmvTokenizer;
   readonly settings: LocalPolicyConfig;
   readonly encoder: Encoder;
-  /** Current weights, owned by the policy (borrow with `tree.ref`). */
-  params: GlmvParams;
-  #opt: ModelOptState | undefined;
+  /** Forward/backward, AdamW, scoring and checkpoints on the policy's weights. */
+  readonly core: TrainerCore;
   readonly #generators = new Map<number, Generator>();
-  readonly #gradFns = new Map<string, ReturnType<typeof jit>>();
-  /** AdamW on accumulated gradients (jitted once; compiled on first use). */
-  readonly #applyFn;
-  /** Per-token logprobs of a packed row. */
-  readonly #logprobFn;
   /** Extra files a checkpoint carries (tokenizer.json for a self-contained folder). */
   readonly #tokenizerJson: unknown;
 
@@ -127,30 +94,30 @@ export class LocalPolicy implements Policy {
     extras: { tokenizerJson?: unknown } = {},
   ) {
     this.cfg = cfg;
-    this.params = params;
     this.tok = tok;
     this.settings = LocalPolicyConfig.parse(settings);
     this.encoder = { cfg, tok, style: this.settings.style };
     this.#tokenizerJson = extras.tokenizerJson;
-    const adamw = this.settings.adamw;
-    this.#applyFn = jit((p: GlmvParams, grads: GlmvParams, opt: ModelOptState, lr: JaxArray) =>
-      adamwUpdate(p, grads, opt, lr, adamw),
-    );
-    this.#logprobFn = jit((p: GlmvParams, b: LogprobBatch) =>
-      tokenLogprobs(forwardLogits(p, b.inputs, cfg), b.targets),
-    );
+    const { context, imagesPerRow, rowsPerCall, moeBalance } = this.settings;
+    this.core = createTrainerCore(cfg, params, {
+      moeBalance,
+      packing: { context, imagesPerRow, rowsPerCall },
+    });
+  }
+
+  /** Current weights, owned by the policy's core (borrow with `tree.ref`). */
+  get params(): GlmvParams {
+    return this.core.params;
   }
 
   /** Swap in new weights (the old ones are freed); e.g. after SFT. */
   replaceParams(params: GlmvParams): void {
-    if (params !== this.params) tree.dispose(this.params);
-    this.params = params;
+    this.core.replaceParams(params);
   }
 
   /** Drop the optimiser state: the next update starts fresh (design.md: RL starts with a fresh optimiser). */
   resetOptimizer(): void {
-    if (this.#opt) tree.dispose(this.#opt);
-    this.#opt = undefined;
+    this.core.resetOptimizer();
   }
 
   async generate(prompts: readonly PolicyPrompt[], p: RolloutParams): Promise<Rollout[][]> {
@@ -203,67 +170,32 @@ export class LocalPolicy implements Policy {
   async update(batch: UpdateBatch, p: UpdateParams): Promise<UpdateMetrics> {
     const t0 = performance.now();
     const seqs = this.#updateSequences(batch, p);
-    this.#opt ??= adamwInit(this.params);
-    const gradFn = this.#gradFn(p.clipLow, p.clipHigh);
-    const apply = this.#applyFn;
-    const micro = batch.ranks
-      .flat()
-      .flatMap((m) => splitByImages(m, (i) => seqs[i]!.encoded.grids.length, this.settings.imagesPerRow));
-    const calls = chunk(micro, this.settings.rowsPerCall);
-    const moe = this.cfg.text.moe;
-    const moeLayers = moe ? moeLayerIndices(this.cfg).length : 0;
-    const moeGradFn = moe ? this.#gradFn(p.clipLow, p.clipHigh, true) : undefined;
-    let loss = 0;
+    const loss = { kind: "ppo" as const, clipLow: p.clipLow, clipHigh: p.clipHigh };
+    const microBatches = batch.ranks.flat();
+    let total = 0;
     let clip = 0;
     let gradNorm = 0;
+    let rows = 0;
     let loads: number[][] = []; // MoE: expert load summed over passes
     for (let pass = 0; pass < p.passes; pass++) {
-      let acc: GlmvParams | undefined;
-      let passLoss = 0;
-      let clipSum = 0;
-      let weightSum = 0;
-      let passLoads: number[][] = [];
-      for (const rows of calls) {
-        const { grpo, weight, valid } = this.#grpoBatch(seqs, rows);
-        let out: GradOut;
-        if (moe && valid) {
-          // auxScale = this call's share of the update's rows: the summed balance loss is the batch mean
-          const auxScale = np.array(rows.length / micro.length);
-          const m = moeGradFn!(tree.ref(this.params), { ...grpo, valid, auxScale }) as MoeGradOut;
-          const host = (await m.loads.data()) as Float32Array;
-          passLoads = addLoads(passLoads, splitLoads(host, moeLayers, moe.numExperts));
-          out = m;
-        } else out = gradFn(tree.ref(this.params), grpo) as GradOut;
-        acc = acc ? addTrees(acc, out.grads) : out.grads;
-        passLoss += (await out.loss.jsAsync()) as number;
-        clipSum += ((await out.clipFraction.jsAsync()) as number) * weight;
-        weightSum += weight;
-      }
-      if (!acc) break;
-      const up = apply(this.params, acc, this.#opt, np.array(p.lr)) as {
-        params: GlmvParams;
-        state: ModelOptState;
-        gradNorm: JaxArray;
-      };
-      this.params = up.params;
-      this.#opt = up.state;
-      // loss-free balancing: after every optimiser step, from the loads of that step's tokens
-      if (moe)
-        await applyBiasUpdate(this.params, this.cfg, passLoads, this.settings.moeBalance.biasUpdateRate);
-      loads = addLoads(loads, passLoads);
-      gradNorm = (await up.gradNorm.jsAsync()) as number;
-      loss += passLoss / p.passes;
-      clip += (weightSum > 0 ? clipSum / weightSum : 0) / p.passes;
+      const out = await this.core.forwardBackward(seqs, loss, { microBatches });
+      if (out.rows === 0) break;
+      rows = out.rows;
+      // loss-free balancing (MoE): the core moves the bias after the step, from that step's loads
+      ({ gradNorm } = await this.core.optimStep(p.lr, this.settings.adamw));
+      if (out.loads) loads = addLoads(loads, out.loads);
+      total += out.loss / p.passes;
+      clip += out.clipFraction / p.passes;
     }
     const tokens = seqs.reduce((a, q) => a + q.mask.reduce((x, y) => x + y, 0), 0);
     return {
-      loss,
+      loss: total,
       clipFraction: clip,
       gradNorm,
       tokens,
-      microSteps: micro.length * p.passes,
+      microSteps: rows * p.passes,
       seconds: (performance.now() - t0) / 1000,
-      ...(moe && loads.length > 0 ? { expertLoad: layerLoadFigures(this.cfg, loads) } : {}),
+      ...(this.cfg.text.moe && loads.length > 0 ? { expertLoad: layerLoadFigures(this.cfg, loads) } : {}),
     };
   }
 
@@ -280,39 +212,26 @@ export class LocalPolicy implements Policy {
       ids: [...encoded[i]!.ids, ...q.rollout.tokens],
       mediaEnd: encoded[i]!.ids.length,
     }));
-    const lps = await packedLogprobs(this.cfg, segments, this.settings, async (batch) => {
-      const lp = this.#logprobFn(tree.ref(this.params), batch) as JaxArray;
-      return (await lp.data()) as Float32Array;
-    });
+    const { logprobs } = await this.core.logprobs(segments);
     // entry j of a sequence's logprobs is token j + 1's: the response starts at the prompt's length
-    return lps.map((lp, i) => Array.from(lp.subarray(encoded[i]!.ids.length - 1)));
+    return logprobs.map((lp, i) => Array.from(lp.subarray(encoded[i]!.ids.length - 1)));
   }
 
   async save(dir: string): Promise<void> {
-    await saveCheckpointDir(dir, {
-      config: toHfConfig(this.cfg),
-      tensors: paramsToNamed(this.params),
-      ...(this.#tokenizerJson !== undefined ? { tokenizerJson: this.#tokenizerJson } : {}),
-    });
-    if (this.#opt) await saveOptimizerState(join(dir, "optimizer.safetensors"), this.#opt);
+    await this.core.save(
+      dir,
+      this.#tokenizerJson !== undefined ? { tokenizerJson: this.#tokenizerJson } : {},
+    );
   }
 
   async load(dir: string): Promise<void> {
-    const { tensors } = await loadCheckpointDir(dir, expectedTensors(this.cfg));
-    this.replaceParams(paramsFromNamed(tensors, this.cfg));
-    this.resetOptimizer();
-    this.#opt = await loadOptimizerState(join(dir, "optimizer.safetensors"), this.cfg);
+    await this.core.load(dir, { optimizer: true });
   }
 
   dispose(): void {
     for (const g of this.#generators.values()) g.dispose();
     this.#generators.clear();
-    for (const f of this.#gradFns.values()) f.dispose();
-    this.#gradFns.clear();
-    this.#applyFn.dispose();
-    this.#logprobFn.dispose();
-    this.resetOptimizer();
-    tree.dispose(this.params);
+    this.core.dispose();
   }
 
   #generator(maxNewTokens: number): Generator {
@@ -325,29 +244,7 @@ export class LocalPolicy implements Policy {
     return g;
   }
 
-  /** The jitted GRPO gradient (`moe`: the MoE one that also returns expert loads, local-policy-moe.ts). */
-  #gradFn(clipLow: number, clipHigh: number, moe = false) {
-    const key = `${moe ? "moe:" : ""}${clipLow}/${clipHigh}`;
-    let f = this.#gradFns.get(key);
-    if (!f && moe) {
-      f = createMoeGrpoGradFn(this.cfg, { clipLow, clipHigh }, this.settings.moeBalance.auxLossCoef);
-      this.#gradFns.set(key, f);
-    }
-    if (!f) {
-      const lossCfg = { clipLow, clipHigh, aggregation: "sample" as const }; // aggregation lives in the weights
-      f = jit((params: GlmvParams, batch: GrpoBatch) => {
-        const [[loss, clipFraction], grads] = valueAndGrad(
-          (q: GlmvParams) => grpoLoss(q, batch, this.cfg, lossCfg),
-          { hasAux: true },
-        )(params);
-        return { loss, clipFraction, grads };
-      });
-      this.#gradFns.set(key, f);
-    }
-    return f;
-  }
-
-  /** Per sample: the encoded sequence and per-token arrays (mask, old logprobs, advantage, weight). */
+  /** Per sample: the packed segment and per-token arrays over prompt + response (mask, old logprobs, advantage, weight). */
   #updateSequences(batch: UpdateBatch, p: UpdateParams): UpdateSequence[] {
     const cache = new Map<string, EncodedPrompt>();
     const seqs = batch.samples.map(({ prompt, rollout, advantage }): UpdateSequence => {
@@ -361,10 +258,12 @@ export class LocalPolicy implements Policy {
         });
       return {
         // a sampled <|image|> in the response is plain text, as the generator decoded it
-        encoded: { ...enc, ids, mediaEnd: enc.ids.length },
+        ...enc,
+        ids,
+        mediaEnd: enc.ids.length,
         mask: [...pad, ...rollout.injected.map((inj) => (inj ? 0 : 1))],
         oldLogprobs: [...pad, ...rollout.logprobs],
-        advantage: ids.map(() => advantage),
+        advantages: ids.map(() => advantage),
         weights: [],
       };
     });
@@ -376,41 +275,6 @@ export class LocalPolicy implements Policy {
       q.weights = weights[i]!;
     });
     return seqs;
-  }
-
-  /**
-   * Micro-batches (one packed row each) as one [rowsPerCall, context] GRPO batch (missing rows empty), its
-   * total loss weight, and for a MoE model which slots are real tokens.
-   */
-  #grpoBatch(seqs: readonly UpdateSequence[], rows: readonly (readonly number[])[]) {
-    const { rowsPerCall, context, imagesPerRow } = this.settings;
-    const chosen = rows.map((row) => row.map((i) => seqs[i]!));
-    const layout = layoutPacked(
-      this.cfg,
-      chosen.map((row) => row.map((q) => q.encoded)),
-      { rows: rowsPerCall, context, imageSlots: rowsPerCall * imagesPerRow },
-      0,
-    );
-    const shape = [rowsPerCall, context];
-    const arr = (pick: (q: UpdateSequence) => number[]) =>
-      np.array(
-        alignToTargets(
-          layout,
-          chosen.map((row) => row.map(pick)),
-        ),
-        { shape },
-      );
-    const grpo: GrpoBatch = {
-      inputs: packedInputs(this.cfg, layout),
-      targets: np.array(packedTargets(layout), { shape, dtype: np.int32 }),
-      oldLogprobs: arr((q) => q.oldLogprobs),
-      advantages: arr((q) => q.advantage),
-      weights: arr((q) => q.weights),
-    };
-    const weight = chosen.flat().reduce((a, q) => a + q.weights.reduce((x, y) => x + y, 0), 0);
-    // MoE: expert load and the balance loss count real tokens only, not the padding slots
-    const valid = this.cfg.text.moe ? segmentValidity(layout) : undefined;
-    return { grpo, weight, valid };
   }
 }
 
@@ -433,9 +297,4 @@ function concatPixels(batch: readonly EncodedPrompt[]): Float32Array | undefined
     at += e.pixels.length;
   }
   return out;
-}
-
-/** Leafwise a + b (consumes both). */
-function addTrees(a: GlmvParams, b: GlmvParams): GlmvParams {
-  return tree.map((x: JaxArray, y: JaxArray) => x.add(y), a, b) as GlmvParams;
 }

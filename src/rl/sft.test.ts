@@ -9,7 +9,7 @@ import { initParams, type MoeLayerParams } from "../model/params.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { LocalPolicy } from "./local-policy.ts";
-import { createSftStream, runSft, type SftStepLog, sftBatch } from "./sft.ts";
+import { runSft, type SftStepLog, sftBatch } from "./sft.ts";
 
 let cfg: GlmvConfig;
 let tok: GlmvTokenizer;
@@ -18,32 +18,6 @@ beforeAll(async () => {
   await initTensorEngine();
   cfg = presetConfig("tiny");
   tok = await loadTinyTokenizer();
-});
-
-describe("createSftStream", () => {
-  it("fills rows first-fit in stream order, every example once per epoch, within the image slots", () => {
-    const lengths = [60, 50, 40, 70, 30, 80, 20, 90];
-    const images = lengths.map(() => 1);
-    const shape = { rows: 2, context: 128, imageSlots: 3 };
-    const next = createSftStream(lengths, images, shape, 7);
-    const seen: number[] = [];
-    for (let s = 0; s < 4; s++) {
-      const rows = next();
-      expect(rows).toHaveLength(2);
-      for (const r of rows) expect(r.reduce((a, i) => a + lengths[i]!, 0)).toBeLessThanOrEqual(128);
-      expect(rows.flat().length).toBeLessThanOrEqual(3);
-      seen.push(...rows.flat());
-    }
-    // the first epoch's 8 examples come before any repeat
-    const firstEpoch = seen.slice(0, 8);
-    expect(new Set(firstEpoch).size).toBe(8);
-  });
-
-  it("rejects an example longer than the context", () => {
-    expect(() => createSftStream([10, 300], [0, 0], { rows: 1, context: 256, imageSlots: 0 }, 1)).toThrow(
-      /more than the context/,
-    );
-  });
 });
 
 describe("sftBatch", () => {

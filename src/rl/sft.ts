@@ -4,37 +4,24 @@
  * changes, so it compiles once), AdamW with linear warm-up and cosine decay, and periodic held-out accuracy by
  * greedy decoding. design.md: lr 3e-3 with warm-up learns the template in ~20 steps; stop at a fixed step.
  */
-import { type Array as JaxArray, numpy as np, tree } from "@jax-js/jax";
+import { tree } from "@jax-js/jax";
 import { z } from "zod";
 import { encodeSftExample } from "../data/task-encoding.ts";
 import type { TaskItem } from "../data/tasks/types.ts";
 import { STYLES } from "../model/domains.ts";
 import type { EncodedExample } from "../model/encode.ts";
-import { createTrainStep, initOptimizer } from "../model/model.ts";
 import {
-  createMoeTrainStep,
   expertLoadStats,
   type LayerLoadStats,
   MoeBalanceConfig,
-  type MoeTrainBatch,
-  type MoeTrainStepResult,
   moeLayerIndices,
 } from "../model/moe-balance.ts";
-import {
-  alignToTargets,
-  layoutPacked,
-  type PackShape,
-  packedInputs,
-  packedTargets,
-  segmentValidity,
-} from "../model/packed-inputs.ts";
+import { packTrainRows, type TrainRows } from "../model/packed-rows.ts";
+import { createPackedStream, type PackShape } from "../model/packing.ts";
 import { AdamWConfig, warmupCosine } from "../tensor/adamw.ts";
-import { GlmvError } from "../util/errors.ts";
-import { createRng } from "../util/rng.ts";
 import { SftConfig } from "./config.ts";
 import { type AccuracyReport, evaluateAccuracy } from "./evaluate.ts";
 import type { LocalPolicy } from "./local-policy.ts";
-import { splitLoads } from "./local-policy-moe.ts";
 
 /**
  * What `runSft` takes: the run config's SFT schedule (`SftConfig` in config.ts, the one SFT schema: steps, lr,
@@ -100,88 +87,27 @@ export type SftHooks = {
 };
 
 /**
- * An endless stream of example indices, reshuffled each epoch from the seed, cut into packed steps: examples fill
- * the rows first-fit in stream order until the next one fits nowhere (or the image slots run out); it then opens
- * the next step, so no example is skipped.
- */
-export function createSftStream(
-  lengths: readonly number[],
-  images: readonly number[],
-  shape: PackShape,
-  seed: number,
-): () => number[][] {
-  for (const [i, len] of lengths.entries())
-    if (len > shape.context)
-      throw new GlmvError(
-        "bad_input",
-        `example ${i} has ${len} tokens, more than the context ${shape.context}`,
-      );
-  const rng = createRng(seed);
-  let order: number[] = [];
-  let at = 0;
-  const peek = (): number => {
-    if (at >= order.length) {
-      order = lengths.map((_, i) => i);
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = rng.int(0, i);
-        [order[i], order[j]] = [order[j]!, order[i]!];
-      }
-      at = 0;
-    }
-    return order[at]!;
-  };
-  return () => {
-    const rows: number[][] = Array.from({ length: shape.rows }, () => []);
-    const free = rows.map(() => shape.context);
-    let slots = shape.imageSlots;
-    for (;;) {
-      const i = peek();
-      const row = free.findIndex((f) => f >= lengths[i]!);
-      if (row < 0 || images[i]! > slots) break;
-      rows[row]!.push(i);
-      free[row]! -= lengths[i]!;
-      slots -= images[i]!;
-      at++;
-    }
-    if (rows.every((r) => r.length === 0))
-      throw new GlmvError("bad_input", "an example needs more image slots than a step has");
-    return rows;
-  };
-}
-
-/**
- * The packed training batch of one step: targets and loss weights on response tokens (normalised to sum 1);
- * for a MoE config also `valid` (real tokens, for expert load and the balance loss).
+ * The packed training batch of one step: targets and loss weights on response tokens (normalised to sum 1 over
+ * the step); for a MoE config also `valid` (real tokens, for expert load and the balance loss).
  */
 export function sftBatch(
   policy: Pick<LocalPolicy, "cfg">,
   examples: readonly EncodedExample[],
   rows: readonly (readonly number[])[],
   shape: PackShape,
-): { batch: MoeTrainBatch; tokens: number } {
-  const layout = layoutPacked(
-    policy.cfg,
-    rows.map((r) => r.map((i) => examples[i]!)),
-    shape,
-    0,
+): { batch: TrainRows; tokens: number } {
+  // a segment's first token is never predicted, so its loss mask does not count
+  const learned = rows
+    .flat()
+    .reduce((a, i) => a + examples[i]!.lossMask.reduce((x, m, k) => x + (k > 0 ? m : 0), 0), 0);
+  const segments = rows.map((r) =>
+    r.map((i) => ({
+      ...examples[i]!,
+      weights: examples[i]!.lossMask.map((m) => (learned > 0 ? m / learned : m)),
+    })),
   );
-  const weights = alignToTargets(
-    layout,
-    rows.map((r) => r.map((i) => examples[i]!.lossMask)),
-  );
-  const total = weights.reduce((a, b) => a + b, 0);
-  if (total > 0) for (let i = 0; i < weights.length; i++) weights[i]! /= total;
-  const dims = [shape.rows, shape.context];
   const tokens = rows.reduce((a, r) => a + r.reduce((x, i) => x + examples[i]!.ids.length, 0), 0);
-  return {
-    batch: {
-      inputs: packedInputs(policy.cfg, layout),
-      targets: np.array(packedTargets(layout), { shape: dims, dtype: np.int32 }),
-      weights: np.array(weights, { shape: dims }),
-      ...(policy.cfg.text.moe ? { valid: segmentValidity(layout) } : {}),
-    },
-    tokens,
-  };
+  return { batch: packTrainRows(policy.cfg, segments, shape).rows, tokens };
 }
 
 /**
@@ -203,19 +129,17 @@ export async function runSft(
   const examples = train.map((item) => encodeSftExample(enc, item, c.style));
   const imageSlots = c.imageSlots ?? c.rows * Math.ceil(c.context / 40);
   const shape: PackShape = { rows: c.rows, context: c.context, imageSlots };
-  const next = createSftStream(
+  const next = createPackedStream(
     examples.map((e) => e.ids.length),
     examples.map((e) => e.grids.length),
     shape,
     c.seed,
   );
   const moe = policy.cfg.text.moe;
-  // a MoE config trains with the balance loss and moves the router's correction bias after every step
-  const trainStep = moe
-    ? createMoeTrainStep(policy.cfg, c.adamw, c.moeBalance)
-    : createTrainStep(policy.cfg, c.adamw);
   const moeLayers = moe ? moeLayerIndices(policy.cfg) : [];
-  let opt = initOptimizer(policy.params);
+  // SFT runs on the policy's trainer core with an AdamW state of its own; the policy's comes back at the end
+  const core = policy.core;
+  const policyOpt = core.swapOptimizer(undefined);
   const logs: SftStepLog[] = [];
   const evals: SftResult["evals"] = [];
   let trainSeconds = 0;
@@ -241,21 +165,16 @@ export async function runSft(
         totalSteps: c.steps,
         minLr: c.minLr,
       });
-      const out = trainStep(policy.params, opt, batch, lr);
-      policy.params = out.params; // the step consumed the old weights
-      opt = out.opt;
-      const loss = (await out.loss.jsAsync()) as number;
-      const gradNorm = (await (out.gradNorm as JaxArray).jsAsync()) as number;
-      let balance: Pick<SftStepLog, "expertLoad" | "auxLoss"> = {};
-      if (moe) {
-        const m = out as MoeTrainStepResult;
-        const host = (await m.loads.data()) as Float32Array;
-        m.lmLoss.dispose();
-        balance = {
-          expertLoad: expertLoadStats(splitLoads(host, moeLayers.length, moe.numExperts), moeLayers),
-          auxLoss: (await m.auxLoss.jsAsync()) as number,
-        };
-      }
+      // a MoE config trains with the balance loss and moves the router's correction bias after every step
+      const out = await core.forwardBackwardRows(
+        batch,
+        { kind: "cross_entropy" },
+        { auxLossCoef: c.moeBalance.auxLossCoef },
+      );
+      const { gradNorm } = await core.optimStep(lr, c.adamw, { biasUpdateRate: c.moeBalance.biasUpdateRate });
+      const loss = moe ? out.loss + out.auxLoss : out.loss;
+      const balance: Pick<SftStepLog, "expertLoad" | "auxLoss"> =
+        moe && out.loads ? { expertLoad: expertLoadStats(out.loads, moeLayers), auxLoss: out.auxLoss } : {};
       const seconds = (performance.now() - t0) / 1000;
       trainSeconds += seconds;
       trainTokens += tokens;
@@ -276,8 +195,9 @@ export async function runSft(
     }
     await evaluate(c.steps);
   } finally {
-    trainStep.dispose();
-    tree.dispose(opt);
+    core.clearGradients();
+    const sftOpt = core.swapOptimizer(policyOpt);
+    if (sftOpt) tree.dispose(sftOpt);
   }
   return {
     logs,

@@ -7,13 +7,13 @@
  *   are never sampled (as in the local policy); greedy requests arriving together share a batch.
  * - prompt logprobs (`asample` with `prompt_logprobs`): packed teacher-forced forwards shared by the requests that
  *   arrive together (tiny-scoring.ts); a one-token sample is drawn from the same forward.
- * - forward_backward: datums are packed into rows of `context` tokens (as `LocalPolicy` packs its updates) and
- *   handed to the trainer core (model/trainer-core.ts), which computes the loss and gradient on the fast gather
+ * - forward_backward: datums go to the trainer core's `forwardBackward` (model/trainer-core.ts), which packs them
+ *   into rows of `context` tokens as it packs `LocalPolicy`'s updates, computes the loss and gradient on the fast gather
  *   path and accumulates gradients until `optim_step`: "ppo" with the given ratio bounds (clip-higher),
  *   "importance_sampling" (bounds that never bind), "cross_entropy" (SFT through the API).
  * - optim_step: the core's AdamW with the request's hyper-parameters; save/load: the core's checkpoint folder.
  */
-import { numpy as np, tree } from "@jax-js/jax";
+import { tree } from "@jax-js/jax";
 import type { GlmvConfig } from "../model/config.ts";
 import { concatFloat32, mediaTokenIds, processImageFor } from "../model/encode.ts";
 import {
@@ -23,14 +23,6 @@ import {
   rowSeed,
   sampleAllowed,
 } from "../model/generate.ts";
-import {
-  alignToTargets,
-  layoutPacked,
-  packedInputs,
-  packedTargets,
-  segmentValidity,
-} from "../model/packed-inputs.ts";
-import { packSequences } from "../model/packing.ts";
 import { type GlmvParams, initParams } from "../model/params.ts";
 import type { GridThw } from "../model/position-ids.ts";
 import { decodeImage } from "../model/processor.ts";
@@ -40,7 +32,7 @@ import type { AdamParams, Datum, LossFn, ModelInputChunk, SamplingParams } from 
 import type { AdamWConfig } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
 import { mulberry32 } from "../util/rng.ts";
-import { createPromptScorer, createScoreFn } from "./tiny-scoring.ts";
+import { createPromptScorer } from "./tiny-scoring.ts";
 import {
   readLossInputs,
   type TrainerBackend,
@@ -111,8 +103,10 @@ async function expand(s: Settings, chunks: readonly ModelInputChunk[]): Promise<
 
 function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
   const { cfg } = s;
-  const core = createTrainerCore(cfg, initial);
-  const rowShape = { rows: 1, context: s.context, imageSlots: s.imagesPerRow };
+  // one packed row per forward_backward call: a request's rows each carry their share of the MoE balance loss
+  const core = createTrainerCore(cfg, initial, {
+    packing: { context: s.context, imagesPerRow: s.imagesPerRow, rowsPerCall: 1 },
+  });
   // Generators depend only on shapes (weights are an argument), so every sampler snapshot shares them: one compile.
   const generators = new Map<number, Generator>();
   const generator = (maxNewTokens: number) => {
@@ -124,17 +118,15 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
     return g;
   };
 
-  // Likewise one scoring forward (prompt logprobs) for every snapshot.
-  let scoreFn: ReturnType<typeof createScoreFn> | undefined;
+  // Likewise the core's one scoring forward (prompt logprobs) for every snapshot: weights are its argument.
   const scorer = (params: GlmvParams) => {
-    scoreFn ??= createScoreFn(cfg);
     const shape = {
       rowsPerCall: s.scoreRows,
       context: s.context,
       imagesPerRow: s.imagesPerRow,
       segmentsPerRow: SEGMENTS_PER_SCORING_ROW,
     };
-    return createPromptScorer(cfg, shape, scoreFn, params);
+    return createPromptScorer(core, shape, params);
   };
 
   return {
@@ -164,50 +156,21 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
           };
         }),
       );
-      const outputs = segs.map((q) => ({
-        logprobs: { data: new Array<number>(q.ex.ids.length - 1).fill(0), dtype: "float32" as const },
-      }));
-      let lossSum = 0;
-      let clipped = 0;
-      let weight = 0;
-      const rows = packSequences(
-        segs.map((q) => q.ex.ids.length),
-        s.context,
-      ).microBatches;
-      for (const row of rows) {
-        const chosen = row.map((i) => segs[i]!);
-        const layout = layoutPacked(cfg, [chosen.map((q) => q.ex)], rowShape, 0);
-        const shape = [1, s.context];
-        const arr = (values: number[][]) => np.array(alignToTargets(layout, [values]), { shape });
-        const policy = loss.kind !== "cross_entropy";
-        const out = await core.forwardBackward(
-          {
-            inputs: packedInputs(cfg, layout),
-            targets: np.array(packedTargets(layout), { shape, dtype: np.int32 }),
-            weights: arr(chosen.map((q) => q.weights)),
-            ...(policy
-              ? { oldLogprobs: arr(chosen.map((q) => q.old)), advantages: arr(chosen.map((q) => q.adv)) }
-              : {}),
-            ...(cfg.text.moe ? { valid: segmentValidity(layout) } : {}),
-          },
-          loss,
-          // MoE: each row carries its share of the request's balance loss
-          { auxScale: 1 / rows.length },
-        );
-        const w = chosen.reduce((a, q) => a + q.weights.reduce((x, y) => x + Math.abs(y), 0), 0);
-        lossSum += out.loss;
-        clipped += out.clipFraction * w;
-        weight += w;
-        row.forEach((i, k) => {
-          const place = layout.places[0]![k]!;
-          const dst = outputs[i]!.logprobs.data;
-          for (let p = 0; p < dst.length; p++) dst[p] = out.logprobs[place.start + p]!;
-        });
-      }
+      const policy = loss.kind !== "cross_entropy";
+      const out = await core.forwardBackward(
+        segs.map((q) => ({
+          ...q.ex,
+          weights: q.weights,
+          ...(policy ? { oldLogprobs: q.old, advantages: q.adv } : {}),
+        })),
+        loss,
+      );
       return {
         loss_fn_output_type: lossFn,
-        loss_fn_outputs: outputs,
-        metrics: { "loss:sum": lossSum, "clip_fraction:mean": weight > 0 ? clipped / weight : 0 },
+        loss_fn_outputs: out.logprobs.map((lp) => ({
+          logprobs: { data: Array.from(lp), dtype: "float32" as const },
+        })),
+        metrics: { "loss:sum": out.loss, "clip_fraction:mean": out.clipFraction },
       };
     },
 
@@ -233,7 +196,6 @@ function createTinyModel(s: Settings, initial: GlmvParams): TrainerModel {
     load: (dir: string, optimizer: boolean) => core.load(dir, { optimizer }),
 
     dispose() {
-      scoreFn?.dispose();
       for (const g of generators.values()) g.dispose();
       core.dispose();
     },

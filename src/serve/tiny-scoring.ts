@@ -1,17 +1,14 @@
 /**
  * Prompt logprobs for the tiny backend (`asample` with `prompt_logprobs: true`, how a Tinker client scores a
  * sequence without touching gradients). Requests that arrive together are packed into [rows, context]
- * teacher-forced forwards (packed-scoring.ts, the same packing `LocalPolicy.sequenceLogprobs` scores with). The
- * forward also returns each prompt's next-token logits, so the usual `max_tokens: 1` of such a request is drawn
- * from it rather than from a generator prefill of its own.
+ * teacher-forced forwards by the trainer core's `logprobs` (the same packing `LocalPolicy.sequenceLogprobs` scores
+ * with) on a sampler snapshot's weights. The forward also returns each prompt's next-token logits, so the usual
+ * `max_tokens: 1` of such a request is drawn from it rather than from a generator prefill of its own.
  */
-import { type Array as JaxArray, jit, numpy as np, tree } from "@jax-js/jax";
-import type { GlmvConfig } from "../model/config.ts";
-import { forwardLogits } from "../model/model.ts";
 import type { PackedSegment } from "../model/packed-inputs.ts";
-import { packedLogprobs, type ScoringBatch, type ScoringShape } from "../model/packed-scoring.ts";
+import type { ScoringShape } from "../model/packed-scoring.ts";
 import type { GlmvParams } from "../model/params.ts";
-import { tokenLogprobs } from "../model/policy-loss.ts";
+import type { TrainerCore } from "../model/trainer-core.ts";
 import { GlmvError } from "../util/errors.ts";
 
 /** Shape of the scoring calls: `segmentsPerRow` bounds the prompts of a row, so every call has a fixed count. */
@@ -20,62 +17,24 @@ export type PromptScoringShape = Required<ScoringShape>;
 /** A scored prompt: per position the logprob of its token given those before (first null), and the logits after it. */
 export type ScoredPrompt = { logprobs: (number | null)[]; next: Float32Array };
 
-/** Batch of a scoring call: the packed inputs and targets, and the slot of each segment's last token. */
-type ScoreBatch = ScoringBatch & { ends: JaxArray };
-type ScoreOut = { logprobs: JaxArray; next: JaxArray };
-
-/**
- * The jitted scoring forward: per-slot target logprobs [rows, context], and the logits [slots, vocab] at `ends`
- * (rows · segmentsPerRow slots). Weights are an argument, so one compile serves every sampler snapshot.
- */
-export function createScoreFn(cfg: GlmvConfig) {
-  return jit((p: GlmvParams, b: ScoreBatch): ScoreOut => {
-    const logits = forwardLogits(p, b.inputs, cfg);
-    const [rows, context, vocab] = logits.shape as [number, number, number];
-    const next = np.take(logits.ref.reshape([rows * context, vocab]), b.ends, 0);
-    return { logprobs: tokenLogprobs(logits, b.targets), next };
-  });
-}
-
 /** How long the queue must stay unchanged before a call goes out with less than a full batch. */
 const GATHER_WAIT_MS = 10;
 
 type Job = { segment: PackedSegment; resolve: (s: ScoredPrompt) => void; reject: (e: unknown) => void };
 
 /**
- * A queue of prompts to score under fixed `params`: whatever is queued when the device is free goes out together.
- * @example const scorer = createPromptScorer(cfg, shape, createScoreFn(cfg), params); await scorer.score({ ids });
+ * A queue of prompts to score under fixed `params` (borrowed) through `core`'s scoring forward: whatever is queued
+ * when the device is free goes out together.
+ * @example const scorer = createPromptScorer(core, shape, params); await scorer.score({ ids });
  */
 export function createPromptScorer(
-  cfg: GlmvConfig,
+  core: Pick<TrainerCore, "logprobs">,
   shape: PromptScoringShape,
-  fn: ReturnType<typeof createScoreFn>,
   params: GlmvParams,
 ) {
-  const slots = shape.rowsPerCall * shape.segmentsPerRow;
-  const vocab = cfg.text.vocabSize;
-
   const scoreAll = async (segments: readonly PackedSegment[]): Promise<ScoredPrompt[]> => {
-    const next: Float32Array[] = [];
-    const lps = await packedLogprobs(cfg, segments, shape, async (batch, layout, rows) => {
-      const ends = new Int32Array(slots);
-      const order: number[] = [];
-      for (const [r, rowPlaces] of layout.places.entries())
-        for (const [k, place] of rowPlaces.entries()) {
-          ends[order.length] = r * shape.context + place.start + place.length - 1;
-          order.push(rows[r]![k]!);
-        }
-      const out = fn(tree.ref(params), {
-        ...batch,
-        ends: np.array(ends, { shape: [slots], dtype: np.int32 }),
-      }) as ScoreOut;
-      const logits = (await out.next.data()) as Float32Array;
-      order.forEach((i, k) => {
-        next[i] = logits.slice(k * vocab, (k + 1) * vocab);
-      });
-      return (await out.logprobs.data()) as Float32Array;
-    });
-    return lps.map((lp, i) => ({ logprobs: [null, ...lp], next: next[i]! }));
+    const { logprobs, last } = await core.logprobs(segments, { shape, params, lastLogits: true });
+    return logprobs.map((lp, i) => ({ logprobs: [null, ...lp], next: last![i]! }));
   };
 
   let queue: Job[] = [];
