@@ -33,7 +33,6 @@ const LAYER_RANK: Record<string, number> = {
 const KNOWN_CYCLES = [
   "model/config-moe.ts ↔ model/config.ts ↔ model/presets.ts",
   "reward/mathjson-eval.ts ↔ reward/symbolic.ts",
-  "rl/main-job-checks.ts ↔ rl/main-job.ts",
 ];
 
 const isModule = (name: string) =>
@@ -156,6 +155,8 @@ describe("src/ layering", () => {
     const cycles = importCycles(graph);
     expect(cycles.filter((c) => c.includes("cli/"))).toEqual([]);
     expect(cycles.filter((c) => !KNOWN_CYCLES.includes(c))).toEqual([]);
+    // a cycle that has been untangled leaves the list, so the list stays the truth
+    expect(KNOWN_CYCLES.filter((c) => !cycles.includes(c))).toEqual([]);
   });
 
   it("reports a cycle (the check itself works)", () => {
