@@ -1,19 +1,13 @@
 /**
  * Timing helpers shared by the benches (bench/model.ts, bench/moe.ts): the median, wall-clock seconds of an async
- * piece of work, a seeded random text batch, and the median training-step time of a fresh model — dense configs
- * through `createTrainStep`, glm4v_moe configs through `createMoeTrainStep` (balance loss + bias update included).
+ * piece of work, a seeded random text batch, and the median training-step time of a fresh model on the trainer
+ * core (`forwardBackwardRows` + `optimStep`; glm4v_moe configs with the balance loss and bias update included).
  */
-import { type Array as JaxArray, tree } from "@jax-js/jax";
+import { tree } from "@jax-js/jax";
 import type { GlmvConfig } from "../src/model/config.ts";
-import {
-  buildTrainBatch,
-  createTrainStep,
-  initOptimizer,
-  type ModelOptState,
-  type TrainBatch,
-} from "../src/model/model.ts";
-import { createMoeTrainStep, MoeBalanceConfig } from "../src/model/moe-balance.ts";
-import { type GlmvParams, initParams } from "../src/model/params.ts";
+import { buildTrainBatch, type TrainBatch } from "../src/model/model.ts";
+import { initParams } from "../src/model/params.ts";
+import { createTrainerCore } from "../src/model/trainer-core.ts";
 import { AdamWConfig } from "../src/tensor/adamw.ts";
 import { mulberry32 } from "../src/util/rng.ts";
 
@@ -43,14 +37,6 @@ export function randomTextBatch(cfg: GlmvConfig, b: number, s: number, seed = 2)
   return buildTrainBatch(cfg, { tokens }, lossMask);
 }
 
-/** What both step kinds have in common; the rest of a result (grad norm, MoE losses and loads) is disposed. */
-type AnyStep = ((
-  params: GlmvParams,
-  opt: ModelOptState,
-  batch: TrainBatch,
-  lr: number,
-) => { params: GlmvParams; opt: ModelOptState; loss: JaxArray }) & { dispose: () => void };
-
 /** Options of `trainStepTimes`. */
 export type StepTimingOptions = {
   /** Untimed steps first: the first compiles, the next lets memory and caches settle. Default 1. */
@@ -74,21 +60,14 @@ export async function trainStepTimes(
 ): Promise<number[]> {
   const { warmup = 1, steps, afterStep } = opts;
   const batch = randomTextBatch(cfg, b, s);
-  let params = initParams(cfg, 1);
-  let opt = initOptimizer(params);
+  const core = createTrainerCore(cfg, initParams(cfg, 1));
   const adamw = AdamWConfig.parse({});
-  const step: AnyStep = cfg.text.moe
-    ? createMoeTrainStep(cfg, adamw, MoeBalanceConfig.parse({}))
-    : createTrainStep(cfg, adamw);
   const times: number[] = [];
   try {
     for (let i = 0; i < warmup + steps; i++) {
       const dt = await seconds(async () => {
-        const { params: p, opt: o, loss, ...rest } = step(params, opt, tree.ref(batch), 1e-3);
-        params = p;
-        opt = o;
-        await loss.data(); // reading the loss waits for the whole step
-        tree.dispose(rest);
+        await core.forwardBackwardRows(tree.ref(batch), { kind: "cross_entropy" });
+        await core.optimStep(1e-3, adamw); // reading the grad norm waits for the whole step
       });
       if (i >= warmup) {
         times.push(dt);
@@ -96,8 +75,8 @@ export async function trainStepTimes(
       }
     }
   } finally {
-    step.dispose();
-    tree.dispose([params, opt, batch]);
+    core.dispose();
+    tree.dispose(batch);
   }
   return times;
 }

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:model`: the tensor engine and the model on it, in one run (single thread, WASM backend).
  * 1. Matmul peak: a jitted 1024³ fp32 matmul, median GFLOP/s (2·n³ FLOPs per call).
- * 2. Training step (forward + backward + AdamW, `createTrainStep`) of the `tiny` and `small` presets on text-only
+ * 2. Training step (forward + backward + AdamW on the trainer core) of the `tiny` and `small` presets on text-only
  *    batches, in tokens/s (median step after the compile). The `small` step runs on [8×256] (the RL packer's
  *    micro-batch: 8 sequences × 256 tokens), 2 untimed warm-up steps, then 5 timed ones; after each timed step
  *    the 1024³ matmul is timed again (median of 5 calls), and the fraction of peak is the median over steps of
@@ -13,7 +13,7 @@
  *    the vision tower, idle on text batches, are left out), and the second term is attention (QKᵀ and AV,
  *    2·S·d multiply-adds each per token per layer with d = heads·headDim, ×3 for the backward; the full S×S is
  *    computed before masking, so it is counted in full).
- *    The `tiny-moe` step (GLM-4.5V layout: + sequence balance loss and bias update, `createMoeTrainStep`) on the
+ *    The `tiny-moe` step (GLM-4.5V layout: + sequence balance loss and bias update) on the
  *    same [8×64] batches, in tokens/s (bench/moe.ts keeps the expert-balance study).
  * 3. Decoding 256 new tokens (tiny, batch 1, greedy): the KV-cache generator against full recomputation at a fixed
  *    padded shape (the same single-compile constraint, no cache), compile time excluded from both; the speedup.

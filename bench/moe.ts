@@ -1,7 +1,7 @@
 /**
  * `npm run bench:moe`: the MoE balance study (`npm run bench:model` also reports the step rate below).
  * 1. The `tiny-moe` training step (forward + backward + sequence balance loss + AdamW + bias update,
- *    `createMoeTrainStep`) on text-only [8×64] batches, in tokens/s (median step after the compile).
+ *    the trainer core) on text-only [8×64] batches, in tokens/s (median step after the compile).
  * 2. Expert-load balance after a short training run on task text (questions, CoTs and boxed answers of the
  *    synthetic suite, packed into rows), with the loss-free bias update (u = 1e-3, and u = 1e-2 to show the
  *    trend in a short run) and without it (u = 0): per MoE layer the max/mean load and the idle experts, averaged
@@ -14,15 +14,11 @@
 import { tree } from "@jax-js/jax";
 import { buildSuite } from "../src/data/tasks/suite.ts";
 import { type GlmvConfig, presetConfig } from "../src/model/config.ts";
-import { buildTrainBatch, initOptimizer, type TrainBatch } from "../src/model/model.ts";
-import {
-  createMoeTrainStep,
-  expertLoadStats,
-  MoeBalanceConfig,
-  moeLayerIndices,
-} from "../src/model/moe-balance.ts";
+import { buildTrainBatch, type TrainBatch } from "../src/model/model.ts";
+import { expertLoadStats, moeLayerIndices } from "../src/model/moe-balance.ts";
 import { initParams } from "../src/model/params.ts";
 import { loadTinyTokenizer } from "../src/model/tokenizer.ts";
+import { createTrainerCore } from "../src/model/trainer-core.ts";
 import { AdamWConfig } from "../src/tensor/adamw.ts";
 import { initTensorEngine } from "../src/tensor/engine.ts";
 import { trainStepRate } from "./lib.ts";
@@ -61,34 +57,28 @@ async function balanceRun(
   steps: number,
 ): Promise<Balance> {
   const layers = moeLayerIndices(cfg);
-  let params = initParams(cfg, 3);
-  let opt = initOptimizer(params);
-  const step = createMoeTrainStep(cfg, AdamWConfig.parse({}), MoeBalanceConfig.parse({ biasUpdateRate: u }));
+  const core = createTrainerCore(cfg, initParams(cfg, 3), { moeBalance: { biasUpdateRate: u } });
+  const adamw = AdamWConfig.parse({});
   const ratio = layers.map(() => 0);
   const idle = layers.map(() => 0);
   let lm = 0;
   const tail = 10;
   try {
     for (let i = 0; i < steps; i++) {
-      const out = step(params, opt, tree.ref(batches[i % batches.length]!), 3e-3);
-      ({ params, opt } = out);
-      const loads = Array.from((await out.loads.data()) as Float32Array);
-      lm = ((await out.lmLoss.data()) as Float32Array)[0]!;
-      tree.dispose([out.loss, out.auxLoss, out.gradNorm]);
+      const out = await core.forwardBackwardRows(tree.ref(batches[i % batches.length]!), {
+        kind: "cross_entropy",
+      });
+      await core.optimStep(3e-3, adamw);
+      lm = out.loss;
       if (i < steps - tail) continue;
-      const e = cfg.text.moe!.numExperts;
-      const stats = expertLoadStats(
-        layers.map((_, j) => loads.slice(j * e, (j + 1) * e)),
-        layers,
-      );
+      const stats = expertLoadStats(out.loads ?? [], layers);
       stats.forEach((st, j) => {
         ratio[j]! += st.maxOverMean / tail;
         idle[j]! += st.idleExperts.length / tail;
       });
     }
   } finally {
-    step.dispose();
-    tree.dispose([params, opt]);
+    core.dispose();
   }
   const r2 = (x: number) => Number(x.toFixed(2));
   return { maxOverMean: ratio.map(r2), idleExperts: idle.map(r2), finalLmLoss: r2(lm) };

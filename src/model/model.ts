@@ -1,10 +1,10 @@
 /**
  * The full GLM-V model: host-side input building (position ids, rope tables, masks, the embedding-merge index),
- * forward to logits (vision tower → embedding merge → decoder → LM head), and the masked next-token loss.
- * and a jitted training step (valueAndGrad + AdamW).
+ * forward to logits (vision tower → embedding merge → decoder → LM head), and the masked next-token loss. Training
+ * runs on the trainer core (trainer-core.ts).
  */
-import { type Array as JaxArray, jit, nn, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
-import { type AdamWConfig, type AdamWState, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
+import { type Array as JaxArray, jit, nn, numpy as np, tree } from "@jax-js/jax";
+import { type AdamWState, adamwInit } from "../tensor/adamw.ts";
 import { crossEntropy, linear } from "../tensor/ops.ts";
 import { GlmvError } from "../util/errors.ts";
 import { type GlmvConfig, textHeadDim, textRotaryDim } from "./config.ts";
@@ -350,39 +350,6 @@ export function modelLoss(
 
 /** Optimiser state for the whole model. */
 export type ModelOptState = AdamWState<GlmvParams>;
-
-/** What one training step returns (all owned by the caller). */
-export type TrainStepResult = { params: GlmvParams; opt: ModelOptState; loss: JaxArray; gradNorm: JaxArray };
-
-/** A compiled training step; `dispose()` frees the compiled functions. */
-export type TrainStep = ((
-  params: GlmvParams,
-  opt: ModelOptState,
-  batch: TrainBatch,
-  lr: number,
-) => TrainStepResult) & {
-  dispose: () => void;
-};
-
-/**
- * Build the jitted training step: loss and gradients by `valueAndGrad`, then AdamW (with clipping).
- * It consumes `params`, `opt` and `batch` and returns the new ones; pass `tree.ref(batch)` to reuse a batch.
- * Each new batch shape compiles once (about 1 s at tiny scale): keep shapes fixed (pad/bucket).
- * @example
- * const trainStep = createTrainStep(cfg, AdamWConfig.parse({}));
- * let opt = initOptimizer(params);
- * ({ params, opt, loss } = trainStep(params, opt, tree.ref(batch), 3e-3));
- */
-export function createTrainStep(cfg: GlmvConfig, optCfg: AdamWConfig): TrainStep {
-  const compiled = jit((params: GlmvParams, opt: ModelOptState, batch: TrainBatch, lr: JaxArray) => {
-    const [loss, grads] = valueAndGrad((p: GlmvParams) => modelLoss(p, batch, cfg))(tree.ref(params));
-    const up = adamwUpdate(params, grads, opt, lr, optCfg);
-    return { params: up.params, opt: up.state, loss, gradNorm: up.gradNorm };
-  });
-  const step = (params: GlmvParams, opt: ModelOptState, batch: TrainBatch, lr: number) =>
-    compiled(params, opt, batch, np.array(lr)) as TrainStepResult;
-  return Object.assign(step, { dispose: () => compiled.dispose() });
-}
 
 /** Fresh AdamW state for `params` (borrows them). */
 export function initOptimizer(params: GlmvParams): ModelOptState {

@@ -1,18 +1,11 @@
 /**
- * The GRPO policy objective (§5.3): PPO-style ratio clipping with clip-higher (separate low and high epsilon),
- * no KL term, no entropy term. Tokens the policy did not choose (the prompt, padding, and tokens injected by
- * force-answering) carry zero weight, so they never receive gradient. The per-token math lives in
- * `model/policy-loss.ts` (the trainer core uses it); it is re-exported here for the rl modules that import it. The training step itself is the trainer core's
- * (`createTrainerCore`).
+ * The GRPO policy objective's settings (§5.3): PPO-style ratio clipping with clip-higher (separate low and high
+ * epsilon), no KL term, no entropy term, and how per-token losses aggregate. Tokens the policy did not choose (the
+ * prompt, padding, and tokens injected by force-answering) carry zero weight, so they never receive gradient. The
+ * per-token math lives in `model/policy-loss.ts` and the training step is the trainer core's
+ * (`model/trainer-core.ts`, loss `{ kind: "ppo", clipLow, clipHigh }`).
  */
-import type { Array as JaxArray } from "@jax-js/jax";
 import { z } from "zod";
-import type { GlmvConfig } from "../model/config.ts";
-import { forwardLogits, type ModelInputs } from "../model/model.ts";
-import type { GlmvParams } from "../model/params.ts";
-import { clippedSurrogate, tokenLogprobs } from "../model/policy-loss.ts";
-
-export { clippedSurrogate, tokenLogprobs };
 
 export const GrpoLossConfig = z.object({
   /** Lower clip: the ratio may fall to 1 − clipLow. */
@@ -23,15 +16,6 @@ export const GrpoLossConfig = z.object({
   aggregation: z.enum(["sample", "token"]).default("sample"),
 });
 export type GrpoLossConfig = z.infer<typeof GrpoLossConfig>;
-
-/** One packed micro-batch for the policy update. Every [B, S] array is aligned with next-token targets. */
-export type GrpoBatch = {
-  inputs: ModelInputs;
-  targets: JaxArray; // int32 [B, S]: the token at s + 1
-  oldLogprobs: JaxArray; // float [B, S]: the sampler's log-probability of that token
-  advantages: JaxArray; // float [B, S]: the sample's group advantage on each of its tokens
-  weights: JaxArray; // float [B, S]: aggregation weights, 0 on tokens without gradient (see `lossWeights`)
-};
 
 /**
  * Per-token aggregation weights from a host mask (1 on tokens the policy sampled).
@@ -57,16 +41,4 @@ export function lossWeights(
           : 0;
     return row.map((m) => m * scale);
   });
-}
-
-/** The GRPO loss of the model on a batch, with the clip fraction as auxiliary output. Consumes its arguments. */
-export function grpoLoss(
-  params: GlmvParams,
-  batch: GrpoBatch,
-  cfg: GlmvConfig,
-  loss: GrpoLossConfig,
-): [JaxArray, JaxArray] {
-  const logits = forwardLogits(params, batch.inputs, cfg);
-  const logp = tokenLogprobs(logits, batch.targets);
-  return clippedSurrogate(logp, batch.oldLogprobs, batch.advantages, batch.weights, loss);
 }

@@ -208,7 +208,7 @@ describe("LocalPolicy.update equals the plain GRPO step on the same packed rows 
           // the bias moved once from 0 by ±u or 0: the core in float32, the reference on the host in float64
           for (const l of moeLayerIndices(cfg)) {
             const bias = (p: GlmvParams) =>
-              (p.text.layers[l] as MoeLayerParams).correctionBias.ref.dataSync();
+              (p.text.layers[l] as MoeLayerParams).correctionBias.ref.dataSync() as Float32Array;
             const [got, want] = [bias(policy.params), bias(ref.params)];
             expect(Array.from(got).some((v) => v !== 0)).toBe(true);
             got.forEach((v, e) => {

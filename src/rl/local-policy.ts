@@ -19,7 +19,7 @@ import {
   stopTokenIds,
 } from "../model/encode.ts";
 import { createGenerator, type Generator } from "../model/generate.ts";
-import { addLoads, MoeBalanceConfig } from "../model/moe-balance.ts";
+import { addLoads, expertLoadStats, MoeBalanceConfig, moeLayerIndices } from "../model/moe-balance.ts";
 import type { TrainSegment } from "../model/packed-rows.ts";
 import type { GlmvParams } from "../model/params.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
@@ -27,7 +27,6 @@ import { createTrainerCore, type TrainerCore } from "../model/trainer-core.ts";
 import { AdamWConfig } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
 import { lossWeights } from "./grpo-loss.ts";
-import { layerLoadFigures } from "./local-policy-moe.ts";
 import type {
   Policy,
   PolicyPrompt,
@@ -297,4 +296,16 @@ function concatPixels(batch: readonly EncodedPrompt[]): Float32Array | undefined
     at += e.pixels.length;
   }
   return out;
+}
+
+/** Per-layer balance figures of a step log: max/mean expert load (1 = even), experts that got no token. */
+export type LayerLoad = { layer: number; maxOverMean: number; idleExperts: number };
+
+/** Per-layer max/mean of host load vectors (the figure a step log carries). */
+export function layerLoadFigures(cfg: GlmvConfig, loads: readonly (readonly number[])[]): LayerLoad[] {
+  return expertLoadStats(loads, moeLayerIndices(cfg)).map((s) => ({
+    layer: s.layer,
+    maxOverMean: s.maxOverMean,
+    idleExperts: s.idleExperts.length,
+  }));
 }

@@ -292,7 +292,7 @@ describe("tiny backend: forward_backward equals the GRPO objective on the same p
         },
       };
     };
-    /** The reference: the packer and `grpoLoss` (cross-entropy: −Σ w·logprob) on the model's own weights. */
+    /** The reference: the packer and `clippedSurrogate` (cross-entropy: −Σ w·logprob) on the model's own weights. */
     const reference = (policy: boolean) => {
       const params = initParams(cfg, 5);
       let loss = 0;
