@@ -12,7 +12,7 @@ import { buildTrainBatch, type ModelOptState, modelLoss, type TrainBatch } from 
 import { MoeBalanceConfig, moeLayerIndices, tokenValidity } from "./moe-balance.ts";
 import { type GlmvParams, initParams, type MoeLayerParams } from "./params.ts";
 import { createTrainerCore, OPTIMIZER_FILE } from "./trainer-core.ts";
-import { referenceGradient, referenceStep } from "./trainer-reference.fixture.ts";
+import { referenceGradient, referenceStep, treeDiff } from "./trainer-reference.fixture.ts";
 
 let dir = "";
 beforeAll(async () => {
@@ -32,23 +32,6 @@ function textBatch(cfg: GlmvConfig, seed: number, b = 2, s = 16): TrainBatch {
   const attentionMask = tokens.map((row, r) => row.map((_, i) => (r === b - 1 && i >= s - 3 ? 0 : 1)));
   const lossMask = tokens.map((row, r) => row.map((_, i) => (i >= s / 2 ? attentionMask[r]![i]! : 0)));
   return buildTrainBatch(cfg, { tokens, attentionMask }, lossMask);
-}
-
-/** Largest |a − b| over every leaf, relative to the largest |b| (consumes both trees). */
-function treeDiff(a: GlmvParams, b: GlmvParams): number {
-  const xs = tree.leaves(a) as JaxArray[];
-  const ys = tree.leaves(b) as JaxArray[];
-  let diff = 0;
-  let scale = 0;
-  xs.forEach((x, i) => {
-    const u = x.dataSync() as Float32Array;
-    const v = ys[i]!.dataSync() as Float32Array;
-    for (let k = 0; k < u.length; k++) {
-      diff = Math.max(diff, Math.abs(u[k]! - v[k]!));
-      scale = Math.max(scale, Math.abs(v[k]!));
-    }
-  });
-  return diff / Math.max(scale, 1e-30);
 }
 
 const ADAMW = AdamWConfig.parse({ weightDecay: 0.01, clipNorm: 1 });

@@ -116,3 +116,20 @@ export async function referenceStep(
   }
   return { params: up.params, gradNorm: (await up.gradNorm.jsAsync()) as number, opt: up.state };
 }
+
+/** Largest |a − b| over every leaf, relative to the largest |b| (consumes both trees). */
+export function treeDiff(a: GlmvParams, b: GlmvParams): number {
+  const xs = tree.leaves(a) as JaxArray[];
+  const ys = tree.leaves(b) as JaxArray[];
+  let diff = 0;
+  let scale = 0;
+  xs.forEach((x, i) => {
+    const u = x.dataSync() as Float32Array;
+    const v = ys[i]!.dataSync() as Float32Array;
+    for (let k = 0; k < u.length; k++) {
+      diff = Math.max(diff, Math.abs(u[k]! - v[k]!));
+      scale = Math.max(scale, Math.abs(v[k]!));
+    }
+  });
+  return diff / Math.max(scale, 1e-30);
+}

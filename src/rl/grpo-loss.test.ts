@@ -13,11 +13,11 @@ import {
   segmentValidity,
 } from "../model/packed-inputs.ts";
 import type { TrainRows } from "../model/packed-rows.ts";
-import { type GlmvParams, initParams } from "../model/params.ts";
+import { initParams } from "../model/params.ts";
 import { clippedSurrogate } from "../model/policy-loss.ts";
 import { loadTinyTokenizer } from "../model/tokenizer.ts";
 import { createTrainerCore } from "../model/trainer-core.ts";
-import { referenceGradient, referenceStep } from "../model/trainer-reference.fixture.ts";
+import { referenceGradient, referenceStep, treeDiff } from "../model/trainer-reference.fixture.ts";
 import { AdamWConfig } from "../tensor/adamw.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { lossWeights } from "./grpo-loss.ts";
@@ -136,23 +136,6 @@ describe("GRPO step on the tiny model (through the trainer core)", () => {
     core.dispose();
   });
 });
-
-/** Largest |a − b| over every leaf, relative to the largest |b| (consumes both trees). */
-function treeDiff(a: GlmvParams, b: GlmvParams): number {
-  const xs = tree.leaves(a) as JaxArray[];
-  const ys = tree.leaves(b) as JaxArray[];
-  let diff = 0;
-  let scale = 0;
-  xs.forEach((x, i) => {
-    const u = x.dataSync() as Float32Array;
-    const v = ys[i]!.dataSync() as Float32Array;
-    for (let k = 0; k < u.length; k++) {
-      diff = Math.max(diff, Math.abs(u[k]! - v[k]!));
-      scale = Math.max(scale, Math.abs(v[k]!));
-    }
-  });
-  return diff / Math.max(scale, 1e-30);
-}
 
 /**
  * Three task sequences with their images, packed two and one into rows of 192 (one filler image slot): GRPO

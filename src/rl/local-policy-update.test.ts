@@ -26,6 +26,7 @@ import {
 } from "../model/packed-inputs.ts";
 import { type GlmvParams, initParams, type MoeLayerParams } from "../model/params.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
+import { treeDiff } from "../model/trainer-reference.fixture.ts";
 import { AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { lossWeights } from "./grpo-loss.ts";
@@ -73,23 +74,6 @@ function batchOf(): UpdateBatch {
     advantage: [1, -1, 0.5][i]!,
   }));
   return { samples, ranks: [[[0, 2]], [[1]]] };
-}
-
-/** Largest |a − b| over every leaf, relative to the largest |b| (consumes both trees). */
-function treeDiff(a: GlmvParams, b: GlmvParams): number {
-  const xs = tree.leaves(a) as JaxArray[];
-  const ys = tree.leaves(b) as JaxArray[];
-  let diff = 0;
-  let scale = 0;
-  xs.forEach((x, i) => {
-    const u = x.dataSync() as Float32Array;
-    const v = ys[i]!.dataSync() as Float32Array;
-    for (let k = 0; k < u.length; k++) {
-      diff = Math.max(diff, Math.abs(u[k]! - v[k]!));
-      scale = Math.max(scale, Math.abs(v[k]!));
-    }
-  });
-  return diff / Math.max(scale, 1e-30);
 }
 
 /** The reference step: the batch's two micro-batches as two rows of one packed call, the loss written out. */
