@@ -11,7 +11,8 @@ import { type GlmvConfig, presetConfig } from "./config.ts";
 import { buildTrainBatch, type ModelOptState, modelLoss, type TrainBatch } from "./model.ts";
 import { MoeBalanceConfig, moeLayerIndices, tokenValidity } from "./moe-balance.ts";
 import { type GlmvParams, initParams, type MoeLayerParams } from "./params.ts";
-import { createTrainerCore, OPTIMIZER_FILE } from "./trainer-core.ts";
+import { createTrainerCore } from "./trainer-core.ts";
+import { OPTIMIZER_FILE } from "./trainer-core-config.ts";
 import { referenceGradient, referenceStep, treeDiff } from "./trainer-reference.fixture.ts";
 
 let dir = "";

@@ -16,115 +16,31 @@
  */
 import { join } from "node:path";
 import { type Array as JaxArray, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
-import { z } from "zod";
+import type { z } from "zod";
 import { type AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
 import { loadCheckpointDir, saveCheckpointDir } from "./checkpoint.ts";
 import type { GlmvConfig } from "./config.ts";
 import { toHfConfig } from "./config-hf.ts";
 import { expectedTensors } from "./config-tensors.ts";
-import { forwardLogits, forwardLogitsAndRouting, type ModelOptState } from "./model.ts";
-import {
-  addLoads,
-  applyCorrectionBiasUpdate,
-  MoeBalanceConfig,
-  moeLayerIndices,
-  routingBalance,
-  tokenValidity,
-} from "./moe-balance.ts";
+import { forwardLogits, type ModelOptState } from "./model.ts";
+import { addLoads, applyCorrectionBiasUpdate, moeLayerIndices, tokenValidity } from "./moe-balance.ts";
 import { loadOptimizerState, saveOptimizerState } from "./optimizer-state.ts";
 import type { PackedSegment } from "./packed-inputs.ts";
 import { packTrainRows, type ScoreRows, type TrainRows, type TrainSegment } from "./packed-rows.ts";
 import { packedLogprobs, type ScoringShape } from "./packed-scoring.ts";
 import { packSequences, planCalls } from "./packing.ts";
 import { type GlmvParams, paramsFromNamed, paramsToNamed } from "./params.ts";
-import { type ClipBounds, clippedSurrogate, tokenLogprobs } from "./policy-loss.ts";
-
-/**
- * The losses of the Tinker API. `cross_entropy`: −Σ w·log π(target). `ppo`: the clipped surrogate with ratio
- * bounds [1 − clipLow, 1 + clipHigh] (clip-higher when clipHigh > clipLow). `importance_sampling`: the same
- * surrogate with bounds that never bind, −Σ w·r·A.
- */
-export const TrainLoss = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("cross_entropy") }),
-  z.object({ kind: z.literal("importance_sampling") }),
-  z.object({
-    kind: z.literal("ppo"),
-    clipLow: z.number().min(0).max(1).default(0.2),
-    clipHigh: z.number().min(0).default(0.28),
-  }),
-]);
-export type TrainLoss = z.infer<typeof TrainLoss>;
-
-/** Settings of a core that do not change between steps (AdamW's come with each `optimStep`). */
-export const TrainerCoreConfig = z.object({
-  /** glm4v_moe only: bias update rate u (0 freezes the bias) and balance loss weight α (0 leaves it out). */
-  moeBalance: MoeBalanceConfig.prefault({}),
-  /** How `forwardBackward` and `logprobs` pack sequences: one [rowsPerCall, context] program per call. */
-  packing: z
-    .object({
-      context: z.number().int().positive().default(256),
-      /** Images one row may hold; unused slots get blank images. */
-      imagesPerRow: z.number().int().min(0).default(8),
-      rowsPerCall: z.number().int().positive().default(8),
-    })
-    .prefault({}),
-});
-export type TrainerCoreConfig = z.infer<typeof TrainerCoreConfig>;
-
-/** What one `forwardBackwardRows` reports (host values). */
-export type ForwardBackwardResult = {
-  /** The loss of these rows (without the MoE balance term). */
-  loss: number;
-  /** Weighted share of clipped tokens (0 for cross-entropy). */
-  clipFraction: number;
-  /** MoE: the summed sequence balance loss before `auxScale` (0 for a dense model). */
-  auxLoss: number;
-  /** log π(target) per slot, [B · S], from the same forward. */
-  logprobs: Float32Array;
-  /** MoE: (token, slot) assignments per expert of each MoE layer over the valid slots. */
-  loads?: number[][];
-};
-
-/** What one `forwardBackward` over sequences reports (host values). */
-export type SegmentsResult = {
-  /** The loss summed over the calls (without the MoE balance term). */
-  loss: number;
-  /** Share of clipped tokens, weighted by |loss weight| over all calls (0 for cross-entropy). */
-  clipFraction: number;
-  /** MoE: Σ over calls of auxScale · balance loss, the batch-mean balance loss (0 for a dense model). */
-  auxLoss: number;
-  /** Per sequence, `ids.length − 1` values: entry j is log π(token j + 1 | tokens before). */
-  logprobs: Float32Array[];
-  /** MoE: expert loads summed over the calls. */
-  loads?: number[][];
-  /** Packed rows that ran (micro-steps). */
-  rows: number;
-};
-
-/** Options of a gradient call: `auxScale` weighs its MoE balance loss; `auxLossCoef` overrides the core's α. */
-export type GradOptions = { auxScale?: number; auxLossCoef?: number };
-
-/** The optimiser state's file inside a checkpoint folder. */
-export const OPTIMIZER_FILE = "optimizer.safetensors";
-
-/** The arguments of a jitted gradient call (only the keys its loss and the model kind use). */
-type GradArgs = TrainRows & { auxScale?: JaxArray };
-type GradOut = {
-  loss: JaxArray;
-  clipFraction: JaxArray;
-  auxLoss: JaxArray;
-  logprobs: JaxArray;
-  loads: JaxArray;
-  grads: GlmvParams;
-};
-
-/** Ratio bounds of a policy loss; `importance_sampling`'s never bind (the ratio is positive). */
-function clipBounds(loss: Exclude<TrainLoss, { kind: "cross_entropy" }>): ClipBounds {
-  return loss.kind === "ppo"
-    ? { clipLow: loss.clipLow, clipHigh: loss.clipHigh }
-    : { clipLow: 1, clipHigh: 1e30 };
-}
+import { tokenLogprobs } from "./policy-loss.ts";
+import {
+  type ForwardBackwardResult,
+  type GradOptions,
+  OPTIMIZER_FILE,
+  type SegmentsResult,
+  TrainerCoreConfig,
+  type TrainLoss,
+} from "./trainer-core-config.ts";
+import { type GradArgs, type GradOut, trainObjective } from "./trainer-objective.ts";
 
 /** Leafwise a + b (consumes both). */
 function addTrees(a: GlmvParams, b: GlmvParams): GlmvParams {
@@ -158,55 +74,13 @@ export function createTrainerCore(
   let scoreFn: ReturnType<typeof jit> | undefined;
   let scoreNextFn: ReturnType<typeof jit> | undefined;
 
-  /** The objective of `loss` on `b` for params `q`, with the reported figures as auxiliary output. */
-  const objective = (
-    q: GlmvParams,
-    b: GradArgs,
-    loss: TrainLoss,
-    auxLossCoef: number,
-  ): [JaxArray, Omit<GradOut, "grads">] => {
-    let logits: JaxArray;
-    let routing: ReturnType<typeof forwardLogitsAndRouting>["routing"] = [];
-    if (moe) ({ logits, routing } = forwardLogitsAndRouting(q, b.inputs, cfg));
-    else logits = forwardLogits(q, b.inputs, cfg);
-    const logprobs = tokenLogprobs(logits, b.targets);
-    let value: JaxArray;
-    let clipFraction: JaxArray;
-    if (loss.kind === "cross_entropy") {
-      value = logprobs.ref.mul(b.weights).sum().neg();
-      clipFraction = np.zeros([]);
-    } else {
-      [value, clipFraction] = clippedSurrogate(
-        logprobs.ref,
-        b.oldLogprobs!,
-        b.advantages!,
-        b.weights,
-        clipBounds(loss),
-      );
-    }
-    if (!moe) {
-      const figures = {
-        loss: value.ref,
-        clipFraction,
-        logprobs,
-        auxLoss: np.zeros([]),
-        loads: np.zeros([0]),
-      };
-      return [value, figures];
-    }
-    const { aux, loads } = routingBalance(routing, b.valid!, moe.topK, auxLossCoef);
-    const stacked = loads.length > 0 ? np.stack(loads, 0) : np.zeros([0, moe.numExperts]);
-    const total = value.ref.add(aux.ref.mul(b.auxScale!));
-    return [total, { loss: value, clipFraction, logprobs, auxLoss: aux, loads: stacked }];
-  };
-
   const gradFn = (loss: TrainLoss, auxLossCoef: number) => {
     const key = JSON.stringify([loss, moe ? auxLossCoef : 0]);
     let f = gradFns.get(key);
     if (!f) {
       f = jit((p: GlmvParams, b: GradArgs): GradOut => {
         const [[total, figures], grads] = valueAndGrad(
-          (q: GlmvParams) => objective(q, b, loss, auxLossCoef),
+          (q: GlmvParams) => trainObjective(cfg, q, b, loss, auxLossCoef),
           { hasAux: true },
         )(p) as [[JaxArray, Omit<GradOut, "grads">], GlmvParams];
         total.dispose();
