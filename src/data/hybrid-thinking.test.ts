@@ -2,10 +2,10 @@ import { tree } from "@jax-js/jax";
 import { beforeAll, describe, expect, it } from "vitest";
 import { presetConfig } from "../model/config.ts";
 import { concatFloat32, type Encoder, padRow } from "../model/encode.ts";
-import { buildInputs, buildTrainBatch, forwardLogits, initOptimizer } from "../model/model.ts";
-import { createMoeTrainStep, MoeBalanceConfig } from "../model/moe-balance.ts";
+import { buildInputs, buildTrainBatch, forwardLogits } from "../model/model.ts";
 import { initParams } from "../model/params.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
+import { createTrainerCore } from "../model/trainer-core.ts";
 import { AdamWConfig } from "../tensor/adamw.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { disposeAll } from "../tensor/own.ts";
@@ -90,17 +90,14 @@ describe("tiny-moe learns the switch", () => {
       ...new Array<number>(length - e.ids.length).fill(0),
     ]);
     const batch = buildTrainBatch(cfg, host, lossMask);
-    let params = initParams(cfg, 2);
-    let opt = initOptimizer(params);
-    const step = createMoeTrainStep(cfg, AdamWConfig.parse({}), MoeBalanceConfig.parse({}));
+    const core = createTrainerCore(cfg, initParams(cfg, 2));
+    const adamw = AdamWConfig.parse({});
     const losses: number[] = [];
     try {
       for (let i = 0; i < 30; i++) {
-        const r = step(params, opt, tree.ref(batch), 3e-3);
-        ({ params, opt } = r);
-        // read the loss every step: it also makes each step finish before the next is queued
-        losses.push(((await r.lmLoss.data()) as Float32Array)[0]!);
-        disposeAll(r.loss, r.auxLoss, r.gradNorm, r.loads);
+        const { loss } = await core.forwardBackwardRows(tree.ref(batch), { kind: "cross_entropy" });
+        await core.optimStep(3e-3, adamw);
+        losses.push(loss);
       }
       expect(losses[29]!).toBeLessThan(losses[0]! / 4);
       // the trained items in the trained modes, then the same items in the opposite mode (never seen): the
@@ -119,7 +116,7 @@ describe("tiny-moe learns the switch", () => {
           imageGridThw: exs.flatMap((e) => e.grids),
           pixels: concatFloat32(exs.map((e) => e.pixels)),
         });
-        const logits = forwardLogits(tree.ref(params), inputs, cfg).dataSync() as Float32Array;
+        const logits = forwardLogits(tree.ref(core.params), inputs, cfg).dataSync() as Float32Array;
         const v = cfg.text.vocabSize;
         exs.forEach((e, r) => {
           const at = (r * len + e.promptTokens - 1) * v; // the position that predicts the first response token
@@ -130,8 +127,8 @@ describe("tiny-moe learns the switch", () => {
         });
       }
     } finally {
-      step.dispose();
-      disposeAll(params, opt, batch);
+      core.dispose();
+      disposeAll(batch);
     }
   }, 60_000);
 });

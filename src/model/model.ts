@@ -4,7 +4,7 @@
  * runs on the trainer core (trainer-core.ts).
  */
 import { type Array as JaxArray, jit, nn, numpy as np, tree } from "@jax-js/jax";
-import { type AdamWState, adamwInit } from "../tensor/adamw.ts";
+import type { AdamWState } from "../tensor/adamw.ts";
 import { crossEntropy, linear } from "../tensor/ops.ts";
 import { GlmvError } from "../util/errors.ts";
 import { type GlmvConfig, textHeadDim, textRotaryDim } from "./config.ts";
@@ -350,11 +350,6 @@ export function modelLoss(
 
 /** Optimiser state for the whole model. */
 export type ModelOptState = AdamWState<GlmvParams>;
-
-/** Fresh AdamW state for `params` (borrows them). */
-export function initOptimizer(params: GlmvParams): ModelOptState {
-  return adamwInit(params);
-}
 
 /**
  * A jitted loss evaluation (no gradients). Consumes its arguments.

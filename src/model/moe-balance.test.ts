@@ -4,12 +4,10 @@ import { AdamWConfig } from "../tensor/adamw.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { countArrays, disposeAll, totalRefCount } from "../tensor/own.ts";
 import { presetConfig } from "./config.ts";
-import { buildTrainBatch, initOptimizer } from "./model.ts";
+import { buildTrainBatch } from "./model.ts";
 import {
-  createMoeTrainStep,
   expertLoad,
   expertLoadStats,
-  MoeBalanceConfig,
   moeLayerIndices,
   sequenceBalanceLoss,
   tokenValidity,
@@ -17,6 +15,7 @@ import {
   updateCorrectionBiasHost,
 } from "./moe-balance.ts";
 import { initParams, type MoeLayerParams } from "./params.ts";
+import { createTrainerCore } from "./trainer-core.ts";
 
 beforeAll(async () => {
   await initTensorEngine();
@@ -95,70 +94,57 @@ describe("tiny-moe training step", () => {
   const tokens = [0, 1].map((r) => Array.from({ length: 16 }, (_, i) => (i * (r + 3) + r) % 40));
   const lossMask = tokens.map((row) => row.map((_, i) => (i > 0 ? 1 : 0)));
 
-  it("loss goes down; the bias moves by u·sign(mean − load) after each step; refcounts stay put", () => {
-    let params = initParams(cfg, 5);
-    let opt = initOptimizer(params);
+  it("loss goes down; the bias moves by u·sign(mean − load) after each step; refcounts stay put", async () => {
+    const core = createTrainerCore(cfg, initParams(cfg, 5));
     const batch = buildTrainBatch(cfg, { tokens }, lossMask);
-    const step = createMoeTrainStep(cfg, AdamWConfig.parse({}), MoeBalanceConfig.parse({}));
+    const adamw = AdamWConfig.parse({});
     const layers = moeLayerIndices(cfg);
     expect(layers).toEqual([1, 2]);
-    const arrays = countArrays(params);
+    const bias = (l: number) => host((core.params.text.layers[l] as MoeLayerParams).correctionBias.ref);
+    const arrays = countArrays(core.params);
     const losses: number[] = [];
     try {
       for (let i = 0; i < 8; i++) {
-        const before = layers.map((l) => host((params.text.layers[l] as MoeLayerParams).correctionBias.ref));
-        const r = step(params, opt, tree.ref(batch), 3e-3);
-        params = r.params;
-        opt = r.opt;
-        losses.push(host(r.lmLoss)[0]!);
-        const aux = host(r.auxLoss)[0]!;
-        expect(aux).toBeGreaterThan(0.5e-4 * layers.length); // ≈ α per layer for a near-uniform router
-        expect(aux).toBeLessThan(4e-4 * layers.length);
-        const loads = host(r.loads);
-        const e = cfg.text.moe!.numExperts;
+        const before = layers.map(bias);
+        const fb = await core.forwardBackwardRows(tree.ref(batch), { kind: "cross_entropy" });
+        await core.optimStep(3e-3, adamw);
+        losses.push(fb.loss);
+        expect(fb.auxLoss).toBeGreaterThan(0.5e-4 * layers.length); // ≈ α per layer for a near-uniform router
+        expect(fb.auxLoss).toBeLessThan(4e-4 * layers.length);
         layers.forEach((l, j) => {
-          const load = loads.slice(j * e, (j + 1) * e);
+          const load = fb.loads![j]!;
           expect(load.reduce((a, b) => a + b, 0)).toBe(2 * 16 * cfg.text.moe!.topK);
           const want = updateCorrectionBiasHost(before[j]!, load, 1e-3);
-          const got = host((params.text.layers[l] as MoeLayerParams).correctionBias.ref);
-          got.forEach((v, k) => {
+          bias(l).forEach((v, k) => {
             expect(v).toBeCloseTo(want[k]!, 6);
           });
         });
-        disposeAll(r.loss, r.gradNorm);
-        expect(totalRefCount(params)).toBe(arrays);
+        expect(totalRefCount(core.params)).toBe(arrays);
       }
       expect(losses[7]!).toBeLessThan(losses[0]! - 0.3);
     } finally {
-      step.dispose();
-      disposeAll(params, opt, batch);
+      core.dispose();
+      disposeAll(batch);
     }
   });
 
-  it("u = 0 freezes the correction bias", () => {
-    let params = initParams(cfg, 6);
-    let opt = initOptimizer(params);
+  it("u = 0 freezes the correction bias", async () => {
+    const moeBalance = { biasUpdateRate: 0, auxLossCoef: 0 };
+    const core = createTrainerCore(cfg, initParams(cfg, 6), { moeBalance });
     const batch = buildTrainBatch(cfg, { tokens }, lossMask);
-    const step = createMoeTrainStep(
-      cfg,
-      AdamWConfig.parse({}),
-      MoeBalanceConfig.parse({ biasUpdateRate: 0, auxLossCoef: 0 }),
-    );
     try {
       for (let i = 0; i < 2; i++) {
-        const r = step(params, opt, tree.ref(batch), 3e-3);
-        params = r.params;
-        opt = r.opt;
-        expect(host(r.auxLoss)[0]).toBe(0);
-        disposeAll(r.loss, r.lmLoss, r.gradNorm, r.loads);
+        const fb = await core.forwardBackwardRows(tree.ref(batch), { kind: "cross_entropy" });
+        await core.optimStep(3e-3, AdamWConfig.parse({}));
+        expect(fb.auxLoss).toBe(0);
       }
       for (const l of moeLayerIndices(cfg))
-        expect(host((params.text.layers[l] as MoeLayerParams).correctionBias.ref).every((v) => v === 0)).toBe(
-          true,
-        );
+        expect(
+          host((core.params.text.layers[l] as MoeLayerParams).correctionBias.ref).every((v) => v === 0),
+        ).toBe(true);
     } finally {
-      step.dispose();
-      disposeAll(params, opt, batch);
+      core.dispose();
+      disposeAll(batch);
     }
   });
 });

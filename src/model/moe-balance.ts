@@ -4,15 +4,12 @@
  *   `b_i += u · sign(mean load − load_i)`, u = 1e-3 by default, u = 0 freezes the bias (slime's RL setting);
  * - the sequence-level auxiliary balance loss in DeepSeek-V3 form, weight α = 1e-4;
  * - per-layer expert load statistics (max/mean, experts that got no tokens);
- * - a jitted tiny-moe training step that joins them: LM loss + Σ_layers aux, AdamW, then the bias update.
+ * - `routingBalance`, which the trainer core (trainer-core.ts) adds to its objective, then the bias update.
  */
-import { type Array as JaxArray, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
+import { type Array as JaxArray, numpy as np, tree } from "@jax-js/jax";
 import { z } from "zod";
-import { type AdamWConfig, adamwUpdate } from "../tensor/adamw.ts";
-import { crossEntropy } from "../tensor/ops.ts";
 import { GlmvError } from "../util/errors.ts";
 import { type GlmvConfig, isMoeLayer } from "./config.ts";
-import { forwardLogitsAndRouting, type ModelOptState, type TrainBatch } from "./model.ts";
 import { type Routing, topKMask } from "./moe.ts";
 import type { GlmvParams, MoeLayerParams } from "./params.ts";
 
@@ -173,26 +170,6 @@ export function applyCorrectionBiasUpdate(
   }
 }
 
-/** What one MoE training step returns (all owned by the caller). */
-export type MoeTrainStepResult = {
-  params: GlmvParams;
-  opt: ModelOptState;
-  /** LM loss + Σ aux. */
-  loss: JaxArray;
-  lmLoss: JaxArray;
-  auxLoss: JaxArray;
-  gradNorm: JaxArray;
-  /** [moeLayers, E] (token, slot) assignments per expert in this step, from the biased selection. */
-  loads: JaxArray;
-};
-
-/**
- * A training batch with, optionally, which tokens are real (float [B, S]). Without it validity comes from the
- * attention mask (`tokenValidity`), which counts a packed batch's padding slots as real: they attend to
- * themselves so no softmax row is empty. Packed callers pass it from their layout.
- */
-export type MoeTrainBatch = TrainBatch & { valid?: JaxArray };
-
 /**
  * The balance terms of one forward's routing: Σ over MoE layers of the sequence balance loss (a 0 scalar when
  * α = 0) and each layer's expert load over the valid tokens. Consumes `routing` and `valid`.
@@ -215,67 +192,4 @@ export function routingBalance(
   }
   valid.dispose();
   return { aux, loads };
-}
-
-/** A compiled MoE training step; `dispose()` frees the compiled function. */
-export type MoeTrainStep = ((
-  params: GlmvParams,
-  opt: ModelOptState,
-  batch: MoeTrainBatch,
-  lr: number,
-) => MoeTrainStepResult) & { dispose: () => void };
-
-/**
- * The jitted glm4v_moe training step: loss = masked next-token CE + Σ_layers sequence balance loss; gradients by
- * `valueAndGrad` (the correction bias gets none); AdamW; then, after the optimiser step, every layer's
- * correction bias moves by `u · sign(mean load − load)` using this step's loads. Consumes params, opt, batch.
- * @example
- * const step = createMoeTrainStep(cfg, AdamWConfig.parse({}), MoeBalanceConfig.parse({}));
- * ({ params, opt, loss, loads } = step(params, opt, tree.ref(batch), 3e-3));
- */
-export function createMoeTrainStep(
-  cfg: GlmvConfig,
-  optCfg: AdamWConfig,
-  balance: MoeBalanceConfig,
-): MoeTrainStep {
-  const moe = cfg.text.moe;
-  if (!moe) throw new GlmvError("bad_config", "createMoeTrainStep needs a glm4v_moe config");
-  const layers = moeLayerIndices(cfg);
-  const lossFn = (p: GlmvParams, batch: MoeTrainBatch) => {
-    const { valid: given, ...rest } = batch;
-    const valid = given ?? tokenValidity(rest.inputs.mask.ref);
-    const { logits, routing } = forwardLogitsAndRouting(p, rest.inputs, cfg);
-    const lm = crossEntropy(logits, rest.targets, rest.weights);
-    const { aux, loads } = routingBalance(routing, valid, moe.topK, balance.auxLossCoef);
-    return [lm.ref.add(aux.ref), { lm, aux, loads }] as [
-      JaxArray,
-      { lm: JaxArray; aux: JaxArray; loads: JaxArray[] },
-    ];
-  };
-  const compiled = jit((params: GlmvParams, opt: ModelOptState, batch: MoeTrainBatch, lr: JaxArray) => {
-    const [[loss, aux], grads] = valueAndGrad((p: GlmvParams) => lossFn(p, batch), { hasAux: true })(
-      tree.ref(params),
-    );
-    const up = adamwUpdate(params, grads, opt, lr, optCfg);
-    // loss-free balancing: after the optimiser step, from this step's loads
-    const next = up.params;
-    layers.forEach((l, i) => {
-      const layer = next.text.layers[l] as MoeLayerParams;
-      const load = aux.loads[i]!.ref;
-      layer.correctionBias = updateCorrectionBias(layer.correctionBias, load, balance.biasUpdateRate);
-    });
-    const loads = aux.loads.length > 0 ? np.stack(aux.loads, 0) : np.zeros([0, moe.numExperts]);
-    return {
-      params: next,
-      opt: up.state,
-      loss,
-      lmLoss: aux.lm,
-      auxLoss: aux.aux,
-      gradNorm: up.gradNorm,
-      loads,
-    };
-  });
-  const step = (params: GlmvParams, opt: ModelOptState, batch: MoeTrainBatch, lr: number) =>
-    compiled(params, opt, batch, np.array(lr)) as MoeTrainStepResult;
-  return Object.assign(step, { dispose: () => compiled.dispose() });
 }
