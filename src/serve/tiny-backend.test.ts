@@ -4,7 +4,6 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { promptFromItem } from "../data/task-encoding.ts";
 import { sftTarget } from "../data/tasks/cot.ts";
 import { buildSuite } from "../data/tasks/index.ts";
-import { presetConfig } from "../model/config.ts";
 import { processImageFor } from "../model/encode.ts";
 import { presetImageTokens } from "../model/image-tokens.ts";
 import { forwardLogits } from "../model/model.ts";
@@ -15,13 +14,14 @@ import { clippedSurrogate, tokenLogprobs } from "../model/policy-loss.ts";
 import { decodeImage } from "../model/processor.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../model/tokenizer.ts";
 import { LocalPolicy } from "../rl/local-policy.ts";
-import type { Rollout, RolloutParams, UpdateBatch } from "../rl/policy.ts";
+import type { Rollout, UpdateBatch } from "../rl/policy.ts";
 import { TinkerClient } from "../rl/tinker-client.ts";
 import { TinkerPolicy } from "../rl/tinker-policy.ts";
 import type { Datum, ForwardBackwardOutput } from "../rl/tinker-protocol.ts";
 import { globalNorm } from "../tensor/adamw.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { mulberry32 } from "../util/rng.ts";
+import { cfg, GEN, ITEMS, prompts } from "./tiny-backend.fixture.ts";
 import { tinyBackend } from "./tiny-backend.ts";
 import { createTrainerApp } from "./trainer-server.ts";
 
@@ -30,19 +30,6 @@ beforeAll(async () => {
   await initTensorEngine();
   tok = await loadTinyTokenizer();
 });
-
-const cfg = presetConfig("tiny");
-const ITEMS = buildSuite({ seed: 3, perFamily: 2, split: "train", families: ["counting"] }).slice(0, 2);
-const prompts = ITEMS.map(promptFromItem);
-const GEN: RolloutParams = {
-  n: 4,
-  temperature: 1,
-  topP: 1,
-  maxNewTokens: 10,
-  thinkBudget: 6,
-  style: "4.1v",
-  seed: 3,
-};
 
 /** An in-process trainer on the tiny backend (4 rows of 64 + 128 tokens) and a `TinkerPolicy` on it. */
 async function smallTinyPolicy(seed: number) {

@@ -1,14 +1,11 @@
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { presetBackend } from "../../src/cli/serve-trainer.ts";
-import { promptFromItem } from "../../src/data/task-encoding.ts";
-import { buildSuite } from "../../src/data/tasks/index.ts";
-import { presetConfig } from "../../src/model/config.ts";
 import { presetImageTokens } from "../../src/model/image-tokens.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../../src/model/tokenizer.ts";
-import type { RolloutParams } from "../../src/rl/policy.ts";
 import { TinkerClient } from "../../src/rl/tinker-client.ts";
 import { TinkerPolicy } from "../../src/rl/tinker-policy.ts";
+import { cfg, GEN, prompts } from "../../src/serve/tiny-backend.fixture.ts";
 import { createTrainerApp } from "../../src/serve/trainer-server.ts";
 import { initTensorEngine } from "../../src/tensor/engine.ts";
 import { spawnGlmvServer } from "../helpers/spawn-glmv.ts";
@@ -19,19 +16,6 @@ beforeAll(async () => {
   await initTensorEngine();
   tok = await loadTinyTokenizer();
 });
-
-const cfg = presetConfig("tiny");
-const ITEMS = buildSuite({ seed: 3, perFamily: 2, split: "train", families: ["counting"] }).slice(0, 2);
-const prompts = ITEMS.map(promptFromItem);
-const GEN: RolloutParams = {
-  n: 4,
-  temperature: 1,
-  topP: 1,
-  maxNewTokens: 10,
-  thinkBudget: 6,
-  style: "4.1v",
-  seed: 3,
-};
 
 describe("glmv serve trainer --preset tiny in a child process", () => {
   let child: ChildProcess;
