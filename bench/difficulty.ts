@@ -14,8 +14,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { calibratedPassRate, fitCalibration } from "../src/rl/calibration.ts";
-import { StoredRlConfig } from "../src/rl/config.ts";
+import { calibratedPassRate, fitCalibration } from "../src/rl/algorithm/calibration.ts";
 import {
   CURRICULUM_DEFAULTS,
   curriculumWeight,
@@ -23,11 +22,12 @@ import {
   sampleUniform,
   sampleWithoutReplacement,
   signalProbability,
-} from "../src/rl/curriculum.ts";
-import { createLocalEngine } from "../src/rl/local-engine.ts";
-import { RunStore } from "../src/rl/run-store.ts";
-import { buildSuites } from "../src/rl/suites.ts";
-import { scoreInputs } from "../src/rl/trainer-phases.ts";
+} from "../src/rl/algorithm/curriculum.ts";
+import { createLocalEngine } from "../src/rl/job/local-engine.ts";
+import { buildSuites } from "../src/rl/job/suites.ts";
+import { StoredRlConfig } from "../src/rl/loop/config.ts";
+import { RunStore } from "../src/rl/loop/run-store.ts";
+import { scoreInputs } from "../src/rl/loop/trainer-phases.ts";
 import { initTensorEngine } from "../src/tensor/engine.ts";
 import { deriveSeed, mulberry32 } from "../src/util/rng.ts";
 

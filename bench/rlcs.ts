@@ -9,12 +9,12 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { RlConfig, StoredRlConfig } from "../src/rl/config.ts";
-import { createLocalEngine } from "../src/rl/local-engine.ts";
-import { compareAtUniformBudget, type RlJob, rlPhase } from "../src/rl/main-job.ts";
-import { RunStore } from "../src/rl/run-store.ts";
-import { buildSuites } from "../src/rl/suites.ts";
-import type { StepMetrics } from "../src/rl/trainer.ts";
+import { createLocalEngine } from "../src/rl/job/local-engine.ts";
+import { compareAtUniformBudget, type RlJob, rlPhase } from "../src/rl/job/main-job.ts";
+import { buildSuites } from "../src/rl/job/suites.ts";
+import { RlConfig, StoredRlConfig } from "../src/rl/loop/config.ts";
+import { RunStore } from "../src/rl/loop/run-store.ts";
+import type { StepMetrics } from "../src/rl/loop/trainer.ts";
 import { initTensorEngine } from "../src/tensor/engine.ts";
 
 const { values } = parseArgs({

@@ -9,8 +9,8 @@ import { TASK_FAMILIES, type TaskFamily } from "../src/data/tasks/types.ts";
 import { presetConfig } from "../src/model/config.ts";
 import { initParams } from "../src/model/params.ts";
 import { loadTinyTokenizer } from "../src/model/tokenizer.ts";
-import { LocalPolicy } from "../src/rl/local-policy.ts";
-import { runSft } from "../src/rl/sft.ts";
+import { LocalPolicy } from "../src/rl/engines/local/local-policy.ts";
+import { runSft } from "../src/rl/job/sft.ts";
 import { initTensorEngine } from "../src/tensor/engine.ts";
 
 const { values } = parseArgs({

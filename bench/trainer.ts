@@ -11,7 +11,7 @@ import { buildSuite } from "../src/data/tasks/index.ts";
 import { presetConfig } from "../src/model/config.ts";
 import { processRawImage } from "../src/model/processor.ts";
 import { loadTinyTokenizer } from "../src/model/tokenizer.ts";
-import type { Datum, ModelInputChunk } from "../src/rl/tinker-protocol.ts";
+import type { Datum, ModelInputChunk } from "../src/rl/engines/tinker/tinker-protocol.ts";
 import { tinyBackend } from "../src/serve/tiny-backend.ts";
 import { initTensorEngine } from "../src/tensor/engine.ts";
 import { mulberry32 } from "../src/util/rng.ts";

@@ -20,6 +20,14 @@ export {
 export { parseHfConfig, toHfConfig } from "./model/config-hf.ts";
 export { countActiveParameters, countParameters } from "./model/config-tensors.ts";
 export * from "./reward/index.ts";
+export { createLocalEngine } from "./rl/job/local-engine.ts";
+export {
+  type MainJobEngine,
+  type MainJobOptions,
+  runMainJob,
+  type SftRunOptions,
+  type Summary,
+} from "./rl/job/main-job.ts";
 export {
   DataConfig,
   OFFLINE_DIFFICULTIES,
@@ -31,13 +39,5 @@ export {
   SAMPLERS,
   type SamplerName,
   SftConfig,
-} from "./rl/config.ts";
-export { createLocalEngine } from "./rl/local-engine.ts";
-export {
-  type MainJobEngine,
-  type MainJobOptions,
-  runMainJob,
-  type SftRunOptions,
-  type Summary,
-} from "./rl/main-job.ts";
+} from "./rl/loop/config.ts";
 export { GlmvError, type GlmvErrorCode, isGlmvError } from "./util/errors.ts";

@@ -1,7 +1,7 @@
 /**
  * Experiment logs live in `docs/`, and code points to them (glmv issue 17, item 5): every `docs/NAME.md#section`
  * cited in the sources, the benches or the README names a file and a section that exist, the doc's own `(#section)`
- * links resolve, and `rl/curriculum.ts` stays mostly code.
+ * links resolve, and `rl/algorithm/curriculum.ts` stays mostly code.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -64,8 +64,8 @@ describe("docs links", () => {
     expect(links.filter((a) => !anchors.has(a))).toEqual([]);
   });
 
-  it("rl/curriculum.ts is mostly code: its measurements moved to docs/experiments.md", () => {
-    const lines = readFileSync(join(ROOT, "src/rl/curriculum.ts"), "utf8")
+  it("rl/algorithm/curriculum.ts is mostly code: its measurements moved to docs/experiments.md", () => {
+    const lines = readFileSync(join(ROOT, "src/rl/algorithm/curriculum.ts"), "utf8")
       .split("\n")
       .filter((l) => l.trim() !== "");
     const comments = lines.filter((l) => /^\s*(\/\*\*|\*|\/\/)/.test(l)).length;

@@ -68,6 +68,35 @@ function importGraph(): Map<string, string[]> {
   return new Map(sourceModules().map((m) => [m, importsOf(m)]));
 }
 
+/**
+ * Inside `rl/`: the paper's algorithm (pure functions) imports nothing else of rl; the loop (step, run store,
+ * metrics) only the algorithm; engines the algorithm and the loop's interfaces; the job (the `glmv rl` pipeline)
+ * anything below it. A file directly in `rl/` has no place in this order.
+ */
+const RL_RANK: Record<string, number> = { algorithm: 0, loop: 1, engines: 2, job: 3 };
+
+/** The rl sub-folder of a module (`rl/engines/tinker/x.ts` → `engines`), or undefined outside rl/. */
+const rlPartOf = (module: string): string | undefined =>
+  module.startsWith("rl/") ? (module.split("/").length > 2 ? module.split("/")[1] : "(rl root)") : undefined;
+
+/** rl edges against algorithm < loop < engines < job; engines' own folders (local, tinker, openai) may share. */
+function wrongWayRlEdges(graph: Map<string, string[]>): string[] {
+  const wrong: string[] = [];
+  for (const [from, targets] of graph) {
+    const a = rlPartOf(from);
+    if (a === undefined) continue;
+    for (const to of targets) {
+      const b = rlPartOf(to);
+      if (b === undefined || a === b) continue;
+      const [ra, rb] = [RL_RANK[a], RL_RANK[b]];
+      if (ra === undefined || rb === undefined)
+        wrong.push(`${from} → ${to} (no rl part for ${ra === undefined ? a : b})`);
+      else if (rb > ra) wrong.push(`${from} → ${to} (rl/${a} imports rl/${b})`);
+    }
+  }
+  return wrong.sort();
+}
+
 /** Edges that point up, or sideways between sibling folders of one rank. */
 function wrongWayEdges(graph: Map<string, string[]>): string[] {
   const wrong: string[] = [];
@@ -137,6 +166,26 @@ describe("src/ layering", () => {
 
   it("imports only point down: util < tensor < model < {data, reward} < {rl, eval} < serve < cli < index.ts", () => {
     expect(wrongWayEdges(graph)).toEqual([]);
+  });
+
+  it("inside rl/: algorithm < loop < engines < job (the algorithm imports nothing from loop, job or engines)", () => {
+    expect(wrongWayRlEdges(graph)).toEqual([]);
+    const parts = new Set([...graph.keys()].flatMap((m) => rlPartOf(m) ?? []));
+    expect([...parts].sort()).toEqual(["algorithm", "engines", "job", "loop"]);
+  });
+
+  it("reports an rl edge against the order (the check itself works)", () => {
+    const fake = new Map([
+      ["rl/algorithm/a.ts", ["rl/loop/b.ts", "rl/algorithm/c.ts", "model/d.ts"]],
+      ["rl/engines/tinker/e.ts", ["rl/engines/openai/f.ts", "rl/loop/b.ts", "rl/job/g.ts"]],
+      ["rl/x.ts", []],
+      ["rl/job/g.ts", ["rl/x.ts"]],
+    ]);
+    expect(wrongWayRlEdges(fake)).toEqual([
+      "rl/algorithm/a.ts → rl/loop/b.ts (rl/algorithm imports rl/loop)",
+      "rl/engines/tinker/e.ts → rl/job/g.ts (rl/engines imports rl/job)",
+      "rl/job/g.ts → rl/x.ts (no rl part for (rl root))",
+    ]);
   });
 
   it("reports an upward and a sibling edge (the check itself works)", () => {

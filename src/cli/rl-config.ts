@@ -5,7 +5,7 @@
  */
 import { resolve } from "node:path";
 import { TASK_FAMILIES, type TaskFamily } from "../data/tasks/types.ts";
-import { OFFLINE_DIFFICULTIES, RlConfig, SAMPLERS } from "../rl/config.ts";
+import { OFFLINE_DIFFICULTIES, RlConfig, SAMPLERS } from "../rl/loop/config.ts";
 import { GlmvError } from "../util/errors.ts";
 import { readYamlFile } from "../util/yaml-file.ts";
 import { type ZodLineContext, zodErrorLine } from "../util/zod-error.ts";

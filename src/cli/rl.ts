@@ -9,11 +9,11 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { TASK_FAMILIES } from "../data/tasks/types.ts";
-import { type RlConfig, StoredRlConfig } from "../rl/config.ts";
-import type { MainJobEngine, Summary } from "../rl/main-job.ts";
-import { finishedSummary } from "../rl/main-job-checks.ts";
-import { type RemotePolicyOptions, remotePolicySpec } from "../rl/policy-factory.ts";
-import { RunStore } from "../rl/run-store.ts";
+import type { MainJobEngine, Summary } from "../rl/job/main-job.ts";
+import { finishedSummary } from "../rl/job/main-job-checks.ts";
+import { type RemotePolicyOptions, remotePolicySpec } from "../rl/job/policy-factory.ts";
+import { type RlConfig, StoredRlConfig } from "../rl/loop/config.ts";
+import { RunStore } from "../rl/loop/run-store.ts";
 import { GlmvError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { type CliOptions, choiceArg, numberArg, parseCliArgs } from "./args.ts";
@@ -160,7 +160,7 @@ export function remoteOptionsFromArgs(
 
 /** `--eval-only`: greedy held-out evaluation of the remote model, written to `eval.json`. */
 async function evaluateOnly(engine: MainJobEngine, config: RlConfig, outDir: string): Promise<number> {
-  const { buildSuites } = await import("../rl/suites.ts");
+  const { buildSuites } = await import("../rl/job/suites.ts");
   const { heldout } = buildSuites(config);
   await mkdir(outDir, { recursive: true });
   const policy = await engine.createPolicy(config.seed);
@@ -211,7 +211,7 @@ export const rlCommand: Command = {
     const config = resumeDir ? readRunConfig(resumeDir) : rlConfigFromArgs(values);
     if (resumeDir) refuseResumeConflicts(values, config, resumeDir);
     const outDir = resumeDir ?? (values.out as string | undefined) ?? `runs/rl-${Date.now()}`;
-    const { runMainJob } = await import("../rl/main-job.ts");
+    const { runMainJob } = await import("../rl/job/main-job.ts");
     const finished =
       resumeDir && !remote?.evalOnly ? finishedSummary(resumeDir, values.compare === true) : undefined;
     if (finished) {
@@ -221,7 +221,7 @@ export const rlCommand: Command = {
     }
     let engine: MainJobEngine;
     if (remote) {
-      const { createRemoteEngine } = await import("../rl/remote-engine.ts");
+      const { createRemoteEngine } = await import("../rl/job/remote-engine.ts");
       engine = await createRemoteEngine(config, {
         policy: await remotePolicySpec(remote),
         remoteDir: remote.remoteDir,
@@ -229,7 +229,7 @@ export const rlCommand: Command = {
       console.log(`policy: ${remote.kind} at ${remote.url}`);
       if (remote.evalOnly) return evaluateOnly(engine, config, outDir);
     } else {
-      const { createLocalEngine } = await import("../rl/local-engine.ts");
+      const { createLocalEngine } = await import("../rl/job/local-engine.ts");
       engine = await createLocalEngine(config);
     }
     const started = Date.now();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { SftConfig } from "../rl/config.ts";
-import { SftRunConfig } from "../rl/sft.ts";
+import { SftRunConfig } from "../rl/job/sft.ts";
+import { SftConfig } from "../rl/loop/config.ts";
 import { parseSftArgs } from "./sft.ts";
 
 describe("parseSftArgs", () => {

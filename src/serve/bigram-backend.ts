@@ -6,7 +6,13 @@
  */
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { AdamParams, Datum, LossFn, ModelInputChunk, SamplingParams } from "../rl/tinker-protocol.ts";
+import type {
+  AdamParams,
+  Datum,
+  LossFn,
+  ModelInputChunk,
+  SamplingParams,
+} from "../rl/engines/tinker/tinker-protocol.ts";
 import { GlmvError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 import { mulberry32 } from "../util/rng.ts";

@@ -17,7 +17,7 @@ import {
   observePrompt,
   type PromptStats,
   sampleCurriculum,
-} from "../rl/curriculum.ts";
+} from "../rl/algorithm/curriculum.ts";
 import {
   initRatioEma,
   promptsToSample,
@@ -25,7 +25,7 @@ import {
   type RatioEmaOptions,
   type RatioEmaState,
   updateRatioEma,
-} from "../rl/ratio-ema.ts";
+} from "../rl/algorithm/ratio-ema.ts";
 import { GlmvError } from "../util/errors.ts";
 import { mulberry32 } from "../util/rng.ts";
 

@@ -2,7 +2,7 @@
 import { promptFromItem } from "../data/task-encoding.ts";
 import { buildSuite } from "../data/tasks/index.ts";
 import { presetConfig } from "../model/config.ts";
-import type { RolloutParams } from "../rl/policy.ts";
+import type { RolloutParams } from "../rl/loop/policy.ts";
 
 export const cfg = presetConfig("tiny");
 export const ITEMS = buildSuite({ seed: 3, perFamily: 2, split: "train", families: ["counting"] }).slice(

@@ -29,7 +29,13 @@ import { decodeImage } from "../model/processor.ts";
 import type { GlmvTokenizer } from "../model/tokenizer.ts";
 import { createTrainerCore } from "../model/trainer-core.ts";
 import type { TrainLoss } from "../model/trainer-core-config.ts";
-import type { AdamParams, Datum, LossFn, ModelInputChunk, SamplingParams } from "../rl/tinker-protocol.ts";
+import type {
+  AdamParams,
+  Datum,
+  LossFn,
+  ModelInputChunk,
+  SamplingParams,
+} from "../rl/engines/tinker/tinker-protocol.ts";
 import type { AdamWConfig } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
 import { mulberry32 } from "../util/rng.ts";

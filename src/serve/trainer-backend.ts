@@ -11,7 +11,7 @@ import type {
   ModelInputChunk,
   SampleResponse,
   SamplingParams,
-} from "../rl/tinker-protocol.ts";
+} from "../rl/engines/tinker/tinker-protocol.ts";
 import { GlmvError } from "../util/errors.ts";
 
 /** What an `asample` request asks for besides the samples. */

@@ -3,7 +3,7 @@
  * path, or the base model's) and `asample` (samples, and the prompt's logprobs when asked, as a future).
  */
 import { z } from "zod";
-import { ModelInput, SamplingParams } from "../rl/tinker-protocol.ts";
+import { ModelInput, SamplingParams } from "../rl/engines/tinker/tinker-protocol.ts";
 import { GlmvError } from "../util/errors.ts";
 import type { TrainerRoutes, TrainerState } from "./trainer-state.ts";
 

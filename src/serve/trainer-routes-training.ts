@@ -3,7 +3,7 @@
  * accumulated) and `optim_step` (one Adam step), each queued on its model as a future.
  */
 import { z } from "zod";
-import { AdamParams, Datum, LossFn } from "../rl/tinker-protocol.ts";
+import { AdamParams, Datum, LossFn } from "../rl/engines/tinker/tinker-protocol.ts";
 import type { TrainerRoutes, TrainerState } from "./trainer-state.ts";
 
 const ForwardBackwardBody = z.object({

@@ -4,12 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { RlConfig } from "../../src/rl/config.ts";
-import { observePrompt } from "../../src/rl/curriculum.ts";
-import { RunStore } from "../../src/rl/run-store.ts";
-import { buildSuites } from "../../src/rl/suites.ts";
-import type { RolloutRecord } from "../../src/rl/trainer.ts";
-import { curriculumOptions, initialPromptStats } from "../../src/rl/trainer-phases.ts";
+import { observePrompt } from "../../src/rl/algorithm/curriculum.ts";
+import { buildSuites } from "../../src/rl/job/suites.ts";
+import { RlConfig } from "../../src/rl/loop/config.ts";
+import { RunStore } from "../../src/rl/loop/run-store.ts";
+import type { RolloutRecord } from "../../src/rl/loop/trainer.ts";
+import { curriculumOptions, initialPromptStats } from "../../src/rl/loop/trainer-phases.ts";
 import { spawnGlmvServer } from "../helpers/spawn-glmv.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

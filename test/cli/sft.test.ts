@@ -9,7 +9,7 @@ import { parseHfConfig } from "../../src/model/config-hf.ts";
 import { expectedTensors } from "../../src/model/config-tensors.ts";
 import { initParams, type MoeLayerParams } from "../../src/model/params.ts";
 import { loadTinyTokenizer } from "../../src/model/tokenizer.ts";
-import { LocalPolicy } from "../../src/rl/local-policy.ts";
+import { LocalPolicy } from "../../src/rl/engines/local/local-policy.ts";
 
 const made: string[] = [];
 afterAll(() => {

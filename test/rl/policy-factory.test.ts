@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadTinyTokenizer } from "../../src/model/tokenizer.ts";
-import type { Policy } from "../../src/rl/policy.ts";
-import { createPolicy, remotePolicySpec } from "../../src/rl/policy-factory.ts";
+import { createPolicy, remotePolicySpec } from "../../src/rl/job/policy-factory.ts";
+import type { Policy } from "../../src/rl/loop/policy.ts";
 import { bigramBackend } from "../../src/serve/bigram-backend.ts";
 import { createTrainerApp } from "../../src/serve/trainer-server.ts";
 import { isGlmvError } from "../../src/util/errors.ts";

@@ -4,15 +4,15 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSuite } from "../../src/data/tasks/index.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../../src/model/tokenizer.ts";
-import { parseRlConfig } from "../../src/rl/config.ts";
-import { runMainJob } from "../../src/rl/main-job.ts";
-import type { RolloutParams, UpdateBatch } from "../../src/rl/policy.ts";
+import { runMainJob } from "../../src/rl/job/main-job.ts";
 import {
   createRemoteEngine,
   REMOTE_CHECKPOINT_FILE,
   type RemotePolicy,
   serverPathOf,
-} from "../../src/rl/remote-engine.ts";
+} from "../../src/rl/job/remote-engine.ts";
+import { parseRlConfig } from "../../src/rl/loop/config.ts";
+import type { RolloutParams, UpdateBatch } from "../../src/rl/loop/policy.ts";
 import { bigramBackend } from "../../src/serve/bigram-backend.ts";
 import { createTrainerApp, type TrainerApp } from "../../src/serve/trainer-server.ts";
 import { isGlmvError } from "../../src/util/errors.ts";

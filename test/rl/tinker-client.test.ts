@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { TinkerClient } from "../../src/rl/tinker-client.ts";
+import { TinkerClient } from "../../src/rl/engines/tinker/tinker-client.ts";
 import { bigramBackend } from "../../src/serve/bigram-backend.ts";
 import { createTrainerApp } from "../../src/serve/trainer-server.ts";
 import { isGlmvError } from "../../src/util/errors.ts";

@@ -5,9 +5,15 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { presetBackend } from "../../src/cli/serve-trainer.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../../src/model/tokenizer.ts";
-import type { PolicyPrompt, Rollout, RolloutParams, UpdateBatch, UpdateParams } from "../../src/rl/policy.ts";
-import { TinkerClient, type TinkerTransport } from "../../src/rl/tinker-client.ts";
-import { TinkerPolicy } from "../../src/rl/tinker-policy.ts";
+import { TinkerClient, type TinkerTransport } from "../../src/rl/engines/tinker/tinker-client.ts";
+import { TinkerPolicy } from "../../src/rl/engines/tinker/tinker-policy.ts";
+import type {
+  PolicyPrompt,
+  Rollout,
+  RolloutParams,
+  UpdateBatch,
+  UpdateParams,
+} from "../../src/rl/loop/policy.ts";
 import { createTrainerApp, type TrainerApp } from "../../src/serve/trainer-server.ts";
 import { spawnGlmvServer } from "../helpers/spawn-glmv.ts";
 

@@ -4,11 +4,11 @@ import { presetBackend } from "../../src/cli/serve-trainer.ts";
 import { promptFromItem } from "../../src/data/task-encoding.ts";
 import { buildSuite } from "../../src/data/tasks/index.ts";
 import { loadTinyTokenizer } from "../../src/model/tokenizer.ts";
-import { RlConfig } from "../../src/rl/config.ts";
-import { TinkerClient } from "../../src/rl/tinker-client.ts";
-import { TinkerPolicy } from "../../src/rl/tinker-policy.ts";
-import { initialTrainerState, rlStep, type Scorer, type StepMetrics } from "../../src/rl/trainer.ts";
-import { initialPromptStats } from "../../src/rl/trainer-phases.ts";
+import { TinkerClient } from "../../src/rl/engines/tinker/tinker-client.ts";
+import { TinkerPolicy } from "../../src/rl/engines/tinker/tinker-policy.ts";
+import { RlConfig } from "../../src/rl/loop/config.ts";
+import { initialTrainerState, rlStep, type Scorer, type StepMetrics } from "../../src/rl/loop/trainer.ts";
+import { initialPromptStats } from "../../src/rl/loop/trainer-phases.ts";
 import { createTrainerApp } from "../../src/serve/trainer-server.ts";
 import { spawnGlmvServer } from "../helpers/spawn-glmv.ts";
 

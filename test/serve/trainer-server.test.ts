@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Datum } from "../../src/rl/tinker-protocol.ts";
+import type { Datum } from "../../src/rl/engines/tinker/tinker-protocol.ts";
 import { bigramBackend } from "../../src/serve/bigram-backend.ts";
 import { HTTP_STATUS } from "../../src/serve/errors.ts";
 import type { TrainerBackend } from "../../src/serve/trainer-backend.ts";
