@@ -4,19 +4,13 @@
  * template around one image and the prompt, generates, and prints the response: streamed token by token on a TTY,
  * whole at the end otherwise.
  */
-import { access, readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { tree } from "@jax-js/jax";
+import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { type ChatStyle, renderChat } from "../model/chat-template.ts";
-import { loadCheckpointDir } from "../model/checkpoint.ts";
-import type { GlmvConfig } from "../model/config.ts";
-import { parseHfConfig } from "../model/config-hf.ts";
-import { expectedTensors } from "../model/config-tensors.ts";
-import { createGenerator } from "../model/generate.ts";
-import { type GlmvParams, paramsFromNamed } from "../model/params.ts";
-import { type ProcessedImage, processImage } from "../model/processor.ts";
-import { type GlmvTokenizer, loadTinyTokenizer, loadTokenizerDir } from "../model/tokenizer.ts";
+import { chatPromptText, chatStyleFor, type LoadedModel, loadModelDir } from "../model/chat-generate.ts";
+import { openChatModel } from "../model/chat-model.ts";
+import type { ChatStyle } from "../model/chat-template.ts";
+import type { ProcessedImage } from "../model/processor.ts";
+import type { GlmvTokenizer } from "../model/tokenizer.ts";
 import { expandPlaceholders } from "../model/video.ts";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { GlmvError } from "../util/errors.ts";
@@ -97,49 +91,8 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs | string | null 
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-/**
- * The chat/force-answer style a run uses: the explicit `--style`, else the model's own (GLM-4.5V, i.e. a config
- * with `text.moe`, speaks the 4.5V template and closes a forced thought with `</think>` alone; 4.1V adds `<answer>`).
- * @example chatStyleFor(undefined, presetConfig("tiny-moe")) // "4.5v"
- */
-export function chatStyleFor(style: ChatStyle | undefined, cfg: Pick<GlmvConfig, "text">): ChatStyle {
-  return style ?? (cfg.text.moe ? "4.5v" : "4.1v");
-}
-
-/** A loaded model: config, parameters (caller disposes) and tokenizer. */
-export type LoadedModel = { cfg: GlmvConfig; params: GlmvParams; tok: GlmvTokenizer };
-
-/**
- * Load a checkpoint folder for inference.
- * @example const { cfg, params, tok } = await loadModelDir("runs/x/ckpt-100");
- */
-export async function loadModelDir(dir: string): Promise<LoadedModel> {
-  const configPath = join(dir, "config.json");
-  const configText = await readFile(configPath, "utf8").catch((e: unknown) => {
-    const why =
-      (e as { code?: string }).code === "ENOENT" ? "no config.json in --model" : "cannot read config.json";
-    throw new GlmvError("not_found", why, { where: configPath, cause: e });
-  });
-  let configJson: unknown;
-  try {
-    configJson = JSON.parse(configText);
-  } catch (e) {
-    throw new GlmvError("bad_config", `config.json is not valid JSON: ${(e as Error).message}`, {
-      where: configPath,
-      cause: e,
-    });
-  }
-  const cfg = parseHfConfig(configJson, configPath);
-  const { tensors } = await loadCheckpointDir(dir, expectedTensors(cfg));
-  const hasTokenizer = await access(join(dir, "tokenizer.json")).then(
-    () => true,
-    () => false,
-  );
-  const tok = hasTokenizer ? await loadTokenizerDir(dir) : await loadTinyTokenizer();
-  if (tok.vocabSize > cfg.text.vocabSize)
-    throw new GlmvError("bad_config", `tokenizer has ${tok.vocabSize} ids, model ${cfg.text.vocabSize}`);
-  return { cfg, params: paramsFromNamed(tensors, cfg), tok };
-}
+// Loading and the style rule live with the shared chat path (model/chat-generate.ts); re-exported for callers.
+export { chatStyleFor, type LoadedModel, loadModelDir };
 
 /**
  * Prompt token ids for one image and one question, with `<|image|>` expanded to the image's token count.
@@ -151,10 +104,10 @@ export function promptIds(
   prompt: string,
   o: { style: ChatStyle; thinking: boolean },
 ): number[] {
-  const text = renderChat([{ role: "user", content: [{ type: "image" }, { type: "text", text: prompt }] }], {
-    style: o.style,
-    enableThinking: o.thinking,
-  });
+  const text = chatPromptText(
+    [{ role: "user", content: [{ type: "image" }, { type: "text", text: prompt }] }],
+    o,
+  );
   return tok.encode(expandPlaceholders(text, { images: [image.gridThw] }));
 }
 
@@ -167,72 +120,44 @@ export type GenerateIo = { write: (text: string) => void; isTTY: boolean };
  */
 export async function runGenerate(args: GenerateArgs, io: GenerateIo): Promise<string> {
   await initTensorEngine();
-  const { cfg, params, tok } = await loadModelDir(args.model);
+  // one request at a time, prompt at its exact length: a CLI run compiles exactly the shape it needs
+  const model = await openChatModel(args.model, { style: args.style, maxBatch: 1, promptBucket: 1 });
   try {
     const bytes = new Uint8Array(
       await readFile(args.image).catch((e: unknown) => {
         throw new GlmvError("not_found", "cannot read image", { where: args.image, cause: e });
       }),
     );
-    const v = cfg.vision;
-    const image = await processImage(bytes, {
-      patchSize: v.patchSize,
-      mergeSize: v.spatialMergeSize,
-      temporalPatchSize: v.temporalPatchSize,
+    const forcedLen = model.style === "4.5v" ? 1 : 2; // </think>, and <answer> in the 4.1V style
+    let streamed = "";
+    const { text } = await model.generate({
+      messages: [{ role: "user", content: [{ type: "image" }, { type: "text", text: args.prompt }] }],
+      images: [bytes],
+      thinking: !args.noThink,
+      maxTokens: args.maxNewTokens,
+      temperature: args.temperature,
+      topP: args.topP,
+      topK: args.topK,
+      seed: args.seed,
+      ...(args.thinkBudget !== undefined
+        ? {
+            thinkBudget: args.thinkBudget,
+            answerTokens: Math.max(0, args.maxNewTokens - args.thinkBudget - forcedLen),
+          }
+        : {}),
+      ...(io.isTTY
+        ? {
+            onText: (piece: string) => {
+              io.write(piece);
+              streamed += piece;
+            },
+          }
+        : {}),
     });
-    const style = chatStyleFor(args.style, cfg);
-    const ids = promptIds(tok, image, args.prompt, { style, thinking: !args.noThink });
-    const s = tok.special;
-    // GLM's generation_config stops at <|endoftext|>, <|user|> and <|observation|>
-    const stopIds = [s.endOfText, s.user, s.observation];
-    const gen = createGenerator(cfg, {
-      batchSize: 1,
-      promptLen: ids.length,
-      maxNewTokens: args.maxNewTokens,
-    });
-    const shown: number[] = [];
-    let printed = "";
-    const stream = (_row: number, token: number) => {
-      if (stopIds.includes(token)) return;
-      shown.push(token);
-      const text = tok.decode(shown);
-      // print only the new suffix; a partial multi-byte piece waits for the next token
-      if (text.startsWith(printed) && !text.endsWith("\uFFFD")) {
-        io.write(text.slice(printed.length));
-        printed = text;
-      }
-    };
-    try {
-      const out = await gen.generate(
-        params,
-        { prompts: [ids], imageGridThw: [image.gridThw], pixels: image.pixelValues },
-        {
-          temperature: args.temperature,
-          topP: args.topP,
-          topK: args.topK,
-          seed: args.seed,
-          stopIds,
-          padId: s.endOfText,
-          allowedVocab: tok.vocabSize, // never sample the model's padding ids
-          ...(args.thinkBudget !== undefined
-            ? {
-                thinkBudget: args.thinkBudget,
-                forceAnswer: { style, thinkEndId: s.thinkEnd, answerStartId: s.answerStart },
-              }
-            : {}),
-        },
-        io.isTTY ? stream : undefined,
-      );
-      const all = out.tokens[0]!;
-      const tokens = out.finished[0] ? all.slice(0, -1) : all; // drop the stop token
-      const text = tok.decode(tokens);
-      io.write(io.isTTY ? `${text.slice(printed.length)}\n` : `${text}\n`);
-      return text;
-    } finally {
-      gen.dispose();
-    }
+    io.write(io.isTTY ? `${text.slice(streamed.length)}\n` : `${text}\n`);
+    return text;
   } finally {
-    tree.dispose(params);
+    await model.close();
   }
 }
 
