@@ -1,0 +1,134 @@
+/**
+ * What the OCR, chart, diagram and document task loaders share: finding a release's files (one file, or a folder of
+ * Hugging Face hub Parquet shards), reading them with image bytes intact, reading record fields with errors that
+ * name the file and field, and finding an image among the places a release puts it.
+ */
+import { existsSync, statSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import { extname, join } from "node:path";
+import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
+import { compressors } from "hyparquet-compressors";
+import { GlmvError } from "../../util/errors.ts";
+import { type BenchRecord, readRecords } from "../records.ts";
+import type { EvalImage } from "../types.ts";
+
+/** A record with the file it came from and where in it (`file:[i]`), for error messages and relative images. */
+export type SourcedRecord = { record: BenchRecord; where: string; file: string };
+
+/**
+ * The files to read for `path`: the file itself, or a folder's Parquet shards in name order (the `validation-*`
+ * shards where there are any, since the test splits of DocVQA/InfoVQA/TextVQA carry no answers; else `test-*`;
+ * else all of them).
+ */
+export async function releaseShards(path: string): Promise<string[]> {
+  if (!existsSync(path)) throw new GlmvError("not_found", `no such file or folder: ${path}`, { where: path });
+  if (!statSync(path).isDirectory()) return [path];
+  const shards = (await readdir(path)).filter((f) => extname(f).toLowerCase() === ".parquet").sort();
+  const pick = (prefix: string) => shards.filter((f) => f.startsWith(prefix));
+  const chosen =
+    pick("validation").length > 0 ? pick("validation") : pick("test").length > 0 ? pick("test") : shards;
+  if (chosen.length === 0)
+    throw new GlmvError("not_found", "no .parquet files in the folder", { where: path });
+  return chosen.map((f) => join(path, f));
+}
+
+/**
+ * Records of one release file. Parquet is read with binary columns kept as bytes (hub image structs hold PNG/JPEG
+ * bytes; hyparquet's default would decode them as UTF-8 text). JSON/JSONL go through `readRecords`.
+ */
+export async function readReleaseRecords(file: string): Promise<SourcedRecord[]> {
+  let records: BenchRecord[];
+  if (extname(file).toLowerCase() === ".parquet") {
+    const buffer = await asyncBufferFromFile(file).catch((cause: unknown) => {
+      throw new GlmvError("io_error", `cannot read ${file}`, { where: file, cause });
+    });
+    try {
+      records = (await parquetReadObjects({ file: buffer, compressors, utf8: false })) as BenchRecord[];
+    } catch (cause) {
+      throw new GlmvError("bad_input", `not a readable Parquet file: ${(cause as Error).message}`, {
+        where: file,
+      });
+    }
+  } else {
+    records = await readRecords(file);
+  }
+  return records.map((record, i) => ({ record, where: `${file}:[${i}]`, file }));
+}
+
+/** The `data` array of a JSON release shaped `{ "dataset_name": …, "data": [ … ] }` (DocVQA, InfoVQA, TextVQA). */
+export async function readDataArray(file: string): Promise<SourcedRecord[]> {
+  const text = await readFile(file, "utf8").catch((cause: unknown) => {
+    throw new GlmvError("io_error", `cannot read ${file}`, { where: file, cause });
+  });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch (cause) {
+    throw new GlmvError("bad_input", `not valid JSON: ${(cause as Error).message}`, { where: file });
+  }
+  const data = Array.isArray(parsed) ? parsed : (parsed as { data?: unknown } | null)?.data;
+  if (!Array.isArray(data))
+    throw new GlmvError("bad_input", "expected a `data` array of records", { where: file });
+  return data.map((record, i) => {
+    const where = `${file}:data[${i}]`;
+    if (!record || typeof record !== "object" || Array.isArray(record)) {
+      throw new GlmvError("bad_input", "expected an object", { where });
+    }
+    return { record: record as BenchRecord, where, file };
+  });
+}
+
+/** A required string field (a number is taken as its text, as Python's `str()` would). */
+export function stringField(record: BenchRecord, field: string, where: string): string {
+  const value = record[field];
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  throw new GlmvError("bad_input", `field '${field}' must be a string, got ${describe(value)}`, { where });
+}
+
+/** An optional string field: absent or null → undefined; otherwise as `stringField`. */
+export function optionalString(record: BenchRecord, field: string, where: string): string | undefined {
+  return record[field] === undefined || record[field] === null
+    ? undefined
+    : stringField(record, field, where);
+}
+
+/** A required non-empty list of strings (hub `Sequence(string)` columns, JSON arrays). */
+export function stringList(record: BenchRecord, field: string, where: string): string[] {
+  const value = record[field];
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string")) return value;
+  throw new GlmvError(
+    "bad_input",
+    `field '${field}' must be a non-empty list of strings, got ${describe(value)}`,
+    {
+      where,
+    },
+  );
+}
+
+/** An optional list of strings (absent or null → []). */
+export function optionalStringList(record: BenchRecord, field: string, where: string): string[] {
+  const value = record[field];
+  return value === undefined || value === null ? [] : stringList(record, field, where);
+}
+
+/** The first of `candidates` that exists, else the first (the release's documented layout), as an image. */
+export function imageAt(candidates: string[]): EvalImage {
+  return { path: candidates.find((p) => existsSync(p)) ?? (candidates[0] as string) };
+}
+
+/** The `response` of a saved-output record (`glmv eval score`), or an error naming the line. */
+export function responseOf(record: BenchRecord, line: number): string {
+  const response = record.response;
+  if (typeof response === "string") return response;
+  throw new GlmvError("bad_input", `field 'response' must be a string, got ${describe(response)}`, {
+    where: `line ${line}`,
+  });
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing (missing)";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  return typeof value === "string" ? JSON.stringify(value.slice(0, 40)) : typeof value;
+}
