@@ -8,9 +8,11 @@
  * Every failure is one line on stderr; a stack trace only with GLMV_DEBUG=1.
  */
 
+import { z } from "zod";
 import { listenFailure } from "../serve/listen.ts";
 import type { GlmvErrorCode } from "../util/errors.ts";
 import { isGlmvError } from "../util/errors.ts";
+import { zodErrorLine } from "../util/zod-error.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -117,10 +119,8 @@ export function describeFailure(e: unknown): Failure {
   // yaml's parse errors carry a code snippet after the first line; the first line says what and where
   if (e.name === "YAMLParseError" || e.name === "YAMLWarning")
     return { line: `invalid YAML: ${e.message.split("\n")[0]}`, exitCode: EXIT_USAGE };
-  if (e.name === "ZodError") {
-    const issue = (e as Error & { issues?: { path: PropertyKey[]; message: string }[] }).issues?.[0];
-    const field = issue?.path.length ? `field '${issue.path.map(String).join(".")}': ` : "";
-    return { line: `invalid input: ${field}${issue?.message ?? oneLine(e.message)}`, exitCode: EXIT_USAGE };
+  if (e instanceof z.ZodError) {
+    return { line: `invalid input: ${zodErrorLine(undefined, e, undefined).message}`, exitCode: EXIT_USAGE };
   }
   return {
     line: `internal error: ${e.name}: ${oneLine(e.message)} (set GLMV_DEBUG=1 for the stack trace)`,

@@ -28,17 +28,6 @@ export const ScoreInputSchema = z
   });
 
 /**
- * The first schema issue as a `bad_input` error naming the field under `prefix` (`items.3.response`).
- * @example schemaError(ScoreInputSchema.safeParse({}).error!, "items.3").where // "items.3.id"
- */
-export function schemaError(error: z.ZodError, prefix?: string): GlmvError {
-  const issue = error.issues[0];
-  const path = [...(prefix === undefined ? [] : [prefix]), ...(issue?.path ?? []).map(String)];
-  const field = path.length > 0 ? path.join(".") : "body";
-  return new GlmvError("bad_input", issue?.message ?? "invalid input", { where: field });
-}
-
-/**
  * Why `item` is not a scoring item (a `bad_input` error naming the field under `where`), or null when it is one.
  * @example scoreInputError({ id: 1, domain: "math", answer: "1" }, "items.0")?.where // "items.0.response"
  */

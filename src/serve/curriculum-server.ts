@@ -15,7 +15,7 @@ import { GlmvError } from "../util/errors.ts";
 import type { CurriculumStore } from "./curriculum-store.ts";
 import { createBaseApp } from "./http.ts";
 import { createMetrics, renderMetrics } from "./metrics.ts";
-import { zodToGlmvError } from "./reward-requests.ts";
+import { parseBody } from "./reward-requests.ts";
 
 export type CurriculumServerOptions = {
   /** The state (owned by the caller: close it after `app.close()`). */
@@ -76,14 +76,11 @@ export function createCurriculumServer(opts: CurriculumServerOptions): FastifyIn
   );
 
   const sample = async (req: { body: unknown }) => {
-    const parsed = SampleBody.safeParse(req.body);
-    if (!parsed.success) throw zodToGlmvError(parsed.error);
-    return store.sample(parsed.data.n);
+    return store.sample(parseBody(SampleBody, req.body).n);
   };
   const observe = async (req: { body: unknown }) => {
-    const parsed = ObserveBody.safeParse(req.body);
-    if (!parsed.success) throw zodToGlmvError(parsed.error);
-    return store.observe(parsed.data.results, parsed.data.requestId);
+    const body = parseBody(ObserveBody, req.body);
+    return store.observe(body.results, body.requestId);
   };
   for (const prefix of ["/v1", ""]) {
     app.post(`${prefix}/sample`, sample);

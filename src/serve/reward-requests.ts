@@ -15,9 +15,10 @@
 import { z } from "zod";
 import { STYLES } from "../model/domains.ts";
 import { SPECIAL_TOKENS } from "../model/special-tokens.ts";
-import { ScoreInputSchema, schemaError, scoreInputError } from "../reward/item-schema.ts";
+import { ScoreInputSchema, scoreInputError } from "../reward/item-schema.ts";
 import type { ScoreInput } from "../reward/system.ts";
 import { GlmvError } from "../util/errors.ts";
+import { parseOrThrow } from "../util/zod-error.ts";
 
 /** How responses reach the server: decoded with special tokens kept (OpenRLHF) or stripped (verl). */
 export const SPECIAL_TOKEN_MODES = ["kept", "stripped"] as const;
@@ -33,8 +34,14 @@ const {
   answerEnd: ANSWER_CLOSE,
 } = SPECIAL_TOKENS;
 
-/** Turn the first zod issue into a `bad_input` error naming the field (`labels.3.domain`). */
-export const zodToGlmvError: (error: z.ZodError, prefix?: string) => GlmvError = schemaError;
+/**
+ * A request body parsed with `schema`, or a `bad_input` error naming the field (`labels.3.domain`) in the one
+ * wording of zod errors (`util/zod-error.ts`).
+ * @example parseBody(ScoreBody, { items: [] }) // throws "items must be a list of at least 1 item, got []"
+ */
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown, prefix?: string): z.output<S> {
+  return parseOrThrow(schema, body, "bad_input", { prefix });
+}
 
 /** OpenRLHF `POST /get_reward` body. Labels are dataset labels: a JSON string or an object (see README). */
 export const GetRewardBody = z.object({
@@ -146,7 +153,7 @@ function toServerItem(
   runStyle: (typeof STYLES)[number],
 ): ServerItem {
   const parsed = ScoreInputSchema.safeParse(raw);
-  if (!parsed.success) throw scoreInputError(raw, field) ?? zodToGlmvError(parsed.error, field);
+  if (!parsed.success) throw scoreInputError(raw, field) ?? parseBody(ScoreInputSchema, raw, field);
   // Only the known fields go on to the workers: the schema keeps unknown extras, which could be anything
   // (a deeply nested value would be structured-cloned into every worker).
   const { id, domain, answer, question, options, verifiable, answerFormat } = parsed.data;

@@ -25,10 +25,10 @@ import {
   GetRewardBody,
   itemsOfGetReward,
   itemsOfScore,
+  parseBody,
   ScoreBody,
   type ServerItem,
   type SpecialTokenMode,
-  zodToGlmvError,
 } from "./reward-requests.ts";
 
 export type RewardServerOptions = {
@@ -148,14 +148,13 @@ export function createRewardServer(opts: RewardServerOptions): FastifyInstance {
   );
 
   app.post("/get_reward", async (req) => {
-    const parsed = GetRewardBody.safeParse(req.body);
-    if (!parsed.success) throw zodToGlmvError(parsed.error);
-    checkCount(parsed.data.query.length, maxItems, "query");
+    const body = parseBody(GetRewardBody, req.body);
+    checkCount(body.query.length, maxItems, "query");
     // A label string is JSON parsed again later: the body's depth scan cannot see inside strings.
-    parsed.data.labels.forEach((label, i) => {
+    body.labels.forEach((label, i) => {
       if (typeof label === "string") assertJsonDepth(label, MAX_JSON_DEPTH, `labels.${i}`);
     });
-    const items = itemsOfGetReward(parsed.data, mode, style);
+    const items = itemsOfGetReward(body, mode, style);
     const results = await scoreAll(score, items, metrics, slice);
     const rewards = results.map((r) => r.reward);
     const extra: ExtraLogs = {
@@ -169,14 +168,9 @@ export function createRewardServer(opts: RewardServerOptions): FastifyInstance {
   });
 
   app.post("/v1/score", async (req) => {
-    const parsed = ScoreBody.safeParse(req.body);
-    if (!parsed.success) throw zodToGlmvError(parsed.error);
-    checkCount(parsed.data.items.length, maxItems, "items");
-    const items = itemsOfScore(
-      parsed.data.items,
-      parsed.data.specialTokens ?? mode,
-      parsed.data.style ?? style,
-    );
+    const body = parseBody(ScoreBody, req.body);
+    checkCount(body.items.length, maxItems, "items");
+    const items = itemsOfScore(body.items, body.specialTokens ?? mode, body.style ?? style);
     const results = await scoreAll(score, items, metrics, slice);
     return {
       results: results.map((r, i) => ({ id: items[i]!.item.id, ...r, rebuilt: items[i]!.rebuilt })),

@@ -63,4 +63,24 @@ describe("zodErrorLine", () => {
       expect((e as Error).message).toMatch(/^unknown key 'rl.stpes' in f.yaml \(did you mean 'rl.steps'\?\)/);
     }
   });
+
+  it("names fields under a prefix (request bodies: items.3.answer) in the same wording", () => {
+    try {
+      parseOrThrow(Schema, { rl: { stepz: 1 } }, "bad_input", { prefix: "items.3" });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toMatchObject({ code: "bad_input", where: "items.3.rl.stepz" });
+      expect((e as Error).message).toMatch(/^unknown key 'items.3.rl.stepz' \(did you mean 'items.3.rl.steps'\?\)/);
+    }
+    expect(line({ rl: { levels: [] } }, { prefix: "body" }).message).toBe(
+      "body.rl.levels must be a list of at least 1 item, got []",
+    );
+  });
+
+  it("words a stray ZodError (no schema, no input) from zod's own message", () => {
+    const error = Schema.safeParse({ rl: { steps: "x" } }).error!;
+    const stray = zodErrorLine(undefined, error, undefined);
+    expect(stray.message).toMatch(/^rl\.steps is invalid \(.+\)$/);
+    expect(stray.where).toBe("rl.steps");
+  });
 });

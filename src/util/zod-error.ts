@@ -17,6 +17,8 @@ export type ZodLineContext = {
   nameOf?: ((path: ConfigPath) => string | undefined) | undefined;
   /** The source's line of a path, for `where` (`<source>:<line>`). */
   lineOf?: ((path: ConfigPath) => number | undefined) | undefined;
+  /** Where the input sits in a larger one (a request's `items.3`): dotted paths and `where` start with it. */
+  prefix?: string | undefined;
 };
 
 /** `where` is the source (and line) or the dotted path; undefined when the caller named the path (a flag). */
@@ -26,6 +28,8 @@ type AnySchema = z.core.$ZodType;
 type Issue = z.core.$ZodIssue;
 
 const dotted = (path: ConfigPath) => path.map(String).join(".");
+const prefixed = (path: ConfigPath, prefix: string | undefined) =>
+  prefix === undefined ? dotted(path) : path.length ? `${prefix}.${dotted(path)}` : prefix;
 
 /** Strip wrappers that do not change what a value must look like (defaults, optional, preprocess). */
 function unwrap(schema: AnySchema): AnySchema {
@@ -40,9 +44,9 @@ function unwrap(schema: AnySchema): AnySchema {
   }
 }
 
-/** The schema at `path` inside `schema`, or undefined where the path leaves it. */
-function schemaAt(schema: AnySchema, path: ConfigPath): AnySchema | undefined {
-  let s: AnySchema | undefined = unwrap(schema);
+/** The schema at `path` inside `schema`, or undefined where the path leaves it (or there is no schema). */
+function schemaAt(schema: AnySchema | undefined, path: ConfigPath): AnySchema | undefined {
+  let s: AnySchema | undefined = schema && unwrap(schema);
   for (const key of path) {
     if (!s) return undefined;
     const def = s._zod.def as {
@@ -99,14 +103,16 @@ function describeExpected(schema: AnySchema | undefined): string | undefined {
 const show = (value: unknown) => (value === undefined ? "nothing" : JSON.stringify(value));
 
 /**
- * The first problem of `error` (unknown keys first: a typo explains the rest) as one line.
+ * The first problem of `error` (unknown keys first: a typo explains the rest) as one line. Without the schema (a
+ * stray `ZodError`) the line says what zod said; with it, what the schema expects there and the nearest valid key.
+ * This is the one wording of zod errors: configs, flags, request bodies and the CLI's last-resort handler use it.
  * @example
  * const r = RlConfig.safeParse({ rl: { stepz: 3 } });
  * zodErrorLine(RlConfig, r.error!, { rl: { stepz: 3 } }, { source: "run.yaml" }).message
  * // "unknown key 'rl.stepz' in run.yaml (did you mean 'rl.steps'?)"
  */
 export function zodErrorLine(
-  schema: AnySchema,
+  schema: AnySchema | undefined,
   error: z.core.$ZodError,
   input: unknown,
   ctx: ZodLineContext = {},
@@ -121,19 +127,26 @@ export function zodErrorLine(
   const inSource = name === undefined && ctx.source ? ` in ${ctx.source}` : "";
   const line = ctx.lineOf?.(path);
   const where =
-    name !== undefined ? undefined : ctx.source ? `${ctx.source}${line ? `:${line}` : ""}` : dotted(path);
+    name !== undefined
+      ? undefined
+      : ctx.source
+        ? `${ctx.source}${line ? `:${line}` : ""}`
+        : prefixed(path, ctx.prefix) || undefined;
   if (issue.code === "unrecognized_keys") {
     const parent = schemaAt(schema, issue.path as ConfigPath);
     const shape = parent && (parent._zod.def as { shape?: Record<string, unknown> }).shape;
     const valid = shape ? Object.keys(shape) : [];
-    const prefix = issue.path.length ? `${dotted(issue.path as ConfigPath)}.` : "";
-    const hint = valid.length ? ` (did you mean '${prefix}${closest(String(path.at(-1)), valid)}'?)` : "";
-    return { message: `unknown key '${dotted(path)}'${inSource}${hint}${more}`, path, where };
+    const parentPath = prefixed(issue.path as ConfigPath, ctx.prefix);
+    const near = valid.length ? closest(String(path.at(-1)), valid) : undefined;
+    const hint = near ? ` (did you mean '${parentPath ? `${parentPath}.` : ""}${near}'?)` : "";
+    return { message: `unknown key '${prefixed(path, ctx.prefix)}'${inSource}${hint}${more}`, path, where };
   }
   const expected = describeExpected(schemaAt(schema, path));
   const what = expected ? `must be ${expected}` : `is invalid (${issue.message})`;
   const got = show(valueAt(input, path));
-  return { message: `${name ?? dotted(path)} ${what}, got ${got}${inSource}${more}`, path, where };
+  const subject = name ?? (prefixed(path, ctx.prefix) || "input");
+  const gotPart = input === undefined ? "" : `, got ${got}`;
+  return { message: `${subject} ${what}${gotPart}${inSource}${more}`, path, where };
 }
 
 /**
