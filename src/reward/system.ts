@@ -121,6 +121,14 @@ function scoreNonVerifiable(item: ScoreInput, style: ResponseStyle, opts: ScoreO
  */
 export function scoreItem(item: ScoreInput, opts: ScoreOptions = {}): ScoredResult {
   assertScoreInput(item, "item");
+  return scoreValidItem(item, opts);
+}
+
+/**
+ * `scoreItem` for an item already checked against `ScoreInputSchema` (the pool validates before it posts to a
+ * worker, so the worker does not parse each item a second time). Library callers use `scoreItem`.
+ */
+export function scoreValidItem(item: ScoreInput, opts: ScoreOptions = {}): ScoredResult {
   const style = item.style ?? opts.style ?? "4.1v";
   try {
     if (item.verifiable === false) return scoreNonVerifiable(item, style, opts);

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { DOMAINS, type Domain } from "../model/domains.ts";
 import { VERIFIERS } from "./registry.ts";
-import { type ScoreOptions, scoreItem } from "./system.ts";
+import { type ScoreOptions, scoreValidItem } from "./system.ts";
 import type { Verifier } from "./types.ts";
 import {
   type ChunkMessage,
@@ -47,7 +47,7 @@ function warmUp(): void {
     ] as const) {
       const box = `<|begin_of_box|>${pred}<|end_of_box|>`;
       for (const response of [`<think>w</think><answer>${box}</answer>`, `<think>w</think>${box}`]) {
-        scoreItem({ id: "warm-up", domain, response, answer: gold }, options);
+        scoreValidItem({ id: "warm-up", domain, response, answer: gold }, options);
       }
     }
   }
@@ -68,7 +68,8 @@ port.on("message", (msg: ChunkMessage) => {
     Atomics.store(ints, K, k);
     if (k === 0) Atomics.store(ints, SEQ, msg.seq);
     const t0 = performance.now();
-    const result = scoreItem(msg.items[k]!, options);
+    // RewardPool.score validated every item before posting it here
+    const result = scoreValidItem(msg.items[k]!, options);
     batch.push({ k, result, ms: performance.now() - t0 });
     const now = Date.now();
     if (batch.length >= FLUSH_ITEMS || now - lastFlush >= FLUSH_MS) {
