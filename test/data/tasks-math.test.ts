@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { parsePlainNumber } from "../../reward/numbers.ts";
-import { createRng } from "../../util/rng.ts";
-import { readText } from "./glyph-reader.ts";
-import { TEXT_INKS } from "./layout.ts";
-import { evaluateExpression, generateMath, MATH } from "./math.ts";
+import { readText } from "../../src/data/tasks/glyph-reader.ts";
+import { TEXT_INKS } from "../../src/data/tasks/layout.ts";
+import { evaluateExpression, generateMath, MATH } from "../../src/data/tasks/math.ts";
+import { parsePlainNumber } from "../../src/reward/numbers.ts";
+import { createRng } from "../../src/util/rng.ts";
 
 /** An independent evaluator for the test: fold `*` by regex, then sum signed terms. */
 function referenceValue(expr: string): number {

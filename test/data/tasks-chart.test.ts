@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { parsePlainNumber } from "../../reward/numbers.ts";
-import { createRng } from "../../util/rng.ts";
-import { BAR_LABELS, CHART, chartLayout, generateChart } from "./chart.ts";
-import { readText } from "./glyph-reader.ts";
-import { INK, TARGET_COLOURS } from "./layout.ts";
-import { pixelIs, type RgbImage } from "./raster.ts";
+import { BAR_LABELS, CHART, chartLayout, generateChart } from "../../src/data/tasks/chart.ts";
+import { readText } from "../../src/data/tasks/glyph-reader.ts";
+import { INK, TARGET_COLOURS } from "../../src/data/tasks/layout.ts";
+import { pixelIs, type RgbImage } from "../../src/data/tasks/raster.ts";
+import { parsePlainNumber } from "../../src/reward/numbers.ts";
+import { createRng } from "../../src/util/rng.ts";
 
 /** Find bars by scanning columns for bar-coloured pixels; returns each bar's left x, width and pixel height. */
 function scanBars(img: RgbImage): { x: number; w: number; height: number }[] {

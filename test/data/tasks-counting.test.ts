@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { parseCount } from "../../reward/numbers.ts";
-import { createRng } from "../../util/rng.ts";
-import { COUNTING, generateCounting } from "./counting.ts";
-import { DISTRACTOR_COLOURS, TARGET_COLOURS } from "./layout.ts";
-import { pixelIs, type Rgb, type RgbImage } from "./raster.ts";
+import { COUNTING, generateCounting } from "../../src/data/tasks/counting.ts";
+import { DISTRACTOR_COLOURS, TARGET_COLOURS } from "../../src/data/tasks/layout.ts";
+import { pixelIs, type Rgb, type RgbImage } from "../../src/data/tasks/raster.ts";
+import { parseCount } from "../../src/reward/numbers.ts";
+import { createRng } from "../../src/util/rng.ts";
 
 /** Number of 4-connected blobs of pixels whose colour is in `palette`. */
 function countBlobs(img: RgbImage, palette: readonly Rgb[]): number {

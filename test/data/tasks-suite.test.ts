@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { DOMAINS } from "../../model/domains.ts";
-import { parseCount, parsePlainNumber } from "../../reward/numbers.ts";
-import { createRng } from "../../util/rng.ts";
-import { parseBox, parsePoint, pointInBox } from "./coords.ts";
-import { OCR_ALPHABET } from "./ocr.ts";
-import { buildSuite, contentHash, GENERATORS, splitOfHash } from "./suite.ts";
-import { TASK_FAMILIES, type TaskFamily, type TaskItem, TEXT_CHARSET } from "./types.ts";
+import { parseBox, parsePoint, pointInBox } from "../../src/data/tasks/coords.ts";
+import { OCR_ALPHABET } from "../../src/data/tasks/ocr.ts";
+import { buildSuite, contentHash, GENERATORS, splitOfHash } from "../../src/data/tasks/suite.ts";
+import { TASK_FAMILIES, type TaskFamily, type TaskItem, TEXT_CHARSET } from "../../src/data/tasks/types.ts";
+import { DOMAINS } from "../../src/model/domains.ts";
+import { parseCount, parsePlainNumber } from "../../src/reward/numbers.ts";
+import { createRng } from "../../src/util/rng.ts";
 
 const hashOf = (item: TaskItem) => contentHash(item.family, item);
 

@@ -1,16 +1,22 @@
 import { numpy as np, tree } from "@jax-js/jax";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeSftExample } from "../data/task-encoding.ts";
-import { buildSuite } from "../data/tasks/suite.ts";
-import { initTensorEngine } from "../tensor/engine.ts";
-import { isGlmvError } from "../util/errors.ts";
-import { type GlmvConfig, presetConfig } from "./config.ts";
-import type { EncodedExample } from "./encode.ts";
-import { buildInputs, forwardLogits } from "./model.ts";
-import { alignToTargets, layoutPacked, packedInputs, packedMask, packedTargets } from "./packed-inputs.ts";
-import { type GlmvParams, initParams } from "./params.ts";
-import { tokenLogprobs } from "./policy-loss.ts";
-import { loadTinyTokenizer } from "./tokenizer.ts";
+import { encodeSftExample } from "../../src/data/task-encoding.ts";
+import { buildSuite } from "../../src/data/tasks/suite.ts";
+import { type GlmvConfig, presetConfig } from "../../src/model/config.ts";
+import type { EncodedExample } from "../../src/model/encode.ts";
+import { buildInputs, forwardLogits } from "../../src/model/model.ts";
+import {
+  alignToTargets,
+  layoutPacked,
+  packedInputs,
+  packedMask,
+  packedTargets,
+} from "../../src/model/packed-inputs.ts";
+import { type GlmvParams, initParams } from "../../src/model/params.ts";
+import { tokenLogprobs } from "../../src/model/policy-loss.ts";
+import { loadTinyTokenizer } from "../../src/model/tokenizer.ts";
+import { initTensorEngine } from "../../src/tensor/engine.ts";
+import { isGlmvError } from "../../src/util/errors.ts";
 
 let cfg: GlmvConfig;
 let params: GlmvParams;
