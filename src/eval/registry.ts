@@ -20,6 +20,7 @@ const TASKS: Record<string, Loader> = {
   refcoco: async () => (await import("./tasks/refcoco.ts")).task,
   screenspot: async () => (await import("./tasks/screenspot.ts")).task,
   videomme: async () => (await import("./tasks/videomme.ts")).task,
+  synthetic: async () => (await import("./tasks/synthetic.ts")).task,
 };
 
 /** Every registered task name, in listing order. */
