@@ -28,18 +28,22 @@ function imageKey(image: EvalImage): string {
   return "path" in image ? `path:${image.path}` : `bytes:${image.mime}:${sha256(image.bytes)}`;
 }
 
+/** What the model is asked and what it is scored against, as one string. */
+function askedText(item: EvalItem): string {
+  return JSON.stringify({
+    prompt: item.prompt,
+    images: item.images.map(imageKey),
+    video: item.video ? { frames: item.video.frames.map(imageKey), seconds: item.video.seconds } : null,
+    gold: item.gold ?? null,
+  });
+}
+
 /**
  * `task` + a hash of what the model is asked and what it is scored against.
  * @example taskFingerprint("mmmu", item) // "mmmu:3f9a…" (16 hex digits)
  */
 export function taskFingerprint(taskName: string, item: EvalItem): string {
-  const asked = {
-    prompt: item.prompt,
-    images: item.images.map(imageKey),
-    video: item.video ? { frames: item.video.frames.map(imageKey), seconds: item.video.seconds } : null,
-    gold: item.gold ?? null,
-  };
-  return `${taskName}:${sha256(JSON.stringify(asked)).slice(0, 16)}`;
+  return `${taskName}:${sha256(askedText(item)).slice(0, 16)}`;
 }
 
 /** The response key: one hash of model, fingerprint, item id and settings (client settings sorted by name). */
@@ -51,7 +55,8 @@ export function responseKey(
 ): string {
   const client = Object.fromEntries(Object.entries(s.client ?? {}).sort(([a], [b]) => a.localeCompare(b)));
   const settings = [s.thinking, s.maxTokens, s.temperature, s.seed, client];
-  return sha256(JSON.stringify([modelId, taskFingerprint(taskName, item), item.id, settings]));
+  // one hash over everything the fingerprint covers (hashing the fingerprint's hash again would cost a second pass)
+  return sha256(JSON.stringify([modelId, taskName, askedText(item), item.id, settings]));
 }
 
 /** The judge key: judge id, the item (as above) and the text the judge read. */

@@ -85,6 +85,7 @@ export async function generateResponses(
   const stats: GenerationStats = { items: items.length, cached: 0, failed: 0, retries: 0, forced: 0 };
   const responses: ItemResponse[] = new Array(items.length);
   const keys: string[] = new Array(items.length);
+  const seeds = items.map((item) => itemSeed(opts.seed, task.name, item.id));
   const todo: number[] = [];
   let done = 0;
   const settle = (i: number, r: ItemResponse) => {
@@ -93,8 +94,7 @@ export async function generateResponses(
     opts.onItem?.(++done, items.length);
   };
   items.forEach((item, i) => {
-    const seed = itemSeed(opts.seed, task.name, item.id);
-    const settings = { thinking: opts.thinking, maxTokens, temperature: opts.temperature, seed };
+    const settings = { thinking: opts.thinking, maxTokens, temperature: opts.temperature, seed: seeds[i]! };
     keys[i] = responseKey(client.id, task.name, item, { ...settings, client: client.settings ?? {} });
     const hit = opts.cache?.getResponse(keys[i]!);
     if (!hit) {
@@ -114,7 +114,7 @@ export async function generateResponses(
       thinking: opts.thinking,
       maxTokens,
       temperature: opts.temperature,
-      seed: itemSeed(opts.seed, task.name, item.id),
+      seed: seeds[i]!,
     };
     try {
       const result = await withRetries((signal) => client.generate({ ...request, signal }), opts.retry, {

@@ -15,6 +15,7 @@ import {
 } from "./generate.ts";
 import { type AnswerJudge, type JudgedTask, withExtraction } from "./judge.ts";
 import { loadTask } from "./registry.ts";
+import { type RunMeta, writeEvalOutputs } from "./results.ts";
 import type { RetryPolicy } from "./retry.ts";
 import { type RunRow, type SampleLine, scoreTaskRun, type TaskRun } from "./score-run.ts";
 import type { EvalItem, EvalTask, ExtractMode } from "./types.ts";
@@ -48,6 +49,8 @@ export type RunEvalOptions = {
 export type TaskOutcome = {
   run: TaskRun;
   samples: SampleLine[];
+  /** The items as scored (a judged item carries its extraction), for the report. */
+  items: readonly EvalItem[];
   generation: GenerationStats;
   /** Items the judge re-extracted (0 without a judge), and those it could not answer (left as they were). */
   judged: number;
@@ -57,7 +60,7 @@ export type TaskOutcome = {
 };
 
 /**
- * Run every task and return the outcomes in task order (writing them out is the caller's: see `writeRun`).
+ * Run every task and return the outcomes in task order (`writeEvalRun` writes them out).
  * Throws `bad_argument` for an unknown task, `not_found`/`bad_input` for unreadable data, and the abort reason
  * when the run is cancelled (what was answered stays in the cache).
  * @example const outcomes = await runEval({ client, tasks: [{ task: "mmmu", data: "mmmu/validation.parquet" }], … });
@@ -112,6 +115,7 @@ export async function runTask(
   return {
     run: scored.run,
     samples: scored.samples,
+    items: rows.map((r) => r.item),
     generation: stats,
     judged: judging.judged,
     judgeFailed: judging.failed,
@@ -150,4 +154,20 @@ async function judgeRows(
   };
   await Promise.all(Array.from({ length: Math.min(opts.concurrency, todo.length) }, worker));
   return { rows: out, judged: todo.length - errors.length, failed: errors.length, errors };
+}
+
+/**
+ * Write the run folder's results.json, samples.jsonl and report.html. Per-task generation figures (cached, failed,
+ * retried, forced answers, judged) go in the metadata's settings under `generation`.
+ * @example await writeEvalRun("runs/e1", outcomes, { glmvVersion, model: client.id, settings, startedAt, finishedAt });
+ */
+export async function writeEvalRun(
+  dir: string,
+  outcomes: readonly TaskOutcome[],
+  meta: RunMeta,
+): Promise<{ results: string; samples: string; report: string }> {
+  const generation = Object.fromEntries(
+    outcomes.map((o) => [o.run.task, { ...o.generation, judged: o.judged, judgeFailed: o.judgeFailed }]),
+  );
+  return writeEvalOutputs(dir, { ...meta, settings: { ...meta.settings, generation } }, outcomes);
 }

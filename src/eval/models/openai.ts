@@ -15,6 +15,7 @@ import { z } from "zod";
 import { GlmvError } from "../../util/errors.ts";
 import type { GenerationRequest, GenerationResult, ModelClient } from "../model-client.ts";
 import { ModelRequestError } from "../retry.ts";
+import { type HttpReply, sendHttp } from "./http-send.ts";
 import { DEFAULT_MAX_PIXELS, type OpenAIMessage, userMessage } from "./openai-messages.ts";
 
 export const OpenAIClientConfig = z.object({
@@ -158,24 +159,20 @@ async function requestJson(
   const headers: Record<string, string> = { accept: "application/json" };
   if (init.body !== undefined) headers["content-type"] = "application/json";
   if (apiKey) headers.authorization = `Bearer ${apiKey}`;
-  let res: Response;
-  let text: string;
+  let reply: HttpReply;
   try {
-    res = await fetch(url, { ...init, headers, ...(signal ? { signal } : {}) });
-    text = await res.text();
+    reply = await sendHttp({ ...init, url, headers, ...(signal ? { signal } : {}) });
   } catch (e) {
     if (signal?.aborted) throw signal.reason;
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code ?? cause?.message ?? (e as Error).message;
+    const why = (e as { code?: string }).code ?? (e as Error).message;
     throw new ModelRequestError(`${init.method} ${url}: connection failed: ${why}`, {
       retryable: true,
       cause: e,
     });
   }
-  if (!res.ok) {
-    throw new ModelRequestError(`${init.method} ${url} → HTTP ${res.status}: ${text.slice(0, 300)}`, {
-      status: res.status,
-    });
+  const { status, text } = reply;
+  if (status < 200 || status >= 300) {
+    throw new ModelRequestError(`${init.method} ${url} → HTTP ${status}: ${text.slice(0, 300)}`, { status });
   }
   try {
     return JSON.parse(text);
