@@ -33,6 +33,110 @@ const NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/;
 const WORD = /^[A-Za-z_]\w*/;
 const ESCAPES: Record<string, string> = { n: "\n", t: "\t", r: "\r", b: "\b", f: "\f" };
 
+/** What a reader returns when the text is not a literal there (never escapes `parseLiteral`). */
+const FAIL = Symbol("fail");
+type Fail = typeof FAIL;
+
+/** A literal's text and the reading position in it. */
+type Reader = { readonly text: string; i: number };
+
+function skipSpace(r: Reader): void {
+  while (r.i < r.text.length && /\s/.test(r.text[r.i]!)) r.i++;
+}
+
+/** A quoted string (either quote) with JSON and Python escapes; the reader sits on the opening quote. */
+function readString(r: Reader): string | Fail {
+  const { text } = r;
+  const quote = text[r.i++];
+  let out = "";
+  while (r.i < text.length) {
+    const c = text[r.i++]!;
+    if (c === quote) return out;
+    if (c !== "\\") {
+      out += c;
+      continue;
+    }
+    const e = text[r.i++];
+    if (e === undefined) return FAIL;
+    if (e === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(r.i, r.i + 4))) {
+      out += String.fromCharCode(Number.parseInt(text.slice(r.i, r.i + 4), 16));
+      r.i += 4;
+    } else out += ESCAPES[e] ?? e;
+  }
+  return FAIL;
+}
+
+/** The items of a list or tuple up to `close` (trailing comma allowed); the reader sits after the opener. */
+function readSequence(r: Reader, close: string, depth: number): Literal[] | Fail {
+  const items: Literal[] = [];
+  for (;;) {
+    skipSpace(r);
+    if (r.text[r.i] === close) {
+      r.i++;
+      return items;
+    }
+    const v = readValue(r, depth + 1);
+    if (v === FAIL) return FAIL;
+    items.push(v);
+    skipSpace(r);
+    if (r.text[r.i] === ",") r.i++;
+    else if (r.text[r.i] !== close) return FAIL;
+  }
+}
+
+/** The entries of an object up to `}` (quoted keys, trailing comma allowed); the reader sits after `{`. */
+function readObject(r: Reader, depth: number): Literal | Fail {
+  const out: { [key: string]: Literal } = {};
+  for (;;) {
+    skipSpace(r);
+    if (r.text[r.i] === "}") {
+      r.i++;
+      return out;
+    }
+    if (r.text[r.i] !== '"' && r.text[r.i] !== "'") return FAIL;
+    const key = readString(r);
+    if (key === FAIL) return FAIL;
+    skipSpace(r);
+    if (r.text[r.i++] !== ":") return FAIL;
+    const v = readValue(r, depth + 1);
+    if (v === FAIL) return FAIL;
+    // defineProperty: a key such as "__proto__" becomes an own entry, not the object's prototype
+    Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    skipSpace(r);
+    if (r.text[r.i] === ",") r.i++;
+    else if (r.text[r.i] !== "}") return FAIL;
+  }
+}
+
+/** A number (zero-padded allowed) or one of the WORDS. */
+function readScalar(r: Reader): Literal | Fail {
+  const rest = r.text.slice(r.i, r.i + 64);
+  const num = NUMBER.exec(rest);
+  if (num) {
+    r.i += num[0].length;
+    return Number(num[0]);
+  }
+  const word = WORD.exec(rest);
+  if (word && word[0] in WORDS) {
+    r.i += word[0].length;
+    return WORDS[word[0]]!;
+  }
+  return FAIL;
+}
+
+/** One value at the reader's position, nested at most MAX_DEPTH deep. */
+function readValue(r: Reader, depth: number): Literal | Fail {
+  if (depth > MAX_DEPTH) return FAIL;
+  skipSpace(r);
+  const c = r.text[r.i];
+  if (c === '"' || c === "'") return readString(r);
+  if (c === "{" || c === "[" || c === "(") {
+    r.i++;
+    return c === "{" ? readObject(r, depth) : readSequence(r, c === "[" ? "]" : ")", depth);
+  }
+  return readScalar(r);
+}
+
 /**
  * Parse a JSON value, also accepting Python literal syntax: single-quoted strings, `True`/`False`/`None`,
  * tuples, trailing commas and zero-padded numbers (`0503`). Returns undefined when the text is not exactly one
@@ -41,92 +145,10 @@ const ESCAPES: Record<string, string> = { n: "\n", t: "\t", r: "\r", b: "\b", f:
  */
 export function parseLiteral(text: string): Literal | undefined {
   if (text.length > MAX_ACTION_CHARS) return undefined;
-  let i = 0;
-  const fail = Symbol("fail");
-  const space = () => {
-    while (i < text.length && /\s/.test(text[i]!)) i++;
-  };
-  const str = (): string | typeof fail => {
-    const quote = text[i++];
-    let out = "";
-    while (i < text.length) {
-      const c = text[i++]!;
-      if (c === quote) return out;
-      if (c !== "\\") {
-        out += c;
-        continue;
-      }
-      const e = text[i++];
-      if (e === undefined) return fail;
-      if (e === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(i, i + 4))) {
-        out += String.fromCharCode(Number.parseInt(text.slice(i, i + 4), 16));
-        i += 4;
-      } else out += ESCAPES[e] ?? e;
-    }
-    return fail;
-  };
-  const seq = (close: string, depth: number): Literal[] | typeof fail => {
-    const items: Literal[] = [];
-    for (;;) {
-      space();
-      if (text[i] === close) {
-        i++;
-        return items;
-      }
-      const v = value(depth + 1);
-      if (v === fail) return fail;
-      items.push(v);
-      space();
-      if (text[i] === ",") i++;
-      else if (text[i] !== close) return fail;
-    }
-  };
-  const obj = (depth: number): Literal | typeof fail => {
-    const out: { [key: string]: Literal } = {};
-    for (;;) {
-      space();
-      if (text[i] === "}") {
-        i++;
-        return out;
-      }
-      if (text[i] !== '"' && text[i] !== "'") return fail;
-      const key = str();
-      if (key === fail) return fail;
-      space();
-      if (text[i++] !== ":") return fail;
-      const v = value(depth + 1);
-      if (v === fail) return fail;
-      Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
-      space();
-      if (text[i] === ",") i++;
-      else if (text[i] !== "}") return fail;
-    }
-  };
-  const value = (depth: number): Literal | typeof fail => {
-    if (depth > MAX_DEPTH) return fail;
-    space();
-    const c = text[i];
-    if (c === '"' || c === "'") return str();
-    if (c === "{" || c === "[" || c === "(") {
-      i++;
-      return c === "{" ? obj(depth) : seq(c === "[" ? "]" : ")", depth);
-    }
-    const rest = text.slice(i, i + 64);
-    const num = NUMBER.exec(rest);
-    if (num) {
-      i += num[0].length;
-      return Number(num[0]);
-    }
-    const word = WORD.exec(rest);
-    if (word && word[0] in WORDS) {
-      i += word[0].length;
-      return WORDS[word[0]]!;
-    }
-    return fail;
-  };
-  const v = value(0);
-  space();
-  return v === fail || i !== text.length ? undefined : v;
+  const reader: Reader = { text, i: 0 };
+  const v = readValue(reader, 0);
+  skipSpace(reader);
+  return v === FAIL || reader.i !== text.length ? undefined : v;
 }
 
 function isRecord(v: Literal | undefined): v is { [key: string]: Literal } {
