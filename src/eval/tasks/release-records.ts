@@ -106,10 +106,12 @@ export function stringList(record: BenchRecord, field: string, where: string): s
   );
 }
 
-/** An optional list of strings (absent or null → []). */
+/** An optional, possibly empty list of strings (absent or null → []). */
 export function optionalStringList(record: BenchRecord, field: string, where: string): string[] {
   const value = record[field];
-  return value === undefined || value === null ? [] : stringList(record, field, where);
+  if (value === undefined || value === null) return [];
+  if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value;
+  throw new GlmvError("bad_input", `field '${field}' must be a list of strings, got ${describe(value)}`, { where });
 }
 
 /** The first of `candidates` that exists, else the first (the release's documented layout), as an image. */
