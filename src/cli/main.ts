@@ -9,6 +9,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   "serve reward": async () => (await import("./serve.ts")).serveRewardCommand,
   "serve curriculum": async () => (await import("./serve.ts")).serveCurriculumCommand,
   "serve trainer": async () => (await import("./serve-trainer.ts")).serveTrainerCommand,
+  "serve model": async () => (await import("./serve-model.ts")).serveModelCommand,
   generate: async () => (await import("./generate.ts")).generateCommand,
   rl: async () => (await import("./rl.ts")).rlCommand,
   sft: async () => (await import("./sft.ts")).sftCommand,

@@ -93,6 +93,8 @@ export type ChatRequest = {
   answerTokens?: number;
   /** Stop strings: the text ends before the first one (not included), finish reason "stop". */
   stop?: string[];
+  /** Drop the tokenizer's special tokens from the text (default false: GLM's markers are kept). */
+  skipSpecial?: boolean;
   signal?: AbortSignal;
   /** Streaming: each new piece of decoded text (may run past a stop string, which is applied at the end). */
   onText?: (text: string) => void;
@@ -281,7 +283,10 @@ export async function generateChatBatch(
     const stopped =
       tokens.length > 0 && stopIds.includes(tokens.at(-1)!) && !out.injected[i]![tokens.length - 1];
     const body = stopped ? tokens.slice(0, -1) : tokens;
-    const { text, hit } = cutAtStop(tok.decode(body), r.request.stop ?? []);
+    const { text, hit } = cutAtStop(
+      tok.decode(body, { skipSpecial: r.request.skipSpecial ?? false }),
+      r.request.stop ?? [],
+    );
     return {
       text,
       finishReason: stopped || hit ? "stop" : "length",
