@@ -31,10 +31,27 @@ export function pyLen(s: string): number {
   return n;
 }
 
-/** Python's `s.capitalize()`: first character upper-cased, the rest lower-cased (TextVQA's prompt relies on it). */
+/** Letters whose title case differs from their upper case (Latin digraphs): Python 3.8+ capitalises to title case. */
+const TITLE_CASE: Record<string, string> = {
+  Ǆ: "ǅ",
+  ǅ: "ǅ",
+  ǆ: "ǅ",
+  Ǉ: "ǈ",
+  ǈ: "ǈ",
+  ǉ: "ǈ",
+  Ǌ: "ǋ",
+  ǋ: "ǋ",
+  ǌ: "ǋ",
+  Ǳ: "ǲ",
+  ǲ: "ǲ",
+  ǳ: "ǲ",
+};
+
+/** Python's `s.capitalize()`: first character to title case, the rest lower-cased (TextVQA's prompt relies on it). */
 export function pyCapitalize(s: string): string {
   const [first, ...rest] = s;
-  return first === undefined ? "" : first.toUpperCase() + rest.join("").toLowerCase();
+  if (first === undefined) return "";
+  return (TITLE_CASE[first] ?? first.toUpperCase()) + rest.join("").toLowerCase();
 }
 
 const ND = /\p{Nd}/u;
