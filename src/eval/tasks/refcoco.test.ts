@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { parquetWriteFile } from "hyparquet-writer";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { extractAnswer } from "../extract.ts";
 import type { ItemVerdict } from "../types.ts";
 import { createRefcocoTask, type RefcocoItem, task } from "./refcoco.ts";
 
@@ -125,6 +126,15 @@ describe("refcoco: scoring", () => {
       { score: 1, extracted: "[110,210,300,400]" },
     ]);
     expect(score(items, ["no box"])).toEqual([{ score: 0, extracted: null }]);
+  });
+
+  it("a GLM response (thinking, answer, box tokens) is scored from its first box", () => {
+    const response =
+      "<think>The left dog sits at about [[90,190,290,390]]…</think><answer>The dog: <|begin_of_box|>[[100,200,300,400]]<|end_of_box|></answer>";
+    const { answer } = extractAnswer(response, "auto", task.answerScope);
+    expect(task.scoreAll([{ item: items[0]!, response, answer }])).toEqual([
+      { score: 1, extracted: "[100,200,300,400]" },
+    ]);
   });
 
   it("summary: Acc@0.5 headline in %, IoU mean, Acc@t and centre accuracy as figures", async () => {

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { extractAnswer } from "../extract.ts";
 import type { ItemVerdict } from "../types.ts";
 import { createScreenspotTask, type ScreenspotItem, task } from "./screenspot.ts";
 
@@ -97,6 +98,20 @@ describe("screenspot: scoring", () => {
       { score: 1, extracted: "(0.5,0.5)" },
       { score: 0, extracted: "(0.499,0.6)" },
       { score: 1, extracted: "(0.25,0.1)" },
+      { score: 0, extracted: null },
+    ]);
+  });
+
+  it("a GLM response is read from its box; unextracted, the box tokens' 'box' sends it down SeeClick's Qwen path", async () => {
+    const [item] = await task.load(PRO); // gold [0.5, 0.5, 1, 1]
+    const response =
+      "<think>The puzzle icon, lower right.</think><answer><|begin_of_box|>[[700,700,800,800]]<|end_of_box|></answer>";
+    const glm = extractAnswer(response, "auto", task.answerScope).answer;
+    const official = extractAnswer(response, "official", task.answerScope).answer;
+    expect(task.scoreAll([{ item: item!, response, answer: glm }])).toEqual([
+      { score: 1, extracted: "(0.75,0.75)" },
+    ]);
+    expect(task.scoreAll([{ item: item!, response, answer: official }])).toEqual([
       { score: 0, extracted: null },
     ]);
   });

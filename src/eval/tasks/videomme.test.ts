@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { extractAnswer } from "../extract.ts";
 import { task, type VideoMmeItem, videoMmePrompt } from "./videomme.ts";
 
 const BENCH = join(import.meta.dirname, "../../../test/benchmarks/videomme");
@@ -106,6 +107,14 @@ describe("videomme: scoring and summary", () => {
     });
     expect(summary.breakdowns.duration).toEqual({ short: { n: 4, score: 0.5 } });
     expect(summary.breakdowns.task_type!["Action Reasoning"]).toEqual({ n: 1, score: 0 });
+  });
+
+  it("a GLM response is scored from its box, never from letters in its thinking", async () => {
+    const [item] = await task.load(TEMPLATE); // gold A
+    const response =
+      "<think>B and C are wrong; D too.</think><answer><|begin_of_box|>A<|end_of_box|></answer>";
+    const { answer } = extractAnswer(response, "auto", task.answerScope);
+    expect(task.scoreAll([{ item: item!, response, answer }])).toEqual([{ score: 1, extracted: "A" }]);
   });
 
   it("fromRecord reads a hub row (or saved fields) plus response, without frames", () => {
