@@ -147,6 +147,19 @@ describe("screenspot: scoring", () => {
     expect(() => task.fromRecord({ ...saved, img_size: undefined }, 4)).toThrow(/img_size.*line 4/);
   });
 
+  it("an unknown bbox_format is an error naming the field", () => {
+    const record = {
+      bbox: [0, 0, 1, 1],
+      bbox_format: "cxcywh",
+      instruction: "x",
+      ui_type: "icon",
+      response: "x",
+    };
+    expect(() => task.fromRecord(record, 5)).toThrow(
+      /bbox_format must be one of xywh, xyxy, xyxy-fraction.*line 5\.bbox_format/,
+    );
+  });
+
   it("the hub layout (rootsautomation/ScreenSpot): boxes already in fractions need no image size", () => {
     const { item } = task.fromRecord(
       {

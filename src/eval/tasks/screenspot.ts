@@ -23,8 +23,9 @@ import { imageSize } from "../scoring/image-size.ts";
 import type { EvalImage, EvalItem, EvalTask, ItemVerdict, ScoringInput, TaskSummary } from "../types.ts";
 import { firstExisting, releaseFiles } from "./release-files.ts";
 
-/** How a release writes its gold box. */
-export type BboxFormat = "xywh" | "xyxy" | "xyxy-fraction";
+/** How a release writes its gold box: SeeClick [x, y, w, h] px, ScreenSpot-Pro corners px, the hub's fractions. */
+const BBOX_FORMATS = ["xywh", "xyxy", "xyxy-fraction"] as const;
+export type BboxFormat = (typeof BBOX_FORMATS)[number];
 
 export type ScreenspotFields = {
   instruction: string;
@@ -104,10 +105,15 @@ function fieldsFromRecord(
     Array.isArray(size) && typeof size[0] === "number" && typeof size[1] === "number"
       ? ([size[0], size[1]] as [number, number])
       : undefined;
-  const explicit = str(record.bbox_format) as BboxFormat | undefined;
+  const explicit = str(record.bbox_format);
+  if (explicit !== undefined && !BBOX_FORMATS.includes(explicit as BboxFormat)) {
+    throw new GlmvError("bad_input", `bbox_format must be one of ${BBOX_FORMATS.join(", ")}`, {
+      where: `${where}.bbox_format`,
+    });
+  }
   const pro = record.ui_type !== undefined;
   const bbox_format: BboxFormat =
-    explicit ??
+    (explicit as BboxFormat | undefined) ??
     (pro
       ? "xyxy"
       : record.img_filename !== undefined
