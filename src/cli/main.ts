@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   generate: async () => (await import("./generate.ts")).generateCommand,
   rl: async () => (await import("./rl.ts")).rlCommand,
   sft: async () => (await import("./sft.ts")).sftCommand,
+  "eval run": async () => (await import("./eval-run.ts")).evalRunCommand,
 };
 
 /** Command groups: the first word of two-word commands (`glmv reward`, `glmv serve`). */
