@@ -111,7 +111,9 @@ export function optionalStringList(record: BenchRecord, field: string, where: st
   const value = record[field];
   if (value === undefined || value === null) return [];
   if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value;
-  throw new GlmvError("bad_input", `field '${field}' must be a list of strings, got ${describe(value)}`, { where });
+  throw new GlmvError("bad_input", `field '${field}' must be a list of strings, got ${describe(value)}`, {
+    where,
+  });
 }
 
 /** The first of `candidates` that exists, else the first (the release's documented layout), as an image. */

@@ -128,7 +128,10 @@ describe("TextVQA loaders and summary", () => {
   });
 
   it("fromRecord reads the release fields plus a response", () => {
-    const { item, response } = task.fromRecord({ ...record(5, ["yes", "yes", "yes", "yes"]), response: "Yes" }, 1);
+    const { item, response } = task.fromRecord(
+      { ...record(5, ["yes", "yes", "yes", "yes"]), response: "Yes" },
+      1,
+    );
     expect(item).toMatchObject({ id: "5", images: [] });
     expect(task.scoreAll([{ item, response, answer: response }])[0]?.score).toBe(1);
   });
