@@ -14,6 +14,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   rl: async () => (await import("./rl.ts")).rlCommand,
   sft: async () => (await import("./sft.ts")).sftCommand,
   "eval run": async () => (await import("./eval-run.ts")).evalRunCommand,
+  "eval tasks": async () => (await import("./eval.ts")).evalTasksCommand,
+  "eval score": async () => (await import("./eval.ts")).evalScoreCommand,
+  "eval compare": async () => (await import("./eval.ts")).evalCompareCommand,
 };
 
 /** Command groups: the first word of two-word commands (`glmv reward`, `glmv serve`). */

@@ -138,7 +138,7 @@ async function readText(path: string, what: string): Promise<string> {
     return await readFile(path, "utf8");
   } catch (cause) {
     const code = (cause as { code?: string }).code;
-    if (code === "ENOENT") throw new GlmvError("not_found", `no ${what} at ${path}`, { where: path, cause });
+    if (code === "ENOENT") throw new GlmvError("not_found", `no ${what}`, { where: path, cause });
     throw new GlmvError("io_error", `cannot read ${path}: ${code ?? (cause as Error).message}`, {
       where: path,
     });
