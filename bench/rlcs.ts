@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createLocalEngine } from "../src/rl/job/local-engine.ts";
-import { compareAtUniformBudget, type RlJob, rlPhase } from "../src/rl/job/main-job.ts";
+import { compareAtUniformBudget, type RlJob, rlPhase } from "../src/rl/job/main-job-rl.ts";
 import { buildSuites } from "../src/rl/job/suites.ts";
 import { RlConfig, StoredRlConfig } from "../src/rl/loop/config.ts";
 import { RunStore } from "../src/rl/loop/run-store.ts";

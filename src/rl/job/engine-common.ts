@@ -11,7 +11,7 @@ import type { RlConfig } from "../loop/config.ts";
 import { evaluateAccuracy } from "../loop/evaluate.ts";
 import type { Policy, ScoredSequence } from "../loop/policy.ts";
 import type { HeldoutResult } from "../loop/trainer.ts";
-import type { MainJobEngine } from "./main-job.ts";
+import type { MainJobEngine } from "./main-job-engine.ts";
 
 /**
  * Per item, the probability of its reference response `reference(item)` after its prompt: the exp of the summed

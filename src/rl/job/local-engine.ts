@@ -15,7 +15,7 @@ import { LocalPolicy } from "../engines/local/local-policy.ts";
 import type { RlConfig } from "../loop/config.ts";
 import type { Policy } from "../loop/policy.ts";
 import { evaluateHeldout, median, referenceLikelihoods, rewardScorer } from "./engine-common.ts";
-import type { MainJobEngine } from "./main-job.ts";
+import type { MainJobEngine } from "./main-job-engine.ts";
 import { runSft } from "./sft.ts";
 
 /** Prompt length every prompt is padded to: the tiny task prompts are about 26–35 tokens. */

@@ -49,7 +49,7 @@ import type {
   UpdateParams,
 } from "../loop/policy.ts";
 import { evaluateHeldout, median, referenceLikelihoods, rewardScorer } from "./engine-common.ts";
-import type { MainJobEngine } from "./main-job.ts";
+import type { MainJobEngine } from "./main-job-engine.ts";
 import { createPolicy, type PolicySpec } from "./policy-factory.ts";
 import { SftRunConfig } from "./sft.ts";
 
