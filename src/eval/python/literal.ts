@@ -20,6 +20,19 @@ const SIMPLE_ESCAPES: Record<string, string> = {
   v: "\v",
 };
 
+// sticky patterns read at the cursor without slicing the rest of the text
+const WORD = /(None|True|False)\b/y;
+const NUMBER = /[+-]?(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?/y;
+const STRING_START = /[rRuUbB]{0,2}['"]/y;
+const PREFIX = /[rRuUbB]{0,2}/y;
+const OCTAL = /[0-7]{0,2}/y;
+const PLAIN_RUN = /[^\\'"\n]+/y;
+
+function matchAt(pattern: RegExp, text: string, pos: number): string | null {
+  pattern.lastIndex = pos;
+  return pattern.exec(text)?.[0] ?? null;
+}
+
 class LiteralReader {
   private pos = 0;
   constructor(
@@ -47,17 +60,15 @@ class LiteralReader {
     const ch = this.text[this.pos];
     if (ch === "[" || ch === "(") return this.sequence(ch === "[" ? "]" : ")");
     if (/[rRuUbB'"]/.test(ch ?? "") && this.stringStart()) return this.strings();
-    const word = /^(None|True|False)\b/.exec(this.text.slice(this.pos));
+    const word = matchAt(WORD, this.text, this.pos);
     if (word) {
-      this.pos += word[0].length;
-      return word[0] === "None" ? null : word[0] === "True";
+      this.pos += word.length;
+      return word === "None" ? null : word === "True";
     }
-    const num = /^[+-]?(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?/.exec(
-      this.text.slice(this.pos),
-    );
-    if (num && num[0] !== "" && num[0] !== "+" && num[0] !== "-") {
-      this.pos += num[0].length;
-      return Number(num[0].replaceAll("_", ""));
+    const num = matchAt(NUMBER, this.text, this.pos);
+    if (num && num !== "+" && num !== "-") {
+      this.pos += num.length;
+      return Number(num.replaceAll("_", ""));
     }
     return this.fail(ch === undefined ? "unexpected end" : `unexpected '${ch}'`);
   }
@@ -79,8 +90,7 @@ class LiteralReader {
   }
 
   private stringStart(): boolean {
-    const m = /^[rRuUbB]{0,2}['"]/.exec(this.text.slice(this.pos));
-    return m !== null;
+    return matchAt(STRING_START, this.text, this.pos) !== null;
   }
 
   /** One or more adjacent string literals, concatenated as Python does. */
@@ -94,7 +104,7 @@ class LiteralReader {
   }
 
   private stringLiteral(): string {
-    const prefix = (/^[rRuUbB]{0,2}/.exec(this.text.slice(this.pos)) as RegExpExecArray)[0];
+    const prefix = matchAt(PREFIX, this.text, this.pos) ?? "";
     const raw = /r/i.test(prefix);
     this.pos += prefix.length;
     const q = this.text[this.pos]!;
@@ -107,6 +117,12 @@ class LiteralReader {
       if (this.text.startsWith(close, this.pos)) {
         this.pos += close.length;
         return out;
+      }
+      const run = matchAt(PLAIN_RUN, this.text, this.pos);
+      if (run) {
+        out += run;
+        this.pos += run.length;
+        continue;
       }
       const ch = this.text[this.pos];
       if (ch === "\n" && !triple) this.fail("newline in string");
@@ -139,7 +155,7 @@ class LiteralReader {
       return String.fromCodePoint(Number.parseInt(hex, 16));
     }
     if (/[0-7]/.test(next)) {
-      const octal = (/^[0-7]{0,2}/.exec(this.text.slice(this.pos)) as RegExpExecArray)[0];
+      const octal = matchAt(OCTAL, this.text, this.pos) ?? "";
       this.pos += octal.length;
       return String.fromCodePoint(Number.parseInt(next + octal, 8));
     }
