@@ -212,6 +212,59 @@ describe("glmv eval score / compare on real MathVista outputs", () => {
   });
 });
 
+const MMMU = (model: string) => new URL(`../benchmarks/mmmu-val-${model}-outputs/`, import.meta.url).pathname;
+const mmmuReference = (model: string) =>
+  JSON.parse(readFileSync(join(MMMU(model), "reference-verdicts.json"), "utf8")) as {
+    overall: { num: number; correct: number };
+    verdicts: Record<string, 0 | 1>;
+  };
+
+describe("glmv eval score / compare on real MMMU val outputs (seeded random fallback in run order)", () => {
+  it("reproduces the reference verdict of all 900 items for LLaVA-1.5-13B and Qwen-VL; compare pairs them by id", {
+    timeout: 120_000,
+  }, async () => {
+    for (const [model, headline] of [
+      ["llava1.5-13b", "36.67"],
+      ["qwen-vl", "36.11"],
+    ] as const) {
+      const out = join(dir, `mmmu-${model}`);
+      const r = await glmv([
+        "eval",
+        "score",
+        "--task",
+        "mmmu",
+        "--responses",
+        join(MMMU(model), "responses.jsonl"),
+        "--out",
+        out,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(
+        new RegExp(`^mmmu: accuracy ${headline.replace(".", "\\.")}%.*\\(n 900, 100\\.0% succeeded\\)$`, "m"),
+      );
+      const reference = mmmuReference(model);
+      const samples = readJsonl(join(out, "samples.jsonl"));
+      expect(Object.fromEntries(samples.map((s) => [s.id, s.correct ? 1 : 0]))).toEqual(reference.verdicts);
+      const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+      expect(results.tasks.mmmu.accuracy * 900).toBeCloseTo(reference.overall.correct, 9);
+    }
+    const c = await glmvHere([
+      "eval",
+      "compare",
+      join(dir, "mmmu-llava1.5-13b"),
+      join(dir, "mmmu-qwen-vl"),
+      "--json",
+    ]);
+    expect(c.code, c.stderr).toBe(0);
+    const t = JSON.parse(c.stdout).tasks[0];
+    expect(t).toMatchObject({ task: "mmmu", shared: 900 });
+    expect(t.itemDelta).toBeCloseTo((325 - 330) / 900, 12);
+    expect([t.better.length, t.worse.length]).toEqual([160, 165]);
+    expect(t.interval.low).toBeLessThan(0);
+    expect(t.interval.high).toBeGreaterThan(0);
+  });
+});
+
 describe("glmv eval: mistakes are one clear line and exit 2 (main() in process)", () => {
   const bard = () => join(OUTPUTS, "bard.jsonl");
 
