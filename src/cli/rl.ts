@@ -9,9 +9,10 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { TASK_FAMILIES } from "../data/tasks/types.ts";
-import type { MainJobEngine, Summary } from "../rl/job/main-job.ts";
 import { finishedSummary } from "../rl/job/main-job-checks.ts";
+import type { MainJobEngine } from "../rl/job/main-job-engine.ts";
 import { type RemotePolicyOptions, remotePolicySpec } from "../rl/job/policy-factory.ts";
+import type { Summary } from "../rl/job/summary.ts";
 import { type RlConfig, StoredRlConfig } from "../rl/loop/config.ts";
 import { RunStore } from "../rl/loop/run-store.ts";
 import { GlmvError } from "../util/errors.ts";
@@ -190,8 +191,8 @@ function readRunConfig(dir: string) {
 }
 
 /** The run's result in one line. */
-const summaryLine = (summary: Summary) =>
-  `RL ${(100 * summary.rlAccuracy).toFixed(1)}% vs SFT ${(100 * summary.sftAccuracy).toFixed(1)}% vs continued SFT ${summary.continuedSftAccuracy === null ? "(skipped)" : `${(100 * summary.continuedSftAccuracy).toFixed(1)}%`}; signalShare ${summary.signalShare.toFixed(2)}, sampled signal rate ${summary.sampledSignalRate.toFixed(2)}`;
+const summaryLine = ({ sft, rl, control }: Summary) =>
+  `RL ${(100 * rl.accuracy).toFixed(1)}% vs SFT ${(100 * sft.accuracy).toFixed(1)}% vs continued SFT ${control === null ? "(skipped)" : `${(100 * control.accuracy).toFixed(1)}%`}; signalShare ${rl.signalShare.toFixed(2)}, sampled signal rate ${rl.sampledSignalRate.toFixed(2)}`;
 
 export const rlCommand: Command = {
   summary: "SFT + RLCS-GRPO on the tiny model with held-out evaluation and report (the embedded default)",

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -120,7 +120,7 @@ describe("glmv rl --resume", () => {
     // the curriculum equals a replay of exactly the logged rollouts, each step once
     expect(final).toEqual(replayCurriculum(dir, 4));
     const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
-    expect(summary.rlSteps).toBe(4);
+    expect(summary.rl.steps).toBe(4);
     expect(readFileSync(join(dir, "report.html"), "utf8")).toContain("<svg");
   }, 600_000);
 });
@@ -168,10 +168,10 @@ describe("glmv rl --policy tinker (against glmv serve trainer in another process
     expect(out).toContain(`policy: tinker at ${server.url}`);
     expect(out).toMatch(/after SFT: \d/);
     const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
-    expect(summary).toMatchObject({ rlSteps: 2, heldoutItems: 16, continuedSftAccuracy: null });
+    expect(summary).toMatchObject({ rl: { steps: 2 }, heldoutItems: 16, control: null });
     // the trainer scores reference responses (prompt logprobs), so offline: auto takes the likelihood prior
-    expect(summary.offlineDifficulty).toBe("sft-likelihood");
-    expect(summary.offlineScoringSeconds).toBeGreaterThan(0);
+    expect(summary.offline.difficulty).toBe("sft-likelihood");
+    expect(summary.offline.seconds).toBeGreaterThan(0);
     const metrics = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n");
     expect(metrics).toHaveLength(2);
     // the server did the training: 3 SFT steps and the RL updates (2 passes per step) arrived there
@@ -244,6 +244,24 @@ describe("glmv rl: careless input is one line and exit code 2", () => {
   }, 60_000);
 });
 
+describe("glmv rl --resume of a run the flat-summary version finished", () => {
+  it("opens it, leaves it as it is, and prints its figures", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "glmv-rl-flat-")), "run");
+    dirs.push(join(dir, ".."));
+    cpSync(join(ROOT, "test/fixtures/rl-flat-summary/with-control"), dir, { recursive: true });
+    writeFileSync(join(dir, "report.html"), "<!doctype html><title>report of the flat version</title>");
+    const summaryText = readFileSync(join(dir, "summary.json"), "utf8");
+    const { code, out } = await runCli(["--resume", dir]).done;
+    expect(code, out).toBe(0);
+    // its figures (RL 0.25, SFT 0.25, control 0.125, signal 0, sampled signal 0) read through their new names
+    expect(out.trim()).toBe(
+      `${dir} is already finished; nothing to resume. RL 25.0% vs SFT 25.0% vs continued SFT 12.5%; ` +
+        "signalShare 0.00, sampled signal rate 0.00",
+    );
+    expect(readFileSync(join(dir, "summary.json"), "utf8")).toBe(summaryText);
+  }, 60_000);
+});
+
 describe("glmv rl --resume never lies", () => {
   it("warns about a zero-signal run, leaves a finished run alone, refuses conflicting flags and corrupt metrics", async () => {
     const root = mkdtempSync(join(tmpdir(), "glmv-rl-honest-"));
@@ -265,7 +283,7 @@ describe("glmv rl --resume never lies", () => {
     expect(first.err).toMatch(/^warning: held-out accuracy after SFT is 0%: .*no signal/m);
     const summaryText = readFileSync(join(dir, "summary.json"), "utf8");
     const summary = JSON.parse(summaryText);
-    expect(summary.sftAccuracy).toBe(0);
+    expect(summary.sft.accuracy).toBe(0);
     expect(summary.warnings[0]).toMatch(/^held-out accuracy after SFT is 0%/);
     const report = readFileSync(join(dir, "report.html"), "utf8");
 
@@ -317,8 +335,8 @@ describe("glmv rl --resume never lies", () => {
     expect(torn.code, torn.out).toBe(0);
     expect(torn.err).toMatch(/^warning: .*metrics\.jsonl:3: dropped a torn last line/m);
     const resumed = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
-    expect(resumed.rlSteps).toBe(2);
-    expect(resumed.rolloutsTotal).toBe(summary.rolloutsTotal);
+    expect(resumed.rl.steps).toBe(2);
+    expect(resumed.rl.rolloutsTotal).toBe(summary.rl.rolloutsTotal);
     expect(existsSync(join(dir, "report.html"))).toBe(true);
   }, 600_000);
 });

@@ -110,12 +110,12 @@ describe("createRemoteEngine: the main job through a Tinker trainer over HTTP", 
     const summary = await runMainJob({ outDir, config: SMALL, engine });
     for (const f of ["summary.json", "metrics.jsonl", "report.html", "config.yaml"])
       expect(existsSync(join(outDir, f)), f).toBe(true);
-    expect(summary.rlSteps).toBe(2);
-    expect(summary.rolloutsTotal).toBeGreaterThan(0);
-    expect(summary.continuedSftSteps).toBeGreaterThanOrEqual(1);
+    expect(summary.rl.steps).toBe(2);
+    expect(summary.rl.rolloutsTotal).toBeGreaterThan(0);
+    expect(summary.control?.steps).toBeGreaterThanOrEqual(1);
     expect(summary.heldoutItems).toBe(6);
     // a trainer scores reference responses, so the curriculum's prior is the SFT model's likelihood (offline: auto)
-    expect(summary.offlineDifficulty).toBe("sft-likelihood");
+    expect(summary.offline.difficulty).toBe("sft-likelihood");
     const scoring = calls.filter((c) => c.path.endsWith("/asample") && c.body.prompt_logprobs === true);
     expect(scoring.length).toBeGreaterThanOrEqual(12); // every training prompt once after SFT, then rescored
 
@@ -168,7 +168,7 @@ describe("createRemoteEngine: resume", () => {
     expect(existsSync(join(outDir, "summary.json"))).toBe(false);
     calls.length = 0;
     const summary = await runMainJob({ outDir, config: SMALL, engine, resume: true });
-    expect(summary.rlSteps).toBe(2);
+    expect(summary.rl.steps).toBe(2);
     const loads = calls.filter((c) => c.path.endsWith("/load_weights")).map((c) => c.body);
     // the RL policy: the SFT load (made weights-only by the reset) is replaced by the checkpoint's full state
     const step1 = serverPathOf(join(outDir, "checkpoints", "step-000001"));

@@ -1,5 +1,5 @@
 /**
- * The held-out figures a summary reports (`sftAccuracy`, `rlPerFamily`, `rlPerLevel`, `rlSampledAccuracy`,
+ * The held-out figures a summary reports (`sft.accuracy`, `rl.perFamily`, `rl.perLevel`, `rl.sampledAccuracy`,
  * `heldoutItems`; glmv issue 17), from `evaluateHeldout` with the real reward system, worked out by hand.
  */
 import { describe, expect, it } from "vitest";

@@ -11,9 +11,9 @@ import { parseSummary, type Summary } from "./summary.ts";
 
 /**
  * The summary of a finished run (summary.json and then report.html written), read back through the `Summary`
- * schema (an older summary.json too), or undefined. A `--compare` resume of a run finished without it is not
- * finished: the comparison is still to run.
- * @example finishedSummary("runs/main")?.rlAccuracy
+ * schema (a flat one written before the grouping too), or undefined. A `--compare` resume of a run finished
+ * without it is not finished: the comparison is still to run.
+ * @example finishedSummary("runs/main")?.rl.accuracy
  */
 export function finishedSummary(outDir: string, compare = false): Summary | undefined {
   const path = join(outDir, "summary.json");

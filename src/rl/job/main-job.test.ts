@@ -9,7 +9,8 @@ import { mulberry32 } from "../../util/rng.ts";
 import { parseRlConfig } from "../loop/config.ts";
 import type { Policy, PolicyPrompt, Rollout, RolloutParams } from "../loop/policy.ts";
 import { RunStore } from "../loop/run-store.ts";
-import { type MainJobEngine, runMainJob } from "./main-job.ts";
+import { runMainJob } from "./main-job.ts";
+import type { MainJobEngine } from "./main-job-engine.ts";
 
 /**
  * A toy engine: a policy is one "skill" number (its pass rate); SFT steps and RL updates raise it, evaluation
@@ -116,21 +117,21 @@ describe("runMainJob", () => {
       log: (l) => lines.push(l),
     });
     expect(calls).toEqual(["sft", "reset", "reset", "control", "reset"]);
-    expect(summary.sftAccuracy).toBeCloseTo(0.3, 9);
-    expect(summary.rlAccuracy).toBeGreaterThan(summary.sftAccuracy);
-    expect(summary.rlSteps).toBe(4);
+    expect(summary.sft.accuracy).toBeCloseTo(0.3, 9);
+    expect(summary.rl.accuracy).toBeGreaterThan(summary.sft.accuracy);
+    expect(summary.rl.steps).toBe(4);
     expect(summary.heldoutItems).toBe(16);
     const onDisk = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
     for (const k of [
-      "sftAccuracy",
-      "rlAccuracy",
-      "continuedSftAccuracy",
-      "signalShare",
-      "sampledSignalRate",
-      "tokensPerSec",
-      "rlPerFamily",
-      "balance",
-      "fill",
+      "sft.accuracy",
+      "rl.accuracy",
+      "control.accuracy",
+      "rl.signalShare",
+      "rl.sampledSignalRate",
+      "rl.tokensPerSec",
+      "rl.perFamily",
+      "rl.balance",
+      "rl.fill",
     ]) {
       expect(onDisk).toHaveProperty(k);
     }
@@ -149,7 +150,7 @@ describe("runMainJob", () => {
     calls.length = 0;
     const again = await runMainJob({ outDir: out, config: tinyConfig(), engine, resume: true });
     expect(calls).toEqual([]);
-    expect(again.rlAccuracy).toBe(summary.rlAccuracy);
+    expect(again.rl.accuracy).toBe(summary.rl.accuracy);
   });
 });
 
@@ -202,8 +203,8 @@ describe("runMainJob --compare", () => {
       return p;
     };
     const summary = await runMainJob({ outDir: out, config: tinyConfig(), engine, compare: true });
-    expect(summary.rlSteps).toBe(4); // the summary keeps the configured steps
-    expect(summary.rlAccuracy).toBeCloseTo(0.38, 9);
+    expect(summary.rl.steps).toBe(4); // the summary keeps the configured steps
+    expect(summary.rl.accuracy).toBeCloseTo(0.38, 9);
     const read = (dir: string) =>
       readFileSync(join(dir, "metrics.jsonl"), "utf8")
         .trim()
@@ -259,8 +260,8 @@ describe("runMainJob curriculum.offline: sft-likelihood", () => {
     expect(scored).toHaveLength(1);
     expect(scored[0]!.skill).toBeCloseTo(0.3, 9); // the SFT checkpoint's weights, not fresh ones
     expect(scored[0]!.ids).toEqual(train.map((i) => i.id));
-    expect(summary.offlineDifficulty).toBe("sft-likelihood");
-    expect(summary.offlineScoringSeconds).toBeGreaterThanOrEqual(0);
+    expect(summary.offline.difficulty).toBe("sft-likelihood");
+    expect(summary.offline.seconds).toBeGreaterThanOrEqual(0);
     const store = RunStore.open(out);
     try {
       const prompts = store.loadPrompts();
@@ -287,8 +288,7 @@ describe("runMainJob curriculum.offline: sft-likelihood", () => {
       return runMainJob({ outDir: out, config: auto(), engine });
     };
     const plain = await run(toyEngine(() => itemMap, []));
-    expect(plain.offlineDifficulty).toBe("level");
-    expect(plain.offlineScoringSeconds).toBeNull();
+    expect(plain.offline).toEqual({ difficulty: "level", seconds: null });
     const scoring = toyEngine(() => itemMap, []);
     const calls: number[] = [];
     scoring.referenceLikelihood = async (_policy, items) => {
@@ -296,7 +296,7 @@ describe("runMainJob curriculum.offline: sft-likelihood", () => {
       return items.map(() => 0.5);
     };
     const scored = await run(scoring);
-    expect(scored.offlineDifficulty).toBe("sft-likelihood");
+    expect(scored.offline.difficulty).toBe("sft-likelihood");
     expect(calls[0]).toBe(itemMap.size);
     // a lone uniform run has no curriculum to feed: nothing is scored
     calls.length = 0;
@@ -307,7 +307,7 @@ describe("runMainJob curriculum.offline: sft-likelihood", () => {
       config: parseRlConfig({ ...auto(), rl: { ...auto().rl, sampler: "uniform" } }),
       engine: scoring,
     });
-    expect(uniform.offlineDifficulty).toBe("level");
+    expect(uniform.offline.difficulty).toBe("level");
     expect(calls).toEqual([]);
 
     // a trainer without prompt logprobs: auto falls back to the level, an explicit sft-likelihood fails
@@ -318,8 +318,7 @@ describe("runMainJob curriculum.offline: sft-likelihood", () => {
       });
     };
     const fellBack = await run(noLogprobs);
-    expect(fellBack.offlineDifficulty).toBe("level");
-    expect(fellBack.offlineScoringSeconds).toBeNull();
+    expect(fellBack.offline).toEqual({ difficulty: "level", seconds: null });
     const strictOut = join(mkdtempSync(join(tmpdir(), "glmv-main-")), "run");
     dirs.push(strictOut);
     const strict = parseRlConfig({
@@ -358,7 +357,7 @@ describe("runMainJob curriculum.offline: sft-likelihood", () => {
       .split("\n")
       .map((l) => JSON.parse(l));
     for (const m of metrics) expect(m.timings.rescore).toBeGreaterThanOrEqual(0);
-    expect(summary.rlSteps).toBe(2);
+    expect(summary.rl.steps).toBe(2);
   });
 
   it("is a typed config error on an engine that cannot score reference responses", async () => {
@@ -390,7 +389,7 @@ describe("runMainJob warnings and finished runs", () => {
     };
     const warnings: string[] = [];
     const summary = await runMainJob({ outDir: out, config, engine, warn: (l) => warnings.push(l) });
-    expect(summary.sftAccuracy).toBe(0);
+    expect(summary.sft.accuracy).toBe(0);
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toMatch(
       /held-out accuracy after SFT is 0%.*no signal.*--sft-steps, now 20.*--sft-items, now 32/,

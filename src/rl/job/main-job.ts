@@ -30,16 +30,8 @@ import { renderReport, reportRollouts } from "./report.ts";
 import { buildSuites, labelledSftSet } from "./suites.ts";
 import { SftPhaseResult, type Summary, summarizeRun } from "./summary.ts";
 
-export type { MainJobEngine, ProgressBars, SftRunOptions } from "./main-job-engine.ts";
-export {
-  compareAtUniformBudget,
-  type RlcsRun,
-  type RlJob,
-  type RlPhaseResult,
-  type RlRun,
-  rlPhase,
-  type Suites,
-} from "./main-job-rl.ts";
+// the types of runMainJob's signature, for src/index.ts (the library's root API)
+export type { MainJobEngine, SftRunOptions } from "./main-job-engine.ts";
 export type { Summary } from "./summary.ts";
 
 export type MainJobOptions = {
@@ -325,7 +317,7 @@ async function reportPhase(
     summary: { ...summary, ...(compared ? { compare: compared.compare } : {}) },
     metrics,
     control: compared?.controlRun,
-    sftAccuracy: summary.sftAccuracy,
+    sftAccuracy: summary.sft.accuracy,
     rollouts: await reportRollouts(lastSteps, items),
   });
   await writeFileAtomic(join(opts.outDir, "report.html"), html);

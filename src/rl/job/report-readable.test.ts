@@ -2,41 +2,52 @@
 // line, continued-SFT control plotted).
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import type { Summary } from "./main-job.ts";
 import { metricsAt } from "./report.fixture.ts";
 import { renderReport } from "./report.ts";
+import type { Summary } from "./summary.ts";
 
 /** A summary.json as `glmv rl --compare` writes it (typed, so a new Summary key must be added here). */
 const summary: Summary = {
-  sampler: "rlcs",
-  sftAccuracy: 0.5,
-  rlAccuracy: 0.625,
-  continuedSftAccuracy: 0.55,
-  sftPerFamily: { counting: 0.5, clock: 0.25 },
-  rlPerFamily: { counting: 0.75, clock: 0.5 },
-  continuedSftPerFamily: { counting: 0.5, clock: 0.375 },
-  sftSampledAccuracy: 0.45,
-  rlSampledAccuracy: 0.6,
-  continuedSftSampledAccuracy: null,
-  sftPerLevel: { "1": 0.75, "2": 0.25 },
-  rlPerLevel: { "1": 1, "2": 0.5 },
-  continuedSftPerLevel: { "1": 0.75, "2": 0.375 },
+  sft: {
+    accuracy: 0.5,
+    sampledAccuracy: 0.45,
+    perFamily: { counting: 0.5, clock: 0.25 },
+    perLevel: { "1": 0.75, "2": 0.25 },
+    seconds: 9.87654,
+  },
+  offline: { difficulty: "level", seconds: null },
+  rl: {
+    sampler: "rlcs",
+    accuracy: 0.625,
+    sampledAccuracy: 0.6,
+    perFamily: { counting: 0.75, clock: 0.5 },
+    perLevel: { "1": 1, "2": 0.5 },
+    steps: 30,
+    seconds: 123.456,
+    signalShare: 0.8333333,
+    sampledSignalRate: 0.61234,
+    tokensPerSec: 1523.678,
+    balance: 1.0123,
+    fill: 0.91234,
+    rolloutsTotal: 4416,
+  },
+  control: {
+    accuracy: 0.55,
+    sampledAccuracy: null,
+    perFamily: { counting: 0.5, clock: 0.375 },
+    perLevel: { "1": 0.75, "2": 0.375 },
+    steps: 412,
+  },
   heldoutItems: 512,
-  rlSteps: 30,
-  rlSeconds: 123.456,
-  continuedSftSteps: 412,
-  sftSeconds: 9.87654,
-  signalShare: 0.8333333,
-  sampledSignalRate: 0.61234,
-  tokensPerSec: 1523.678,
-  balance: 1.0123,
-  fill: 0.91234,
-  rolloutsTotal: 4416,
-  offlineDifficulty: "level",
-  offlineScoringSeconds: null,
   wallSeconds: 300,
   warnings: ["RL had no <signal> in 30 steps"],
 };
+/** Every key of the summary, a group's fields by their own name and as `group.field`. */
+const summaryKeys = Object.entries(summary).flatMap(([k, v]) =>
+  typeof v === "object" && v !== null && !Array.isArray(v)
+    ? [k, ...Object.keys(v).flatMap((f) => [f, `${k}.${f}`])]
+    : [k],
+);
 const compare = {
   target: 0.6,
   rlcsRollouts: 4416,
@@ -77,8 +88,16 @@ describe("report.html summary table", () => {
   it("labels every summary key in words, never the raw key", () => {
     expect(row(summaryPart, "Held-out accuracy after SFT")).toEqual(["Held-out accuracy after SFT", "50.0%"]);
     expect(row(summaryPart, "Wall time (s)")).toEqual(["Wall time (s)", "300"]);
-    for (const key of [...Object.keys(summary), "compare"])
+    for (const key of [...summaryKeys, "compare"])
       expect(summaryPart, key).not.toMatch(new RegExp(`>${key}<`));
+    // a figure no label knows yet still reads as words, under its phase
+    const unknown = renderReport({
+      title: "t",
+      summary: { ...summary, rl: { ...summary.rl, newFigure: 0.5 } },
+      metrics,
+      rollouts: [],
+    });
+    expect(row(unknown, "RL: new figure")).toEqual(["RL: new figure", "0.5"]);
   });
 
   it("prints integers as integers and fractions with sensible precision", () => {
@@ -109,6 +128,17 @@ describe("report.html summary table", () => {
   it("says why a figure is missing instead of printing null", () => {
     expect(summaryPart).not.toMatch(/>null</);
     expect(row(summaryPart, "Offline difficulty scoring time (s)")?.[1]).toMatch(/^—/);
+    expect(row(summaryPart, "Held-out accuracy after continued SFT, sampled")?.[1]).toBe("— (not measured)");
+    // a control that did not run: its rows say so, and the breakdowns have no column for it
+    const off = renderReport({ title: "t", summary: { ...summary, control: null }, metrics, rollouts: [] });
+    for (const label of [
+      "Held-out accuracy after continued SFT (control, same wall time as RL)",
+      "Held-out accuracy after continued SFT, sampled at the rollout temperature",
+      "Continued-SFT steps (control)",
+    ])
+      expect(row(off, label)).toEqual([label, "— (control off)"]);
+    expect(row(off, "clock")).toEqual(["clock", "25.0%", "50.0%"]);
+    expect(off).not.toMatch(/>null</);
   });
 });
 
@@ -166,7 +196,7 @@ describe("report.html charts", () => {
     // without a control (control: false) nothing is drawn for it
     const off = renderReport({
       title: "t",
-      summary: { ...summary, continuedSftAccuracy: null },
+      summary: { ...summary, control: null },
       metrics,
       rollouts: [],
     });

@@ -13,70 +13,74 @@ type Label = { label: string; kind: Kind; group?: Group; whenNull?: string; note
 const CONTROL_OFF = "— (control off)";
 const NOT_MEASURED = "— (not measured)";
 
-/** The figures of `summary.json` (main-job.ts `Summary`), in the order the table lists them. */
+/** The figures of `summary.json` (summary.ts `Summary`) by dotted path, in the order the table lists them. */
 export const SUMMARY_LABELS: Record<string, Label> = {
-  sftAccuracy: { label: "Held-out accuracy after SFT", kind: "share", group: "Held-out accuracy" },
-  rlAccuracy: { label: "Held-out accuracy after RL", kind: "share", group: "Held-out accuracy" },
-  continuedSftAccuracy: {
+  "sft.accuracy": { label: "Held-out accuracy after SFT", kind: "share", group: "Held-out accuracy" },
+  "rl.accuracy": { label: "Held-out accuracy after RL", kind: "share", group: "Held-out accuracy" },
+  "control.accuracy": {
     label: "Held-out accuracy after continued SFT (control, same wall time as RL)",
     kind: "share",
     group: "Held-out accuracy",
     whenNull: CONTROL_OFF,
   },
-  sftSampledAccuracy: {
+  "sft.sampledAccuracy": {
     label: "Held-out accuracy after SFT, sampled at the rollout temperature",
     kind: "share",
     group: "Held-out accuracy",
     whenNull: NOT_MEASURED,
   },
-  rlSampledAccuracy: {
+  "rl.sampledAccuracy": {
     label: "Held-out accuracy after RL, sampled at the rollout temperature",
     kind: "share",
     group: "Held-out accuracy",
     whenNull: NOT_MEASURED,
   },
-  continuedSftSampledAccuracy: {
+  "control.sampledAccuracy": {
     label: "Held-out accuracy after continued SFT, sampled at the rollout temperature",
     kind: "share",
     group: "Held-out accuracy",
     whenNull: NOT_MEASURED,
   },
   heldoutItems: { label: "Held-out items", kind: "count", group: "Held-out accuracy" },
-  sampler: { label: "Prompt sampler", kind: "text", group: "Training" },
-  rlSteps: { label: "RL steps", kind: "count", group: "Training" },
-  rolloutsTotal: { label: "Rollouts generated", kind: "count", group: "Training" },
-  continuedSftSteps: {
+  "rl.sampler": { label: "Prompt sampler", kind: "text", group: "Training" },
+  "rl.steps": { label: "RL steps", kind: "count", group: "Training" },
+  "rl.rolloutsTotal": { label: "Rollouts generated", kind: "count", group: "Training" },
+  "control.steps": {
     label: "Continued-SFT steps (control)",
     kind: "count",
     group: "Training",
     whenNull: CONTROL_OFF,
   },
-  signalShare: {
+  "rl.signalShare": {
     label: "Share of the trained batch with signal (mean over steps)",
     kind: "share",
     group: "Training",
   },
-  sampledSignalRate: {
+  "rl.sampledSignalRate": {
     label: "Share of sampled groups with signal (mean over steps)",
     kind: "share",
     group: "Training",
   },
-  balance: {
+  "rl.balance": {
     label: "Rank workload balance, max/mean (1 = even; mean over steps)",
     kind: "number",
     group: "Training",
   },
-  fill: { label: "Packed context fill (mean over steps)", kind: "share", group: "Training" },
-  offlineDifficulty: { label: "Offline difficulty from", kind: "text", group: "Curriculum" },
-  offlineScoringSeconds: {
+  "rl.fill": { label: "Packed context fill (mean over steps)", kind: "share", group: "Training" },
+  "offline.difficulty": { label: "Offline difficulty from", kind: "text", group: "Curriculum" },
+  "offline.seconds": {
     label: "Offline difficulty scoring time (s)",
     kind: "seconds",
     group: "Curriculum",
     whenNull: "— (task levels need no scoring)",
   },
-  tokensPerSec: { label: "Generation throughput (tokens/s)", kind: "number", group: "Time and throughput" },
-  sftSeconds: { label: "SFT wall time (s)", kind: "seconds", group: "Time and throughput" },
-  rlSeconds: { label: "RL wall time (s)", kind: "seconds", group: "Time and throughput" },
+  "rl.tokensPerSec": {
+    label: "Generation throughput (tokens/s)",
+    kind: "number",
+    group: "Time and throughput",
+  },
+  "sft.seconds": { label: "SFT wall time (s)", kind: "seconds", group: "Time and throughput" },
+  "rl.seconds": { label: "RL wall time (s)", kind: "seconds", group: "Time and throughput" },
   wallSeconds: {
     label: "Wall time (s)",
     kind: "seconds",
@@ -115,13 +119,13 @@ const BREAKDOWNS = [
   {
     title: "Held-out accuracy by task family",
     head: "task family",
-    keys: ["sftPerFamily", "rlPerFamily", "continuedSftPerFamily"],
+    keys: ["sft.perFamily", "rl.perFamily", "control.perFamily"],
     row: (k: string) => k,
   },
   {
     title: "Held-out accuracy by difficulty level",
     head: "level",
-    keys: ["sftPerLevel", "rlPerLevel", "continuedSftPerLevel"],
+    keys: ["sft.perLevel", "rl.perLevel", "control.perLevel"],
     row: (k: string) => `level ${k}`,
   },
 ] as const;
@@ -148,8 +152,7 @@ function cellHtml(value: unknown, label?: Label): string {
   return escapeHtml(String(value));
 }
 
-const rowHtml = (key: string, value: unknown, labels: Record<string, Label>): string => {
-  const label = labels[key];
+const rowHtml = (key: string, value: unknown, label: Label | undefined): string => {
   const note = label?.note ? ` title="${escapeHtml(label.note)}"` : "";
   return `<tr><th${note}>${escapeHtml(label?.label ?? humanizeKey(key))}</th><td>${cellHtml(value, label)}</td></tr>`;
 };
@@ -157,11 +160,11 @@ const rowHtml = (key: string, value: unknown, labels: Record<string, Label>): st
 /** An object nobody labelled: its keys in words, its values in cells (recursively). */
 const nestedTable = (obj: Record<string, unknown>): string =>
   `<table class="nested">${Object.entries(obj)
-    .map(([k, v]) => rowHtml(k, v, {}))
+    .map(([k, v]) => rowHtml(k, v, undefined))
     .join("")}</table>`;
 
-function breakdownTable(summary: Record<string, unknown>, b: (typeof BREAKDOWNS)[number]): string {
-  const columns = b.keys.map((k) => summary[k]).map((v) => (isRecord(v) ? v : null));
+function breakdownTable(figures: ReadonlyMap<string, unknown>, b: (typeof BREAKDOWNS)[number]): string {
+  const columns = b.keys.map((k) => figures.get(k)).map((v) => (isRecord(v) ? v : null));
   const shown = columns.flatMap((c, i) => (c ? [i] : []));
   const rowKeys = [...new Set(columns.flatMap((c) => (c ? Object.keys(c) : [])))];
   if (rowKeys.length === 0) return "";
@@ -177,19 +180,61 @@ function breakdownTable(summary: Record<string, unknown>, b: (typeof BREAKDOWNS)
   return `<h3>${b.title}</h3><table class="breakdown"><thead>${head}</thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
+/** The summary's phase groups, as words for a figure of theirs that has no label. */
+const PHASES: Record<string, string> = {
+  sft: "SFT",
+  offline: "Offline difficulty",
+  rl: "RL",
+  control: "Continued SFT (control)",
+};
+/** What every figure of a phase that did not run reads as. */
+const PHASE_OFF: Record<string, string> = { control: CONTROL_OFF };
+
+/**
+ * The summary's figures by dotted path (a phase's under `phase.figure`) with their labels; a phase that did not run
+ * (null) keeps its labelled rows, saying why they are empty.
+ */
+function labelledFigures(summary: Record<string, unknown>): Map<string, { value: unknown; label?: Label }> {
+  const figures = new Map<string, { value: unknown; label?: Label }>();
+  for (const [key, value] of Object.entries(summary)) {
+    const phase = PHASES[key];
+    if (phase === undefined || (value !== null && !isRecord(value))) {
+      figures.set(key, { value, ...(SUMMARY_LABELS[key] ? { label: SUMMARY_LABELS[key] } : {}) });
+      continue;
+    }
+    const off = PHASE_OFF[key] ?? NOT_MEASURED;
+    const entries: [string, unknown][] = isRecord(value)
+      ? Object.entries(value)
+      : Object.keys(SUMMARY_LABELS).flatMap((k) =>
+          k.startsWith(`${key}.`) ? [[k.slice(key.length + 1), null]] : [],
+        );
+    for (const [figure, v] of entries) {
+      const path = `${key}.${figure}`;
+      const known = SUMMARY_LABELS[path];
+      const label: Label = known
+        ? { ...known, ...(value === null ? { whenNull: off } : {}) }
+        : { label: `${phase}: ${humanizeKey(figure).toLowerCase()}`, kind: "number" };
+      figures.set(path, { value: v, label });
+    }
+  }
+  return figures;
+}
+
 /**
  * The summary as HTML tables: labelled figures grouped by topic, then per-family / per-level accuracy, then the
  * `--compare` result.
- * @example summaryTables({ sftAccuracy: 0.5, rlSteps: 30 }) // "…<th>RL steps</th><td>30</td>…"
+ * @example summaryTables({ rl: { accuracy: 0.5, steps: 30 } }) // "…<th>RL steps</th><td>30</td>…"
  */
 export function summaryTables(summary: Record<string, unknown>): string {
   const nested = new Set<string>([...BREAKDOWNS.flatMap((b) => b.keys), "compare", WARNINGS_KEY]);
-  const known = Object.keys(SUMMARY_LABELS).filter((k) => k in summary);
-  const others = Object.keys(summary).filter((k) => !(k in SUMMARY_LABELS) && !nested.has(k));
+  const figures = labelledFigures(summary);
+  const known = Object.keys(SUMMARY_LABELS).filter((k) => figures.has(k));
+  const others = [...figures.keys()].filter((k) => !(k in SUMMARY_LABELS) && !nested.has(k));
   const groups = new Map<string, string[]>();
   for (const key of [...known, ...others]) {
-    const group = SUMMARY_LABELS[key]?.group ?? "Other";
-    groups.set(group, [...(groups.get(group) ?? []), rowHtml(key, summary[key], SUMMARY_LABELS)]);
+    const { value, label } = figures.get(key)!;
+    const group = label?.group ?? "Other";
+    groups.set(group, [...(groups.get(group) ?? []), rowHtml(key, value, label)]);
   }
   const main = [...groups]
     .map(
@@ -201,10 +246,11 @@ export function summaryTables(summary: Record<string, unknown>): string {
     ? `<h3>RLCS against uniform sampling (--compare)</h3><table class="compare">${Object.entries(
         summary.compare,
       )
-        .map(([k, v]) => rowHtml(k, v, COMPARE_LABELS))
+        .map(([k, v]) => rowHtml(k, v, COMPARE_LABELS[k]))
         .join("")}</table>`
     : "";
-  const breakdowns = BREAKDOWNS.map((b) => breakdownTable(summary, b)).join("");
+  const values = new Map([...figures].map(([k, f]) => [k, f.value]));
+  const breakdowns = BREAKDOWNS.map((b) => breakdownTable(values, b)).join("");
   const warnings = Array.isArray(summary[WARNINGS_KEY]) ? (summary[WARNINGS_KEY] as unknown[]) : [];
   const warningList = warnings.length
     ? `<ul class="warnings">${warnings.map((w) => `<li>warning: ${escapeHtml(String(w))}</li>`).join("")}</ul>`

@@ -38,7 +38,7 @@ describe("renderReport", () => {
     const metrics = Array.from({ length: 10 }, (_, i) => metricsAt(i + 1));
     const html = renderReport({
       title: "glmv rl",
-      summary: { sftAccuracy: 0.5, rlAccuracy: 0.62 },
+      summary: { sft: { accuracy: 0.5 }, rl: { accuracy: 0.62 } },
       metrics,
       control: { name: "uniform", metrics },
       sftAccuracy: 0.5,

@@ -37,7 +37,7 @@ export type ReportInput = {
   control?: { name: string; metrics: readonly StepMetrics[] } | undefined;
   /** Held-out accuracy of the SFT checkpoint (a horizontal reference line). */
   sftAccuracy?: number | undefined;
-  /** The continued-SFT control's accuracy; absent: read from the summary's `continuedSftAccuracy`. */
+  /** The continued-SFT control's accuracy; absent: read from the summary's `control.accuracy`. */
   continuedSft?: ContinuedSftResult | undefined;
   rollouts: readonly ReportRollout[];
 };
@@ -45,10 +45,12 @@ export type ReportInput = {
 const heldoutPoints = (metrics: readonly StepMetrics[], x: "step" | "rolloutsTotal"): [number, number][] =>
   metrics.flatMap((m) => (m.heldout ? [[m[x], m.heldout.accuracy] as [number, number]] : []));
 
-/** The control's figures from the input, else from the summary (null there when the control was off). */
+/** The control's figures from the input, else from the summary's `control` (null there when it was off). */
 function continuedSftOf(input: ReportInput): ContinuedSftResult | undefined {
   if (input.continuedSft) return input.continuedSft;
-  const { continuedSftAccuracy: accuracy, continuedSftSampledAccuracy: sampled } = input.summary;
+  const control = input.summary.control;
+  if (typeof control !== "object" || control === null) return undefined;
+  const { accuracy, sampledAccuracy: sampled } = control as Record<string, unknown>;
   return typeof accuracy === "number"
     ? { accuracy, sampledAccuracy: typeof sampled === "number" ? sampled : null }
     : undefined;
