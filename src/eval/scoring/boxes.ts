@@ -6,10 +6,11 @@
  * `【…】`, full-width digits and commas), then lmms-eval's parser as written: JSON (a fenced block, the whole
  * text, or the span from the first `[`/`{` to the last `]`/`}`; `bbox_2d` / `bbox` / … keys or bare 4-number lists,
  * found at any depth), and last its 4-number regex over the whole text.
- * Known gaps against Python: `\d` and `float()` there accept non-ASCII digits and `json.loads` reads `NaN` /
- * `Infinity`; here those fall through to the regex. No GLM output relies on either.
+ * Known gaps against Python: its regex `\d` matches non-ASCII digits and `json.loads` reads `NaN` / `Infinity`;
+ * here those fall through to the regex or are missed. No GLM output relies on either.
  */
 import { parseBoxes } from "../../reward/verifiers/grounding.ts";
+import { pyParseFloat } from "../python/numbers.ts";
 
 /** A box `[x1, y1, x2, y2]` (corners), in whatever unit the caller says: thousandths or pixels. */
 export type XyxyBox = [number, number, number, number];
@@ -23,26 +24,15 @@ const SEP = String.raw`\s*[,\s]\s*`;
 /** lmms-eval's `_BBOX_REGEX`: four numbers split by a comma or whitespace, brackets optional. */
 const FOUR_NUMBERS = new RegExp(String.raw`\[?\s*${NUM}${SEP}${NUM}${SEP}${NUM}${SEP}${NUM}\s*\]?`, "g");
 
-/** Python's float() literal grammar (ASCII digits): `1_000.5`, `.5`, `1.`, `1e-3`, `inf`, `nan`, signs. */
-const PY_FLOAT =
-  /^[+-]?(?:(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:e[+-]?\d(?:_?\d)*)?|inf(?:inity)?|nan)$/i;
-
 /**
  * Python's `float(v)` for a JSON value, or null where Python raises (None, lists, objects, bad strings).
- * `True`/`False` are 1/0: Python's bool is an int.
+ * `True`/`False` are 1/0: Python's bool is an int. Strings go through `pyParseFloat` (whitespace, `_`, inf/nan).
  * @example pyFloat(" 12.5 ") // 12.5
  */
 export function pyFloat(v: unknown): number | null {
   if (typeof v === "number") return v;
   if (typeof v === "boolean") return v ? 1 : 0;
-  if (typeof v !== "string") return null;
-  const s = v.trim();
-  if (!PY_FLOAT.test(s)) return null;
-  const lower = s.toLowerCase().replace(/^[+-]/, "");
-  const sign = s.startsWith("-") ? -1 : 1;
-  if (lower === "inf" || lower === "infinity") return sign * Number.POSITIVE_INFINITY;
-  if (lower === "nan") return Number.NaN;
-  return Number(s.replaceAll("_", ""));
+  return typeof v === "string" ? pyParseFloat(v) : null;
 }
 
 /** Python's `isinstance(v, (int, float))` for a JSON value (bools included). */

@@ -93,10 +93,8 @@ describe("refcoco: the hub's Parquet (lmms-lab/RefCOCO layout)", () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  // KNOWN FAILURE, records.ts: readRecords calls hyparquet with its default `utf8: true`, which decodes the hub's
-  // binary `image.bytes` column as text, so imageFromCell falls back to `image.path` (a file that is not there).
-  // Passing `utf8: false` to parquetReadObjects fixes it (UTF8-annotated columns stay strings); then make this `it`.
-  it.fails("reads the image bytes, their size, and the subset/split from the path", async () => {
+  // Needs readRecords to keep binary columns as bytes (hyparquet `utf8: false`), or the bytes decode as text.
+  it("reads the image bytes, their size, and the subset/split from the path", async () => {
     const [item, ...rest] = await task.load(join(dir, "RefCOCOg"));
     expect(rest).toEqual([]);
     expect(item!.id).toBe("49816#0");
