@@ -25,7 +25,8 @@ export async function readRecords(path: string): Promise<BenchRecord[]> {
       throw new GlmvError("io_error", `cannot read ${path}`, { where: path, cause });
     });
     try {
-      return (await parquetReadObjects({ file, compressors })) as BenchRecord[];
+      // utf8: false keeps binary columns (image bytes) as bytes; columns marked as text still decode to strings
+      return (await parquetReadObjects({ file, compressors, utf8: false })) as BenchRecord[];
     } catch (cause) {
       throw new GlmvError("bad_input", `not a readable Parquet file: ${(cause as Error).message}`, {
         where: path,
