@@ -34,6 +34,8 @@ export interface ItemVerdict {
   extracted: string | null;
   /** True where the official rules call for an LLM judge/extractor that was not available, so the item scored 0. */
   needsJudge?: boolean;
+  /** True where the official rule decided by a random draw (MMMU's fallback): the verdict is a coin toss. */
+  randomDraw?: boolean;
 }
 
 /** One scored answer in a run: what `scoreAll` receives, in the run's item order. */
