@@ -24,6 +24,7 @@ export const BROWSER_SCRIPT = `(function () {
   var controls = document.getElementById("controls");
   var list = document.getElementById("items");
   var PAGE = 100;
+  var SHORT = 300;
   var shown = PAGE;
   var LABELS = { correct: "correct", wrong: "wrong", partial: "partial credit", failed: "request failed", judge: "needs a judge" };
   function el(tag, cls, text) {
@@ -58,6 +59,11 @@ export const BROWSER_SCRIPT = `(function () {
     row.appendChild(el("code", null, value === null || value === undefined ? "∅ (none)" : value));
     parent.appendChild(row);
   }
+  function longField(parent, name, value) {
+    if (typeof value !== "string" || value.length <= SHORT) return field(parent, name, value);
+    field(parent, name, value.slice(0, SHORT) + "…");
+    collapsed(parent, name + " in full", value);
+  }
   function collapsed(parent, name, text) {
     if (!text) return;
     var d = el("details");
@@ -79,12 +85,12 @@ export const BROWSER_SCRIPT = `(function () {
     head.appendChild(el("b", null, it.task + " · " + it.id));
     head.appendChild(el("span", "verdict", LABELS[it.verdict] + " (score " + it.score + ")"));
     body.appendChild(head);
-    field(body, "gold", it.gold);
-    field(body, "extracted", it.extracted);
-    field(body, "answer", it.answer);
+    longField(body, "gold", it.gold);
+    longField(body, "extracted", it.extracted);
+    longField(body, "answer", it.answer);
     collapsed(body, "question", it.question);
     collapsed(body, "thinking", it.thinking);
-    collapsed(body, "raw response", it.response);
+    if (it.response !== it.answer) collapsed(body, "raw response", it.response);
     c.appendChild(body);
     return c;
   }
