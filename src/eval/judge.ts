@@ -5,6 +5,7 @@
  * answer string; the item then carries that extraction and the task scores it with its own rule. Every answer is
  * cached beside the responses, so a rerun never asks the judge twice.
  */
+import { SPECIAL_TOKENS } from "../model/special-tokens.ts";
 import { judgeKey, type ResponseCache } from "./cache.ts";
 import type { ModelClient } from "./model-client.ts";
 import { type RetryPolicy, withRetries } from "./retry.ts";
@@ -85,10 +86,13 @@ export function withExtraction(task: JudgedTask, item: EvalItem, extracted: stri
 
 /** The judge's reply as an answer: thinking cut out, a leading "Extracted answer:" dropped, trimmed. */
 export function cleanJudgeReply(text: string): string {
-  const afterThinking = text.includes("</think>") ? text.slice(text.lastIndexOf("</think>") + 8) : text;
+  const { thinkEnd, answerStart, answerEnd } = SPECIAL_TOKENS;
+  const cut = text.lastIndexOf(thinkEnd);
+  const afterThinking = cut >= 0 ? text.slice(cut + thinkEnd.length) : text;
   return afterThinking
+    .replaceAll(answerStart, "")
+    .replaceAll(answerEnd, "")
     .replace(/^\s*extracted answer:\s*/i, "")
-    .replace(/<\/?answer>/g, "")
     .trim();
 }
 

@@ -12,6 +12,7 @@
  * another try (`ModelRequestError.retryable`).
  */
 import { z } from "zod";
+import { SPECIAL_TOKENS } from "../../model/special-tokens.ts";
 import { GlmvError } from "../../util/errors.ts";
 import type { GenerationRequest, GenerationResult, ModelClient } from "../model-client.ts";
 import { ModelRequestError } from "../retry.ts";
@@ -84,12 +85,12 @@ export class OpenAIModelClient implements ModelClient {
     }
     const first = await this.complete(body, request.signal);
     const head = readChoice(first, false);
-    const stillThinking =
-      request.thinking && head.finishReason === "length" && !head.text.includes("</think>");
+    const { thinkEnd, answerStart } = SPECIAL_TOKENS;
+    const stillThinking = request.thinking && head.finishReason === "length" && !head.text.includes(thinkEnd);
     if (!stillThinking || c.forceAnswerTokens === 0) {
       return { text: head.text, finishReason: head.finishReason, forcedAnswer: false, ...tokens(first) };
     }
-    const prefix = head.text + (c.style === "4.1v" ? "</think><answer>" : "</think>");
+    const prefix = head.text + (c.style === "4.1v" ? thinkEnd + answerStart : thinkEnd);
     const assistant: OpenAIMessage = { role: "assistant", content: prefix };
     const cont = await this.complete(
       {
@@ -138,7 +139,8 @@ function readChoice(
   if (continuation || reasoning === null) return { text: (reasoning ?? "") + content, finishReason };
   // a reply cut while still thinking has no content yet, and its `</think>` was never written
   const thinkingDone = content.length > 0 || finishReason !== "length";
-  return { text: `<think>${reasoning}${thinkingDone ? `</think>${content}` : ""}`, finishReason };
+  const { thinkStart, thinkEnd } = SPECIAL_TOKENS;
+  return { text: `${thinkStart}${reasoning}${thinkingDone ? `${thinkEnd}${content}` : ""}`, finishReason };
 }
 
 const tokens = (reply: WireCompletion): { completionTokens?: number } =>
