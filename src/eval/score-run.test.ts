@@ -1,36 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { SPECIAL_TOKENS as T } from "../model/special-tokens.ts";
+import { letterTask as fixtureTask, glmResponse, letterItem } from "./eval-outputs.fixture.ts";
 import { type RunRow, scoreTaskRun } from "./score-run.ts";
-import type { EvalItem, EvalTask, ItemVerdict, ScoringInput } from "./types.ts";
+import type { EvalTask, ScoringInput } from "./types.ts";
 
-/** A small letter task (a fake for this test): an answer matches its gold letter; "?" needs a judge. */
+/** The fixture's letter task, recording what each scoreAll call received. */
 function letterTask(seen: ScoringInput[][] = []): EvalTask {
-  return {
-    name: "letters",
-    description: "letters (test fake)",
-    answerScope: "box",
-    load: async () => [],
-    fromRecord: () => {
-      throw new Error("unused");
-    },
-    scoreAll(inputs) {
-      seen.push(inputs);
-      return inputs.map(({ item, answer }): ItemVerdict => {
-        if (answer === "?") return { score: 0, extracted: null, needsJudge: true };
-        const extracted = answer.trim().slice(0, 1) || null;
-        return { score: extracted === item.gold ? 1 : 0, extracted };
-      });
-    },
-    summarize(items, verdicts) {
-      const accuracy = verdicts.reduce((s, v) => s + v.score, 0) / items.length;
-      return { headline: 100 * accuracy, metric: "accuracy", unit: "%", accuracy, breakdowns: {} };
-    },
+  const task = fixtureTask();
+  const scoreAll = task.scoreAll;
+  task.scoreAll = (inputs) => {
+    seen.push(inputs);
+    return scoreAll(inputs);
   };
+  return task;
 }
 
-const item = (id: string, gold: string): EvalItem => ({ id, prompt: "?", images: [], gold, fields: {} });
-const glm = (thinking: string, letter: string) =>
-  `${T.thinkStart}${thinking}${T.thinkEnd}${T.answerStart}${T.beginBox}${letter}${T.endBox}${T.answerEnd}`;
+const item = letterItem;
+const glm = glmResponse;
 
 describe("scoreTaskRun", () => {
   it("scores the first box of a GLM response and keeps thinking out of what scoreAll sees", () => {
