@@ -27,7 +27,7 @@ import {
   type XyxyBox,
   xywhToXyxy,
 } from "../scoring/boxes.ts";
-import { breakdownBy, meanScore } from "../scoring/breakdown-by.ts";
+import { breakdownBy, meanScore } from "../scoring/breakdown.ts";
 import { imageSize } from "../scoring/image-size.ts";
 import type { EvalImage, EvalItem, EvalTask, ItemVerdict, ScoringInput, TaskSummary } from "../types.ts";
 import { firstExisting, releaseFiles } from "./release-files.ts";
@@ -234,7 +234,13 @@ function summarize(items: RefcocoItem[], verdicts: ItemVerdict[]): TaskSummary {
     metric: "Acc@0.5",
     unit: "%",
     accuracy: meanScore(headline),
-    breakdowns: { metrics, split: breakdownBy(items, headline, splitOf) },
+    breakdowns: {
+      metrics,
+      split: breakdownBy(
+        items.map((item) => splitOf(item) || undefined),
+        headline,
+      ),
+    },
   };
 }
 

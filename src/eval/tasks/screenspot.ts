@@ -17,7 +17,7 @@ import { basename, dirname, extname, join } from "node:path";
 import { GlmvError } from "../../util/errors.ts";
 import { imageFromCell, readRecords } from "../records.ts";
 import type { XyxyBox } from "../scoring/boxes.ts";
-import { breakdownBy, meanScore } from "../scoring/breakdown-by.ts";
+import { breakdownBy, meanScore } from "../scoring/breakdown.ts";
 import { clickHits, clickPoint, formatPoint } from "../scoring/click-point.ts";
 import { imageSize } from "../scoring/image-size.ts";
 import type { EvalImage, EvalItem, EvalTask, ItemVerdict, ScoringInput, TaskSummary } from "../types.ts";
@@ -209,11 +209,26 @@ function summarize(items: ScreenspotItem[], verdicts: ItemVerdict[]): TaskSummar
     unit: "%",
     accuracy: meanScore(scores),
     breakdowns: {
-      table: breakdownBy(items, scores, (item) => `${area(item)}/${item.fields.ui_type}`),
-      platform: breakdownBy(items, scores, (item) => item.fields.platform),
-      group: breakdownBy(items, scores, (item) => item.fields.group),
-      ui_type: breakdownBy(items, scores, (item) => item.fields.ui_type),
-      source: breakdownBy(items, scores, (item) => item.fields.source),
+      table: breakdownBy(
+        items.map((item) => `${area(item)}/${item.fields.ui_type}`),
+        scores,
+      ),
+      platform: breakdownBy(
+        items.map((item) => item.fields.platform || undefined),
+        scores,
+      ),
+      group: breakdownBy(
+        items.map((item) => item.fields.group || undefined),
+        scores,
+      ),
+      ui_type: breakdownBy(
+        items.map((item) => item.fields.ui_type || undefined),
+        scores,
+      ),
+      source: breakdownBy(
+        items.map((item) => item.fields.source || undefined),
+        scores,
+      ),
       format: {
         read: {
           n: items.length - wrongFormat,

@@ -14,7 +14,8 @@ import type { ResponseStyle } from "../../model/domains.ts";
 import { SPECIAL_TOKENS } from "../../model/special-tokens.ts";
 import { type ScoreInput, scoreItem } from "../../reward/system.ts";
 import { GlmvError } from "../../util/errors.ts";
-import type { BreakdownRow, EvalItem, EvalTask, ItemVerdict, ScoringInput, TaskSummary } from "../types.ts";
+import { breakdownBy, meanScore } from "../scoring/breakdown.ts";
+import type { EvalItem, EvalTask, ItemVerdict, ScoringInput, TaskSummary } from "../types.ts";
 
 const { thinkStart, thinkEnd, answerStart, beginBox, endBox } = SPECIAL_TOKENS;
 
@@ -115,17 +116,6 @@ function scoreOne({ item, response, answer }: ScoringInput<SyntheticItem>): Item
   return { score: result.correct ? 1 : 0, extracted: result.extracted };
 }
 
-function breakdown(items: SyntheticItem[], verdicts: ItemVerdict[], key: (i: SyntheticItem) => string) {
-  const rows: Record<string, BreakdownRow> = {};
-  items.forEach((item, i) => {
-    const row = (rows[key(item)] ??= { n: 0, score: 0 });
-    row.n++;
-    row.score += verdicts[i]?.score ?? 0;
-  });
-  for (const row of Object.values(rows)) row.score = row.n ? row.score / row.n : 0;
-  return rows;
-}
-
 export const task: EvalTask<SyntheticItem> = {
   name: "synthetic",
   description:
@@ -169,15 +159,21 @@ export const task: EvalTask<SyntheticItem> = {
   },
   scoreAll: (inputs) => inputs.map(scoreOne),
   summarize(items, verdicts): TaskSummary {
-    const accuracy = items.length ? verdicts.reduce((a, v) => a + v.score, 0) / items.length : 0;
+    const accuracy = meanScore(verdicts.map((v) => v.score));
     return {
       headline: accuracy,
       metric: "accuracy",
       unit: "fraction",
       accuracy,
       breakdowns: {
-        family: breakdown(items, verdicts, (i) => i.fields.family),
-        level: breakdown(items, verdicts, (i) => String(i.fields.level)),
+        family: breakdownBy(
+          items.map((i) => i.fields.family),
+          verdicts,
+        ),
+        level: breakdownBy(
+          items.map((i) => String(i.fields.level)),
+          verdicts,
+        ),
       },
     };
   },

@@ -19,7 +19,7 @@ import { readdirSync, statSync } from "node:fs";
 import { dirname, extname, join } from "node:path";
 import { GlmvError } from "../../util/errors.ts";
 import { imageFromCell, readRecords } from "../records.ts";
-import { breakdownBy, meanScore } from "../scoring/breakdown-by.ts";
+import { breakdownBy, meanScore } from "../scoring/breakdown.ts";
 import { extractVideoMmeLetter } from "../scoring/videomme-answer.ts";
 import type {
   EvalImage,
@@ -177,11 +177,26 @@ function summarize(items: VideoMmeItem[], verdicts: ItemVerdict[]): TaskSummary 
     unit: "%",
     accuracy: meanScore(scores),
     breakdowns: {
-      duration: breakdownBy(items, scores, (item) => item.fields.duration),
-      domain: breakdownBy(items, scores, (item) => item.fields.domain),
-      sub_category: breakdownBy(items, scores, (item) => item.fields.sub_category),
-      task_type: breakdownBy(items, scores, (item) => item.fields.task_type),
-      extraction: breakdownBy(items, scores, (_, i) => (answered(i) ? "answered" : "unanswered")),
+      duration: breakdownBy(
+        items.map((item) => item.fields.duration || undefined),
+        scores,
+      ),
+      domain: breakdownBy(
+        items.map((item) => item.fields.domain || undefined),
+        scores,
+      ),
+      sub_category: breakdownBy(
+        items.map((item) => item.fields.sub_category || undefined),
+        scores,
+      ),
+      task_type: breakdownBy(
+        items.map((item) => item.fields.task_type || undefined),
+        scores,
+      ),
+      extraction: breakdownBy(
+        items.map((_, i) => (answered(i) ? "answered" : "unanswered")),
+        scores,
+      ),
     },
   };
 }
