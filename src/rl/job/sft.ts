@@ -110,6 +110,79 @@ export function sftBatch(
   return { batch: packTrainRows(policy.cfg, segments, shape).rows, tokens };
 }
 
+/** What the steps of one SFT run draw from: the encoded examples, the fixed step shape and its packed stream. */
+type SftData = {
+  examples: EncodedExample[];
+  shape: PackShape;
+  /** The next step's rows (sequence indices per packed row). */
+  next: () => number[][];
+  /** MoE configs: the MoE layers' indices (for expert load statistics). */
+  moeLayers: number[];
+};
+
+/** Encode the training items in the run's style and open the seeded stream of packed steps. */
+function prepareSftData(policy: LocalPolicy, train: readonly TaskItem[], c: SftRunConfig): SftData {
+  const enc = { ...policy.encoder, style: c.style };
+  const examples = train.map((item) => encodeSftExample(enc, item, c.style));
+  const imageSlots = c.imageSlots ?? c.rows * Math.ceil(c.context / 40);
+  const shape: PackShape = { rows: c.rows, context: c.context, imageSlots };
+  const next = createPackedStream(
+    examples.map((e) => e.ids.length),
+    examples.map((e) => e.grids.length),
+    shape,
+    c.seed,
+  );
+  const moeLayers = policy.cfg.text.moe ? moeLayerIndices(policy.cfg) : [];
+  return { examples, shape, next, moeLayers };
+}
+
+/**
+ * One SFT step on the next packed rows: the gradient of the response loss, AdamW at the scheduled lr and (MoE) the
+ * balance loss and correction-bias update. Returns the step's log and its packed tokens.
+ */
+async function sftStep(
+  policy: LocalPolicy,
+  c: SftRunConfig,
+  data: SftData,
+  step: number,
+): Promise<{ log: SftStepLog; tokens: number }> {
+  const t0 = performance.now();
+  const rows = data.next();
+  const { batch, tokens } = sftBatch(policy, data.examples, rows, data.shape);
+  const lr = warmupCosine(step, {
+    peakLr: c.lr,
+    warmupSteps: c.warmupSteps,
+    totalSteps: c.steps,
+    minLr: c.minLr,
+  });
+  // a MoE config trains with the balance loss and moves the router's correction bias after every step
+  const out = await policy.core.forwardBackwardRows(
+    batch,
+    { kind: "cross_entropy" },
+    { auxLossCoef: c.moeBalance.auxLossCoef },
+  );
+  const { gradNorm } = await policy.core.optimStep(lr, c.adamw, {
+    biasUpdateRate: c.moeBalance.biasUpdateRate,
+  });
+  const moe = policy.cfg.text.moe;
+  const loss = moe ? out.loss + out.auxLoss : out.loss;
+  const balance: Pick<SftStepLog, "expertLoad" | "auxLoss"> =
+    moe && out.loads ? { expertLoad: expertLoadStats(out.loads, data.moeLayers), auxLoss: out.auxLoss } : {};
+  const seconds = (performance.now() - t0) / 1000;
+  const log: SftStepLog = {
+    step: step + 1,
+    loss,
+    lr,
+    gradNorm,
+    samples: rows.reduce((a, r) => a + r.length, 0),
+    fill: tokens / (c.rows * c.context),
+    tokensPerSecond: tokens / seconds,
+    seconds,
+    ...balance,
+  };
+  return { log, tokens };
+}
+
 /**
  * Fine-tune `policy`'s weights in place on `train` (one sftTarget per item), evaluating on `heldout`.
  * The policy's RL optimiser state is left untouched (SFT has its own AdamW state, dropped at the end).
@@ -125,18 +198,7 @@ export async function runSft(
   hooks: SftHooks = {},
 ): Promise<SftResult> {
   const c = SftRunConfig.parse(config);
-  const enc = { ...policy.encoder, style: c.style };
-  const examples = train.map((item) => encodeSftExample(enc, item, c.style));
-  const imageSlots = c.imageSlots ?? c.rows * Math.ceil(c.context / 40);
-  const shape: PackShape = { rows: c.rows, context: c.context, imageSlots };
-  const next = createPackedStream(
-    examples.map((e) => e.ids.length),
-    examples.map((e) => e.grids.length),
-    shape,
-    c.seed,
-  );
-  const moe = policy.cfg.text.moe;
-  const moeLayers = moe ? moeLayerIndices(policy.cfg) : [];
+  const data = prepareSftData(policy, train, c);
   // SFT runs on the policy's trainer core with an AdamW state of its own; the policy's comes back at the end
   const core = policy.core;
   const policyOpt = core.swapOptimizer(undefined);
@@ -156,39 +218,9 @@ export async function runSft(
   };
   try {
     for (let step = 0; step < c.steps; step++) {
-      const t0 = performance.now();
-      const rows = next();
-      const { batch, tokens } = sftBatch(policy, examples, rows, shape);
-      const lr = warmupCosine(step, {
-        peakLr: c.lr,
-        warmupSteps: c.warmupSteps,
-        totalSteps: c.steps,
-        minLr: c.minLr,
-      });
-      // a MoE config trains with the balance loss and moves the router's correction bias after every step
-      const out = await core.forwardBackwardRows(
-        batch,
-        { kind: "cross_entropy" },
-        { auxLossCoef: c.moeBalance.auxLossCoef },
-      );
-      const { gradNorm } = await core.optimStep(lr, c.adamw, { biasUpdateRate: c.moeBalance.biasUpdateRate });
-      const loss = moe ? out.loss + out.auxLoss : out.loss;
-      const balance: Pick<SftStepLog, "expertLoad" | "auxLoss"> =
-        moe && out.loads ? { expertLoad: expertLoadStats(out.loads, moeLayers), auxLoss: out.auxLoss } : {};
-      const seconds = (performance.now() - t0) / 1000;
-      trainSeconds += seconds;
+      const { log, tokens } = await sftStep(policy, c, data, step);
+      trainSeconds += log.seconds;
       trainTokens += tokens;
-      const log: SftStepLog = {
-        step: step + 1,
-        loss,
-        lr,
-        gradNorm,
-        samples: rows.reduce((a, r) => a + r.length, 0),
-        fill: tokens / (c.rows * c.context),
-        tokensPerSecond: tokens / seconds,
-        seconds,
-        ...balance,
-      };
       logs.push(log);
       hooks.onStep?.(log);
       if (c.evalEvery > 0 && (step + 1) % c.evalEvery === 0 && step + 1 < c.steps) await evaluate(step + 1);
