@@ -26,6 +26,7 @@ import { choiceArg, numberArg, parseCliArgs } from "./args.ts";
 import type { Command } from "./command.ts";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "./failure.ts";
 import { createProgress, type Progress } from "./progress.ts";
+import { packageVersion } from "./version.ts";
 
 const USAGE = `usage: glmv eval run --model SPEC --tasks T1,T2 --data T1=PATH,T2=PATH --out DIR [options]
 
@@ -202,11 +203,6 @@ async function openModel(spec: ModelSpec, opts: ClientOptions, tokenizerDir?: st
 async function checkOutDir(out: string): Promise<void> {
   const s = await stat(out).catch(() => undefined);
   if (s && !s.isDirectory()) throw usage(`--out ${out} is a file; give a folder`);
-}
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
-  return String(pkg.version ?? "unknown");
 }
 
 /** One line per task: its headline, success rate and what generation and judging did. */

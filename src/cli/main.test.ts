@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { listenFailure } from "../serve/listen.ts";
 import { GlmvError } from "../util/errors.ts";
 import { describeFailure, EXIT_FAILED, EXIT_USAGE, oneLine } from "./failure.ts";
-import { main, packageVersion } from "./main.ts";
+import { main } from "./main.ts";
+import { packageVersion } from "./version.ts";
 
 let out: string[];
 let err: string[];

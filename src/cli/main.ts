@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { GlmvError } from "../util/errors.ts";
 import type { Command } from "./command.ts";
 import { describeFailure, EXIT_OK, EXIT_USAGE } from "./failure.ts";
+import { packageVersion } from "./version.ts";
 
 /** Commands are loaded lazily so `glmv reward score` never pays for loading the tensor engine. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -47,14 +48,6 @@ async function groupUsage(group: string): Promise<string> {
     "",
     `Run \`glmv ${group} <command> --help\` for its options.`,
   ].join("\n");
-}
-
-/** The version in the package root's package.json (read at run time, so a release bump needs no code change). */
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-    version?: unknown;
-  };
-  return String(pkg.version ?? "unknown");
 }
 
 /** Finds the longest command name that prefixes argv (commands have one or two words). */

@@ -32,26 +32,9 @@ export async function releaseShards(path: string): Promise<string[]> {
   return chosen.map((f) => join(path, f));
 }
 
-/**
- * Records of one release file. Parquet is read with binary columns kept as bytes (hub image structs hold PNG/JPEG
- * bytes; hyparquet's default would decode them as UTF-8 text). JSON/JSONL go through `readRecords`.
- */
+/** Records of one release file (JSON, JSONL or Parquet with image bytes kept; see `readRecords`), each with its place. */
 export async function readReleaseRecords(file: string): Promise<SourcedRecord[]> {
-  let records: BenchRecord[];
-  if (extname(file).toLowerCase() === ".parquet") {
-    const buffer = await asyncBufferFromFile(file).catch((cause: unknown) => {
-      throw new GlmvError("io_error", `cannot read ${file}`, { where: file, cause });
-    });
-    try {
-      records = (await parquetReadObjects({ file: buffer, compressors, utf8: false })) as BenchRecord[];
-    } catch (cause) {
-      throw new GlmvError("bad_input", `not a readable Parquet file: ${(cause as Error).message}`, {
-        where: file,
-      });
-    }
-  } else {
-    records = await readRecords(file);
-  }
+  const records = await readRecords(file);
   return records.map((record, i) => ({ record, where: `${file}:[${i}]`, file }));
 }
 
