@@ -6,8 +6,6 @@
 import { existsSync, statSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { extname, join } from "node:path";
-import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
-import { compressors } from "hyparquet-compressors";
 import { GlmvError } from "../../util/errors.ts";
 import { type BenchRecord, readRecords } from "../records.ts";
 import type { EvalImage } from "../types.ts";
