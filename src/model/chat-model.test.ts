@@ -48,6 +48,11 @@ describe("chat model scheduling", () => {
     const alone = [];
     for (const r of requests) alone.push(await single.generate(r));
     expect(together.map((r) => r.text)).toEqual(alone.map((r) => r.text));
+    // a shape seen before (same image size, prompt length within one bucket) is not compiled again
+    const compiled = single.stats().compiles;
+    const again = await single.generate(ask("What is it now?", 40));
+    expect(single.stats().compiles).toBe(compiled);
+    expect(again.completionTokens).toBeGreaterThan(0);
     for (const r of together) {
       expect(r.completionTokens).toBeLessThanOrEqual(6);
       expect(r.promptTokens).toBeGreaterThan(4);

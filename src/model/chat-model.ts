@@ -34,7 +34,7 @@ export type ChatModelOptions = MediaOptions & {
   maxBatch?: number | undefined;
   /** Prompt lengths are rounded up to a multiple of this, so nearby lengths share a compiled shape (default 64). */
   promptBucket?: number | undefined;
-  /** Compiled generators kept (default 4). */
+  /** Compiled generators kept (default 8). */
   keepGenerators?: number | undefined;
 };
 
@@ -44,8 +44,8 @@ export type ChatModel = ChatCore & {
   generate(request: ChatRequest): Promise<ChatResult>;
   /** Requests waiting or running. */
   pending(): number;
-  /** Batches run and the requests they answered (spare rows not counted). */
-  stats(): { batches: number; requests: number };
+  /** Batches run, the requests they answered (spare rows not counted), and compilations (traces) so far. */
+  stats(): { batches: number; requests: number; compiles: number };
   /** Finish queued requests, then free the parameters and compiled shapes. */
   close(): Promise<void>;
 };
@@ -73,7 +73,7 @@ export function chatModelOf(loaded: LoadedModel, opts: ChatModelOptions = {}): C
   const core: ChatCore = { cfg, tok, style: chatStyleFor(opts.style, cfg), media };
   const maxBatch = Math.max(1, opts.maxBatch ?? 8);
   const bucket = Math.max(1, opts.promptBucket ?? 64);
-  const generators = new GeneratorCache(core, Math.max(1, opts.keepGenerators ?? 4));
+  const generators = new GeneratorCache(core, Math.max(1, opts.keepGenerators ?? 8));
   const queue: Waiting[] = [];
   let running = false;
   let preparing = 0;
@@ -130,7 +130,7 @@ export function chatModelOf(loaded: LoadedModel, opts: ChatModelOptions = {}): C
       return result;
     },
     pending: () => queue.length + preparing + (running ? 1 : 0),
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, compiles: generators.compiles() }),
     async close() {
       if (closed) return;
       closed = true;
@@ -168,11 +168,14 @@ const nextPowerOfTwo = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 const abortError = (signal: AbortSignal | undefined) =>
   signal?.reason instanceof Error ? signal.reason : new GlmvError("bad_input", "request aborted");
 
+const traceCount = (g: Generator) => g.traces().prefill + g.traces().decode;
+
 /** Compiled generators by shape, least recently used dropped first. */
 class GeneratorCache {
   readonly #core: ChatCore;
   readonly #keep: number;
   readonly #byShape = new Map<string, Generator>();
+  #evictedCompiles = 0;
 
   constructor(core: ChatCore, keep: number) {
     this.#core = core;
@@ -188,9 +191,15 @@ class GeneratorCache {
     while (this.#byShape.size > this.#keep) {
       const [oldest, old] = this.#byShape.entries().next().value!;
       this.#byShape.delete(oldest);
+      this.#evictedCompiles += traceCount(old);
       old.dispose();
     }
     return gen;
+  }
+
+  /** Traces of every generator made, evicted ones included. */
+  compiles(): number {
+    return [...this.#byShape.values()].reduce((a, g) => a + traceCount(g), this.#evictedCompiles);
   }
 
   dispose(): void {

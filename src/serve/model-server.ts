@@ -29,7 +29,7 @@ import {
 
 export type ModelServerOptions = {
   /** The loaded model (owned by the caller: close it after `app.close()`). */
-  model: Pick<ChatModel, "generate" | "pending">;
+  model: Pick<ChatModel, "generate" | "pending" | "stats">;
   /** The name `/v1/models` lists and requests may name (`--served-model-name`). */
   name: string;
   token?: string | undefined;
@@ -88,7 +88,13 @@ export function createModelServer(opts: ModelServerOptions): FastifyInstance {
     return { error: { ...error, type: openAiType(reply.statusCode), param: error.field ?? null } };
   });
 
-  app.get("/healthz", async () => ({ ok: true, model: opts.name, pending: opts.model.pending() }));
+  // batches, requests and compilations so far: how well requests share compiled shapes
+  app.get("/healthz", async () => ({
+    ok: true,
+    model: opts.name,
+    pending: opts.model.pending(),
+    ...opts.model.stats(),
+  }));
   app.get("/metrics", async (_req, reply) =>
     reply.type("text/plain; version=0.0.4").send(renderMetrics(metrics)),
   );
