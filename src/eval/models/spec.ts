@@ -75,7 +75,12 @@ export async function createModelClient(spec: ModelSpec, opts: ClientOptions = {
   if (spec.kind === "local") {
     // the in-process model loads the tensor engine: only a local: run pays for it
     const { createLocalModel } = await import("./local.ts");
-    return await createLocalModel(spec.dir);
+    // the run's settings reach the in-process model too; its pixel cap counts t̄·h̄·w̄ with t̄ = 2 (the processor's unit)
+    return await createLocalModel(spec.dir, {
+      ...(opts.style ? { style: opts.style } : {}),
+      ...(opts.maxPixels ? { maxPixels: opts.maxPixels * 2 } : {}),
+      ...(opts.forceAnswerTokens !== undefined ? { answerTokens: opts.forceAnswerTokens } : {}),
+    });
   }
   throw new GlmvError("bad_argument", `a ${spec.kind}: model is built by the command line, not here`, {
     where: "--model",
