@@ -2,7 +2,8 @@
  * The reward system for one item (§5.2, design.md "The reward system"): validate → resolve the response style →
  * format gate (or the item's `answerFormat`) → anti-hacking → the domain's verifier → style penalties. Pure and
  * synchronous; the pool runs it in workers under a deadline. Any failure is reward 0 with the stage and reason that
- * decided it; only an item that is not a scoring item at all throws.
+ * decided it (a throw inside the reward code is stage "verifier_error"); only an item that is not a scoring item at
+ * all throws.
  */
 
 import type { Domain, ResponseStyle } from "../model/domains.ts";
@@ -12,7 +13,7 @@ import { gateResponse } from "./format.ts";
 import { assertScoreInput } from "./item-schema.ts";
 import { VERIFIERS } from "./registry.ts";
 import { stylePenalties } from "./style.ts";
-import type { RewardItem, RewardResult, Verifier } from "./types.ts";
+import type { RewardItem, RewardResult, Verifier, VerifyContext } from "./types.ts";
 
 /**
  * An item to score: a `RewardItem` plus `verifiable`. `verifiable: false` marks open-ended data (no single
@@ -30,6 +31,8 @@ export type ScoreStage =
   | "spurious_box"
   | "timeout"
   | "crash"
+  // The reward code threw (a verifier bug, not a wrong answer): counted apart so a broken domain shows up.
+  | "verifier_error"
   // An LLM judge was needed but could not decide (`judgeError` says why); the verifier's score stands.
   | "judge_error";
 
@@ -60,6 +63,14 @@ function zero(stage: ScoreStage, format: RewardResult["format"], extracted: stri
   } satisfies ScoredResult;
 }
 
+/**
+ * The context the orchestrator hands every verifier, built from the item in one place (the verifier contract test
+ * builds it through here, so a field added here is a field every verifier is tested with).
+ */
+export function verifierContext(item: ScoreInput): VerifyContext {
+  return { question: item.question, options: item.options };
+}
+
 /** Clamp a verifier's score into [0, 1]; NaN is 0. */
 function clampScore(score: number): number {
   return Number.isFinite(score) ? Math.min(1, Math.max(0, score)) : 0;
@@ -75,8 +86,8 @@ function verifyAndPenalise(
 ): ScoredResult {
   const verifier = verifiers[item.domain];
   if (verifier === undefined)
-    return zero("verify", format, extracted, `no verifier for domain '${item.domain}'`);
-  const verdict = verifier(pred, item.answer, { question: item.question, options: item.options });
+    return zero("verifier_error", format, extracted, `no verifier for domain '${item.domain}'`);
+  const verdict = verifier(pred, item.answer, verifierContext(item));
   const reward = clampScore(verdict.score);
   if (reward > 0 || verdict.correct) {
     const penalties = stylePenalties(item.response);
@@ -142,6 +153,11 @@ export function scoreValidItem(item: ScoreInput, opts: ScoreOptions = {}): Score
     if (hack !== null) return zero("hacking", gate.format, gate.extracted, `hacking: ${hack}`);
     return verifyAndPenalise(item, gate.extracted, gate.format, gate.extracted, opts.verifiers ?? VERIFIERS);
   } catch (e) {
-    return zero("verify", "ok", null, `verifier error: ${e instanceof Error ? e.message : String(e)}`);
+    return zero(
+      "verifier_error",
+      "ok",
+      null,
+      `verifier error: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
 }
