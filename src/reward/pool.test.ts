@@ -85,7 +85,7 @@ describe("RewardPool", () => {
 
   it("a verifier that throws is a zero in place, not a crash", async () => {
     const [r] = await pool.score([textItem(1, "__throw__")]);
-    expect(r).toMatchObject({ reward: 0, stage: "verify", timedOut: false });
+    expect(r).toMatchObject({ reward: 0, stage: "verifier_error", timedOut: false });
     expect(r!.reason).toMatch(/verifier bug/);
   });
 
