@@ -68,7 +68,7 @@ function batchOf(groups: Rollout[][], reward: (r: Rollout) => number): UpdateBat
     return g.map((rollout, j) => ({ prompt: prompts[i]!, rollout, advantage: rewards[j]! - mean }));
   });
   const idx = samples.map((_, i) => i);
-  return { samples, ranks: [[idx.filter((i) => i % 2 === 0), idx.filter((i) => i % 2 === 1)]] };
+  return { samples, microBatches: [idx.filter((i) => i % 2 === 0), idx.filter((i) => i % 2 === 1)] };
 }
 
 describe("TinkerPolicy: generate", () => {

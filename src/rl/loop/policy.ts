@@ -1,7 +1,8 @@
 /**
  * The policy interface of the RL loop (design.md "Engines"). Rollouts and updates go only through it, so the
  * in-process model (`LocalPolicy`), a trainer-API client (`TinkerPolicy`) or an OpenAI-compatible engine plug in
- * without touching the loop. Prompts are engine-agnostic chat messages with images; each policy encodes them.
+ * without touching the loop. Prompts are engine-agnostic chat messages with images; each policy encodes them, once
+ * per step where it keeps encodings for the step (`withPromptCache`).
  */
 import type { ResponseStyle } from "../../model/domains.ts";
 import type { ChatPrompt } from "../../model/encode.ts";
@@ -48,8 +49,12 @@ export type UpdateSample = { prompt: PolicyPrompt; rollout: Rollout; advantage: 
 
 export type UpdateBatch = {
   samples: UpdateSample[];
-  /** Per data-parallel rank, its micro-batches as indices into `samples` (from balancing + packing). */
-  ranks: number[][][];
+  // no engine runs ranks apart (both flattened them): the rank split stays in the pack phase, for its balance figure
+  /**
+   * Micro-batches as indices into `samples` (balancing + packing), rank after rank: the local engine runs them as
+   * its packed rows in this order, the Tinker engine as its `forward_backward` calls.
+   */
+  microBatches: number[][];
 };
 
 export type UpdateParams = {
@@ -86,4 +91,10 @@ export interface Policy {
   load(dir: string): Promise<void>;
   /** Free engine resources. */
   dispose(): Promise<void> | void;
+  /**
+   * Run `fn` (one RL step) with each prompt's encoding (template, tokens, image patches) kept by prompt id, so that
+   * the step's rescoring, rollouts and update encode a prompt once; the encodings are dropped when `fn` settles.
+   * Optional: an engine without it encodes per call (or keeps its own, as `TinkerPolicy` does).
+   */
+  withPromptCache?<T>(fn: () => Promise<T>): Promise<T>;
 }

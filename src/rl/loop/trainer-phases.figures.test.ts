@@ -50,7 +50,7 @@ describe("packBatch fill and balance", () => {
     ].map((ranks) => ranks.map((r) => r.reduce((s, len) => s + workload(len), 0)));
     const larger = (split: number[]) => Math.max(split[0]!, split[1]!);
     const best = splits.reduce((a, b) => (larger(a) <= larger(b) ? a : b));
-    const { balance, batch: packed } = packBatch(batch, {
+    const { balance, ranks } = packBatch(batch, {
       ranks: 2,
       packContext: 60,
       maxSeqsPerMicroBatch: 64,
@@ -62,7 +62,7 @@ describe("packBatch fill and balance", () => {
         .flat()
         .map((i) => [10, 20, 30, 40][i]!)
         .sort((a, b) => a - b);
-    expect(packed.ranks.map(lengthsOf).sort((a, b) => a[0]! - b[0]!)).toEqual([
+    expect(ranks.map(lengthsOf).sort((a, b) => a[0]! - b[0]!)).toEqual([
       [10, 40],
       [20, 30],
     ]);
@@ -87,12 +87,10 @@ describe("packBatch fill and balance", () => {
     );
   });
 
-  // packBatch's default cap (+Infinity) makes capMicroBatches split each micro-batch into ceil(n / ∞) = 0 pieces:
-  // every sequence is dropped and fill reads 1. rlStep always passes maxSeqsPerMicroBatch, so runs are not hit;
-  // this flips to a failure (then: drop `.fails`) once trainer-phases.ts clamps the piece count to at least 1.
+  // packBatch's default cap is +Infinity: ceil(n / ∞) = 0 pieces would drop every sequence and read a fill of 1
   it("keeps every sequence and the same fill without a cap (the default cap is Infinity)", () => {
     const uncapped = packBatch(batch, { ranks: 2, packContext: 60 });
-    expect(uncapped.batch.ranks.flat(2).sort((a, b) => a - b)).toEqual([0, 1, 2, 3]);
+    expect(uncapped.batch.microBatches.flat().sort((a, b) => a - b)).toEqual([0, 1, 2, 3]);
     expect(uncapped.fill).toEqual(close(100 / 120));
   });
 });

@@ -227,14 +227,14 @@ export function capMicroBatches(microBatches: readonly number[][], max: number):
 export type PackConfig = Pick<RlLoopConfig, "ranks" | "packContext"> &
   Partial<Pick<RlLoopConfig, "maxSeqsPerMicroBatch">>;
 
+/** The pack phase's result: the batch, its rank split (micro-batches of each rank), and their figures. */
+export type PackedBatch = { batch: UpdateBatch; ranks: number[][][]; balance: number; fill: number };
+
 /**
  * Phase "pack": balance sequences over the simulated ranks, then pack each rank into micro-batches of at most
- * `packContext` tokens and `maxSeqsPerMicroBatch` sequences.
+ * `packContext` tokens and `maxSeqsPerMicroBatch` sequences; the batch carries them rank after rank.
  */
-export function packBatch(
-  samples: UpdateSample[],
-  cfg: PackConfig,
-): { batch: UpdateBatch; balance: number; fill: number } {
+export function packBatch(samples: UpdateSample[], cfg: PackConfig): PackedBatch {
   const {
     ranks: numRanks,
     packContext,
@@ -255,7 +255,12 @@ export function packBatch(
     capacity += micro.length * context;
     return micro.map((mb) => mb.map((local) => rankItems[local]!));
   });
-  return { batch: { samples, ranks }, balance: assignment.balance, fill: capacity > 0 ? used / capacity : 1 };
+  return {
+    batch: { samples, microBatches: ranks.flat() },
+    ranks,
+    balance: assignment.balance,
+    fill: capacity > 0 ? used / capacity : 1,
+  };
 }
 
 /** Histogram (10 bins over [0, 1]) of the estimated pass rates of all prompts: the curriculum's view of difficulty. */

@@ -151,8 +151,7 @@ describe("StepMetrics of one scripted step", () => {
     // decreasing finds 2, so 172 of 200 slots are used; one rank is balanced by definition
     expect(metrics.fill).toEqual(close(172 / 200));
     expect(metrics.balance).toBe(1);
-    expect(policy.updates[0]!.batch.ranks).toHaveLength(1);
-    expect(policy.updates[0]!.batch.ranks[0]).toHaveLength(2);
+    expect(policy.updates[0]!.batch.microBatches).toHaveLength(2);
     // step 1 of a 4-step warm-up: a quarter of the lr, and that is the lr the update got
     expect(metrics.lr).toEqual(close(2.5e-4));
     expect(policy.updates[0]!.params.lr).toBe(metrics.lr);

@@ -102,11 +102,10 @@ describe("rlStep", () => {
     expect(policy.updates).toHaveLength(1);
     const batch = policy.updates[0]!;
     expect(batch.samples).toHaveLength(16 * 8);
-    // every sample lands in exactly one micro-batch of one of the 2 simulated ranks
-    expect(batch.ranks).toHaveLength(2);
+    // every sample lands in exactly one micro-batch
     expect(
-      batch.ranks
-        .flat(2)
+      batch.microBatches
+        .flat()
         .slice()
         .sort((a, b) => a - b),
     ).toEqual(batch.samples.map((_, i) => i));
@@ -408,7 +407,7 @@ describe("packBatch", () => {
     });
     const samples = group!.map((rollout) => ({ prompt: ctx.toPrompt(ITEMS[0]!), rollout, advantage: 0 }));
     const { batch } = packBatch(samples, { ranks: 2, packContext: 1024, maxSeqsPerMicroBatch: 5 });
-    const micro = batch.ranks.flat();
+    const micro = batch.microBatches;
     expect(Math.max(...micro.map((m) => m.length))).toBeLessThanOrEqual(5);
     expect(micro.flat().sort((a, b) => a - b)).toEqual(samples.map((_, i) => i));
   });

@@ -116,10 +116,18 @@ function stepScope(ctx: RlContext, step: number): StepScope {
 }
 
 /**
- * One RL step (1-based `step`). Mutates `ctx.state` (curriculum, ratio EMA, rollout count) and the policy.
+ * One RL step (1-based `step`). Mutates `ctx.state` (curriculum, ratio EMA, rollout count) and the policy. A policy
+ * that keeps prompt encodings for a step (`withPromptCache`) encodes each of the step's prompts once: rescoring,
+ * rollouts and the update share it.
  * @example const { metrics } = await rlStep(ctx, 1); metrics.signalShare // e.g. 1
  */
-export async function rlStep(ctx: RlContext, step: number): Promise<StepResult> {
+export function rlStep(ctx: RlContext, step: number): Promise<StepResult> {
+  const run = () => stepPhases(ctx, step);
+  return ctx.policy.withPromptCache ? ctx.policy.withPromptCache(run) : run();
+}
+
+/** The phases of one step, in order (see `rlStep`). */
+async function stepPhases(ctx: RlContext, step: number): Promise<StepResult> {
   const scope = stepScope(ctx, step);
   const { cfg, time } = scope;
   const started = scope.now();

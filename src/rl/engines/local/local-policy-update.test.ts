@@ -53,7 +53,7 @@ const CLIP = { clipLow: 0.2, clipHigh: 0.28 };
 const BALANCE = { biasUpdateRate: 1e-2, auxLossCoef: 1e-2 };
 const LR = 3e-3;
 
-/** Three samples (two with images) with old logprobs nudged off 0 so some ratios clip; ranks [[0, 2]], [[1]]. */
+/** Three samples (two with images) with old logprobs nudged off 0 so some ratios clip; micro-batches [0, 2], [1]. */
 function batchOf(): UpdateBatch {
   const responses = [
     "<think>4 dots.</think><answer><|begin_of_box|>4<|end_of_box|></answer>",
@@ -73,7 +73,7 @@ function batchOf(): UpdateBatch {
     },
     advantage: [1, -1, 0.5][i]!,
   }));
-  return { samples, ranks: [[[0, 2]], [[1]]] };
+  return { samples, microBatches: [[0, 2], [1]] };
 }
 
 /** The reference step: the batch's two micro-batches as two rows of one packed call, the loss written out. */
@@ -93,7 +93,7 @@ async function referenceStep(cfg: GlmvConfig, batch: UpdateBatch) {
     seqs.map((q) => q.mask),
     "sample",
   );
-  const rows = batch.ranks.flat();
+  const rows = batch.microBatches;
   const layout = layoutPacked(
     cfg,
     rows.map((r) => r.map((i) => seqs[i]!.segment)),

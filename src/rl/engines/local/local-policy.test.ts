@@ -149,7 +149,7 @@ describe("LocalPolicy.update", () => {
       );
       const batch: UpdateBatch = {
         samples: [{ prompt: prompts[0]!, rollout: r, advantage: 1 }],
-        ranks: [[[0]]],
+        microBatches: [[0]],
       };
       const m = await policy.update(batch, UPDATE);
       expect(m.tokens).toBe(0);
@@ -160,7 +160,7 @@ describe("LocalPolicy.update", () => {
     }
   });
 
-  it("raises a positive-advantage sample's logprob and lowers a negative one (two ranks, packed)", async () => {
+  it("raises a positive-advantage sample's logprob and lowers a negative one (two micro-batches, packed)", async () => {
     const policy = newPolicy();
     try {
       const good = tok.encode("<think>4 dots.</think><answer><|begin_of_box|>4<|end_of_box|></answer>");
@@ -186,7 +186,7 @@ describe("LocalPolicy.update", () => {
       const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
       const before = (await policy.sequenceLogprobs(samples)).map(sum);
       const m = await policy.update(
-        { samples, ranks: [[[0, 2]], [[1]]] },
+        { samples, microBatches: [[0, 2], [1]] },
         { ...UPDATE, lr: 3e-3, passes: 2 },
       );
       const after = (await policy.sequenceLogprobs(samples)).map(sum);
@@ -218,7 +218,7 @@ describe("LocalPolicy.save / load", () => {
         tokens.map(() => false),
       );
       await a.update(
-        { samples: [{ prompt: prompts[0]!, rollout: r, advantage: 1 }], ranks: [[[0]]] },
+        { samples: [{ prompt: prompts[0]!, rollout: r, advantage: 1 }], microBatches: [[0]] },
         UPDATE,
       );
       await a.save(dir);
@@ -230,11 +230,11 @@ describe("LocalPolicy.save / load", () => {
       expect(await b.sequenceLogprobs(seq)).toEqual(await a.sequenceLogprobs(seq));
       // the optimiser state came back too: the same next update gives the same weights
       await a.update(
-        { samples: [{ prompt: prompts[0]!, rollout: r, advantage: 1 }], ranks: [[[0]]] },
+        { samples: [{ prompt: prompts[0]!, rollout: r, advantage: 1 }], microBatches: [[0]] },
         UPDATE,
       );
       await b.update(
-        { samples: [{ prompt: prompts[0]!, rollout: r, advantage: 1 }], ranks: [[[0]]] },
+        { samples: [{ prompt: prompts[0]!, rollout: r, advantage: 1 }], microBatches: [[0]] },
         UPDATE,
       );
       const w = (p: LocalPolicy) => paramsToNamed(p.params).get("lm_head.weight")!.data;
@@ -277,7 +277,7 @@ describe("LocalPolicy on tiny-moe (GLM-4.5V layout)", () => {
       const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
       const before = (await policy.sequenceLogprobs(samples)).map(sum);
       // one pass: the bias moves once, from zero, so every entry is exactly −u, 0 or +u
-      const m = await policy.update({ samples, ranks: [[[0, 2]], [[1]]] }, { ...UPDATE, lr: 3e-3 });
+      const m = await policy.update({ samples, microBatches: [[0, 2], [1]] }, { ...UPDATE, lr: 3e-3 });
       expect(m.expertLoad!.map((s) => s.layer)).toEqual([1, 2]);
       const after = (await policy.sequenceLogprobs(samples)).map(sum);
       expect(after[0]!).toBeGreaterThan(before[0]!);
@@ -290,7 +290,10 @@ describe("LocalPolicy on tiny-moe (GLM-4.5V layout)", () => {
         expect(b.some((v) => v > 0)).toBe(true);
       }
       // a second update with two passes moves it twice more
-      const m2 = await policy.update({ samples, ranks: [[[0, 1, 2]]] }, { ...UPDATE, lr: 3e-3, passes: 2 });
+      const m2 = await policy.update(
+        { samples, microBatches: [[0, 1, 2]] },
+        { ...UPDATE, lr: 3e-3, passes: 2 },
+      );
       expect(m2.expertLoad).toHaveLength(2);
       for (const b of biases(policy)) expect(Math.max(...b.map(Math.abs))).toBeGreaterThan(u * 1.5);
     } finally {
@@ -306,7 +309,7 @@ describe("LocalPolicy on tiny-moe (GLM-4.5V layout)", () => {
     });
     try {
       const samples = await samplesFor(policy);
-      const m = await policy.update({ samples, ranks: [[[0, 1, 2]]] }, UPDATE);
+      const m = await policy.update({ samples, microBatches: [[0, 1, 2]] }, UPDATE);
       expect(m.expertLoad).toHaveLength(2);
       expect(
         biases(policy)
@@ -342,7 +345,7 @@ describe("glmv rl on tiny-moe (local engine)", () => {
       },
     });
     const summary = await runMainJob({ outDir, config, engine: await createLocalEngine(config) });
-    expect(summary.rlSteps).toBe(2);
+    expect(summary.rl.steps).toBe(2);
     const lines = readFileSync(join(outDir, "metrics.jsonl"), "utf8").trim().split("\n");
     const metrics = lines.map((l) => JSON.parse(l) as StepMetrics);
     expect(metrics.map((m) => m.step)).toEqual([1, 2]);

@@ -4,10 +4,11 @@
  * updates, scoring and checkpoints go through the trainer core (model/trainer-core.ts): GRPO on truly packed rows,
  * `rowsPerCall` rows of `context` tokens per jitted call.
  *
- * Gradient accumulation: for each optimiser pass, every rank's micro-batches run through the core's
- * `forwardBackward` (their gradients are summed), then one `optimStep` applies the sum. The loss weights are
+ * Gradient accumulation: for each optimiser pass, the batch's micro-batches (rank after rank, as packed) run through
+ * the core's `forwardBackward` (their gradients are summed), then one `optimStep` applies the sum. The loss weights are
  * normalised over the whole batch (`lossWeights` with the batch's sample count), so the summed gradient is the full
- * batch gradient, as an all-reduce over data-parallel ranks would give.
+ * batch gradient, as an all-reduce over data-parallel ranks would give. Inside `withPromptCache` (one RL step) a
+ * prompt is encoded once for its rescoring, rollouts and update.
  */
 import { z } from "zod";
 import type { GlmvConfig } from "../../../model/config.ts";
@@ -82,6 +83,8 @@ export class LocalPolicy implements Policy {
   /** Forward/backward, AdamW, scoring and checkpoints on the policy's weights. */
   readonly core: TrainerCore;
   readonly #generators = new Map<number, Generator>();
+  /** Encodings by prompt id while a `withPromptCache` scope (one RL step) runs; undefined outside one. */
+  #stepPrompts: Map<string, EncodedPrompt> | undefined;
   /** Extra files a checkpoint carries (tokenizer.json for a self-contained folder). */
   readonly #tokenizerJson: unknown;
 
@@ -119,8 +122,34 @@ export class LocalPolicy implements Policy {
     this.core.resetOptimizer();
   }
 
+  async withPromptCache<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#stepPrompts) return fn(); // nested: the outer scope keeps the encodings
+    this.#stepPrompts = new Map();
+    try {
+      return await fn();
+    } finally {
+      this.#stepPrompts = undefined;
+    }
+  }
+
+  /**
+   * An encoder for one call: through the step's encodings inside `withPromptCache`, else through the call's own
+   * (a prompt repeated within a call, as G samples of a group are, is encoded once either way).
+   */
+  #promptEncoder(): (prompt: PolicyPrompt) => EncodedPrompt {
+    const known = this.#stepPrompts ?? new Map<string, EncodedPrompt>();
+    return (prompt) => {
+      let enc = known.get(prompt.id);
+      if (!enc) {
+        enc = encodePrompt(this.encoder, prompt);
+        known.set(prompt.id, enc);
+      }
+      return enc;
+    };
+  }
+
   async generate(prompts: readonly PolicyPrompt[], p: RolloutParams): Promise<Rollout[][]> {
-    const encoded = prompts.map((pr) => encodePrompt(this.encoder, pr));
+    const encoded = prompts.map(this.#promptEncoder());
     const jobs = encoded.flatMap((_, i) => new Array<number>(p.n).fill(i));
     const out: Rollout[][] = prompts.map(() => []);
     const b = this.settings.batchSize;
@@ -170,7 +199,7 @@ export class LocalPolicy implements Policy {
     const t0 = performance.now();
     const seqs = this.#updateSequences(batch, p);
     const loss = { kind: "ppo" as const, clipLow: p.clipLow, clipHigh: p.clipHigh };
-    const microBatches = batch.ranks.flat();
+    const { microBatches } = batch;
     let total = 0;
     let clip = 0;
     let gradNorm = 0;
@@ -204,7 +233,8 @@ export class LocalPolicy implements Policy {
    * @returns per sequence, one number per rollout token
    */
   async sequenceLogprobs(seqs: readonly ScoredSequence[]): Promise<number[][]> {
-    const encoded = seqs.map((q) => encodePrompt(this.encoder, q.prompt));
+    const encode = this.#promptEncoder();
+    const encoded = seqs.map((q) => encode(q.prompt));
     // the response is plain text after the prompt's media (mediaEnd), as the generator decoded it
     const segments = seqs.map((q, i) => ({
       ...encoded[i]!,
@@ -245,10 +275,9 @@ export class LocalPolicy implements Policy {
 
   /** Per sample: the packed segment and per-token arrays over prompt + response (mask, old logprobs, advantage, weight). */
   #updateSequences(batch: UpdateBatch, p: UpdateParams): UpdateSequence[] {
-    const cache = new Map<string, EncodedPrompt>();
+    const encode = this.#promptEncoder();
     const seqs = batch.samples.map(({ prompt, rollout, advantage }): UpdateSequence => {
-      const enc = cache.get(prompt.id) ?? encodePrompt(this.encoder, prompt);
-      cache.set(prompt.id, enc);
+      const enc = encode(prompt);
       const pad = enc.ids.map(() => 0);
       const ids = [...enc.ids, ...rollout.tokens];
       if (ids.length > this.settings.context)

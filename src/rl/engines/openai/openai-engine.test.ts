@@ -324,7 +324,7 @@ describe("rolloutOnlyPolicy", () => {
     expect(await policy.generate([prompt("p0")], PARAMS)).toHaveLength(1);
     const err = await policy
       .update(
-        { samples: [], ranks: [] },
+        { samples: [], microBatches: [] },
         { lr: 1e-3, passes: 1, clipLow: 0.2, clipHigh: 0.28, aggregation: "token" },
       )
       .catch((e: unknown) => e);

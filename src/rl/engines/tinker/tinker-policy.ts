@@ -233,8 +233,7 @@ export class TinkerPolicy implements Policy {
     const data = await Promise.all(
       batch.samples.map((s) => (s.rollout.tokens.length > 0 ? this.datum(s, batch, params) : undefined)),
     );
-    const micro = batch.ranks
-      .flat()
+    const micro = batch.microBatches
       .map((mb) => mb.filter((i) => data[i] !== undefined))
       .filter((mb) => mb.length > 0);
     const lossFn = this.opts.lossFn ?? "ppo";
