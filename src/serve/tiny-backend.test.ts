@@ -84,7 +84,7 @@ describe("tiny backend through TinkerPolicy", () => {
     const samples = groups.flatMap((g, i) =>
       g.map((rollout: Rollout, j) => ({ prompt: prompts[i]!, rollout, advantage: j % 2 === 0 ? 1 : -1 })),
     );
-    const batch: UpdateBatch = { samples, ranks: [[samples.map((_, i) => i)]] };
+    const batch: UpdateBatch = { samples, microBatches: [samples.map((_, i) => i)] };
     const metrics = await policy.update(batch, {
       lr: 1e-2,
       passes: 1,

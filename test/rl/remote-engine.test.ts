@@ -237,7 +237,7 @@ describe("RemotePolicy", () => {
         { prompt, rollout: { ...withImage, injected: [false, false, false] }, advantage: 1 },
         { prompt, rollout: group![1]!, advantage: -1 },
       ],
-      ranks: [[[0, 1]]],
+      microBatches: [[0, 1]],
     };
     await p.update(batch, { lr: 0.1, passes: 1, clipLow: 0.2, clipHigh: 0.28, aggregation: "sample" });
     const fb = calls.find((c) => c.path.endsWith("/forward_backward"))!;

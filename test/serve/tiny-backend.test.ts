@@ -47,7 +47,7 @@ describe("glmv serve trainer --preset tiny in a child process", () => {
       advantage: j === 0 ? 1 : -1,
     }));
     const { seconds: _, ...metrics } = await policy.update(
-      { samples, ranks: [[[0, 1]]] },
+      { samples, microBatches: [[0, 1]] },
       { lr: 1e-2, passes: 2, clipLow: 0.2, clipHigh: 0.28, aggregation: "token" },
     );
     const after = await policy.generate(prompts.slice(0, 1), params);

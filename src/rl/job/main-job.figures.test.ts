@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { balanceRanks } from "../algorithm/balance.ts";
 import { parseRlConfig, type RlConfigInput } from "../loop/config.ts";
 import { manualClock, scriptedScorer } from "../loop/figures.fixture.ts";
 import type { Policy, PolicyPrompt, Rollout, RolloutParams, UpdateBatch } from "../loop/policy.ts";
@@ -187,8 +188,11 @@ function stepsSeenBy(policy: SkillPolicy, packContext: number, batchPrompts: num
     const mixed = (r: boolean[]) => r.some(Boolean) && !r.every(Boolean);
     const lengths = update.batch.samples.map((s) => s.rollout.promptTokens + s.rollout.tokens.length);
     const context = Math.max(packContext, ...lengths);
-    const micro = update.batch.ranks.flat();
-    const rankWork = update.batch.ranks.map((r) => r.flat().reduce((s, i) => s + workload(lengths[i]!), 0));
+    const micro = update.batch.microBatches;
+    // the batch carries micro-batches only: the trained lengths' split over the 2 simulated ranks (the default)
+    const rankWork = balanceRanks(lengths, 2).ranks.map((r) =>
+      r.reduce((s, i) => s + workload(lengths[i]!), 0),
+    );
     const trainedWithSignal = new Set(
       update.batch.samples.filter((s) => s.advantage !== 0).map((s) => s.prompt.id),
     );
