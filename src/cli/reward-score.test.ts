@@ -45,4 +45,23 @@ describe("parseItemLine / summarize", () => {
     expect(table[0]).toMatch(/judge errors$/);
     expect(table[3]).toMatch(/^total .* 1$/);
   });
+
+  it("counts verifier errors apart from wrong answers, format failures and timeouts", () => {
+    const base = { correct: false, format: "ok" as const, extracted: "1", timedOut: false };
+    const wrong = { ...base, reward: 0, stage: "verify" as const, reason: "count 1 does not match 2" };
+    const thrown = { ...base, reward: 0, stage: "verifier_error" as const, reason: "verifier error: boom" };
+    const item = (domain: "counting" | "text") => ({ id: 1, domain, response: "", answer: "" });
+    const rows = summarize(
+      [item("counting"), item("counting"), item("text")],
+      [wrong, thrown, { ...thrown, reason: "verifier error: bang" }],
+    );
+    expect(rows.map((r) => [r.domain, r.verifierErrors, r.formatFails, r.timeouts])).toEqual([
+      ["counting", 1, 0, 0],
+      ["text", 1, 0, 0],
+      ["total", 2, 0, 0],
+    ]);
+    const table = formatSummary(rows).split("\n");
+    expect(table[0]).toMatch(/format fails +verifier errors +judge errors$/);
+    expect(table[3]).toMatch(/^total +3 +0\.000 +0\.0% +0 +0 +2 +0$/);
+  });
 });

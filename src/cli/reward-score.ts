@@ -27,7 +27,8 @@ const USAGE = `usage: glmv reward score --in items.jsonl --out scored.jsonl [opt
 Scores each JSONL line {"id","domain","response","answer","question"?,"options"?,"style"?,"verifiable"?,
 "answerFormat"?: glmv|gsm8k|boxed} and writes the line plus {"reward","correct","format","extracted","timedOut",
 "reason","stage"} ("judgeError" where the LLM judges could not decide: stage "judge_error", the verifier's score). An invalid line is written back
-with an "error" field naming the line and field, and the run goes on.
+with an "error" field naming the line and field, and the run goes on. The summary counts verifier errors (stage
+"verifier_error": the reward code threw, reward 0) apart from wrong answers: any at all is a bug to report.
 
 options:
   --in PATH            input JSONL (required)
@@ -86,6 +87,8 @@ export type DomainSummary = {
   accuracy: number;
   timeouts: number;
   formatFails: number;
+  /** Items whose verifier threw (stage "verifier_error"): a reward-code bug, not a wrong answer. */
+  verifierErrors: number;
   /** Items whose LLM judges could not decide (unreachable, 5xx, no verdict): the verifier's score stood. */
   judgeErrors: number;
 };
@@ -94,15 +97,32 @@ export type DomainSummary = {
 export function summarize(items: readonly ScoreInput[], results: readonly ScoredResult[]): DomainSummary[] {
   const rows = new Map<
     string,
-    { count: number; reward: number; correct: number; timeouts: number; fmt: number; judge: number }
+    {
+      count: number;
+      reward: number;
+      correct: number;
+      timeouts: number;
+      fmt: number;
+      verifierErrors: number;
+      judge: number;
+    }
   >();
   const add = (key: string, r: ScoredResult) => {
-    const row = rows.get(key) ?? { count: 0, reward: 0, correct: 0, timeouts: 0, fmt: 0, judge: 0 };
+    const row = rows.get(key) ?? {
+      count: 0,
+      reward: 0,
+      correct: 0,
+      timeouts: 0,
+      fmt: 0,
+      verifierErrors: 0,
+      judge: 0,
+    };
     row.count++;
     row.reward += r.reward;
     row.correct += r.correct ? 1 : 0;
     row.timeouts += r.timedOut ? 1 : 0;
     row.fmt += r.format !== "ok" ? 1 : 0;
+    row.verifierErrors += r.stage === "verifier_error" ? 1 : 0;
     row.judge += r.stage === "judge_error" ? 1 : 0;
     rows.set(key, row);
   };
@@ -113,7 +133,7 @@ export function summarize(items: readonly ScoreInput[], results: readonly Scored
   return [...DOMAINS, "total"].flatMap((domain) => {
     const row = rows.get(domain);
     if (!row) return [];
-    const { count, reward, correct, timeouts, fmt, judge } = row;
+    const { count, reward, correct, timeouts, fmt, verifierErrors, judge } = row;
     const meanReward = reward / count;
     return [
       {
@@ -123,6 +143,7 @@ export function summarize(items: readonly ScoreInput[], results: readonly Scored
         accuracy: correct / count,
         timeouts,
         formatFails: fmt,
+        verifierErrors,
         judgeErrors: judge,
       },
     ];
@@ -131,7 +152,16 @@ export function summarize(items: readonly ScoreInput[], results: readonly Scored
 
 /** Render the summary as an aligned text table. */
 export function formatSummary(rows: readonly DomainSummary[]): string {
-  const header = ["domain", "count", "mean reward", "accuracy", "timeouts", "format fails", "judge errors"];
+  const header = [
+    "domain",
+    "count",
+    "mean reward",
+    "accuracy",
+    "timeouts",
+    "format fails",
+    "verifier errors",
+    "judge errors",
+  ];
   const body = rows.map((r) => [
     r.domain,
     String(r.count),
@@ -139,6 +169,7 @@ export function formatSummary(rows: readonly DomainSummary[]): string {
     `${(100 * r.accuracy).toFixed(1)}%`,
     String(r.timeouts),
     String(r.formatFails),
+    String(r.verifierErrors),
     String(r.judgeErrors),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((row) => row[c]!.length)));
@@ -278,7 +309,15 @@ async function run(argv: string[]): Promise<number> {
     );
     return EXIT_USAGE;
   }
-  console.log(formatSummary(summarize(items, results)));
+  const summary = summarize(items, results);
+  console.log(formatSummary(summary));
+  const verifierErrors = summary.at(-1)?.verifierErrors ?? 0;
+  if (verifierErrors > 0) {
+    // Not a wrong answer: the reward code threw, so these items say nothing about the responses.
+    console.error(
+      `glmv reward score: ${verifierErrors} item${verifierErrors === 1 ? "" : "s"} hit a verifier error (stage "verifier_error", reward 0): a bug in the reward code; each reason is in ${args.out}`,
+    );
+  }
   console.log(`${valid.length} scored, ${bad} invalid line${bad === 1 ? "" : "s"} → ${args.out}`);
   return EXIT_OK;
 }
