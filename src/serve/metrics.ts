@@ -1,6 +1,6 @@
 /**
  * Prometheus text exposition (format 0.0.4) for glmv's services, kept dependency-free: request counts by route and
- * status, a latency histogram per route, reward timeouts and per-domain item counts. Plain counters in a Map;
+ * status, a latency histogram per route, reward timeouts, verifier errors and per-domain item counts. Plain counters in a Map;
  * `renderMetrics` is the only formatting.
  */
 
@@ -18,6 +18,8 @@ export type ServiceMetrics = {
   latency: Map<string, Histogram>;
   items: Map<string, number>;
   timeouts: Map<string, number>;
+  /** Items whose verifier threw (stage "verifier_error"), by domain: reward-code bugs, not wrong answers. */
+  verifierErrors: Map<string, number>;
   inFlight: number;
 };
 
@@ -28,6 +30,7 @@ export const createMetrics = (prefix: string): ServiceMetrics => ({
   latency: new Map(),
   items: new Map(),
   timeouts: new Map(),
+  verifierErrors: new Map(),
   inFlight: 0,
 });
 
@@ -46,10 +49,16 @@ export function observeRequest(m: ServiceMetrics, route: string, status: number,
   h.count++;
 }
 
-/** Record one scored item of `domain`. */
-export function observeItem(m: ServiceMetrics, domain: string, timedOut: boolean): void {
+/** Record one scored item of `domain`: whether it timed out, and whether its verifier threw. */
+export function observeItem(
+  m: ServiceMetrics,
+  domain: string,
+  timedOut: boolean,
+  verifierError = false,
+): void {
   bump(m.items, domain);
   if (timedOut) bump(m.timeouts, domain);
+  if (verifierError) bump(m.verifierErrors, domain);
 }
 
 /** Label values are escaped as the exposition format requires (backslash, quote, newline). */
@@ -87,6 +96,12 @@ export function renderMetrics(m: ServiceMetrics): string {
   out.push(`# HELP ${p}_timeouts_total Items that hit their deadline (reward 0), by domain.`);
   out.push(`# TYPE ${p}_timeouts_total counter`);
   for (const [domain, n] of m.timeouts) out.push(`${p}_timeouts_total{domain="${esc(domain)}"} ${n}`);
+  out.push(
+    `# HELP ${p}_verifier_errors_total Items whose verifier threw (reward 0, a bug, not a wrong answer), by domain.`,
+  );
+  out.push(`# TYPE ${p}_verifier_errors_total counter`);
+  for (const [domain, n] of m.verifierErrors)
+    out.push(`${p}_verifier_errors_total{domain="${esc(domain)}"} ${n}`);
   out.push(`# HELP ${p}_in_flight_requests Requests being handled now.`);
   out.push(`# TYPE ${p}_in_flight_requests gauge`);
   out.push(`${p}_in_flight_requests ${m.inFlight}`);

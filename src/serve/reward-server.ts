@@ -108,7 +108,7 @@ async function scoreAll(
     results.push(...(await score(items.slice(at, at + slice).map((s) => s.item))));
   }
   results.forEach((r, i) => {
-    observeItem(metrics, items[i]!.item.domain, r.timedOut);
+    observeItem(metrics, items[i]!.item.domain, r.timedOut, r.stage === "verifier_error");
   });
   return results;
 }
