@@ -3,7 +3,8 @@
  * The corpus (built here, ≥ 2,000 items over every domain) uses real golds from MathVista testmini and OCRBench
  * with correct and perturbed predictions wrapped in valid 4.1V/4.5V responses, plus generated items for the other
  * domains and the hacking corpus. Prints a per-domain table, then exactly one JSON line:
- * {"itemsPerSec", "mathMeanMs", "p99Ms"} (latencies are scoring times measured inside the workers).
+ * {"itemsPerSec", "mathMeanMs", "p99Ms", "mathErrorShare"} (latencies are scoring times measured inside the workers;
+ * `mathErrorShare` is the share of math pairs that fell through to a verifier error or a timeout, target 0).
  */
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -148,6 +149,9 @@ async function main(): Promise<void> {
     const ms: number[] = [];
     const domainOf: Domain[] = [];
     let timeouts = 0;
+    // Math pairs whose score says nothing about the answer: the verifier threw, or the deadline cut it.
+    let mathPairs = 0;
+    let mathErrors = 0;
     const t0 = performance.now();
     for (let r = 0; r < rounds; r++) {
       await pool.score(items, {
@@ -155,6 +159,10 @@ async function main(): Promise<void> {
           ms.push(timing.ms);
           domainOf.push(items[i]!.domain);
           if (result.timedOut) timeouts++;
+          if (items[i]!.domain === "math") {
+            mathPairs++;
+            if (result.timedOut || result.stage === "verifier_error") mathErrors++;
+          }
         },
       });
     }
@@ -162,7 +170,7 @@ async function main(): Promise<void> {
     const total = items.length * rounds;
 
     console.log(
-      `reward bench: ${items.length} items × ${rounds} rounds on ${workers} workers, ${timeouts} timeouts`,
+      `reward bench: ${items.length} items × ${rounds} rounds on ${workers} workers, ${timeouts} timeouts, ${mathErrors} of ${mathPairs} math pairs a verifier error or timeout`,
     );
     console.log("domain      items   mean ms    p99 ms   items/s per worker");
     let mathMeanMs = 0;
@@ -181,6 +189,7 @@ async function main(): Promise<void> {
         itemsPerSec: Math.round(total / seconds),
         mathMeanMs: Number(mathMeanMs.toFixed(4)),
         p99Ms: Number(quantile(sorted, 0.99).toFixed(4)),
+        mathErrorShare: mathPairs > 0 ? Number((mathErrors / mathPairs).toFixed(6)) : 0,
       }),
     );
   } finally {
