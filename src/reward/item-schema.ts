@@ -7,7 +7,7 @@ import { z } from "zod";
 import { DOMAINS, STYLES } from "../model/domains.ts";
 import { GlmvError } from "../util/errors.ts";
 import { zodErrorLine } from "../util/zod-error.ts";
-import { ANSWER_FORMATS } from "./types.ts";
+import { ANSWER_FORMATS, BOX_COORDS, BOX_REWARDS } from "./types.ts";
 
 export const ScoreInputSchema = z
   .looseObject({
@@ -20,12 +20,26 @@ export const ScoreInputSchema = z
     style: z.enum(STYLES).optional(),
     verifiable: z.boolean().optional(),
     answerFormat: z.enum(ANSWER_FORMATS).optional(),
+    // Grounding / detection (verifiers/detection.ts): box frames, image size, reward mode, IoU threshold.
+    coords: z.enum(BOX_COORDS).optional(),
+    goldCoords: z.enum(BOX_COORDS).optional(),
+    imageSize: z.object({ width: z.int().positive(), height: z.int().positive() }).optional(),
+    boxReward: z.enum(BOX_REWARDS).optional(),
+    iouThreshold: z.number().gt(0).lte(1).optional(),
   })
   .refine((item) => item.verifiable !== false || (item.answerFormat ?? "glmv") === "glmv", {
     // Open-ended items are gated by the GLM-V format (no box allowed); the other formats exist to find one answer.
     message: 'answerFormat "gsm8k" / "boxed" needs a verifiable item (verifiable: false takes "glmv" only)',
     path: ["answerFormat"],
-  });
+  })
+  .refine(
+    (item) => item.imageSize !== undefined || (item.coords !== "pixel" && item.goldCoords !== "pixel"),
+    {
+      // Pixel boxes become thousandths of the image, so its size must be known.
+      message: 'coords / goldCoords "pixel" needs imageSize ({ "width": …, "height": … } in pixels)',
+      path: ["imageSize"],
+    },
+  );
 
 /**
  * Why `item` is not a scoring item (a `bad_input` error naming the field under `where`), or null when it is one.

@@ -1,5 +1,6 @@
 /** Shared types of the reward system (§5.2, Table 1); domains and response styles are in `model/domains.ts`. */
 import type { Domain, ResponseStyle } from "../model/domains.ts";
+import type { ItemPrecision } from "./math-forms/precision.ts";
 
 /**
  * Where the final answer sits in a response (`answer-formats.ts`): "glmv" is the GLM-V gate (think, then one box);
@@ -33,11 +34,40 @@ export type FormatFailure =
   | "answer_too_long";
 export type FormatStatus = "ok" | FormatFailure;
 
-/** Extra context a verifier may use (question text, options of a multiple-choice item). */
-export type VerifyContext = {
+/** Coordinate frames of a box: GLM's integer thousandths 0–999 of the image, or pixels of an image `imageSize`. */
+export const BOX_COORDS = ["0-999", "pixel"] as const;
+export type BoxCoords = (typeof BOX_COORDS)[number];
+/**
+ * How boxes are rewarded (`verifiers/detection.ts`): "iou" is the summed IoU over max(#pred, #gold); "threshold" is
+ * the IoU of the boxes found at one IoU threshold times a completeness term; "coco" averages "threshold" over
+ * 0.50:0.05:0.95.
+ */
+export const BOX_REWARDS = ["iou", "threshold", "coco"] as const;
+export type BoxReward = (typeof BOX_REWARDS)[number];
+/** Width and height in pixels of the image an item's pixel boxes refer to. */
+export type ImageSize = { width: number; height: number };
+
+/** The optional fields of a grounding / detection item, passed to its verifier unchanged. */
+export type BoxFields = {
+  /** The frame of the response's boxes; default "0-999". */
+  coords?: BoxCoords | undefined;
+  /** The frame of the gold boxes; default `coords`. */
+  goldCoords?: BoxCoords | undefined;
+  /** Needed when either frame is "pixel". */
+  imageSize?: ImageSize | undefined;
+  /** Default "iou", or "threshold" when a threshold is set. */
+  boxReward?: BoxReward | undefined;
+  /** The IoU threshold of "threshold" (default 0.5); an RL run's schedule sets it per step (`iouThresholdAt`). */
+  iouThreshold?: number | undefined;
+};
+
+/** Extra context a verifier may use (question text, options of a multiple-choice item, box fields). */
+export type VerifyContext = BoxFields & {
   question?: string | undefined;
   /** Options of a multiple-choice item, in letter order (A, B, C, …), or as a letter → text map. */
   options?: string[] | Record<string, string> | undefined;
+  /** The item's own numeric rule (decimal places, significant figures or a tolerance); absent: the verifier's. */
+  precision?: ItemPrecision | null | undefined;
 };
 
 /**
@@ -64,7 +94,9 @@ export type RewardItem = {
   style?: ResponseStyle | undefined;
   /** Where the answer sits in the response; default "glmv" (the GLM-V format gate). */
   answerFormat?: AnswerFormat | undefined;
-};
+  /** Math, physics, chemistry: the item's own numeric rule (`math-forms/precision.ts`); null or absent: the default. */
+  precision?: ItemPrecision | null | undefined;
+} & BoxFields;
 
 /** The result of scoring one item (merged into the input line in `--out`). */
 export type RewardResult = {
