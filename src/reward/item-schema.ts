@@ -7,7 +7,11 @@ import { z } from "zod";
 import { DOMAINS, STYLES } from "../model/domains.ts";
 import { GlmvError } from "../util/errors.ts";
 import { zodErrorLine } from "../util/zod-error.ts";
+import { ItemPrecisionSchema, PRECISION_EXPECTED } from "./math-forms/precision.ts";
 import { ANSWER_FORMATS, BOX_COORDS, BOX_REWARDS } from "./types.ts";
+
+/** The domains whose verifier takes an item's own `precision` (the numeric rule of `verifyWithTolerance`). */
+const PRECISION_DOMAINS: readonly string[] = ["math", "physics", "chemistry"];
 
 export const ScoreInputSchema = z
   .looseObject({
@@ -26,6 +30,8 @@ export const ScoreInputSchema = z
     imageSize: z.object({ width: z.int().positive(), height: z.int().positive() }).optional(),
     boxReward: z.enum(BOX_REWARDS).optional(),
     iouThreshold: z.number().gt(0).lte(1).optional(),
+    // Decimal places (MathVista's field) or a tolerance; null is "none" (MathVista's value for non-float items).
+    precision: ItemPrecisionSchema.nullable().optional(),
   })
   .refine((item) => item.verifiable !== false || (item.answerFormat ?? "glmv") === "glmv", {
     // Open-ended items are gated by the GLM-V format (no box allowed); the other formats exist to find one answer.
@@ -39,6 +45,15 @@ export const ScoreInputSchema = z
       message: 'coords / goldCoords "pixel" needs imageSize ({ "width": …, "height": … } in pixels)',
       path: ["imageSize"],
     },
+  )
+  .refine(
+    (item) =>
+      item.precision === undefined || item.precision === null || PRECISION_DOMAINS.includes(item.domain),
+    {
+      // Said, not ignored: the other verifiers have rules of their own (chart's percent rule, counting's whole numbers).
+      message: "precision applies to math, physics and chemistry items only",
+      path: ["precision"],
+    },
   );
 
 /**
@@ -51,12 +66,15 @@ export function scoreInputError(item: unknown, where: string): GlmvError | null 
   const issue = parsed.error.issues[0];
   const path = (issue?.path ?? []).map(String);
   // A refinement's own message says more than "must be one of …"; other issues read "answer must be a string, got 4".
+  // A bad precision says every accepted spelling (zod's union error would only say "Invalid input").
   const message =
     issue?.code === "custom"
       ? issue.message
-      : zodErrorLine(ScoreInputSchema, parsed.error, item, {
-          nameOf: (p) => (p.length === 0 ? "item" : undefined),
-        }).message;
+      : path[0] === "precision"
+        ? `precision must be ${PRECISION_EXPECTED}, got ${JSON.stringify((item as { precision?: unknown }).precision)}`
+        : zodErrorLine(ScoreInputSchema, parsed.error, item, {
+            nameOf: (p) => (p.length === 0 ? "item" : undefined),
+          }).message;
   return new GlmvError("bad_input", message, { where: [where, ...path].join(".") });
 }
 
