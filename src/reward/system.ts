@@ -68,7 +68,7 @@ function zero(stage: ScoreStage, format: RewardResult["format"], extracted: stri
  * builds it through here, so a field added here is a field every verifier is tested with).
  */
 export function verifierContext(item: ScoreInput): VerifyContext {
-  return { question: item.question, options: item.options };
+  return { question: item.question, options: item.options, precision: item.precision };
 }
 
 /** Clamp a verifier's score into [0, 1]; NaN is 0. */
