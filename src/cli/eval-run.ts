@@ -4,7 +4,6 @@
  * DIR/results.json, DIR/samples.jsonl and DIR/report.html. Responses are cached in DIR/cache.sqlite as they
  * arrive: rerunning the same command after a crash or Ctrl-C asks only what is still missing.
  */
-import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { ResponseCache } from "../eval/cache.ts";
 import { DEFAULT_MAX_TOKENS } from "../eval/generate.ts";
@@ -22,7 +21,7 @@ import { RetryPolicy } from "../eval/retry.ts";
 import { runEval, type TaskOutcome, writeEvalRun } from "../eval/runner.ts";
 import { ExtractModeSchema } from "../eval/types.ts";
 import { GlmvError } from "../util/errors.ts";
-import { choiceArg, numberArg, parseCliArgs } from "./args.ts";
+import { type CliOptions, type CliValues, choiceArg, numberArg, parseCliArgs } from "./args.ts";
 import type { Command } from "./command.ts";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from "./failure.ts";
 import { createProgress, type Progress } from "./progress.ts";
@@ -101,36 +100,33 @@ export function parseDataArg(text: string, tasks: readonly string[]): Map<string
   return paths;
 }
 
-/** Parse argv: the args, or null after --help. Mistakes throw `bad_argument`. */
-export function parseEvalRunArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Args | null {
-  const values = parseCliArgs(argv, {
-    model: { type: "string" },
-    tasks: { type: "string" },
-    data: { type: "string" },
-    out: { type: "string" },
-    limit: { type: "string" },
-    thinking: { type: "string", default: "on" },
-    style: { type: "string", default: "4.1v" },
-    "max-tokens": { type: "string", default: String(DEFAULT_MAX_TOKENS) },
-    "force-answer-tokens": { type: "string", default: "1024" },
-    temperature: { type: "string", default: "0" },
-    seed: { type: "string", default: "0" },
-    concurrency: { type: "string", default: "16" },
-    "timeout-s": { type: "string", default: "900" },
-    retries: { type: "string", default: "4" },
-    "max-pixels": { type: "string", default: String(DEFAULT_MAX_PIXELS) },
-    extract: { type: "string", default: "auto" },
-    judge: { type: "string" },
-    "api-key": { type: "string" },
-    "judge-api-key": { type: "string" },
-    "plain-api": { type: "boolean", default: false },
-    tokenizer: { type: "string" },
-  });
-  if (typeof values === "string") throw usage(values);
-  if (values.help) return null;
-  const [model, tasksText, dataText, out] = [values.model, values.tasks, values.data, values.out].map(str);
-  if (!model || !tasksText || !dataText || !out)
-    throw usage("--model, --tasks, --data and --out are required");
+/** The flags of `glmv eval run`, with their defaults. */
+const OPTIONS = {
+  model: { type: "string" },
+  tasks: { type: "string" },
+  data: { type: "string" },
+  out: { type: "string" },
+  limit: { type: "string" },
+  thinking: { type: "string", default: "on" },
+  style: { type: "string", default: "4.1v" },
+  "max-tokens": { type: "string", default: String(DEFAULT_MAX_TOKENS) },
+  "force-answer-tokens": { type: "string", default: "1024" },
+  temperature: { type: "string", default: "0" },
+  seed: { type: "string", default: "0" },
+  concurrency: { type: "string", default: "16" },
+  "timeout-s": { type: "string", default: "900" },
+  retries: { type: "string", default: "4" },
+  "max-pixels": { type: "string", default: String(DEFAULT_MAX_PIXELS) },
+  extract: { type: "string", default: "auto" },
+  judge: { type: "string" },
+  "api-key": { type: "string" },
+  "judge-api-key": { type: "string" },
+  "plain-api": { type: "boolean", default: false },
+  tokenizer: { type: "string" },
+} satisfies CliOptions;
+
+/** The task names of `--tasks` (each once, in order); an unknown name is a usage mistake. */
+function parseTaskNames(tasksText: string): string[] {
   const names = [
     ...new Set(
       tasksText
@@ -142,6 +138,35 @@ export function parseEvalRunArgs(argv: string[], env: NodeJS.ProcessEnv = proces
   const unknown = names.filter((t) => !TASK_NAMES.includes(t));
   if (names.length === 0 || unknown.length)
     throw usage(`unknown task '${unknown[0] ?? tasksText}' in --tasks (known: ${TASK_NAMES.join(", ")})`);
+  return names;
+}
+
+/** The optional settings: `--tokenizer` (tinker: only), `--limit`, `--judge` (an openai: endpoint). */
+function addOptionalArgs(args: Args, values: CliValues): Args {
+  const tokenizer = str(values.tokenizer);
+  if (tokenizer !== undefined) {
+    if (args.model.kind !== "tinker") throw usage("--tokenizer is for tinker: models only");
+    args.tokenizer = tokenizer;
+  }
+  const limit = numberArg(values, "limit", { integer: true, min: 1 });
+  if (limit !== undefined) args.limit = limit;
+  const judge = str(values.judge);
+  if (judge !== undefined) {
+    args.judge = parseModelSpec(judge, "--judge");
+    if (args.judge.kind !== "openai") throw usage("--judge must be an openai:URL#model endpoint");
+  }
+  return args;
+}
+
+/** Parse argv: the args, or null after --help. Mistakes throw `bad_argument`. */
+export function parseEvalRunArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Args | null {
+  const values = parseCliArgs(argv, OPTIONS);
+  if (typeof values === "string") throw usage(values);
+  if (values.help) return null;
+  const [model, tasksText, dataText, out] = [values.model, values.tasks, values.data, values.out].map(str);
+  if (!model || !tasksText || !dataText || !out)
+    throw usage("--model, --tasks, --data and --out are required");
+  const names = parseTaskNames(tasksText);
   const data = parseDataArg(dataText, names);
   const int = (name: string, min: number) => numberArg(values, name, { integer: true, min })!;
   const apiKey = str(values["api-key"]) ?? (env.OPENAI_API_KEY || undefined);
@@ -169,19 +194,7 @@ export function parseEvalRunArgs(argv: string[], env: NodeJS.ProcessEnv = proces
     },
     ...(judgeApiKey ? { judgeApiKey } : {}),
   };
-  const tokenizer = str(values.tokenizer);
-  if (tokenizer !== undefined) {
-    if (args.model.kind !== "tinker") throw usage("--tokenizer is for tinker: models only");
-    args.tokenizer = tokenizer;
-  }
-  const limit = numberArg(values, "limit", { integer: true, min: 1 });
-  if (limit !== undefined) args.limit = limit;
-  const judge = str(values.judge);
-  if (judge !== undefined) {
-    args.judge = parseModelSpec(judge, "--judge");
-    if (args.judge.kind !== "openai") throw usage("--judge must be an openai:URL#model endpoint");
-  }
-  return args;
+  return addOptionalArgs(args, values);
 }
 
 /** The model client of a spec; `tinker:` is built here because eval may not import the rl code. */
@@ -224,19 +237,59 @@ export function formatOutcome(o: TaskOutcome): string {
   return parts.join(", ");
 }
 
-async function run(argv: string[]): Promise<number> {
-  let args: Args | null;
+/** The parsed args, or the exit code after --help or a usage mistake (printed with the usage). */
+function argsOrExit(argv: string[]): Args | number {
   try {
-    args = parseEvalRunArgs(argv);
+    const args = parseEvalRunArgs(argv);
+    if (args !== null) return args;
+    console.log(USAGE);
+    return EXIT_OK;
   } catch (e) {
     if (!(e instanceof GlmvError) || e.code !== "bad_argument") throw e;
     console.error(`glmv eval run: ${e.message}\n\n${USAGE}`);
     return EXIT_USAGE;
   }
-  if (args === null) {
-    console.log(USAGE);
-    return EXIT_OK;
+}
+
+/** The judge of `--judge`, sharing the run's retry policy and cache. */
+async function openJudge(args: Args, cache: ResponseCache): Promise<AnswerJudge | undefined> {
+  if (args.judge?.kind !== "openai") return undefined;
+  const judgeOpts = { serverExtras: false, ...(args.judgeApiKey ? { apiKey: args.judgeApiKey } : {}) };
+  return createJudge(await createModelClient(args.judge, judgeOpts), { retry: args.retry, cache });
+}
+
+/** Write the outputs and print each task's line; exit 1 when a task had fewer than 95% successful requests. */
+async function finishRun(
+  args: Args,
+  outcomes: TaskOutcome[],
+  meta: { model: string; judge: string | null; client: unknown; startedAt: string },
+): Promise<number> {
+  const { tasks, limit, thinking, maxTokens, temperature, seed, extract } = args;
+  const settings = {
+    ...{ tasks, limit: limit ?? null, thinking, maxTokens, temperature, seed, extract },
+    ...{ judge: meta.judge, client: meta.client },
+  };
+  const paths = await writeEvalRun(args.out, outcomes, {
+    glmvVersion: packageVersion(),
+    model: meta.model,
+    settings,
+    startedAt: meta.startedAt,
+    finishedAt: new Date().toISOString(),
+  });
+  for (const o of outcomes) {
+    console.log(formatOutcome(o));
+    for (const e of o.errors) console.error(`  ${o.run.task} ${e.id}: ${e.error}`);
   }
+  console.log(`results → ${paths.results}, ${paths.samples}, ${paths.report}`);
+  const failing = outcomes.filter((o) => !o.run.counts).map((o) => o.run.task);
+  if (!failing.length) return EXIT_OK;
+  console.error(`glmv eval run: fewer than 95% of the requests succeeded for ${failing.join(", ")}`);
+  return EXIT_FAILED;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const args = argsOrExit(argv);
+  if (typeof args === "number") return args;
   await checkOutDir(args.out);
   const startedAt = new Date().toISOString();
   const client = await openModel(args.model, args.client, args.tokenizer);
@@ -247,11 +300,7 @@ async function run(argv: string[]): Promise<number> {
   process.once("SIGTERM", onSignal);
   let progress: Progress | undefined;
   try {
-    let judge: AnswerJudge | undefined;
-    if (args.judge?.kind === "openai") {
-      const judgeOpts = { serverExtras: false, ...(args.judgeApiKey ? { apiKey: args.judgeApiKey } : {}) };
-      judge = createJudge(await createModelClient(args.judge, judgeOpts), { retry: args.retry, cache });
-    }
+    const judge = await openJudge(args, cache);
     let current = "";
     const { tasks, limit, thinking, maxTokens, temperature, seed, concurrency, retry, extract } = args;
     const outcomes = await runEval({
@@ -278,30 +327,9 @@ async function run(argv: string[]): Promise<number> {
       },
     });
     progress?.stop();
-    const settings = {
-      tasks: args.tasks,
-      limit: args.limit ?? null,
-      thinking: args.thinking,
-      maxTokens: args.maxTokens,
-      temperature: args.temperature,
-      seed: args.seed,
-      extract: args.extract,
-      judge: judge?.id ?? null,
-      client: "settings" in client ? client.settings : {},
-    };
-    const meta = { glmvVersion: packageVersion(), model: client.id, settings, startedAt, finishedAt: "" };
-    const paths = await writeEvalRun(args.out, outcomes, { ...meta, finishedAt: new Date().toISOString() });
-    for (const o of outcomes) {
-      console.log(formatOutcome(o));
-      for (const e of o.errors) console.error(`  ${o.run.task} ${e.id}: ${e.error}`);
-    }
-    console.log(`results → ${paths.results}, ${paths.samples}, ${paths.report}`);
-    const failing = outcomes.filter((o) => !o.run.counts).map((o) => o.run.task);
-    if (failing.length) {
-      console.error(`glmv eval run: fewer than 95% of the requests succeeded for ${failing.join(", ")}`);
-      return EXIT_FAILED;
-    }
-    return EXIT_OK;
+    const clientSettings = "settings" in client ? client.settings : {};
+    const meta = { model: client.id, judge: judge?.id ?? null, client: clientSettings, startedAt };
+    return await finishRun(args, outcomes, meta);
   } catch (e) {
     if (abort.signal.aborted) {
       console.error(
