@@ -21,13 +21,9 @@ export { parseHfConfig, toHfConfig } from "./model/config-hf.ts";
 export { countActiveParameters, countParameters } from "./model/config-tensors.ts";
 export * from "./reward/index.ts";
 export { createLocalEngine } from "./rl/job/local-engine.ts";
-export {
-  type MainJobEngine,
-  type MainJobOptions,
-  runMainJob,
-  type SftRunOptions,
-  type Summary,
-} from "./rl/job/main-job.ts";
+export { type MainJobOptions, runMainJob } from "./rl/job/main-job.ts";
+export type { MainJobEngine, SftRunOptions } from "./rl/job/main-job-engine.ts";
+export { parseSummary, Summary } from "./rl/job/summary.ts";
 export {
   DataConfig,
   OFFLINE_DIFFICULTIES,

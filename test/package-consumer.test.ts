@@ -78,7 +78,7 @@ const results: ScoredResult[] = await scoreItems([item], { workers: 1 });
 const reward: number = results[0]?.reward ?? 0;
 const config: RlConfig = parseRlConfig({ rl: { steps: 5 } });
 const model: GlmvConfig = presetConfig("tiny");
-const run: (opts: MainJobOptions) => Promise<{ rlAccuracy: number }> = runMainJob;
+const run: (opts: MainJobOptions) => Promise<{ rl: { accuracy: number } }> = runMainJob;
 // The types are real, not \`any\` (with skipLibCheck an unresolved import in a declaration would be \`any\`):
 // @ts-expect-error an unknown domain
 const typo: ScoreInput = { id: 2, domain: "countng", answer: "3", response: "" };

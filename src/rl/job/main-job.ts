@@ -30,10 +30,6 @@ import { renderReport, reportRollouts } from "./report.ts";
 import { buildSuites, labelledSftSet } from "./suites.ts";
 import { SftPhaseResult, type Summary, summarizeRun } from "./summary.ts";
 
-// the types of runMainJob's signature, for src/index.ts (the library's root API)
-export type { MainJobEngine, SftRunOptions } from "./main-job-engine.ts";
-export type { Summary } from "./summary.ts";
-
 export type MainJobOptions = {
   outDir: string;
   /** Ignored on resume (the run's own config.yaml is used). */
