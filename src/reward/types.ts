@@ -31,7 +31,10 @@ export type FormatFailure =
   | "missing_answer_marker"
   | "multiple_answers"
   | "empty_answer"
-  | "answer_too_long";
+  | "answer_too_long"
+  // Tool calls (GLM-4.6V): a call where an answer was due, or no readable call where the item expects one.
+  | "tool_call"
+  | "missing_tool_call";
 export type FormatStatus = "ok" | FormatFailure;
 
 /** Coordinate frames of a box: GLM's integer thousandths 0–999 of the image, or pixels of an image `imageSize`. */
@@ -96,6 +99,11 @@ export type RewardItem = {
   answerFormat?: AnswerFormat | undefined;
   /** Math, physics, chemistry: the item's own numeric rule (`math-forms/precision.ts`); null or absent: the default. */
   precision?: ItemPrecision | null | undefined;
+  /**
+   * The answer is a tool call (GLM-4.6V function calling): `answer` holds the expected call(s), in GLM markup or
+   * JSON (`tool-calls.ts`). Absent or false: a tool call in the response is not an answer (format "tool_call").
+   */
+  expectsToolCall?: boolean | undefined;
 } & BoxFields;
 
 /** The result of scoring one item (merged into the input line in `--out`). */
