@@ -221,3 +221,38 @@ export function extractOfficial(response: string, pattern: OfficialPattern): str
   const boxes = findBoxes(answer);
   return boxes.length === 1 ? boxes[0]!.trim() : null;
 }
+
+/**
+ * GLM-4.5/4.6 tool-call markup (GLM-4.6V's native function calling; vLLM/SGLang `--tool-call-parser glm45`):
+ * `<tool_call>name\n<arg_key>k</arg_key>\n<arg_value>v</arg_value>…</tool_call>`. Added tokens of the GLM-4.5
+ * tokenizer, not GLM-V special tokens, so they are spelled here.
+ */
+export const TOOL_CALL_TAGS = {
+  open: "<tool_call>",
+  close: "</tool_call>",
+  argKeyOpen: "<arg_key>",
+  argKeyClose: "</arg_key>",
+  argValueOpen: "<arg_value>",
+  argValueClose: "</arg_value>",
+} as const;
+
+/** Where one `<tool_call>…</tool_call>` sits: its content is `text.slice(contentStart, contentEnd)`. */
+export type ToolCallSpan = { start: number; contentStart: number; contentEnd: number; end: number };
+
+/**
+ * Every `<tool_call>…</tool_call>` in order (calls do not nest: a call opened inside another one is part of its
+ * content), plus whether a last call was opened and never closed. One forward scan; never throws.
+ * @example scanToolCallSpans("<tool_call>f</tool_call><tool_call>g").unclosed // true (complete: 1)
+ */
+export function scanToolCallSpans(text: string): { complete: ToolCallSpan[]; unclosed: boolean } {
+  const { open, close } = TOOL_CALL_TAGS;
+  const complete: ToolCallSpan[] = [];
+  for (let at = text.indexOf(open); at !== -1; ) {
+    const contentStart = at + open.length;
+    const end = text.indexOf(close, contentStart);
+    if (end === -1) return { complete, unclosed: true };
+    complete.push({ start: at, contentStart, contentEnd: end, end: end + close.length });
+    at = text.indexOf(open, end + close.length);
+  }
+  return { complete, unclosed: false };
+}
