@@ -13,6 +13,7 @@ import { gateResponse } from "./format.ts";
 import { assertScoreInput } from "./item-schema.ts";
 import { VERIFIERS } from "./registry.ts";
 import { stylePenalties } from "./style.ts";
+import { extractToolCalls, type ToolCallExtraction, verifyToolCall } from "./tool-calls.ts";
 import type { RewardItem, RewardResult, Verifier, VerifyContext } from "./types.ts";
 
 /**
@@ -82,9 +83,8 @@ function verifyAndPenalise(
   pred: string,
   format: RewardResult["format"],
   extracted: string | null,
-  verifiers: Record<Domain, Verifier>,
+  verifier: Verifier | undefined,
 ): ScoredResult {
-  const verifier = verifiers[item.domain];
   if (verifier === undefined)
     return zero("verifier_error", format, extracted, `no verifier for domain '${item.domain}'`);
   const verdict = verifier(pred, item.answer, verifierContext(item));
@@ -106,6 +106,16 @@ function verifyAndPenalise(
   };
 }
 
+const TOOL_CALL_NOT_AN_ANSWER =
+  "format: tool_call (a tool call is not an answer; an item whose answer is a call sets expectsToolCall)";
+
+/** An item whose answer is a tool call: the response's calls against the reference calls. */
+function scoreToolCallAnswer(item: ScoreInput, calls: ToolCallExtraction): ScoredResult {
+  if (calls.format !== "ok" || calls.extracted === null)
+    return zero("format", calls.format, null, `format: ${calls.format} (${calls.reason})`);
+  return verifyAndPenalise(item, calls.extracted, "ok", calls.extracted, verifyToolCall);
+}
+
 /** Open-ended item: no box allowed; the answer text itself is compared with the reference. */
 function scoreNonVerifiable(item: ScoreInput, style: ResponseStyle, opts: ScoreOptions): ScoredResult {
   const gate = gateResponse(item.response, style, { maxBoxChars: opts.maxBoxChars });
@@ -119,7 +129,7 @@ function scoreNonVerifiable(item: ScoreInput, style: ResponseStyle, opts: ScoreO
     return zero("format", gate.format, null, `format: ${gate.format}`);
   const answer = gate.answerRegion?.trim() ?? "";
   if (answer.length === 0) return zero("format", "ok", null, "empty answer");
-  return verifyAndPenalise(item, answer, "ok", answer, opts.verifiers ?? VERIFIERS);
+  return verifyAndPenalise(item, answer, "ok", answer, (opts.verifiers ?? VERIFIERS)[item.domain]);
 }
 
 /**
@@ -142,6 +152,10 @@ export function scoreItem(item: ScoreInput, opts: ScoreOptions = {}): ScoredResu
 export function scoreValidItem(item: ScoreInput, opts: ScoreOptions = {}): ScoredResult {
   const style = item.style ?? opts.style ?? "4.1v";
   try {
+    // GLM-4.6V calls tools natively; a call is an answer only where the item says so (`tool-calls.ts`).
+    const toolCalls = extractToolCalls(item.response);
+    if (item.expectsToolCall === true) return scoreToolCallAnswer(item, toolCalls);
+    if (toolCalls.found > 0) return zero("format", "tool_call", null, TOOL_CALL_NOT_AN_ANSWER);
     if (item.verifiable === false) return scoreNonVerifiable(item, style, opts);
     const gate = extractAnswer(item.response, item.answerFormat ?? "glmv", style, {
       maxBoxChars: opts.maxBoxChars,
@@ -151,7 +165,8 @@ export function scoreValidItem(item: ScoreInput, opts: ScoreOptions = {}): Score
     }
     const hack = detectHacking(gate.extracted, item.answer, item.domain);
     if (hack !== null) return zero("hacking", gate.format, gate.extracted, `hacking: ${hack}`);
-    return verifyAndPenalise(item, gate.extracted, gate.format, gate.extracted, opts.verifiers ?? VERIFIERS);
+    const verifier = (opts.verifiers ?? VERIFIERS)[item.domain];
+    return verifyAndPenalise(item, gate.extracted, gate.format, gate.extracted, verifier);
   } catch (e) {
     return zero(
       "verifier_error",
