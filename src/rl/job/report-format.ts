@@ -1,7 +1,6 @@
-/** Text for `report.html`: HTML escaping and numbers as a person reads them (integers whole, fractions short). */
+/** Text for `report.html`: HTML escaping (util/html.ts) and numbers as a person reads them (integers whole, fractions short). */
 
-export const escapeHtml = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+export { escapeHtml } from "../../util/html.ts";
 
 const grouped = (x: number): string => Math.round(x).toLocaleString("en-US");
 
