@@ -1,7 +1,8 @@
 /**
  * glmv as a library (`import { runMainJob, parseRlConfig, scoreItems } from "glmv"`): the reward system, the model
  * config and its presets, the RL config schema and the embedded main job with its local engine, and the typed error.
- * The reward system alone, without the model code, is `glmv/reward`.
+ * The reward system alone, without the model code, is `glmv/reward` (with `cleanAnswer` / `stripBoxTokens`, which turn
+ * a GLM-V response into the text to show a person).
  * @example
  * import { createLocalEngine, parseRlConfig, runMainJob } from "glmv";
  * const config = parseRlConfig({ rl: { steps: 20 } });

@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import * as glmv from "../index.ts";
 import { cleanAnswer, stripBoxTokens, stripThinking } from "./clean.ts";
+import * as glmvReward from "./index.ts";
 
 const B = "<|begin_of_box|>";
 const E = "<|end_of_box|>";
@@ -88,5 +90,14 @@ describe("cleanAnswer: the answer a person should see", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("public API", () => {
+  it("glmv and glmv/reward export cleanAnswer and stripBoxTokens", () => {
+    expect(glmvReward.cleanAnswer).toBe(cleanAnswer);
+    expect(glmvReward.stripBoxTokens).toBe(stripBoxTokens);
+    expect(glmv.cleanAnswer).toBe(cleanAnswer);
+    expect(glmv.stripBoxTokens).toBe(stripBoxTokens);
   });
 });

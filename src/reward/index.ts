@@ -1,7 +1,8 @@
 /**
  * glmv's reward system as a library (`import { scoreItems } from "glmv/reward"`).
  * `scoreItem` scores one item in the calling thread; `scoreItems` and `RewardPool` run items in worker threads
- * under a hard per-item deadline, and can hand undecidable textual answers to an optional LLM judge.
+ * under a hard per-item deadline, and can hand undecidable textual answers to an optional LLM judge. `cleanAnswer`
+ * turns any GLM-V response into the text to show a person (no reasoning, no box tokens).
  */
 import { GlmvError } from "../util/errors.ts";
 import { scoreInputsError } from "./item-schema.ts";
@@ -51,6 +52,7 @@ export async function scoreItems(
 
 export { DOMAINS, type Domain, type ResponseStyle, STYLES } from "../model/domains.ts";
 export { extractAnswer, extractBoxedAnswer, extractGsm8kAnswer } from "./answer-formats.ts";
+export { cleanAnswer, stripBoxTokens, stripThinking } from "./clean.ts";
 export { ScoreInputSchema } from "./item-schema.ts";
 export {
   applyJudge,
@@ -70,4 +72,10 @@ export {
   type ScoreStage,
   scoreItem,
 } from "./system.ts";
+export {
+  canonicalToolCalls,
+  parseToolCalls,
+  type ToolCall,
+  verifyToolCall,
+} from "./tool-calls.ts";
 export * from "./types.ts";
