@@ -69,7 +69,17 @@ function zero(stage: ScoreStage, format: RewardResult["format"], extracted: stri
  * builds it through here, so a field added here is a field every verifier is tested with).
  */
 export function verifierContext(item: ScoreInput): VerifyContext {
-  return { question: item.question, options: item.options, precision: item.precision };
+  return {
+    question: item.question,
+    options: item.options,
+    precision: item.precision,
+    // Grounding / detection: box frames, image size, reward mode, IoU threshold (verifiers/detection.ts).
+    coords: item.coords,
+    goldCoords: item.goldCoords,
+    imageSize: item.imageSize,
+    boxReward: item.boxReward,
+    iouThreshold: item.iouThreshold,
+  };
 }
 
 /** Clamp a verifier's score into [0, 1]; NaN is 0. */
