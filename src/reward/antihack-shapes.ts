@@ -24,7 +24,9 @@ export function normalizeAnswer(s: string): string {
     .replace(/\\[()[\]]/g, " ")
     .replace(/\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}/g, "$1")
     .replace(/\\(?:left|right)(?![a-zA-Z])/g, "")
-    .replace(/\\[,;!: ]/g, " ")
+    // The negative thin space joins: MATH's `10,\!000` is one number, not "10, 000".
+    .replace(/\\!/g, "")
+    .replace(/\\[,;: ]/g, " ")
     .replace(/\\%/g, "%");
   t = t.replace(/\s+/g, " ").trim();
   return t;

@@ -12,6 +12,11 @@
  *      it first, since expand(a − b) = 0 implies equal samples, and it is the slow step.)
  */
 
+import { compareStatements } from "./math-forms/chains.ts";
+import { type FormComparer, type FormContext, no, type Verdict, yes } from "./math-forms/form.ts";
+import { compareAssignments } from "./math-forms/labels.ts";
+import { compareDecimalComma } from "./math-forms/number-format.ts";
+import { compareCollections, compareListNotation } from "./math-forms/sets.ts";
 import { evaluateReal } from "./mathjson-eval.ts";
 import {
   type Decorated,
@@ -43,15 +48,22 @@ import { parseUnit, sameDimensions, splitQuantity, toSI, type Unit } from "./uni
 /** How strict a comparison is. `looseUnits`: a one-letter unit may follow a number directly (`5m`). */
 export type EquivalenceOptions = { tol: number; looseUnits?: boolean };
 
-/** The outcome of a comparison; `reason` names the rule that decided. */
-export type Verdict = { equal: boolean; reason: string };
+export type { Verdict } from "./math-forms/form.ts";
 
-const yes = (reason: string): Verdict => ({ equal: true, reason });
-const no = (reason: string): Verdict => ({ equal: false, reason });
+/**
+ * The answer forms (`math-forms/`), tried in order on every pair after the plain-number fast path: each decides
+ * the pair or passes (null). Adding a form is one line here.
+ */
+const FORMS: FormComparer[] = [
+  compareDecimalComma,
+  compareAssignments,
+  compareStatements,
+  compareListNotation,
+];
 
 const EMPTY_ENV = new Map<string, number>();
 const SIMPLE_FRAC = /^(-?)\\frac\{(-?\d+(?:\.\d+)?)\}\{(-?\d+(?:\.\d+)?)\}$/;
-const MAX_DEPTH = 4;
+const MAX_DEPTH = 6;
 
 /**
  * The exact value of a numeric text: fast paths (plain numbers, `\frac{a}{b}`), then the engine; NaN if none. (The
@@ -215,19 +227,7 @@ function compareStructures(sp: Structure, sg: Structure, opts: EquivalenceOption
     if (sp.items.length !== sg.items.length) return no("length_mismatch");
     return sp.items.every((it, i) => eq(it, sg.items[i]!)) ? yes("tuple/interval") : no("element_mismatch");
   }
-  const unordered = (s: Structure): boolean => s.kind === "set" || s.kind === "bare";
-  if ((unordered(sp) && unordered(sg)) || (sp.kind === "union" && sg.kind === "union")) {
-    const pi = (sp as { items: string[] }).items;
-    const gi = [...(sg as { items: string[] }).items];
-    if (pi.length !== gi.length) return no("length_mismatch");
-    for (const item of pi) {
-      const at = gi.findIndex((g) => eq(item, g));
-      if (at < 0) return no("element_mismatch");
-      gi.splice(at, 1);
-    }
-    return yes(sp.kind === "union" ? "union" : "set");
-  }
-  return no("structure_mismatch");
+  return compareCollections(sp, sg, eq) ?? no("structure_mismatch");
 }
 
 /** A unit written after a bracketed list applies to each element: `(3, 4) m/s` → `(3 m/s,4 m/s)`. */
@@ -239,6 +239,19 @@ function distributeUnit(s: string): string {
   if (!st || (st.kind !== "seq" && st.kind !== "set")) return s;
   const items = st.items.map((item) => `${item} ${q.unitText}`).join(",");
   return st.kind === "seq" ? `${st.open}${items}${st.close}` : `\\{${items}\\}`;
+}
+
+/** What the forms call back into, one level deeper. */
+function formContext(opts: EquivalenceOptions, depth: number): FormContext {
+  return {
+    compare: (a, b) => compareAnswers(a, b, opts, depth + 1),
+    evaluate: (text) => {
+      const d = splitDecorations(text);
+      const v = evaluateNumberText(d.body);
+      return d.percent ? v / 100 : v;
+    },
+    tol: opts.tol,
+  };
 }
 
 /** Compare two normalised answers (recursive for compound answers). */
@@ -257,6 +270,16 @@ function compareAnswers(p: string, g: string, opts: EquivalenceOptions, depth: n
   const up = distributeUnit(p);
   const ug = distributeUnit(g);
   if (up !== p || ug !== g) return compareAnswers(up, ug, opts, depth + 1);
+  // Two relations the same up to a factor (`y = 2x+1` vs `2x - y + 1 = 0`) before any form strips a label.
+  if (parseRelation(p) && parseRelation(g)) {
+    const both = compareRelations(p, g, opts, depth);
+    if (both.equal) return both;
+  }
+  const ctx = formContext(opts, depth);
+  for (const form of FORMS) {
+    const verdict = form(p, g, ctx);
+    if (verdict) return verdict;
+  }
   const sp = detectStructure(p);
   const sg = detectStructure(g);
   if (sp && sg) return compareStructures(sp, sg, opts, depth);
@@ -265,10 +288,6 @@ function compareAnswers(p: string, g: string, opts: EquivalenceOptions, depth: n
     return compareAnswers(sp.items[0]!, g, opts, depth + 1);
   if (sg?.kind === "set" && sg.items.length === 1 && !sp)
     return compareAnswers(p, sg.items[0]!, opts, depth + 1);
-  if (parseRelation(p) && parseRelation(g)) {
-    const both = compareRelations(p, g, opts, depth);
-    if (both.equal) return both;
-  }
   const pp = stripVariablePrefix(p);
   const gg = stripVariablePrefix(g);
   const relP = parseRelation(pp) !== null;

@@ -3,6 +3,7 @@
  * only in notation (`\dfrac` vs `\frac`, `\left(`, `\text{cm}`, `４`, `√`, `x^²`) become one spelling.
  * Pure and cheap: it never parses, never evaluates.
  */
+import { normalizeNumberFormat } from "./math-forms/number-format.ts";
 import { toAsciiDigits } from "./numbers.ts";
 
 /** Replace every `\cmd{…}` (balanced braces) by what `wrap` makes of its content. */
@@ -75,9 +76,10 @@ function unicodeRoots(s: string): string {
 
 /**
  * Normalise notation, keeping meaning: strips `$…$`, `\(…\)`, `\left`/`\right`, sizing and spacing commands;
- * unwraps `\text{}`, `\mathrm{}`, `\textbf{}`, `\mathbf{}`, `\boldsymbol{}`, `\mbox{}`; `\dfrac`/`\tfrac` →
- * `\frac`; `\%` → `%`; `^\circ`, `\degree` → `°`; full-width digits; unicode math (`π √ × ≤ ²`); `{,}` in
- * numbers; a trailing full stop; runs of spaces.
+ * unwraps `\text{}`, `\textnormal{}`, `\mathrm{}`, `\textbf{}`, `\mathbf{}`, `\boldsymbol{}`, `\mbox{}`;
+ * `\dfrac`/`\tfrac` → `\frac`; `\%` → `%`; `^\circ`, `\degree` → `°`; full-width digits; unicode math
+ * (`π √ × ≤ ²`); `{,}` in numbers; `\!` (so `10,\!000` is 10,000); currency signs and space-grouped thousands
+ * (`math-forms/number-format.ts`); a trailing full stop; runs of spaces.
  * @example normalizeLatex("$\\left( \\dfrac{1}{2} \\right)$") // "(\\frac{1}{2})"
  */
 export function normalizeLatex(raw: string): string {
@@ -100,6 +102,11 @@ export function normalizeLatex(raw: string): string {
   }
   for (const cmd of [
     "text",
+    "textnormal",
+    "textup",
+    "textsf",
+    "texttt",
+    "mathsf",
     "textrm",
     "mathrm",
     "textbf",
@@ -118,8 +125,10 @@ export function normalizeLatex(raw: string): string {
     .replace(/\\displaystyle|\\limits/g, "")
     .replace(/\\lbrace|\\lbrack/g, (m) => (m === "\\lbrace" ? "\\{" : "["))
     .replace(/\\rbrace|\\rbrack/g, (m) => (m === "\\rbrace" ? "\\}" : "]"))
-    // Spacing commands; `\ ` but not the row break `\\` followed by a space.
-    .replace(/(?<!\\)\\(?:,|;|:|!|quad|qquad|enspace|thinspace| )|~/g, " ")
+    // The negative thin space joins (MATH's `10,\!000` is 10,000); other spacing commands are a space
+    // (`\ ` too, but not the row break `\\` followed by a space).
+    .replace(/(?<!\\)\\!/g, "")
+    .replace(/(?<!\\)\\(?:,|;|:|quad|qquad|enspace|thinspace| )|~/g, " ")
     .replace(/(\d)\{,\}(\d)/g, "$1$2")
     .replace(/\\%/g, "%")
     .replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree|\^\s*\{\s*°\s*\}|\^\s*°/g, "°")
@@ -129,10 +138,11 @@ export function normalizeLatex(raw: string): string {
     .replace(/\\neq(?![a-zA-Z])/g, "\\ne");
   for (const [re, to] of UNICODE_MATH) s = s.replace(re, to);
   s = unicodeRoots(s);
-  s = s.replace(/\s+/g, " ").trim();
+  // `15\mbox{ cm}^2` leaves `cm ^2`: an exponent belongs to what precedes it.
+  s = s.replace(/\s+/g, " ").replace(/ \^/g, "^").trim();
   // A sentence-final full stop, not a decimal point.
   s = s.replace(/(?<![\d.])[.。]$/, "").trim();
-  return s;
+  return normalizeNumberFormat(s);
 }
 
 /** Functions written bare in plain-text answers (`sqrt(4)`, `sin(pi/2)`) and their LaTeX commands. */

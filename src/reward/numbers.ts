@@ -15,7 +15,8 @@ export function toAsciiDigits(s: string): string {
 /** A parsed plain number; `percent` is set when the text carried a `%` (value already divided by 100). */
 export type PlainNumber = { value: number; percent: boolean; integer: boolean };
 
-const THOUSANDS = /^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$/;
+// A thousands number opens with 1–3 digits, not a lone 0 (`0,111` is a decimal comma, not 111).
+const THOUSANDS = /^[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const FRACTION = /^([+-]?\d+)\s*\/\s*(\d+)$/;
 const TIMES_TEN = /^([+-]?(?:\d+\.?\d*|\.\d+))\s*(?:\*|×|\\times|\\cdot)\s*10\s*\^\s*\{?\s*([+-]?\d+)\s*\}?$/;
