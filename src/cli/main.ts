@@ -7,6 +7,7 @@ import { packageVersion } from "./version.ts";
 /** Commands are loaded lazily so `glmv reward score` never pays for loading the tensor engine. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
   "reward score": async () => (await import("./reward-score.ts")).rewardScoreCommand,
+  "reward clean": async () => (await import("./reward-clean.ts")).rewardCleanCommand,
   "serve reward": async () => (await import("./serve.ts")).serveRewardCommand,
   "serve curriculum": async () => (await import("./serve.ts")).serveCurriculumCommand,
   "serve trainer": async () => (await import("./serve-trainer.ts")).serveTrainerCommand,
