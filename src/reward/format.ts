@@ -3,7 +3,9 @@
  * informative than the official `check_answer_format`, and linear in the response length.
  *
  * - 4.1v: `<think>…</think>` then `<answer>…</answer>` and nothing after; exactly one box inside the answer.
- * - 4.5v: `<think>…</think>` then the answer text with exactly one box; no `<answer>` tags.
+ * - 4.5v: `<think>…</think>` then the answer text with exactly one box; no `<answer>` tags. GLM-4.6V writes the
+ *   same shape (one template family, vLLM/SGLang's glm45 parsers), so it is scored as 4.5v. With thinking off, both
+ *   pre-fill an empty `<think></think>` in the prompt: score the completion with that pre-fill put back.
  * Boxes are `<|begin_of_box|>…<|end_of_box|>` or balanced `\boxed{…}`, counted together at every depth.
  */
 
