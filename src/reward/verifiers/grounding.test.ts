@@ -42,6 +42,7 @@ describe("parseBoxes", () => {
     ["[[10,20,30,1000]]", /outside/],
     ["[[-1,20,30,40]]", /outside/],
     ["[[10,20,30]]", /3 numbers/],
+    ["[[500, 300]]", /^unsupported: a point \[x, y\] is not a box/],
     ["[[10,20,30,40,50]]", /5 numbers/],
     ["[[a,b,c,d]]", /no box/],
     ["[[1,2,3,x]]", /not a number/],
@@ -52,6 +53,16 @@ describe("parseBoxes", () => {
     const r = parseBoxes(text);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.reason).toMatch(reason);
+  });
+  it("takes pixel limits for boxes in pixels", () => {
+    expect(parseBoxes("[[0, 0, 1280, 720]]", { maxX: 1280, maxY: 720 })).toEqual({
+      ok: true,
+      boxes: [[0, 0, 1280, 720]],
+    });
+    expect(parseBoxes("[[0, 0, 1281, 720]]", { maxX: 1280, maxY: 720 })).toEqual({
+      ok: false,
+      reason: "a coordinate is outside the 1280×720 image",
+    });
   });
   it("round-trips formatBoxes", () => {
     fc.assert(
@@ -133,7 +144,7 @@ describe("matchBoxes", () => {
       { numRuns: 50 },
     );
   });
-  it("pairs every box of the smaller side past 8 boxes (greedy)", () => {
+  it("pairs every box of the smaller side past 8 boxes", () => {
     const gold: Box[] = Array.from({ length: 10 }, (_, i) => [i * 50, 0, i * 50 + 40, 40] as const);
     expect(matchBoxes(gold, gold).every((p) => p.pred === p.gold && p.iou === 1)).toBe(true);
   });
