@@ -1,10 +1,10 @@
 /**
- * The labelled math-equivalence table (`test/fixtures/math-equivalence/*.jsonl`, one file per form: labelled
- * answers, sets and lists, equation chains, number formatting). Each pair goes through the whole reward path
- * (format gate → anti-hacking → math verifier), so a form the verifier accepts but anti-hacking calls a hedge
- * still fails here. The table must agree 100%, with no false "equal".
+ * The labelled math-equivalence table (`test/fixtures/math-equivalence/{labels,sets,chains,number-format}.jsonl`,
+ * one file per form: labelled answers, sets and lists, equation chains, number formatting). Each pair goes through
+ * the whole reward path (format gate → anti-hacking → math verifier), so a form the verifier accepts but
+ * anti-hacking calls a hedge still fails here. The table must agree 100%, with no false "equal".
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { box, r41 } from "./hacking-corpus.ts";
 import { scoreItem } from "./system.ts";
@@ -13,18 +13,18 @@ type Pair = { pred: string; gold: string; equal: boolean; note: string };
 
 const DIR = new URL("../../test/fixtures/math-equivalence/", import.meta.url);
 
-/** Every table file as (category, pairs). */
+/** This table's forms; the interval, matrix and precision tables beside them have `math-forms/forms-table.test.ts`. */
+const CATEGORIES = ["chains", "labels", "number-format", "sets"] as const;
+
+/** Each category's table as (category, pairs). */
 function loadMathEquivalenceTables(): [string, Pair[]][] {
-  return readdirSync(DIR)
-    .filter((f) => f.endsWith(".jsonl"))
-    .sort()
-    .map((f) => [
-      f.replace(/\.jsonl$/, ""),
-      readFileSync(new URL(f, DIR), "utf8")
-        .split("\n")
-        .filter((line) => line.trim().length > 0)
-        .map((line) => JSON.parse(line) as Pair),
-    ]);
+  return CATEGORIES.map((name) => [
+    name,
+    readFileSync(new URL(`${name}.jsonl`, DIR), "utf8")
+      .split("\n")
+      .filter((line) => line.trim().length > 0)
+      .map((line) => JSON.parse(line) as Pair),
+  ]);
 }
 
 /** The reward system's verdict on one pair: a boxed GLM-4.1V response holding `pred`. */
@@ -44,7 +44,6 @@ const tables = loadMathEquivalenceTables();
 describe("math equivalence table", () => {
   it("has at least 200 pairs over four forms, equal and not-equal in balance", () => {
     const all = tables.flatMap(([, pairs]) => pairs);
-    expect(tables.map(([name]) => name)).toEqual(["chains", "labels", "number-format", "sets"]);
     expect(all.length).toBeGreaterThanOrEqual(200);
     const equal = all.filter((p) => p.equal).length;
     expect(equal / all.length).toBeGreaterThan(0.4);
