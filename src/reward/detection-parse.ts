@@ -26,8 +26,11 @@ export const MAX_COORD = 999;
 const MAX_BOXES = 64;
 /** More objects than this is not a detection answer (COCO keeps at most 100 detections per image). */
 export const MAX_DETECTIONS = 100;
-/** JSON text longer than this is refused before parsing (100 objects with long labels fit). */
-const MAX_JSON_CHARS = 20_000;
+/**
+ * A detection answer longer than this is refused before parsing (100 objects with long labels fit). The format
+ * gate lets a grounding item's box be this long (its default cap, 1000 characters, holds about 17 objects).
+ */
+export const MAX_DETECTION_CHARS = 20_000;
 
 const SPECIAL_TOKEN = /<\|[a-z_]+\|>/gi;
 const INNER_GROUP = /[[(<【]([^[\]()<>【】]*)[\])>】]/g;
@@ -181,7 +184,9 @@ function readJson(text: string, frame: BoxFrame): ParsedDetections {
     return fail("malformed detection JSON: numbers outside the JSON");
   }
   const body = text.slice(start, end + 1);
-  if (body.length > MAX_JSON_CHARS) return fail(`detection JSON longer than ${MAX_JSON_CHARS} characters`);
+  if (body.length > MAX_DETECTION_CHARS) {
+    return fail(`detection JSON longer than ${MAX_DETECTION_CHARS} characters`);
+  }
   const value = parseJsonish(body);
   if (typeof value === "string") return fail(`malformed detection JSON: ${value}`);
   const list = Array.isArray(value) ? value : [value];

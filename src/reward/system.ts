@@ -9,6 +9,7 @@
 import type { Domain, ResponseStyle } from "../model/domains.ts";
 import { extractAnswer } from "./answer-formats.ts";
 import { detectHacking } from "./antihack.ts";
+import { MAX_DETECTION_CHARS } from "./detection-parse.ts";
 import { gateResponse } from "./format.ts";
 import { assertScoreInput } from "./item-schema.ts";
 import { VERIFIERS } from "./registry.ts";
@@ -168,7 +169,8 @@ export function scoreValidItem(item: ScoreInput, opts: ScoreOptions = {}): Score
     if (toolCalls.found > 0) return zero("format", "tool_call", null, TOOL_CALL_NOT_AN_ANSWER);
     if (item.verifiable === false) return scoreNonVerifiable(item, style, opts);
     const gate = extractAnswer(item.response, item.answerFormat ?? "glmv", style, {
-      maxBoxChars: opts.maxBoxChars,
+      // A detection answer lists up to 100 objects; extra boxes cost in its verifier, not at the gate.
+      maxBoxChars: opts.maxBoxChars ?? (item.domain === "grounding" ? MAX_DETECTION_CHARS : undefined),
     });
     if (gate.format !== "ok" || gate.extracted === null) {
       return zero("format", gate.format, gate.extracted, `format: ${gate.format}`);

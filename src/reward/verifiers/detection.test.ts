@@ -266,6 +266,29 @@ describe("through the grounding domain", () => {
     );
     expect(verifyGrounding("[[5,0,15,10]]", "[[0,0,10,10]]", { iouThreshold: 0.5 }).score).toBe(0);
   });
+  it("scoreItem: a 60-object answer passes the format gate (past its 1000-character default) and scores", () => {
+    const people = json(
+      Array.from({ length: 60 }, (_, k) => ({
+        label: "person",
+        bbox_2d: [
+          (k % 10) * 100,
+          Math.floor(k / 10) * 150,
+          (k % 10) * 100 + 80,
+          Math.floor(k / 10) * 150 + 140,
+        ],
+      })),
+    );
+    expect(people.length).toBeGreaterThan(2000);
+    const response = `<think>Sixty people.</think>${beginBox}${people}${endBox}`;
+    const item = { id: 1, domain: "grounding" as const, style: "4.5v" as const, answer: people, response };
+    expect(scoreItem({ ...item, boxReward: "coco" })).toMatchObject({
+      reward: 1,
+      correct: true,
+      format: "ok",
+    });
+    // A math box of the same length is still too long.
+    expect(scoreItem({ ...item, domain: "math" })).toMatchObject({ reward: 0, format: "box_too_long" });
+  });
   it("scoreItem: a GLM-4.5V response with the detection JSON in its box, item fields reaching the verifier", () => {
     const item = {
       id: "det-1",
