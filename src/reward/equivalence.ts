@@ -14,8 +14,11 @@
 
 import { compareStatements } from "./math-forms/chains.ts";
 import { type FormComparer, type FormContext, no, type Verdict, yes } from "./math-forms/form.ts";
+import { compareIntervals } from "./math-forms/intervals.ts";
 import { compareAssignments } from "./math-forms/labels.ts";
+import { compareMatrices } from "./math-forms/matrices.ts";
 import { compareDecimalComma } from "./math-forms/number-format.ts";
+import type { NumberRule } from "./math-forms/precision.ts";
 import { compareCollections, compareListNotation } from "./math-forms/sets.ts";
 import { evaluateReal } from "./mathjson-eval.ts";
 import {
@@ -46,7 +49,11 @@ import {
 import { parseUnit, sameDimensions, splitQuantity, toSI, type Unit } from "./units.ts";
 
 /** How strict a comparison is. `looseUnits`: a one-letter unit may follow a number directly (`5m`). */
-export type EquivalenceOptions = { tol: number; looseUnits?: boolean };
+export type EquivalenceOptions = { tol: number; looseUnits?: boolean; close?: NumberRule | undefined };
+
+/** When two numbers match: the item's own rule (`math-forms/precision.ts`) when set, else the relative tolerance. */
+const closeRule = (opts: EquivalenceOptions): NumberRule =>
+  opts.close ?? ((a, b) => relClose(a, b, opts.tol));
 
 export type { Verdict } from "./math-forms/form.ts";
 
@@ -55,6 +62,8 @@ export type { Verdict } from "./math-forms/form.ts";
  * the pair or passes (null). Adding a form is one line here.
  */
 const FORMS: FormComparer[] = [
+  compareMatrices,
+  compareIntervals,
   compareDecimalComma,
   compareAssignments,
   compareStatements,
@@ -83,9 +92,9 @@ function evaluateNumberText(text: string): number {
  * Compare two raw numbers (as written, before any `%` is applied) allowing a percent or degree decoration on
  * either side: `50%` matches `0.5` and, as a missing unit, `50`; `30°` matches `30` and `π/6`.
  */
-function numbersMatch(p: number, dp: Decorated, g: number, dg: Decorated, tol: number): boolean {
+function numbersMatch(p: number, dp: Decorated, g: number, dg: Decorated, rule: NumberRule): boolean {
   const close = (a: number, b: number): boolean =>
-    a === b || (Number.isFinite(a) && Number.isFinite(b) && relClose(a, b, tol));
+    a === b || (Number.isFinite(a) && Number.isFinite(b) && rule(a, b));
   const sp = dp.percent ? p / 100 : p;
   const sg = dg.percent ? g / 100 : g;
   if (close(sp, sg)) return true;
@@ -124,11 +133,13 @@ function compareScalars(p: string, g: string, opts: EquivalenceOptions): Verdict
     if (Number.isFinite(qp.value) && Number.isFinite(qg.value)) {
       const a = toSI(qp.value, qp.unit);
       const b = toSI(qg.value, qg.unit);
-      return relClose(a, b, opts.tol) || a === b ? yes("numeric (units converted)") : no("numeric_mismatch");
+      return closeRule(opts)(a, b) || a === b ? yes("numeric (units converted)") : no("numeric_mismatch");
     }
   }
   if (Number.isFinite(qp.value) && Number.isFinite(qg.value)) {
-    return numbersMatch(qp.value, dp, qg.value, dg, opts.tol) ? yes("numeric") : no("numeric_mismatch");
+    return numbersMatch(qp.value, dp, qg.value, dg, closeRule(opts))
+      ? yes("numeric")
+      : no("numeric_mismatch");
   }
   if (qp.value === qg.value && Number.isNaN(qp.value) === false) return yes("numeric (infinite)");
   return compareSymbolic(plainToLatex(qp.text), plainToLatex(qg.text), opts.tol);
@@ -263,7 +274,7 @@ function compareAnswers(p: string, g: string, opts: EquivalenceOptions, depth: n
   const ng = parsePlainNumber(g);
   if (np && ng) {
     const raw = (n: typeof np): number => (n.percent ? n.value * 100 : n.value);
-    return numbersMatch(raw(np), splitDecorations(p), raw(ng), splitDecorations(g), opts.tol)
+    return numbersMatch(raw(np), splitDecorations(p), raw(ng), splitDecorations(g), closeRule(opts))
       ? yes("numeric")
       : no("numeric_mismatch");
   }

@@ -6,6 +6,7 @@
  * pair goes to an LLM or scores 0; here the rules decide.
  */
 import { answersEquivalent, type EquivalenceOptions } from "../equivalence.ts";
+import { numberRule } from "../math-forms/precision.ts";
 import type { Verifier, VerifyContext, VerifyResult } from "../types.ts";
 import { resolveChoice } from "./choice.ts";
 
@@ -69,8 +70,11 @@ export function verifyWithTolerance(
   pred: string,
   gold: string,
   ctx: VerifyContext,
-  opts: EquivalenceOptions,
+  domainOpts: EquivalenceOptions,
 ): VerifyResult {
+  // An item's own precision (decimal places, significant figures, a tolerance) replaces the domain's number rule.
+  const opts =
+    ctx.precision == null ? domainOpts : { ...domainOpts, close: numberRule(ctx.precision, domainOpts.tol) };
   try {
     if (pred.trim().length === 0) return { score: 0, correct: false, reason: "empty_prediction" };
     const choice = judgeChoice(pred, gold, ctx, opts);
