@@ -6,6 +6,7 @@ import {
   iouThresholdAt,
   rollDynamicSchedule,
 } from "./detection-schedule.ts";
+import { RewardPool } from "./pool.ts";
 import { type ScoreInput, scoreItem } from "./system.ts";
 
 const RISING = {
@@ -71,6 +72,16 @@ describe("applyIouSchedule", () => {
       reward: 0,
       reason: "IoU@0.9 0.0000: 0 of 1 gold objects found at IoU ≥ 0.9, 1 extra",
     });
+  });
+  it("the stamped threshold crosses the worker boundary of the reward pool", async () => {
+    const pool = new RewardPool({ workers: 1 });
+    try {
+      const steps = [0, 250].map((step) => applyIouSchedule([item({ id: step })], RISING, step)[0]!);
+      const results = await pool.score(steps);
+      expect(results.map((r) => r.correct)).toEqual([true, false]);
+    } finally {
+      await pool.close();
+    }
   });
   it("an item's own threshold wins, and other domains are left alone", () => {
     const [own, math] = applyIouSchedule(
