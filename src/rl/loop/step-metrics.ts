@@ -42,6 +42,11 @@ export const StepMetrics = z.object({
   /** Share of all sampled groups (every round) with signal. */
   sampledSignalRate: z.number(),
   invalidRate: z.number(),
+  /**
+   * Rollouts whose reward verifier threw (stage "verifier_error", reward 0): reward-code bugs, counted apart from
+   * wrong answers. Optional so metrics.jsonl of older runs still reads.
+   */
+  verifierErrors: z.number().int().optional(),
   ratioEma: z.number(),
   promptsSampled: z.number(),
   rounds: z.number(),
@@ -109,6 +114,7 @@ export function stepFigures(o: StepOutcome): StepMetrics {
     signalShare: o.kept.filter((g) => g.signal).length / o.batchPrompts,
     sampledSignalRate: o.groups.length > 0 ? 1 - invalid : 0,
     invalidRate: invalid,
+    verifierErrors: results.filter((r) => r.stage === "verifier_error").length,
     ratioEma: o.state.ratioEma.ema,
     promptsSampled: o.groups.length,
     rounds: o.rounds,

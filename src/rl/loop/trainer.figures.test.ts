@@ -35,6 +35,7 @@ const PINNED_STEP_FIGURES = [
   "signalShare",
   "sampledSignalRate",
   "invalidRate",
+  "verifierErrors",
   "ratioEma",
   "promptsSampled",
   "rounds",
@@ -182,6 +183,26 @@ describe("StepMetrics of one scripted step", () => {
     for (const key of Object.keys(metrics)) expect(PINNED_STEP_FIGURES).toContain(key);
     // the record is what the schema describes, no figure more (metrics.jsonl is read back through it)
     expect(StepMetricsSchema.strict().parse(metrics)).toEqual(metrics);
+  });
+
+  it("counts rollouts whose verifier threw apart from wrong answers (verifierErrors)", async () => {
+    const policy = scriptedPolicy({ group: () => ({ right: [true, false, false, false] }) });
+    const scored = scriptedScorer();
+    // the third rollout's verifier threw: reward 0, stage verifier_error; the other wrong ones are plain wrong
+    const scorer: Scorer = async (inputs) =>
+      (await scored(inputs)).map((r, k) =>
+        k === 2 ? { ...r, reward: 0, stage: "verifier_error", reason: "verifier error: boom" } : r,
+      );
+    const ctx = contextFor(
+      [stubItem("c1", "counting", 1)],
+      { batchPrompts: 1, groupSize: 4, refillRounds: 0, sampler: "uniform" },
+      policy,
+      scorer,
+    );
+    const { metrics } = await rlStep(ctx, 1);
+    expect(metrics.verifierErrors).toBe(1);
+    expect(metrics.accuracy).toEqual(close(1 / 4));
+    expect(metrics.reward).toEqual(close((1 + 2 * WRONG_REWARD) / 4));
   });
 
   it("pins every figure of the StepMetrics schema, and no other", () => {
