@@ -1,0 +1,74 @@
+/**
+ * The labelled tables of the interval, matrix and precision forms (`test/fixtures/math-equivalence/
+ * {intervals,matrices,precision}.jsonl`). Each pair goes through the whole reward path (format gate →
+ * anti-hacking → math verifier, with the row's `precision` as the item's own), so a form the verifier accepts but
+ * anti-hacking calls a hedge still fails here. Every pair must agree, with no false "equal".
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { box, r41 } from "../hacking-corpus.ts";
+import { scoreItem } from "../system.ts";
+import { verifyMath } from "../verifiers/math.ts";
+import type { ItemPrecision } from "./precision.ts";
+
+type Pair = { pred: string; gold: string; equal: boolean; note: string; precision?: ItemPrecision };
+
+const TABLES = ["intervals", "matrices", "precision"] as const;
+const DIR = new URL("../../../test/fixtures/math-equivalence/", import.meta.url);
+
+function readTable(name: string): Pair[] {
+  return readFileSync(new URL(`${name}.jsonl`, DIR), "utf8")
+    .split("\n")
+    .filter((line) => line.trim().length > 0)
+    .map((line) => JSON.parse(line) as Pair);
+}
+
+/** The reward system's verdict on one pair: a boxed GLM-4.1V response holding `pred`. */
+function judged(pair: Pair): { equal: boolean; reason: string } {
+  const r = scoreItem({
+    id: 0,
+    domain: "math",
+    answer: pair.gold,
+    response: r41("Work it out.", box(pair.pred)),
+    style: "4.1v",
+    precision: pair.precision,
+  });
+  return { equal: r.reward === 1, reason: `${r.stage}: ${r.reason ?? ""}` };
+}
+
+const tables = TABLES.map((name) => [name, readTable(name)] as const);
+
+describe("interval, matrix and precision tables", () => {
+  it("hold at least 100 pairs, equal and not-equal in balance", () => {
+    const all = tables.flatMap(([, pairs]) => pairs);
+    expect(all.length).toBeGreaterThanOrEqual(100);
+    const equal = all.filter((p) => p.equal).length / all.length;
+    expect(equal).toBeGreaterThan(0.4);
+    expect(equal).toBeLessThan(0.6);
+    for (const [, pairs] of tables) expect(pairs.some((p) => !p.equal)).toBe(true);
+  });
+
+  for (const [category, pairs] of tables) {
+    it(`${category}: every pair as labelled, no false "equal"`, () => {
+      const wrong = pairs
+        .map((pair) => ({ pair, got: judged(pair) }))
+        .filter(({ pair, got }) => got.equal !== pair.equal)
+        .map(
+          ({ pair, got }) =>
+            `${pair.equal ? "MISS" : "FALSE EQUAL"} ${JSON.stringify(pair.pred)} vs ${JSON.stringify(pair.gold)} (${pair.note}) → ${got.reason}`,
+        );
+      expect(wrong).toEqual([]);
+    });
+  }
+
+  // Anti-hacking reads `&` as a list separator, so a determinant with three columns offered for one number is
+  // "multiple_values" before the verifier sees it. When antihack-alternatives.ts skips typeset matrices, the
+  // second expectation fails: move the pair into matrices.jsonl then.
+  it("a 3×3 determinant against its value: the verifier accepts it, anti-hacking still refuses it", () => {
+    const pred = "\\begin{vmatrix}2&0&1\\\\1&3&2\\\\1&1&2\\end{vmatrix}";
+    expect(verifyMath(pred, "6", {})).toMatchObject({ correct: true, reason: "determinant" });
+    expect(judged({ pred, gold: "6", equal: true, note: "3x3 determinant" }).reason).toBe(
+      "hacking: hacking: multiple_values",
+    );
+  });
+});
