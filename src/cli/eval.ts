@@ -11,7 +11,7 @@ import { parseJsonl } from "../eval/records.ts";
 import { loadTask, TASK_NAMES } from "../eval/registry.ts";
 import { RESULTS_FILE, SAMPLES_FILE, writeEvalOutputs } from "../eval/results.ts";
 import { type RunRow, scoreTaskRun, type TaskRun } from "../eval/score-run.ts";
-import { type EvalTask, ExtractModeSchema } from "../eval/types.ts";
+import { type EvalTask, type ExtractMode, ExtractModeSchema } from "../eval/types.ts";
 import { GlmvError, isGlmvError } from "../util/errors.ts";
 import { choiceArg, numberArg, parseCliArgs } from "./args.ts";
 import type { Command } from "./command.ts";
@@ -168,21 +168,37 @@ async function runScore(argv: string[]): Promise<number> {
     });
   }
 
+  const { run, paths } = await scoreSavedResponses(task, responses, out, { extract, seed });
+  console.log(headlineLine(run));
+  console.log(`wrote ${paths.results}, ${paths.samples}, ${paths.report}`);
+  return EXIT_OK;
+}
+
+/**
+ * Score a JSONL of saved responses with `task`'s official rule and write results.json, samples.jsonl and
+ * report.html into `out` (`glmv eval score`, and `glmv rl`'s held-out responses through the harness).
+ * @example const { run } = await scoreSavedResponses(task, "runs/main/heldout-responses.jsonl", "runs/main/heldout", { extract: "auto" });
+ */
+export async function scoreSavedResponses(
+  task: EvalTask,
+  responses: string,
+  out: string,
+  opts: { extract: ExtractMode; seed?: number | undefined; model?: string | null },
+): Promise<{ run: TaskRun; paths: { results: string; samples: string; report: string } }> {
   const startedAt = new Date().toISOString();
   const rows = await readResponses(task, responses);
   if (rows.length === 0) throw new GlmvError("bad_input", "no responses in the file", { where: responses });
-  const { run, samples } = scoreTaskRun(task, rows, { extract, seed });
+  const { extract, seed } = opts;
+  const { run, samples } = scoreTaskRun(task, rows, { extract, ...(seed !== undefined ? { seed } : {}) });
   const meta = {
     glmvVersion: packageVersion(),
-    model: null,
-    settings: { responses: resolve(responses), task: task.name, extract, seed },
+    model: opts.model ?? null,
+    settings: { responses: resolve(responses), task: task.name, extract, seed: seed ?? null },
     startedAt,
     finishedAt: new Date().toISOString(),
   };
   const paths = await writeEvalOutputs(out, meta, [{ run, samples, items: rows.map((r) => r.item) }]);
-  console.log(headlineLine(run));
-  console.log(`wrote ${paths.results}, ${paths.samples}, ${paths.report}`);
-  return EXIT_OK;
+  return { run, paths };
 }
 
 async function runCompare(argv: string[]): Promise<number> {

@@ -6,6 +6,7 @@
  * `--policy tinker --url URL` runs the same job on a Tinker-API trainer (`glmv serve trainer`, SkyRL, Tinker);
  * `--policy openai --url URL --eval-only` evaluates a model served by vLLM/SGLang on the held-out items.
  */
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { TASK_FAMILIES } from "../data/tasks/types.ts";
@@ -191,6 +192,32 @@ function readRunConfig(dir: string) {
 }
 
 /** The run's result in one line. */
+/**
+ * The run's last held-out responses scored again by the eval harness's `synthetic` task into OUT/heldout/
+ * (results.json, samples.jsonl, report.html, as `glmv eval` writes them); a figure that disagrees with the
+ * run's own is a warning, since both apply the same reward system to the same responses.
+ */
+async function heldoutThroughHarness(outDir: string, summary: Summary): Promise<void> {
+  const { HELDOUT_RESPONSES } = await import("../rl/job/main-job-rl.ts");
+  const responses = join(outDir, HELDOUT_RESPONSES);
+  if (!existsSync(responses)) return;
+  const [{ loadTask }, { scoreSavedResponses }] = await Promise.all([
+    import("../eval/registry.ts"),
+    import("./eval.ts"),
+  ]);
+  const task = await loadTask("synthetic");
+  const { run, paths } = await scoreSavedResponses(task, responses, join(outDir, "heldout"), {
+    extract: "auto",
+  });
+  const harness = run.summary.accuracy ?? 0;
+  console.log(`held-out through the eval harness: ${(100 * harness).toFixed(1)}% → ${paths.results}`);
+  if (Math.abs(harness - summary.rl.accuracy) > 1e-9) {
+    console.error(
+      `warning: the eval harness scored the held-out responses ${harness}, the run ${summary.rl.accuracy}`,
+    );
+  }
+}
+
 const summaryLine = ({ sft, rl, control }: Summary) =>
   `RL ${(100 * rl.accuracy).toFixed(1)}% vs SFT ${(100 * sft.accuracy).toFixed(1)}% vs continued SFT ${control === null ? "(skipped)" : `${(100 * control.accuracy).toFixed(1)}%`}; signalShare ${rl.signalShare.toFixed(2)}, sampled signal rate ${rl.sampledSignalRate.toFixed(2)}`;
 
@@ -245,6 +272,7 @@ export const rlCommand: Command = {
       progress: (total, label) => createProgress(total, { label }),
     });
     console.log(`${summaryLine(summary)}; ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    await heldoutThroughHarness(outDir, summary);
     return 0;
   },
 };

@@ -44,7 +44,7 @@ export async function evaluateHeldout(
   items: readonly TaskItem[],
   config: RlConfig,
   { sampled }: { sampled: boolean },
-): Promise<HeldoutResult> {
+): Promise<HeldoutResult & { responses: string[] }> {
   const rl = config.rl;
   const opts = { style: rl.style, maxNewTokens: rl.maxNewTokens, thinkBudget: rl.thinkBudget };
   const report = await evaluateAccuracy(policy, items, { ...opts, seed: config.seed });
@@ -58,6 +58,7 @@ export async function evaluateHeldout(
     perLevel: accuracies(report.perLevel),
     ...(sampledAccuracy !== undefined ? { sampledAccuracy } : {}),
     items: report.n,
+    responses: report.results.map((r) => r.text),
   };
 }
 

@@ -27,7 +27,8 @@ export type MainJobEngine = {
     items: readonly TaskItem[],
     opts: SftRunOptions,
   ): Promise<{ steps: number; seconds: number }>;
-  evaluate(policy: Policy, items: readonly TaskItem[]): Promise<HeldoutResult>;
+  /** Held-out figures, and (optionally) each item's greedy response, for the eval harness's record of the run. */
+  evaluate(policy: Policy, items: readonly TaskItem[]): Promise<HeldoutResult & { responses?: string[] }>;
   toPrompt(item: TaskItem): PolicyPrompt;
   /**
    * Per item, the policy's probability of the item's reference response (its SFT target), for the

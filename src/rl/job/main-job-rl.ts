@@ -3,8 +3,10 @@
  * store, resumable and recorded in the store's meta (`rlPhase`), and the `--compare` continuation of RLCS to
  * uniform sampling's rollout budget (`compareAtUniformBudget`).
  */
+import { join } from "node:path";
 import { z } from "zod";
 import type { TaskItem } from "../../data/tasks/types.ts";
+import { writeFileAtomic } from "../../util/fs.ts";
 import type { RlConfig } from "../loop/config.ts";
 import type { Policy } from "../loop/policy.ts";
 import type { RunStore } from "../loop/run-store.ts";
@@ -14,6 +16,19 @@ import { initialPromptStats } from "../loop/trainer-phases.ts";
 import { type CompareResult, compareRuns, rolloutsToReach } from "./compare.ts";
 import { noSignalWarning, recordWarning } from "./main-job-checks.ts";
 import type { MainJobEngine, ProgressBars } from "./main-job-engine.ts";
+
+/** The last held-out evaluation's responses, one JSON line per item in the eval harness's `synthetic` records. */
+export const HELDOUT_RESPONSES = "heldout-responses.jsonl";
+
+/** Held-out items and their greedy responses as `glmv eval score --task synthetic` records. */
+export function heldoutRecords(items: readonly TaskItem[], responses: readonly string[]): string {
+  return items
+    .map((item, i) => {
+      const { id, family, domain, level, question, options, answer } = item;
+      return `${JSON.stringify({ id, family, domain, level, question, options, answer, response: responses[i] ?? "" })}\n`;
+    })
+    .join("");
+}
 
 /** The training pool and the held-out items of a run. */
 export type Suites = { train: TaskItem[]; heldout: TaskItem[] };
@@ -67,13 +82,18 @@ export async function rlPhase(job: RlJob, run: RlRun): Promise<RlPhaseResult> {
     await policy.load(job.sftDir);
     engine.resetOptimizer(policy);
     const steps = run.steps ?? config.rl.steps;
+    let lastResponses: string[] | undefined;
     const bar = job.progress?.(steps, label);
     await runRl(rlContext(job, run, policy, reward.score), {
       steps,
       until: run.until,
       store,
       resume: true,
-      evaluate: () => engine.evaluate(policy, job.suites.heldout),
+      evaluate: async () => {
+        const { responses, ...heldout } = await engine.evaluate(policy, job.suites.heldout);
+        lastResponses = responses;
+        return heldout;
+      },
       onStep: (m) => {
         bar?.tick();
         if (m.step === 1 && m.sampledSignalRate === 0) recordWarning(store, job.warn, noSignalWarning(label));
@@ -84,6 +104,13 @@ export async function rlPhase(job: RlJob, run: RlRun): Promise<RlPhaseResult> {
     const metrics = store.readStepMetrics();
     const last = metrics.filter((m) => m.heldout).at(-1);
     const heldout = last?.heldout ?? (await engine.evaluate(policy, job.suites.heldout));
+    // responses of the evaluation the figures came from (a resumed run whose last one predates the crash has none)
+    if (lastResponses && last?.heldout) {
+      await writeFileAtomic(
+        join(store.dir, HELDOUT_RESPONSES),
+        heldoutRecords(job.suites.heldout, lastResponses),
+      );
+    }
     const result = { heldout, seconds: metrics.reduce((s, m) => s + (m.timings.step ?? 0), 0) };
     store.setMeta(meta, result);
     return { ...result, metrics };
