@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { mulberry32 } from "../../util/rng.ts";
+import { answersEquivalent } from "../equivalence.ts";
 import { normalizeLatex } from "../normalize.ts";
 import { testFormContext } from "./form-context.fixture.ts";
 import { compareIntervals, parseRealSet } from "./intervals.ts";
@@ -91,5 +93,58 @@ describe("compareIntervals", () => {
     const g = normalizeLatex("\\left(\\frac{3}{5},\\frac{8}{3}\\right]");
     expect(compareIntervals(p, g, loose)?.equal).toBe(true);
     expect(compareIntervals(p, g, ctx)?.equal).toBe(false);
+  });
+});
+
+describe("random unions against their membership", () => {
+  type Piece = { lo: number; hi: number; loIn: boolean; hiIn: boolean };
+  const ENDS = [Number.NEGATIVE_INFINITY, -2, -1, 0, 1, 2, 3, Number.POSITIVE_INFINITY];
+  const PROBES = [-3, -2.5, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5];
+  const end = (v: number): string =>
+    v === Number.POSITIVE_INFINITY ? "\\infty" : v === Number.NEGATIVE_INFINITY ? "-\\infty" : `${v}`;
+  const contains = (set: Piece[], x: number): boolean =>
+    set.some((p) => (x > p.lo || (x === p.lo && p.loIn)) && (x < p.hi || (x === p.hi && p.hiIn)));
+  const asUnion = (set: Piece[]): string =>
+    set.map((p) => `${p.loIn ? "[" : "("}${end(p.lo)},${end(p.hi)}${p.hiIn ? "]" : ")"}`).join(" \\cup ");
+  /** The same set as inequalities joined by "or", when no piece is the whole line. */
+  const asInequalities = (set: Piece[]): string | null => {
+    const parts = set.map((p) => {
+      const lo = `${end(p.lo)} ${p.loIn ? "\\le" : "<"} `;
+      const hi = ` ${p.hiIn ? "\\le" : "<"} ${end(p.hi)}`;
+      if (!Number.isFinite(p.lo) && !Number.isFinite(p.hi)) return null;
+      return `${Number.isFinite(p.lo) ? lo : ""}x${Number.isFinite(p.hi) ? hi : ""}`;
+    });
+    return parts.every((x) => x !== null) ? parts.join(" \\text{ or } ") : null;
+  };
+
+  it("call two sets equal exactly when they contain the same points (no false equal, no miss)", () => {
+    const random = mulberry32(19);
+    const pick = (n: number): number => Math.floor(random() * n);
+    const randomSet = (): Piece[] =>
+      Array.from({ length: 1 + pick(2) }, () => {
+        const a = pick(ENDS.length - 1);
+        const b = a + 1 + pick(ENDS.length - 1 - a);
+        const [lo, hi] = [ENDS[a]!, ENDS[b]!];
+        return {
+          lo,
+          hi,
+          loIn: Number.isFinite(lo) && random() < 0.5,
+          hiIn: Number.isFinite(hi) && random() < 0.5,
+        };
+      });
+    const wrong: string[] = [];
+    for (let i = 0; i < 600; i++) {
+      const a = randomSet();
+      const b =
+        random() < 0.4
+          ? a.map((p) => ({ ...p, loIn: Number.isFinite(p.lo) && (random() < 0.2 ? !p.loIn : p.loIn) }))
+          : randomSet();
+      const pred = (random() < 0.5 ? asInequalities(a) : null) ?? asUnion(a);
+      const gold = asUnion(b);
+      const same = PROBES.every((x) => contains(a, x) === contains(b, x));
+      if (answersEquivalent(pred, gold, { tol: 1e-6 }).equal !== same)
+        wrong.push(`${pred} vs ${gold}: ${same}`);
+    }
+    expect(wrong).toEqual([]);
   });
 });
