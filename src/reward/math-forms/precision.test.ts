@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { box, r41 } from "../hacking-corpus.ts";
 import { scoreInputError } from "../item-schema.ts";
+import { RewardPool } from "../pool.ts";
+import { verifyMath } from "../verifiers/math.ts";
+import { verifyPhysics } from "../verifiers/physics.ts";
 import {
   describePrecision,
   type ItemPrecision,
@@ -113,5 +117,32 @@ describe("the item's precision field", () => {
     expect(error?.where).toBe("item.precision");
     expect(error?.message).toContain("math, physics and chemistry");
     expect(scoreInputError({ ...item, domain: "physics", precision: { sigFigs: 2 } }, "item")).toBeNull();
+  });
+});
+
+describe("an item's precision in the verifiers", () => {
+  it("replaces the fixed rule of math and physics when set, and only then", () => {
+    expect(verifyMath("1.449", "1.45", {}).correct).toBe(false);
+    expect(verifyMath("1.449", "1.45", { precision: 2 }).correct).toBe(true);
+    expect(verifyMath("1.449", "1.45", { precision: null }).correct).toBe(false);
+    expect(verifyPhysics("9.8 m/s^2", "9.81 m/s^2", { precision: { sigFigs: 2 } }).correct).toBe(true);
+    expect(verifyPhysics("9.7 m/s^2", "9.81 m/s^2", { precision: { sigFigs: 2 } }).correct).toBe(false);
+  });
+  it("reaches the verifier inside the reward pool's workers", async () => {
+    const pool = new RewardPool({ workers: 1 });
+    try {
+      const item = (precision: ItemPrecision | undefined) => ({
+        id: 1,
+        domain: "math" as const,
+        answer: "1.45",
+        response: r41("Round to two places.", box("1.449")),
+        style: "4.1v" as const,
+        precision,
+      });
+      const results = await pool.score([item(undefined), item(2), item({ decimals: 3 })]);
+      expect(results.map((r) => r.reward)).toEqual([0, 1, 0]);
+    } finally {
+      await pool.close();
+    }
   });
 });
