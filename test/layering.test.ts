@@ -38,12 +38,14 @@ const KNOWN_CYCLES = [
 const isModule = (name: string) =>
   /\.(ts|mts|mjs)$/.test(name) && !/\.test\.ts$/.test(name) && !/\.fixture\.ts$/.test(name);
 
-/** Every non-test module under `src/`, as a path relative to `src/` with `/` separators. */
-function sourceModules(dir = SRC): string[] {
+const isTestFile = (name: string) => /\.(test|fixture)\.ts$/.test(name);
+
+/** Every module under `src/` that `keep` accepts, as a path relative to `src/` with `/` separators. */
+function sourceModules(keep: (name: string) => boolean = isModule, dir = SRC): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === "assets" ? [] : sourceModules(path);
-    return isModule(entry.name) ? [relative(SRC, path).split(sep).join("/")] : [];
+    if (entry.isDirectory()) return entry.name === "assets" ? [] : sourceModules(keep, path);
+    return keep(entry.name) ? [relative(SRC, path).split(sep).join("/")] : [];
   });
 }
 
@@ -64,9 +66,12 @@ function importsOf(module: string): string[] {
     );
 }
 
-function importGraph(): Map<string, string[]> {
-  return new Map(sourceModules().map((m) => [m, importsOf(m)]));
+function importGraph(keep: (name: string) => boolean = isModule): Map<string, string[]> {
+  return new Map(sourceModules(keep).map((m) => [m, importsOf(m)]));
 }
+
+/** Unit tests beside their module may use the shared test helpers (`test/helpers/`), which sit outside `src/`. */
+const TEST_HELPERS = "../test/helpers/";
 
 /**
  * Inside `rl/`: the paper's algorithm (pure functions) imports nothing else of rl; the loop (step, run store,
@@ -186,6 +191,14 @@ describe("src/ layering", () => {
       "rl/engines/tinker/e.ts → rl/job/g.ts (rl/engines imports rl/job)",
       "rl/job/g.ts → rl/x.ts (no rl part for (rl root))",
     ]);
+  });
+
+  it("unit tests and fixtures in src/ follow the same rule (a test of two layers is an integration test: test/)", () => {
+    const tests = importGraph(isTestFile);
+    expect(tests.size).toBeGreaterThan(100);
+    const edges = new Map([...tests].map(([m, to]) => [m, to.filter((t) => !t.startsWith(TEST_HELPERS))]));
+    expect(wrongWayEdges(edges)).toEqual([]);
+    expect(wrongWayRlEdges(edges)).toEqual([]);
   });
 
   it("reports an upward and a sibling edge (the check itself works)", () => {

@@ -2,7 +2,7 @@
 // line, continued-SFT control plotted).
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { metricsAt } from "./report.fixture.ts";
+import { metricsAt } from "../loop/metrics.fixture.ts";
 import { renderReport } from "./report.ts";
 import type { Summary } from "./summary.ts";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildSuite } from "../../data/tasks/index.ts";
+import { metricsAt } from "../loop/metrics.fixture.ts";
 import type { RolloutRecord } from "../loop/trainer.ts";
-import { metricsAt } from "./report.fixture.ts";
 import { escapeHtml, expertLoadChart, renderReport, reportRollouts } from "./report.ts";
 
 describe("renderReport", () => {

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { metricsAt } from "../loop/metrics.fixture.ts";
 import { finishedSummary } from "./main-job-checks.ts";
-import { metricsAt } from "./report.fixture.ts";
 import { parseSummary, Summary, summarizeRun } from "./summary.ts";
 import type { FlatSummary } from "./summary-flat.ts";
 

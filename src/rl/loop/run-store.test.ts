@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { GlmvError } from "../../util/errors.ts";
 import { newPromptStats, observePrompt } from "../algorithm/curriculum.ts";
-import { metricsAt } from "../job/report.fixture.ts";
+import { metricsAt } from "./metrics.fixture.ts";
 import { RunStore } from "./run-store.ts";
 
 const Config = z.object({ seed: z.number().int().default(0), steps: z.number().int().positive() });

@@ -5,18 +5,18 @@
  * the local engine's `referenceLikelihood` and `promptFromItem`.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { promptFromItem } from "../../../data/task-encoding.ts";
-import { buildSuite } from "../../../data/tasks/suite.ts";
-import type { TaskItem } from "../../../data/tasks/types.ts";
-import { presetConfig } from "../../../model/config.ts";
-import { initParams } from "../../../model/params.ts";
-import { type GlmvTokenizer, loadTinyTokenizer } from "../../../model/tokenizer.ts";
-import { initTensorEngine } from "../../../tensor/engine.ts";
-import { createLocalEngine } from "../../job/local-engine.ts";
-import { parseRlConfig } from "../../loop/config.ts";
-import { initialTrainerState, type RlContext, rlStep, type Scorer } from "../../loop/trainer.ts";
-import { initialPromptStats } from "../../loop/trainer-phases.ts";
-import { LocalPolicy } from "./local-policy.ts";
+import { promptFromItem } from "../../src/data/task-encoding.ts";
+import { buildSuite } from "../../src/data/tasks/suite.ts";
+import type { TaskItem } from "../../src/data/tasks/types.ts";
+import { presetConfig } from "../../src/model/config.ts";
+import { initParams } from "../../src/model/params.ts";
+import { type GlmvTokenizer, loadTinyTokenizer } from "../../src/model/tokenizer.ts";
+import { LocalPolicy } from "../../src/rl/engines/local/local-policy.ts";
+import { createLocalEngine } from "../../src/rl/job/local-engine.ts";
+import { parseRlConfig } from "../../src/rl/loop/config.ts";
+import { initialTrainerState, type RlContext, rlStep, type Scorer } from "../../src/rl/loop/trainer.ts";
+import { initialPromptStats } from "../../src/rl/loop/trainer-phases.ts";
+import { initTensorEngine } from "../../src/tensor/engine.ts";
 
 const ITEMS: TaskItem[] = buildSuite({ seed: 4, perFamily: 12, families: ["counting"], split: "train" });
 

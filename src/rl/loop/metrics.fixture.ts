@@ -1,5 +1,5 @@
 /** Test fixture: the metrics record of RL step `step` as the trainer writes it (a held-out evaluation every 5). */
-import type { StepMetrics } from "../loop/trainer.ts";
+import type { StepMetrics } from "./trainer.ts";
 
 export const metricsAt = (step: number): StepMetrics => ({
   step,

@@ -3,21 +3,27 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { promptFromItem } from "../../../data/task-encoding.ts";
-import { buildSuite } from "../../../data/tasks/suite.ts";
-import { loadCheckpointDir } from "../../../model/checkpoint.ts";
-import { type GlmvConfig, presetConfig } from "../../../model/config.ts";
-import { expectedTensors } from "../../../model/config-tensors.ts";
-import { moeLayerIndices } from "../../../model/moe-balance.ts";
-import { initParams, type MoeLayerParams, paramsToNamed } from "../../../model/params.ts";
-import { type GlmvTokenizer, loadTinyTokenizer } from "../../../model/tokenizer.ts";
-import { initTensorEngine } from "../../../tensor/engine.ts";
-import { createLocalEngine } from "../../job/local-engine.ts";
-import { runMainJob } from "../../job/main-job.ts";
-import { parseRlConfig } from "../../loop/config.ts";
-import type { PolicyPrompt, Rollout, RolloutParams, UpdateBatch, UpdateParams } from "../../loop/policy.ts";
-import type { StepMetrics } from "../../loop/trainer.ts";
-import { LocalPolicy } from "./local-policy.ts";
+import { promptFromItem } from "../../src/data/task-encoding.ts";
+import { buildSuite } from "../../src/data/tasks/suite.ts";
+import { loadCheckpointDir } from "../../src/model/checkpoint.ts";
+import { type GlmvConfig, presetConfig } from "../../src/model/config.ts";
+import { expectedTensors } from "../../src/model/config-tensors.ts";
+import { moeLayerIndices } from "../../src/model/moe-balance.ts";
+import { initParams, type MoeLayerParams, paramsToNamed } from "../../src/model/params.ts";
+import { type GlmvTokenizer, loadTinyTokenizer } from "../../src/model/tokenizer.ts";
+import { LocalPolicy } from "../../src/rl/engines/local/local-policy.ts";
+import { createLocalEngine } from "../../src/rl/job/local-engine.ts";
+import { runMainJob } from "../../src/rl/job/main-job.ts";
+import { parseRlConfig } from "../../src/rl/loop/config.ts";
+import type {
+  PolicyPrompt,
+  Rollout,
+  RolloutParams,
+  UpdateBatch,
+  UpdateParams,
+} from "../../src/rl/loop/policy.ts";
+import type { StepMetrics } from "../../src/rl/loop/trainer.ts";
+import { initTensorEngine } from "../../src/tensor/engine.ts";
 
 let cfg: GlmvConfig;
 let tok: GlmvTokenizer;
