@@ -91,6 +91,30 @@ describe("request-level style and answer formats", () => {
     expect(own!.item.style).toBe("4.1v");
   });
 
+  it("passes every schema field through (precision, box frames, reward mode) and drops unknown extras", () => {
+    const math = { id: 2, domain: "math", answer: "3.14", response: "r", precision: 2 };
+    const fields = {
+      coords: "pixel",
+      imageSize: { width: 640, height: 480 },
+      boxReward: "threshold",
+      iouThreshold: 0.7,
+    };
+    const raw = {
+      id: 1,
+      domain: "grounding",
+      answer: "[[1,2,3,4]]",
+      response: "r",
+      ...fields,
+      extra: { deep: 1 },
+    };
+    const [{ item }, { item: mathItem }] = itemsOfScore([raw, math], "kept", "4.1v") as {
+      item: Record<string, unknown>;
+    }[] as [{ item: Record<string, unknown> }, { item: Record<string, unknown> }];
+    expect(item).toMatchObject(fields);
+    expect(item).not.toHaveProperty("extra");
+    expect(mathItem).toMatchObject({ precision: 2 });
+  });
+
   it("passes answerFormat through and leaves such responses as written (no GLM-V rebuild)", () => {
     const response = "48/2 = 24, 48+24 = 72\n#### 72";
     const [item] = itemsOfScore(

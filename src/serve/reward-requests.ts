@@ -156,7 +156,8 @@ function toServerItem(
   if (!parsed.success) throw scoreInputError(raw, field) ?? parseBody(ScoreInputSchema, raw, field);
   // Only the known fields go on to the workers: the schema keeps unknown extras, which could be anything
   // (a deeply nested value would be structured-cloned into every worker).
-  const { id, domain, answer, question, options, verifiable, answerFormat } = parsed.data;
+  const known = pickKnownFields(parsed.data);
+  const { answerFormat } = known;
   // The request's (or run's) style is the item's unless it names its own: the pool's default must not gate it.
   const style = parsed.data.style ?? runStyle;
   // Other answer formats define their own shape: rebuilding GLM-V tags around them would corrupt it.
@@ -164,19 +165,18 @@ function toServerItem(
     (answerFormat ?? "glmv") === "glmv"
       ? normalizeResponse(parsed.data.response, mode, style)
       : { response: parsed.data.response, rebuilt: false };
-  const item: ScoreInput = {
-    id,
-    domain,
-    response,
-    answer,
-    question,
-    options,
-    style,
-    verifiable,
-    answerFormat,
-  };
+  const item: ScoreInput = { ...known, response, style };
   return { item, rebuilt };
 }
+
+/** The schema's own fields of an item (precision, box frames, tool calls… included), none of its extras. */
+function pickKnownFields(data: Record<string, unknown>): ScoreInput {
+  const known: Record<string, unknown> = {};
+  for (const key of SCORE_INPUT_KEYS) if (data[key] !== undefined) known[key] = data[key];
+  return known as ScoreInput;
+}
+
+const SCORE_INPUT_KEYS = Object.keys(ScoreInputSchema.shape);
 
 /**
  * OpenRLHF request → items. `labels[i]` carries `domain`, `answer` and optionally `question`, `options`, `style`,
