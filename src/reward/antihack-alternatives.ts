@@ -100,6 +100,8 @@ export function isMultipleValues(pred: string, gold: string): boolean {
   if (!isSingleValue(gold)) return false;
   let p = stripAssignment(normalizeAnswer(pred));
   if (parsePlainNumber(p) !== null || numericValue(p) !== null) return false;
+  // A typeset matrix's `&` separates columns, not alternatives; the verifier decides (a vmatrix is one number).
+  if (p.includes("\\begin{")) return false;
   const g = numericValue(gold);
   const decimalComma = /^(-?\d+),(\d+)$/.exec(p);
   if (decimalComma && g !== null && sameValue(Number(`${decimalComma[1]}.${decimalComma[2]}`), g))

@@ -166,3 +166,17 @@ describe("items that expect a tool call (expectsToolCall)", () => {
     expect(ordinary).toMatchObject({ reward: 0, format: "tool_call" });
   });
 });
+
+describe("expectsToolCall in the item schema", () => {
+  it("is validated (a non-boolean is bad_input naming the field), not silently ignored", () => {
+    expect(() =>
+      scoreItem({
+        id: 1,
+        domain: "text",
+        answer: "x",
+        response: "r",
+        expectsToolCall: "yes" as unknown as boolean,
+      }),
+    ).toThrow(/expectsToolCall/);
+  });
+});

@@ -32,6 +32,8 @@ export const ScoreInputSchema = z
     iouThreshold: z.number().gt(0).lte(1).optional(),
     // Decimal places (MathVista's field) or a tolerance; null is "none" (MathVista's value for non-float items).
     precision: ItemPrecisionSchema.nullable().optional(),
+    // The answer is a tool call (compared by name and arguments); otherwise a tool call is not an answer.
+    expectsToolCall: z.boolean().optional(),
   })
   .refine((item) => item.verifiable !== false || (item.answerFormat ?? "glmv") === "glmv", {
     // Open-ended items are gated by the GLM-V format (no box allowed); the other formats exist to find one answer.

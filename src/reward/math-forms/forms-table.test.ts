@@ -61,14 +61,10 @@ describe("interval, matrix and precision tables", () => {
     });
   }
 
-  // Anti-hacking reads `&` as a list separator, so a determinant with three columns offered for one number is
-  // "multiple_values" before the verifier sees it. When antihack-alternatives.ts skips typeset matrices, the
-  // second expectation fails: move the pair into matrices.jsonl then.
-  it("a 3×3 determinant against its value: the verifier accepts it, anti-hacking still refuses it", () => {
+  it("a 3×3 determinant against its value passes anti-hacking (its `&` are columns) and the verifier", () => {
     const pred = "\\begin{vmatrix}2&0&1\\\\1&3&2\\\\1&1&2\\end{vmatrix}";
     expect(verifyMath(pred, "6", {})).toMatchObject({ correct: true, reason: "determinant" });
-    expect(judged({ pred, gold: "6", equal: true, note: "3x3 determinant" }).reason).toBe(
-      "hacking: hacking: multiple_values",
-    );
+    expect(judged({ pred, gold: "6", equal: true, note: "3x3 determinant" }).equal).toBe(true);
+    expect(judged({ pred, gold: "7", equal: false, note: "3x3 determinant, wrong value" }).equal).toBe(false);
   });
 });
