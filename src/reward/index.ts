@@ -53,6 +53,13 @@ export async function scoreItems(
 export { DOMAINS, type Domain, type ResponseStyle, STYLES } from "../model/domains.ts";
 export { extractAnswer, extractBoxedAnswer, extractGsm8kAnswer } from "./answer-formats.ts";
 export { cleanAnswer, stripBoxTokens, stripThinking } from "./clean.ts";
+export {
+  applyIouSchedule,
+  type IouSchedule,
+  IouScheduleSchema,
+  iouThresholdAt,
+  rollDynamicSchedule,
+} from "./detection-schedule.ts";
 export { ScoreInputSchema } from "./item-schema.ts";
 export {
   applyJudge,
