@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ResponseStyle } from "../model/domains.ts";
-import { gateResponse, stripStopTokens } from "./format.ts";
+import { gateResponse, prefillEmptyThink, stripStopTokens } from "./format.ts";
 
 const B = "<|begin_of_box|>";
 const E = "<|end_of_box|>";
@@ -208,5 +208,58 @@ describe("gateResponse: properties", () => {
     ];
     for (const input of inputs) expect(typeof gateResponse(input, "4.1v").format).toBe("string");
     for (const input of inputs) expect(typeof gateResponse(input, "4.5v").format).toBe("string");
+  });
+});
+
+describe("gateResponse: thinking off (GLM-4.5V/4.6V non-thinking mode)", () => {
+  // The chat template pre-filled `<think></think>` in the prompt: the completion is the answer text alone.
+  const off = { thinking: false } as const;
+
+  it("gates a completion without a think block as if the pre-filled empty one were there", () => {
+    const completion = `There are ${B}7${E} apples.`;
+    expect(gateResponse(completion, "4.5v", off)).toEqual({
+      format: "ok",
+      extracted: "7",
+      think: "",
+      answerRegion: completion,
+    });
+    expect(gateResponse(completion, "4.5v").format).toBe("missing_think");
+    expect(gateResponse(completion, "4.5v", { thinking: true }).format).toBe("missing_think");
+    // \boxed{} and trailing stop tokens as OpenRLHF keeps them; 4.1v's <answer> shape alike.
+    expect(gateResponse("So \\boxed{12}.<|user|>", "4.5v", off).extracted).toBe("12");
+    expect(gateResponse(`<answer>${B}3${E}</answer>`, "4.1v", off).extracted).toBe("3");
+  });
+
+  it("keeps every other check of the gate on such a completion", () => {
+    expect(gateResponse(`${B}3${E} or ${B}4${E}`, "4.5v", off).format).toBe("multiple_boxes");
+    expect(gateResponse("There are seven apples.", "4.5v", off).format).toBe("no_box");
+    expect(gateResponse(`<answer>${B}3${E}</answer>`, "4.5v", off).format).toBe("unexpected_answer_tags");
+    expect(gateResponse(`${B}3${E}`, "4.1v", off).format).toBe("missing_answer_tags");
+    expect(gateResponse(" <|endoftext|>", "4.5v", off).format).toBe("empty_response");
+  });
+
+  it("gates a completion that has a think block (or a stray think tag) the same either way", () => {
+    const cases = [
+      r45("count", `${B}7${E}`),
+      r41("count", `${B}7${E}`),
+      r45("count", "seven"),
+      `Well <think>count</think>${B}7${E}`,
+      `<think>count ${B}7${E}`,
+      `count</think>${B}7${E}`,
+      `${B}7${E}<THINK></THINK>`,
+      r45("a<think>b", `${B}7${E}`),
+    ];
+    for (const style of ["4.1v", "4.5v"] as const) {
+      for (const response of cases) {
+        expect(gateResponse(response, style, off)).toEqual(gateResponse(response, style));
+      }
+    }
+  });
+
+  it("prefillEmptyThink adds the empty block only to a non-empty completion with no think tag", () => {
+    expect(prefillEmptyThink(`So ${B}4${E}`)).toBe(`<think></think>So ${B}4${E}`);
+    expect(prefillEmptyThink("<think>a</think>4")).toBe("<think>a</think>4");
+    expect(prefillEmptyThink("a</THINK>4")).toBe("a</THINK>4");
+    expect(prefillEmptyThink(" <|endoftext|>")).toBe(" <|endoftext|>");
   });
 });

@@ -5,7 +5,8 @@
  * - 4.1v: `<think>…</think>` then `<answer>…</answer>` and nothing after; exactly one box inside the answer.
  * - 4.5v: `<think>…</think>` then the answer text with exactly one box; no `<answer>` tags. GLM-4.6V writes the
  *   same shape (one template family, vLLM/SGLang's glm45 parsers), so it is scored as 4.5v. With thinking off, both
- *   pre-fill an empty `<think></think>` in the prompt: score the completion with that pre-fill put back.
+ *   pre-fill an empty `<think></think>` in the prompt, so the completion holds none: `thinking: false` gates such a
+ *   completion with that pre-fill put back (`prefillEmptyThink`); one that writes its own think block is gated as is.
  * Boxes are `<|begin_of_box|>…<|end_of_box|>` or balanced `\boxed{…}`, counted together at every depth.
  */
 
@@ -30,6 +31,11 @@ export type GateResult = {
 export type GateOptions = {
   /** Longest accepted box content in characters (a box holding an essay is not an answer). */
   maxBoxChars?: number;
+  /**
+   * The run's thinking switch (default true). False: the prompt pre-filled an empty `<think></think>` (GLM-4.5V /
+   * 4.6V non-thinking mode), so a completion without any think tag is gated as if it started with it.
+   */
+  thinking?: boolean;
 };
 
 const DEFAULT_MAX_BOX_CHARS = 1000;
@@ -60,6 +66,19 @@ export function stripStopTokens(response: string): string {
     }
   }
   return s;
+}
+
+/**
+ * A thinking-off completion as the model saw it: `<think></think>` put in front when the completion (stop tokens
+ * aside) is not empty and holds neither think tag (in any case); otherwise the completion unchanged. A completion
+ * that writes its own think block, or a stray tag, is left for the gate to judge as written.
+ * @example prefillEmptyThink("So <|begin_of_box|>4<|end_of_box|>") // "<think></think>So <|begin_of_box|>4<|end_of_box|>"
+ * @example prefillEmptyThink("<think>a</think>4") // "<think>a</think>4"
+ */
+export function prefillEmptyThink(response: string): string {
+  if (stripStopTokens(response).length === 0) return response;
+  if (indexOfTag(response, THINK_OPEN) !== -1 || indexOfTag(response, THINK_CLOSE) !== -1) return response;
+  return `${THINK_OPEN}${THINK_CLOSE}${response}`;
 }
 
 /** Every box in a text (both kinds, all depths); never-closed openers are counted apart. */
@@ -116,15 +135,17 @@ function locateAnswer41(
 /**
  * Check a response's shape for `style` and extract its one boxed answer.
  * Trailing stop tokens and surrounding whitespace are ignored. A think block cut mid-sentence by forced
- * answering (an injected `</think>`) is normal and passes.
+ * answering (an injected `</think>`) is normal and passes. With `thinking: false`, a completion with no think tag
+ * is gated after `prefillEmptyThink` (the empty think block its prompt ended with).
  * @example
  * gateResponse("<think>2+2</think><answer><|begin_of_box|>4<|end_of_box|></answer>", "4.1v")
  * // { format: "ok", extracted: "4", think: "2+2", answerRegion: "<|begin_of_box|>4<|end_of_box|>" }
  */
 export function gateResponse(response: string, style: ResponseStyle, opts: GateOptions = {}): GateResult {
   const maxBoxChars = opts.maxBoxChars ?? DEFAULT_MAX_BOX_CHARS;
-  const text = stripStopTokens(response);
-  if (text.length === 0) return fail("empty_response", null, null);
+  const stripped = stripStopTokens(response);
+  if (stripped.length === 0) return fail("empty_response", null, null);
+  const text = opts.thinking === false ? prefillEmptyThink(stripped) : stripped;
 
   const open = indexOfTag(text, THINK_OPEN);
   if (open === -1) return fail("missing_think", null, null);

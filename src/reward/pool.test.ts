@@ -173,3 +173,31 @@ describe("RewardPool input validation", () => {
     }
   });
 });
+
+describe("RewardPool thinking switch", () => {
+  it("passes thinking: false to its workers: a completion without a think block is gated with the empty one", async () => {
+    // GLM-4.5V non-thinking mode: the prompt ended with `<think></think>`, the completion is the answer alone.
+    const item: ScoreInput = {
+      id: "off",
+      domain: "counting",
+      response: "There are <|begin_of_box|>3<|end_of_box|> apples.",
+      answer: "3",
+      style: "4.5v",
+    };
+    const withThink: ScoreInput = { ...item, id: "on", response: `<think>w</think>${item.response}` };
+    const off = new RewardPool({ workers: 1, thinking: false });
+    const on = new RewardPool({ workers: 1 });
+    try {
+      const [offResults, onResults] = await Promise.all([
+        off.score([item, withThink]),
+        on.score([item, withThink]),
+      ]);
+      expect(offResults[0]).toMatchObject({ reward: 1, format: "ok", extracted: "3", stage: "verify" });
+      expect(onResults[0]).toMatchObject({ reward: 0, format: "missing_think", stage: "format" });
+      expect(offResults[1]).toEqual(onResults[1]);
+      expect(offResults[1]).toMatchObject({ reward: 1 });
+    } finally {
+      await Promise.all([off.close(), on.close()]);
+    }
+  });
+});

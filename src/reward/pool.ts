@@ -33,6 +33,11 @@ export type RewardPoolOptions = {
   style?: ResponseStyle | undefined;
   /** Cap on boxed content length, passed to the format gate. */
   maxBoxChars?: number | undefined;
+  /**
+   * The run's thinking switch (`ScoreOptions.thinking`), default true: false gates a response without a think block
+   * as if the prompt's pre-filled `<think></think>` were there (GLM-4.5V/4.6V non-thinking mode).
+   */
+  thinking?: boolean | undefined;
   /** URL or path of a module exporting `verifiers` that replace built-in ones (tests inject a hanging verifier). */
   extraVerifiersModule?: string | URL | undefined;
   /** Heap cap of a worker in MB, so a runaway allocation kills one worker, not the process; default 1024. */
@@ -107,6 +112,7 @@ export class RewardPool {
       entry: ENTRY,
       style: opts.style,
       maxBoxChars: opts.maxBoxChars,
+      thinking: opts.thinking,
       extraVerifiersModule: extra === undefined ? undefined : toModuleUrl(extra),
     };
     if (!(this.deadlineMs > 0))

@@ -165,3 +165,48 @@ describe("scoreItem: input validation (the one item schema)", () => {
     );
   });
 });
+
+describe("scoreItem: thinking off (GLM-4.5V/4.6V non-thinking mode)", () => {
+  // What a client scores: the completion after the prompt's pre-filled `<think></think>`, so no think block.
+  const thinkingOff = `There are ${box("7")} apples.`;
+
+  it("scores a right thinking-off completion 1 with the switch and 0 (missing_think) without", () => {
+    expect(scoreItem(counting(thinkingOff), { style: "4.5v", thinking: false })).toMatchObject({
+      reward: 1,
+      correct: true,
+      format: "ok",
+      extracted: "7",
+      stage: "verify",
+    });
+    expect(scoreItem(counting(thinkingOff), { style: "4.5v" })).toMatchObject({
+      reward: 0,
+      format: "missing_think",
+      stage: "format",
+    });
+    expect(
+      scoreItem(counting(thinkingOff, { answer: "8" }), { style: "4.5v", thinking: false }),
+    ).toMatchObject({ reward: 0, correct: false, stage: "verify" });
+  });
+
+  it("scores a completion with a think block the same either way", () => {
+    for (const response of [r45("7"), r45("8"), r41("7"), `<think>count ${box("7")}`]) {
+      for (const style of ["4.1v", "4.5v"] as const) {
+        expect(scoreItem(counting(response), { style, thinking: false })).toEqual(
+          scoreItem(counting(response), { style }),
+        );
+      }
+    }
+  });
+
+  it("leaves anti-hacking, non-verifiable items and other answer formats as they were", () => {
+    const off = { style: "4.5v", thinking: false } as const;
+    expect(scoreItem(counting(`There are ${box("7 or 8")} apples.`), off)).toMatchObject({
+      reward: 0,
+      stage: "hacking",
+    });
+    const open = { domain: "text" as const, answer: "a cat", verifiable: false };
+    expect(scoreItem(counting("a cat", open), off)).toMatchObject({ reward: 1, extracted: "a cat" });
+    expect(scoreItem(counting(`It is ${box("a cat")}`, open), off)).toMatchObject({ stage: "spurious_box" });
+    expect(scoreItem(counting("#### 7", { answerFormat: "gsm8k" }), off)).toMatchObject({ reward: 1 });
+  });
+});

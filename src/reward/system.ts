@@ -46,6 +46,11 @@ export type ScoreOptions = {
   style?: ResponseStyle | undefined;
   /** Cap on boxed content length, passed to the format gate (long boxes are a hedging vector). */
   maxBoxChars?: number | undefined;
+  /**
+   * The run's thinking switch, passed to the format gate; default true. False (GLM-4.5V/4.6V non-thinking mode, whose
+   * prompt pre-fills an empty `<think></think>`): a response without a think block is gated as if it had that one.
+   */
+  thinking?: boolean | undefined;
   /** Verifier table; defaults to `VERIFIERS`. Tests swap single domains through the pool's extra module. */
   verifiers?: Record<Domain, Verifier> | undefined;
 };
@@ -129,7 +134,7 @@ function scoreToolCallAnswer(item: ScoreInput, calls: ToolCallExtraction): Score
 
 /** Open-ended item: no box allowed; the answer text itself is compared with the reference. */
 function scoreNonVerifiable(item: ScoreInput, style: ResponseStyle, opts: ScoreOptions): ScoredResult {
-  const gate = gateResponse(item.response, style, { maxBoxChars: opts.maxBoxChars });
+  const gate = gateResponse(item.response, style, { maxBoxChars: opts.maxBoxChars, thinking: opts.thinking });
   if (BOX_MARKER.test(item.response)) {
     return {
       ...zero("spurious_box", gate.format, gate.extracted, "boxed answer on a non-verifiable item"),
@@ -171,6 +176,7 @@ export function scoreValidItem(item: ScoreInput, opts: ScoreOptions = {}): Score
     const gate = extractAnswer(item.response, item.answerFormat ?? "glmv", style, {
       // A detection answer lists up to 100 objects; extra boxes cost in its verifier, not at the gate.
       maxBoxChars: opts.maxBoxChars ?? (item.domain === "grounding" ? MAX_DETECTION_CHARS : undefined),
+      thinking: opts.thinking,
     });
     if (gate.format !== "ok" || gate.extracted === null) {
       return zero("format", gate.format, gate.extracted, `format: ${gate.format}`);

@@ -9,6 +9,8 @@ export type WorkerData = {
   entry: string;
   style: ScoreOptions["style"];
   maxBoxChars: number | undefined;
+  /** The run's thinking switch (`ScoreOptions.thinking`); undefined is on. */
+  thinking: boolean | undefined;
   /** URL of a module exporting `verifiers: Partial<Record<Domain, Verifier>>` that replace the built-in ones. */
   extraVerifiersModule: string | undefined;
   /** Shared progress: `progressView` reads it. Written before each item so the pool can time it without a message. */

@@ -33,7 +33,12 @@ if (data.extraVerifiersModule !== undefined) {
   };
   verifiers = { ...VERIFIERS, ...extra.verifiers };
 }
-const options: ScoreOptions = { style: data.style, maxBoxChars: data.maxBoxChars, verifiers };
+const options: ScoreOptions = {
+  style: data.style,
+  maxBoxChars: data.maxBoxChars,
+  thinking: data.thinking,
+  verifiers,
+};
 
 /**
  * Run every verifier once on a numeric and a symbolic answer before reporting ready: lazy initialisation (the
