@@ -31,6 +31,9 @@ options:
   --deadline-ms N          hard deadline per item in ms (default 2000); a timeout is reward 0
   --special-tokens MODE    kept (OpenRLHF, default) | stripped (verl skip_special_tokens=True)
   --style 4.1v|4.5v        response style of the run (default 4.1v; an item's own "style" wins)
+  --no-thinking            responses were generated with thinking off (GLM-4.5V/4.6V: the prompt pre-filled an
+                           empty <think></think>): a response without a think block is scored as if it had that
+                           one; a /v1/score request's "thinking" wins
   --workers N              reward worker threads (default: available parallelism)
   --max-items N            most items per request (default 1024)
   --body-limit BYTES       largest request body (default 16777216)
@@ -106,6 +109,7 @@ async function runReward(argv: string[]): Promise<number> {
     "deadline-ms": { type: "string" },
     "special-tokens": { type: "string" },
     style: { type: "string" },
+    "no-thinking": { type: "boolean" },
     workers: { type: "string" },
     "max-items": { type: "string" },
     "body-limit": { type: "string" },
@@ -127,10 +131,12 @@ async function runReward(argv: string[]): Promise<number> {
     token,
     specialTokens,
     style,
+    thinking: values["no-thinking"] !== true,
     maxItems: intOption(values, "max-items", 1),
     bodyLimit: intOption(values, "body-limit", 1024),
     requestTimeoutMs: intOption(values, "request-timeout-ms", 1),
   };
+  // The server puts a thinking-off pre-fill back per request (a request may switch it): the pool keeps thinking on.
   const pool = new RewardPool({ deadlineMs, workers, style });
   const app = createRewardServer({ pool, ...serverOptions });
   try {

@@ -54,6 +54,34 @@ describe("normalizeResponse", () => {
   });
 });
 
+describe("normalizeResponse: thinking off", () => {
+  it("puts the pre-filled empty think back in front of kept text without think tags, nothing else", () => {
+    expect(normalizeResponse(`So ${B("4")}`, "kept", "4.5v", false)).toEqual({
+      response: `<think></think>So ${B("4")}`,
+      rebuilt: false,
+    });
+    const own = `<think>a</think>${B("4")}`;
+    expect(normalizeResponse(own, "kept", "4.5v", false)).toEqual({ response: own, rebuilt: false });
+    // A prompt that opened the thought (`</think>` only) still gets its `<think>`, as with thinking on.
+    expect(normalizeResponse(`a</think>${B("4")}`, "kept", "4.5v", false).response).toBe(
+      `<think>a</think>${B("4")}`,
+    );
+  });
+
+  it("reads tagless stripped text as all answer: its box, else its last line boxed", () => {
+    const lines = normalizeResponse("I count them.\nThere are three.\n3", "stripped", "4.5v", false);
+    expect(lines.rebuilt).toBe(true);
+    expect(gateResponse(lines.response, "4.5v")).toMatchObject({ format: "ok", extracted: "3", think: "" });
+    const boxed = normalizeResponse("It is \\boxed{3}.\nThat is all.", "stripped", "4.1v", false);
+    expect(gateResponse(boxed.response, "4.1v")).toMatchObject({ format: "ok", extracted: "3" });
+    // A box above the last line is the answer (the last line is not boxed as well); two boxes are two answers.
+    const two = normalizeResponse("\\boxed{3}\n4", "stripped", "4.5v", false);
+    expect(gateResponse(two.response, "4.5v").format).toBe("ok");
+    const hedge = normalizeResponse("\\boxed{3}\n\\boxed{4}", "stripped", "4.5v", false);
+    expect(gateResponse(hedge.response, "4.5v").format).toBe("multiple_boxes");
+  });
+});
+
 describe("request → items", () => {
   it("merges OpenRLHF labels (JSON strings or objects) with the cut response; only known fields pass", () => {
     const items = itemsOfGetReward(
@@ -163,6 +191,28 @@ describe("POST /v1/score through the real server", () => {
       items: [{ id: "b", domain: "counting", answer: "3", response: "<think>one, two, three</think>\n3" }],
     });
     expect(stripped.body.results[0]).toMatchObject({ id: "b", reward: 1, format: "ok", rebuilt: true });
+  });
+
+  it('scores a GLM-4.5V thinking-off completion 1 when the request says "thinking": false, 0 without', async () => {
+    const off = { id: "off", domain: "counting", answer: "3", response: `There are ${B("3")} apples.` };
+    const own = { id: "own", domain: "counting", answer: "3", response: `<think>1, 2, 3</think>${B("3")}` };
+    const request = { style: "4.5v", specialTokens: "kept", items: [off, own] };
+    const thinkingOff = await score({ ...request, thinking: false });
+    expect(thinkingOff.status).toBe(200);
+    expect(thinkingOff.body.results[0]).toMatchObject({ id: "off", reward: 1, format: "ok", rebuilt: false });
+    const thinkingOn = await score(request);
+    expect(thinkingOn.body.results[0]).toMatchObject({ id: "off", reward: 0, format: "missing_think" });
+    expect((await score({ ...request, thinking: true })).body.results[0]).toMatchObject({ reward: 0 });
+    // A completion with its own think block scores the same either way.
+    expect(thinkingOff.body.results[1]).toEqual(thinkingOn.body.results[1]);
+    expect(thinkingOn.body.results[1]).toMatchObject({ id: "own", reward: 1 });
+    const bad = await app.inject({
+      method: "POST",
+      url: "/v1/score",
+      payload: { ...request, thinking: "no" },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toMatch(/thinking/);
   });
 
   it("scores GSM8K and geometry3k formats by the item's answerFormat", async () => {

@@ -11,10 +11,16 @@
  * no longer check is the tag structure itself. When the think/answer tags survive but the box tokens did not (they
  * are special, the tags are not), the answer region's last line becomes the box. Results of rebuilt responses carry
  * `rebuilt: true`. Items with another `answerFormat` ("gsm8k", "boxed") have their own shape and pass as written.
+ *
+ * Thinking off (GLM-4.5V/4.6V non-thinking mode, the run's or the request's `thinking: false`): the prompt pre-filled
+ * an empty `<think></think>`, which OpenRLHF's prompt cut and OpenAI-style content both lose. It is put back in front
+ * of a response without think tags (kept text), and stripped text without tags is all answer (no reasoning above it):
+ * its box, or else its last line boxed.
  */
 import { z } from "zod";
 import { STYLES } from "../model/domains.ts";
 import { SPECIAL_TOKENS } from "../model/special-tokens.ts";
+import { prefillEmptyThink } from "../reward/format.ts";
 import { ScoreInputSchema, scoreInputError } from "../reward/item-schema.ts";
 import type { ScoreInput } from "../reward/system.ts";
 import { GlmvError } from "../util/errors.ts";
@@ -56,6 +62,8 @@ export const ScoreBody = z.object({
   items: z.array(z.unknown()).min(1),
   style: z.enum(STYLES).optional(),
   specialTokens: z.enum(SPECIAL_TOKEN_MODES).optional(),
+  /** False: the responses were generated with thinking off (an empty think pre-filled in the prompt). */
+  thinking: z.boolean().optional(),
 });
 
 /**
@@ -91,23 +99,30 @@ function boxLastLine(text: string): string {
 }
 
 /**
- * Bring a response to the gate's shape. A response whose `<think>` was part of the prompt gets it back; `kept` text
- * is otherwise unchanged. `stripped` text is rebuilt where decoding removed tags (see the module comment): without
- * think tags, the last line is the answer; with think tags but no box, the answer region's last line is the box.
+ * Bring a response to the gate's shape. A response whose `<think>` was part of the prompt gets it back, and with
+ * `thinking` false one without think tags gets the pre-filled `<think></think>` back; `kept` text is otherwise
+ * unchanged. `stripped` text is rebuilt where decoding removed tags (see the module comment): without think tags,
+ * the last line is the answer (and the lines above are the reasoning, unless thinking is off); with think tags but
+ * no box, the answer region's last line is the box.
  * @example normalizeResponse("2+2 is four.\n4", "stripped", "4.1v").response
  * // "<think>2+2 is four.</think><answer><|begin_of_box|>4<|end_of_box|></answer>"
+ * @example normalizeResponse("So <|begin_of_box|>4<|end_of_box|>", "kept", "4.5v", false).response
+ * // "<think></think>So <|begin_of_box|>4<|end_of_box|>"
  */
 export function normalizeResponse(
   text: string,
   mode: SpecialTokenMode,
   style: (typeof STYLES)[number],
+  thinking = true,
 ): { response: string; rebuilt: boolean } {
   // Some templates end the prompt with `<think>`: the model's text then starts inside the reasoning.
   const t = !text.includes(THINK_OPEN) && text.includes(THINK_CLOSE) ? `${THINK_OPEN}${text}` : text;
-  if (mode === "kept") return { response: t, rebuilt: false };
+  if (mode === "kept") return { response: thinking ? t : prefillEmptyThink(t), rebuilt: false };
   if (!hasThinkTags(t)) {
-    const [think, last] = splitLastLine(t);
-    const boxed = boxLastLine(last);
+    // Thinking off: nothing was reasoned, so every line is the answer's, and a box anywhere in it (`\boxed{…}` is
+    // plain text, it survives) is the answer's box.
+    const [think, last] = thinking ? splitLastLine(t) : ["", t];
+    const boxed = !thinking && hasBox(t) ? t : boxLastLine(last);
     const answer = style === "4.1v" ? `${ANSWER_OPEN}${boxed}${ANSWER_CLOSE}` : boxed;
     return { response: `${THINK_OPEN}${think}${THINK_CLOSE}${answer}`, rebuilt: true };
   }
@@ -145,12 +160,13 @@ function labelObject(label: string | Record<string, unknown>, i: number): Record
 /** A scored item plus whether its response was rebuilt from stripped text. */
 export type ServerItem = { item: ScoreInput; rebuilt: boolean };
 
-/** Parse an item with the `glmv reward score` schema; the response is normalised for `mode`. */
+/** Parse an item with the `glmv reward score` schema; the response is normalised for `mode` and `thinking`. */
 function toServerItem(
   raw: Record<string, unknown>,
   field: string,
   mode: SpecialTokenMode,
   runStyle: (typeof STYLES)[number],
+  thinking: boolean,
 ): ServerItem {
   const parsed = ScoreInputSchema.safeParse(raw);
   if (!parsed.success) throw scoreInputError(raw, field) ?? parseBody(ScoreInputSchema, raw, field);
@@ -163,7 +179,7 @@ function toServerItem(
   // Other answer formats define their own shape: rebuilding GLM-V tags around them would corrupt it.
   const { response, rebuilt } =
     (answerFormat ?? "glmv") === "glmv"
-      ? normalizeResponse(parsed.data.response, mode, style)
+      ? normalizeResponse(parsed.data.response, mode, style, thinking)
       : { response: parsed.data.response, rebuilt: false };
   const item: ScoreInput = { ...known, response, style };
   return { item, rebuilt };
@@ -180,12 +196,13 @@ const SCORE_INPUT_KEYS = Object.keys(ScoreInputSchema.shape);
 
 /**
  * OpenRLHF request → items. `labels[i]` carries `domain`, `answer` and optionally `question`, `options`, `style`,
- * `verifiable`, `id`; the response is cut from `query[i]` (see `responseOfQuery`).
+ * `verifiable`, `id`; the response is cut from `query[i]` (see `responseOfQuery`). `thinking` is the run's switch.
  */
 export function itemsOfGetReward(
   body: GetRewardBody,
   mode: SpecialTokenMode,
   runStyle: (typeof STYLES)[number],
+  thinking = true,
 ): ServerItem[] {
   if (body.labels.length !== body.query.length)
     throw new GlmvError("bad_input", `expected ${body.query.length} labels, got ${body.labels.length}`, {
@@ -198,19 +215,20 @@ export function itemsOfGetReward(
   return body.query.map((query, i) => {
     const label = labelObject(body.labels[i]!, i);
     const response = responseOfQuery(query, body.prompts?.[i]);
-    return toServerItem({ id: i, ...label, response }, `labels.${i}`, mode, runStyle);
+    return toServerItem({ id: i, ...label, response }, `labels.${i}`, mode, runStyle, thinking);
   });
 }
 
-/** glmv batch request → items (each validated with the `glmv reward score` line schema). */
+/** glmv batch request → items (each validated with the `glmv reward score` line schema); `thinking` as above. */
 export function itemsOfScore(
   items: readonly unknown[],
   mode: SpecialTokenMode,
   runStyle: (typeof STYLES)[number],
+  thinking = true,
 ): ServerItem[] {
   return items.map((raw, i) => {
     if (typeof raw !== "object" || raw === null || Array.isArray(raw))
       throw new GlmvError("bad_input", "item must be an object", { where: `items.${i}` });
-    return toServerItem(raw as Record<string, unknown>, `items.${i}`, mode, runStyle);
+    return toServerItem(raw as Record<string, unknown>, `items.${i}`, mode, runStyle, thinking);
   });
 }

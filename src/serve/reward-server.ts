@@ -3,7 +3,7 @@
  *
  * - `POST /get_reward` — OpenRLHF's remote reward protocol: `{query[], prompts[], labels[]}` →
  *   `{rewards[], scores[], extra_logs}`; `labels[i]` is JSON with the item's `domain`, `answer`, … .
- * - `POST /v1/score` — glmv batches: `{items[], style?, specialTokens?}` with the `glmv reward score` item fields →
+ * - `POST /v1/score` — glmv batches: `{items[], style?, specialTokens?, thinking?}` with the `glmv reward score` item fields →
  *   `{results[]}`. The verl `compute_score` shim and the TRL reward function call this.
  * - `GET /healthz`, `GET /metrics` (Prometheus text).
  *
@@ -40,6 +40,12 @@ export type RewardServerOptions = {
   specialTokens?: SpecialTokenMode | undefined;
   /** The run's response style; an item's own `style` wins. Default "4.1v". */
   style?: ResponseStyle | undefined;
+  /**
+   * The run's thinking switch; a `/v1/score` request's own `thinking` wins. Default true. False puts the prompt's
+   * pre-filled `<think></think>` back before scoring (`reward-requests.ts`), so the pool's own `thinking` stays on
+   * (were it off, a request could not switch thinking back on).
+   */
+  thinking?: boolean | undefined;
   /** Largest body in bytes; default 16 MiB (64 long responses fit). */
   bodyLimit?: number | undefined;
   /** Most items in one request; default 1024. */
@@ -139,9 +145,16 @@ export function createRewardServer(opts: RewardServerOptions): FastifyInstance {
   const slice = Math.max(16, 8 * pool.size);
   const mode = opts.specialTokens ?? "kept";
   const style = opts.style ?? "4.1v";
+  const thinking = opts.thinking ?? true;
   const maxItems = opts.maxItems ?? 1024;
 
-  app.get("/healthz", async () => ({ ok: true, workers: pool.size, deadlineMs: pool.deadlineMs, mode }));
+  app.get("/healthz", async () => ({
+    ok: true,
+    workers: pool.size,
+    deadlineMs: pool.deadlineMs,
+    mode,
+    thinking,
+  }));
 
   app.get("/metrics", async (_req, reply) =>
     reply.type("text/plain; version=0.0.4").send(renderMetrics(metrics)),
@@ -154,7 +167,7 @@ export function createRewardServer(opts: RewardServerOptions): FastifyInstance {
     body.labels.forEach((label, i) => {
       if (typeof label === "string") assertJsonDepth(label, MAX_JSON_DEPTH, `labels.${i}`);
     });
-    const items = itemsOfGetReward(body, mode, style);
+    const items = itemsOfGetReward(body, mode, style, thinking);
     const results = await scoreAll(score, items, metrics, slice);
     const rewards = results.map((r) => r.reward);
     const extra: ExtraLogs = {
@@ -170,7 +183,12 @@ export function createRewardServer(opts: RewardServerOptions): FastifyInstance {
   app.post("/v1/score", async (req) => {
     const body = parseBody(ScoreBody, req.body);
     checkCount(body.items.length, maxItems, "items");
-    const items = itemsOfScore(body.items, body.specialTokens ?? mode, body.style ?? style);
+    const items = itemsOfScore(
+      body.items,
+      body.specialTokens ?? mode,
+      body.style ?? style,
+      body.thinking ?? thinking,
+    );
     const results = await scoreAll(score, items, metrics, slice);
     return {
       results: results.map((r, i) => ({ id: items[i]!.item.id, ...r, rebuilt: items[i]!.rebuilt })),

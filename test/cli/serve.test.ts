@@ -36,6 +36,26 @@ describe("glmv serve", () => {
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
   }, 30_000);
+
+  it("--no-thinking scores a GLM-4.5V thinking-off completion (no think block) as if its empty one were there", async () => {
+    const { child, url } = await spawnGlmvServer(
+      ["serve", "reward", "--port", "0", "--workers", "1", "--style", "4.5v", "--no-thinking"],
+      "ignore",
+    );
+    try {
+      expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({ thinking: false });
+      const item = { id: 1, domain: "counting", answer: "3", response: "So <|begin_of_box|>3<|end_of_box|>" };
+      const res = await fetch(`${url}/v1/score`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ items: [item] }),
+      });
+      const { results } = (await res.json()) as { results: Record<string, unknown>[] };
+      expect(results[0]).toMatchObject({ reward: 1, format: "ok", extracted: "3" });
+    } finally {
+      await stop(child);
+    }
+  }, 30_000);
 });
 
 /** Stderr without the informational "N new prompts" line: what is left must be one line, and no stack trace. */

@@ -235,3 +235,43 @@ describe("over a real socket", () => {
     }
   });
 });
+
+describe("a server started with thinking off (glmv serve reward --no-thinking)", () => {
+  // GLM-4.5V's non-thinking prompt ends with the pre-filled empty thought; OpenRLHF cuts the response after it.
+  const OFF_PROMPT = "[gMASK]<sop><|user|>How many apples?/nothink<|assistant|>\n<think></think>\n";
+  let offPool: RewardPool;
+  let offApp: ReturnType<typeof createRewardServer>;
+  beforeAll(async () => {
+    offPool = new RewardPool({ workers: 1 });
+    offApp = createRewardServer({ pool: offPool, style: "4.5v", thinking: false });
+    await offApp.ready();
+  });
+  afterAll(async () => {
+    await offApp.close();
+    await offPool.close();
+  });
+
+  it("scores /get_reward thinking-off responses with the pre-fill put back; a request may switch it on", async () => {
+    const query = [`${OFF_PROMPT}There are ${box("3")} apples.<|user|>`, `${OFF_PROMPT}${box("2")}<|user|>`];
+    const body = {
+      query,
+      prompts: [OFF_PROMPT, OFF_PROMPT],
+      labels: [label("counting", "3"), label("counting", "3")],
+    };
+    const off = (await offApp.inject({ method: "POST", url: "/get_reward", payload: body })).json();
+    expect(off.rewards).toEqual([1, 0]);
+    expect(off.extra_logs.format_ok).toEqual([1, 1]);
+    // The same responses on the thinking-on server: no think block, so the gate says missing_think.
+    expect((await post("/get_reward", body)).json().extra_logs.format_ok).toEqual([0, 0]);
+    const item = { id: 1, domain: "counting", answer: "3", response: `There are ${box("3")} apples.` };
+    const score = async (payload: object) =>
+      (await offApp.inject({ method: "POST", url: "/v1/score", payload })).json().results[0];
+    expect(await score({ items: [item] })).toMatchObject({ reward: 1, format: "ok" });
+    expect(await score({ items: [item], thinking: true })).toMatchObject({
+      reward: 0,
+      format: "missing_think",
+    });
+    const health = (await offApp.inject({ method: "GET", url: "/healthz" })).json();
+    expect(health).toMatchObject({ ok: true, thinking: false });
+  });
+});
