@@ -1,5 +1,8 @@
-import { describe, expect, it } from "vitest";
-import { formatSummary, parseItemLine, summarize } from "./reward-score.ts";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it, vi } from "vitest";
+import { formatSummary, parseItemLine, rewardScoreCommand, summarize } from "./reward-score.ts";
 
 describe("parseItemLine / summarize", () => {
   it("names the offending field", () => {
@@ -63,5 +66,40 @@ describe("parseItemLine / summarize", () => {
     const table = formatSummary(rows).split("\n");
     expect(table[0]).toMatch(/format fails +verifier errors +judge errors$/);
     expect(table[3]).toMatch(/^total +3 +0\.000 +0\.0% +0 +0 +2 +0$/);
+  });
+});
+
+describe("glmv reward score --no-thinking", () => {
+  it("scores a GLM-4.5V thinking-off completion (no think block) 1 with the flag and 0 (missing_think) without", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "glmv-no-thinking-"));
+    const input = join(dir, "in.jsonl");
+    const box = (a: string) => `<|begin_of_box|>${a}<|end_of_box|>`;
+    const lines = [
+      { id: "off", domain: "counting", answer: "3", response: `There are ${box("3")} apples.` },
+      { id: "own", domain: "counting", answer: "3", response: `<think>1, 2, 3</think>${box("3")}` },
+    ];
+    writeFileSync(input, `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const score = async (flags: string[]) => {
+      const out = join(dir, `out${flags.length}.jsonl`);
+      const args = ["--in", input, "--out", out, "--style", "4.5v", "--workers", "1", ...flags];
+      expect(await rewardScoreCommand.run(args)).toBe(0);
+      return readFileSync(out, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    };
+    try {
+      const [off, own] = await score(["--no-thinking"]);
+      expect(off).toMatchObject({ id: "off", reward: 1, format: "ok", extracted: "3" });
+      const [offDefault, ownDefault] = await score([]);
+      expect(offDefault).toMatchObject({ id: "off", reward: 0, format: "missing_think" });
+      // A completion with its own think block scores the same either way.
+      expect(own).toEqual(ownDefault);
+      expect(own).toMatchObject({ reward: 1 });
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 });

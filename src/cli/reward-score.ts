@@ -1,5 +1,5 @@
 /**
- * `glmv reward score --in items.jsonl --out scored.jsonl [--style 4.1v|4.5v] [--deadline-ms N]`
+ * `glmv reward score --in items.jsonl --out scored.jsonl [--style 4.1v|4.5v] [--no-thinking] [--deadline-ms N]`
  * Scores every line through the worker pool. A malformed line becomes an output line with an `error` field and the
  * run goes on. Exit codes: 0 scored; 1 scoring or writing failed; 2 a usage or input mistake (bad options, an
  * unreadable --in, an unwritable or same-as-input --out, or no valid line at all — the output is still written).
@@ -34,6 +34,9 @@ options:
   --in PATH            input JSONL (required)
   --out PATH           output JSONL, written atomically (required; its folder must exist; not the --in file)
   --style 4.1v|4.5v    response style of the run (default 4.1v; an item's own "style" wins)
+  --no-thinking        the responses were generated with thinking off (GLM-4.5V/4.6V non-thinking mode: the prompt
+                       pre-filled an empty <think></think>): a response without a think block is scored as if it
+                       had that one; a response with its own think block is scored as written
   --deadline-ms N      hard deadline per item in ms (default 2000)
   --workers N          worker threads, 1 to ${MAX_WORKERS} on this machine (default: available parallelism)
   --judge-config PATH  JSON LLM-judge config {"judges":[{"url","model","apiKey"?}],…} (default: no judge)
@@ -182,6 +185,7 @@ type Args = {
   in: string;
   out: string;
   style: "4.1v" | "4.5v";
+  thinking: boolean;
   deadlineMs: number;
   workers?: number;
   judgeConfig?: string;
@@ -193,6 +197,7 @@ function parseScoreArgs(argv: string[]): Args | string | null {
     in: { type: "string" },
     out: { type: "string" },
     style: { type: "string", default: "4.1v" },
+    "no-thinking": { type: "boolean", default: false },
     "deadline-ms": { type: "string", default: "2000" },
     workers: { type: "string" },
     "judge-config": { type: "string" },
@@ -207,7 +212,13 @@ function parseScoreArgs(argv: string[]): Args | string | null {
   const workers = numberArgOrMessage(values, "workers", { integer: true, min: 1, max: MAX_WORKERS });
   if (typeof workers === "string")
     return `${workers} (at most 4 per core on this ${availableParallelism()}-core machine, 64 in all)`;
-  const args: Args = { in: values.in, out: values.out, style, deadlineMs: deadlineMs.value! };
+  const args: Args = {
+    in: values.in,
+    out: values.out,
+    style,
+    thinking: values["no-thinking"] !== true,
+    deadlineMs: deadlineMs.value!,
+  };
   if (workers.value !== undefined) args.workers = workers.value;
   if (typeof values["judge-config"] === "string") args.judgeConfig = values["judge-config"];
   return args;
@@ -279,7 +290,12 @@ async function run(argv: string[]): Promise<number> {
   let results: ScoredResult[] = [];
   if (items.length > 0) {
     const progress = createProgress(items.length, { label: "scoring" });
-    const pool = new RewardPool({ deadlineMs: args.deadlineMs, style: args.style, workers: args.workers });
+    const pool = new RewardPool({
+      deadlineMs: args.deadlineMs,
+      style: args.style,
+      thinking: args.thinking,
+      workers: args.workers,
+    });
     try {
       results = await pool.score(items, { onResult: () => progress.tick() });
       if (judge) results = await applyJudge(items, results, judge);
