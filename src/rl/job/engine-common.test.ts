@@ -3,7 +3,7 @@ import { sftTarget } from "../../data/tasks/cot.ts";
 import { buildSuite } from "../../data/tasks/suite.ts";
 import { parseRlConfig } from "../loop/config.ts";
 import { textPolicy } from "../loop/text-policy.fixture.ts";
-import { evaluateHeldout, median } from "./engine-common.ts";
+import { evaluateHeldout, median, rewardScorer } from "./engine-common.ts";
 
 const items = buildSuite({ seed: 2, perFamily: 4, families: ["counting"], levels: [1, 2], split: "heldout" });
 
@@ -25,6 +25,10 @@ describe("evaluateHeldout", () => {
       perFamily: { counting: 1 },
       perLevel: { "1": 1, "2": 1 },
       items: 4,
+      // The greedy responses, kept for the eval harness's held-out report.
+      responses: items.map((item) =>
+        sftTarget({ cot: item.cot, responseAnswer: item.responseAnswer }, "4.1v"),
+      ),
     });
     expect(a.calls.map((c) => c.params.temperature)).toEqual([0]);
 
@@ -41,5 +45,30 @@ describe("evaluateHeldout", () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(3);
     expect(median([])).toBeUndefined();
+  });
+});
+
+describe("rewardScorer", () => {
+  // A GLM-4.5V non-thinking rollout: the prompt pre-filled `<think></think>`, the completion is the answer alone.
+  const rollout = {
+    id: "r",
+    domain: "counting" as const,
+    answer: "3",
+    response: "There are <|begin_of_box|>3<|end_of_box|> apples.",
+  };
+
+  it("scores with the run's rl.thinking: off gates a rollout without a think block as if the empty one were there", async () => {
+    const scoreWith = async (rl: { thinking?: boolean }) => {
+      const scorer = rewardScorer(parseRlConfig({ rl: { style: "4.5v", ...rl } }))();
+      try {
+        return (await scorer.score([rollout]))[0];
+      } finally {
+        await scorer.close();
+      }
+    };
+    expect(parseRlConfig({}).rl.thinking).toBe(true);
+    const [off, on] = await Promise.all([scoreWith({ thinking: false }), scoreWith({})]);
+    expect(off).toMatchObject({ reward: 1, format: "ok", extracted: "3" });
+    expect(on).toMatchObject({ reward: 0, format: "missing_think" });
   });
 });

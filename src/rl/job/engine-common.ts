@@ -70,6 +70,7 @@ export const rewardScorer =
       workers: config.rl.rewardWorkers,
       deadlineMs: config.rl.rewardDeadlineMs,
       style: config.rl.style,
+      thinking: config.rl.thinking,
     });
     return { score: (inputs) => pool.score(inputs), close: () => pool.close() };
   };

@@ -87,6 +87,11 @@ export const RlLoopConfig = z.strictObject({
   /** New tokens before force-answering injects `</think>`. */
   thinkBudget: z.number().int().min(0).default(30),
   style: z.enum(STYLES).default("4.1v"),
+  /**
+   * Thinking on (the default) or off (GLM-4.5V/4.6V non-thinking mode, whose prompt pre-fills an empty
+   * `<think></think>`): off, the reward pool scores a rollout without a think block as if it had that one.
+   */
+  thinking: z.boolean().default(true),
   sampler: z.enum(SAMPLERS).default("rlcs"),
   /** Extra sampling rounds when too few groups have signal (design.md: up to 3). */
   refillRounds: z.number().int().min(0).default(3),
