@@ -38,6 +38,10 @@ describe("evaluateHeldout figures", () => {
       perLevel: { "1": close(1), "2": close(1 / 3) },
       sampledAccuracy: close(1 / 6),
       items: 6,
+      // the greedy responses, in item order (the eval harness rescores them: test/rl/heldout-harness.test.ts)
+      responses: items.map((i) =>
+        sftTarget({ cot: "", responseAnswer: greedyRight.has(i.id) ? "1" : "2" }, "4.1v"),
+      ),
     });
   });
 });
