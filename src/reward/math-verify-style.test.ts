@@ -15,7 +15,7 @@ type Pair = { pred: string; gold: string; equal: boolean; kind: string; note?: s
 const PAIRS_FILE = new URL("../../test/fixtures/math-verify-style/pairs.jsonl", import.meta.url);
 
 /** Agreement measured when the set was frozen (489 pairs): raise it when glmv closes a miss, never lower it. */
-const PINNED_AGREEMENT = 484;
+const PINNED_AGREEMENT = 485;
 
 /**
  * Pairs glmv calls equal against the Math-Verify label, by a deliberate reward convention: before `\approx`

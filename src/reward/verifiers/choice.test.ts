@@ -138,3 +138,13 @@ describe("resolveChoice: lead-in before option text", () => {
     expect(resolveChoice("The answer is 42", OPTS)).toBe("B");
   });
 });
+
+describe("TeX styling around a letter", () => {
+  it("reads \\textbf{B}, \\mathrm{(C)} and \\text{D} as the letter, and styling inside a longer answer not at all", () => {
+    const options = ["1", "2", "3", "4"];
+    expect(resolveChoices("\\textbf{B}", options)).toEqual(["B"]);
+    expect(resolveChoices("\\mathrm{(C)}", options)).toEqual(["C"]);
+    expect(resolveChoices("\\text{D}", options)).toEqual(["D"]);
+    expect(resolveChoices("\\textbf{E}", options)).toBeNull();
+  });
+});

@@ -87,6 +87,12 @@ function letterSet(s: string, allowed: Set<string> | null): string[] | null {
   return letters.sort();
 }
 
+/** `\textbf{B}`, `\mathrm{(C)}`, `\text{D}`: TeX styling around a whole answer says nothing about which option. */
+function unwrapTexStyle(s: string): string {
+  const m = /^\s*\\(?:text|textbf|textit|mathbf|mathrm|mathit|boldsymbol)\s*\{([^{}]*)\}\s*$/.exec(s);
+  return m ? m[1]! : s;
+}
+
 /**
  * All option letters an answer designates, sorted ("A, C" → ["A", "C"]), or null when it designates none or
  * contradicts itself ("B) 17" where 17 is option C's text).
@@ -95,8 +101,7 @@ function letterSet(s: string, allowed: Set<string> | null): string[] | null {
 export function resolveChoices(pred: string, options: Options): string[] | null {
   const entries = optionEntries(options);
   const allowed = entries.length > 0 ? new Set(entries.map((e) => e.letter)) : null;
-  const trimmed = pred
-    .normalize("NFKC")
+  const trimmed = unwrapTexStyle(pred.normalize("NFKC"))
     .trim()
     .replace(/[.。!！]+$/, "")
     .trim();
