@@ -255,6 +255,25 @@ export function parseItems(text: string): {
   return { outLines, valid };
 }
 
+/** Score the valid items in a worker pool (with a progress bar), then the judge where one is configured. */
+async function scoreWithPool(
+  items: ScoreInput[],
+  args: Pick<Args, "deadlineMs" | "style" | "thinking" | "workers">,
+  judge: Exclude<Awaited<ReturnType<typeof loadJudge>>, string>,
+): Promise<ScoredResult[]> {
+  if (items.length === 0) return [];
+  const progress = createProgress(items.length, { label: "scoring" });
+  const { deadlineMs, style, thinking, workers } = args;
+  const pool = new RewardPool({ deadlineMs, style, thinking, workers });
+  try {
+    const results = await pool.score(items, { onResult: () => progress.tick() });
+    return judge ? await applyJudge(items, results, judge) : results;
+  } finally {
+    progress.stop();
+    await pool.close();
+  }
+}
+
 async function run(argv: string[]): Promise<number> {
   const args = parseScoreArgs(argv);
   if (args === null) {
@@ -287,23 +306,7 @@ async function run(argv: string[]): Promise<number> {
 
   const { outLines, valid } = parseItems(text);
   const items = valid.map((v) => v.item);
-  let results: ScoredResult[] = [];
-  if (items.length > 0) {
-    const progress = createProgress(items.length, { label: "scoring" });
-    const pool = new RewardPool({
-      deadlineMs: args.deadlineMs,
-      style: args.style,
-      thinking: args.thinking,
-      workers: args.workers,
-    });
-    try {
-      results = await pool.score(items, { onResult: () => progress.tick() });
-      if (judge) results = await applyJudge(items, results, judge);
-    } finally {
-      progress.stop();
-      await pool.close();
-    }
-  }
+  const results = await scoreWithPool(items, args, judge);
   valid.forEach((v, k) => {
     outLines[v.slot] = { ...v.raw, ...results[k]! };
   });
