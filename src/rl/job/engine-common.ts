@@ -46,7 +46,12 @@ export async function evaluateHeldout(
   { sampled }: { sampled: boolean },
 ): Promise<HeldoutResult & { responses: string[] }> {
   const rl = config.rl;
-  const opts = { style: rl.style, maxNewTokens: rl.maxNewTokens, thinkBudget: rl.thinkBudget };
+  const opts = {
+    style: rl.style,
+    maxNewTokens: rl.maxNewTokens,
+    thinkBudget: rl.thinkBudget,
+    thinking: rl.thinking,
+  };
   const report = await evaluateAccuracy(policy, items, { ...opts, seed: config.seed });
   const sampledAccuracy = sampled
     ? (await evaluateAccuracy(policy, items, { ...opts, seed: config.seed + 1, temperature: rl.temperature }))

@@ -10,6 +10,16 @@ const items = buildSuite({ seed: 4, perFamily: 4, families: ["counting", "math"]
 const scriptedPolicy = (answers: Map<string, string>) => textPolicy((p) => answers.get(p.id) ?? "");
 
 describe("evaluateAccuracy", () => {
+  it("with thinking: false, scores completions without a think block (the prompt pre-filled it)", async () => {
+    // GLM-4.5V non-thinking: the completion is the boxed answer alone
+    const answers = new Map(items.map((i) => [i.id, `<|begin_of_box|>${i.responseAnswer}<|end_of_box|>`]));
+    const opts = { style: "4.5v" as const, maxNewTokens: 16 };
+    const off = await evaluateAccuracy(scriptedPolicy(answers).policy, items, { ...opts, thinking: false });
+    const on = await evaluateAccuracy(scriptedPolicy(answers).policy, items, opts);
+    expect(off.accuracy).toBe(1);
+    expect(on.accuracy).toBe(0);
+  });
+
   it("decodes greedily once per item and scores with the reward system, per family", async () => {
     // counting: all correct; math: first two correct, one wrong answer, one without the format
     const answers = new Map<string, string>();

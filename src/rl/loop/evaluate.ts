@@ -37,6 +37,8 @@ export type EvaluateOptions = {
   score?: Scorer;
   /** 0 (default) decodes greedily; the rollout temperature measures the sampling policy RL optimises. */
   temperature?: number;
+  /** false: responses have no think block (thinking off pre-fills an empty one in the prompt; reward `thinking`). */
+  thinking?: boolean;
 };
 
 /** Score inputs of items and their one response each, ids the items' (gold answer, question and options). */
@@ -122,6 +124,7 @@ export async function evaluateAccuracy(
   });
   const texts = groups.map((g) => g[0]?.text ?? "");
   const inputs = heldoutScoreInputs(items, texts, opts.style);
-  const score: Scorer = opts.score ?? (async (xs) => xs.map((x) => scoreItem(x, { style: opts.style })));
+  const scoreOptions = { style: opts.style, ...(opts.thinking === false ? { thinking: false } : {}) };
+  const score: Scorer = opts.score ?? (async (xs) => xs.map((x) => scoreItem(x, scoreOptions)));
   return summarizeAccuracy(items, await score(inputs), texts);
 }
