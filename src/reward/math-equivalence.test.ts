@@ -4,12 +4,8 @@
  * the whole reward path (format gate → anti-hacking → math verifier), so a form the verifier accepts but
  * anti-hacking calls a hedge still fails here. The table must agree 100%, with no false "equal".
  */
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { box, r41 } from "./hacking-corpus.ts";
-import { scoreItem } from "./system.ts";
-
-type Pair = { pred: string; gold: string; equal: boolean; note: string };
+import { judgeMathPair as judged, type MathPair as Pair, readMathPairs } from "./math-pairs.fixture.ts";
 
 const DIR = new URL("../../test/fixtures/math-equivalence/", import.meta.url);
 
@@ -17,27 +13,8 @@ const DIR = new URL("../../test/fixtures/math-equivalence/", import.meta.url);
 const CATEGORIES = ["chains", "labels", "number-format", "sets"] as const;
 
 /** Each category's table as (category, pairs). */
-function loadMathEquivalenceTables(): [string, Pair[]][] {
-  return CATEGORIES.map((name) => [
-    name,
-    readFileSync(new URL(`${name}.jsonl`, DIR), "utf8")
-      .split("\n")
-      .filter((line) => line.trim().length > 0)
-      .map((line) => JSON.parse(line) as Pair),
-  ]);
-}
-
-/** The reward system's verdict on one pair: a boxed GLM-4.1V response holding `pred`. */
-function judged(pair: Pair): { equal: boolean; reason: string } {
-  const r = scoreItem({
-    id: 0,
-    domain: "math",
-    answer: pair.gold,
-    response: r41("Work it out.", box(pair.pred)),
-    style: "4.1v",
-  });
-  return { equal: r.reward === 1, reason: `${r.stage}: ${r.reason ?? ""}` };
-}
+const loadMathEquivalenceTables = (): [string, Pair[]][] =>
+  CATEGORIES.map((name) => [name, readMathPairs(new URL(`${name}.jsonl`, DIR))]);
 
 const tables = loadMathEquivalenceTables();
 

@@ -5,12 +5,10 @@
  * agreement, a new false "equal" fails outright. Each pair goes through the whole reward path (format gate →
  * anti-hacking → math verifier) as a boxed GLM-4.1V response.
  */
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { box, r41 } from "./hacking-corpus.ts";
-import { scoreItem } from "./system.ts";
+import { judgeMathPair as judged, type MathPair, readMathPairs } from "./math-pairs.fixture.ts";
 
-type Pair = { pred: string; gold: string; equal: boolean; kind: string; note?: string };
+type Pair = MathPair & { kind: string };
 
 const PAIRS_FILE = new URL("../../test/fixtures/math-verify-style/pairs.jsonl", import.meta.url);
 
@@ -27,24 +25,7 @@ const KNOWN_CONVENTION_FALSE_EQUAL = [
   String.raw`\sqrt{2}\approx 1.41 vs \sqrt{2}`,
 ];
 
-function loadPairs(): Pair[] {
-  return readFileSync(PAIRS_FILE, "utf8")
-    .split("\n")
-    .filter((line) => line.trim().length > 0)
-    .map((line) => JSON.parse(line) as Pair);
-}
-
-/** The reward system's verdict on one pair: a boxed GLM-4.1V response holding `pred`, scored against `gold`. */
-function judged(pair: Pair): { equal: boolean; reason: string } {
-  const r = scoreItem({
-    id: 0,
-    domain: "math",
-    answer: pair.gold,
-    response: r41("Work it out.", box(pair.pred)),
-    style: "4.1v",
-  });
-  return { equal: r.reward === 1, reason: `${r.stage}: ${r.reason ?? ""}` };
-}
+const loadPairs = (): Pair[] => readMathPairs(PAIRS_FILE) as Pair[];
 
 const pairs = loadPairs();
 const verdicts = pairs.map((pair) => ({ pair, got: judged(pair) }));

@@ -4,37 +4,14 @@
  * anti-hacking → math verifier, with the row's `precision` as the item's own), so a form the verifier accepts but
  * anti-hacking calls a hedge still fails here. Every pair must agree, with no false "equal".
  */
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { box, r41 } from "../hacking-corpus.ts";
-import { scoreItem } from "../system.ts";
+import { judgeMathPair as judged, type MathPair as Pair, readMathPairs } from "../math-pairs.fixture.ts";
 import { verifyMath } from "../verifiers/math.ts";
-import type { ItemPrecision } from "./precision.ts";
-
-type Pair = { pred: string; gold: string; equal: boolean; note: string; precision?: ItemPrecision };
 
 const TABLES = ["intervals", "matrices", "precision"] as const;
 const DIR = new URL("../../../test/fixtures/math-equivalence/", import.meta.url);
 
-function readTable(name: string): Pair[] {
-  return readFileSync(new URL(`${name}.jsonl`, DIR), "utf8")
-    .split("\n")
-    .filter((line) => line.trim().length > 0)
-    .map((line) => JSON.parse(line) as Pair);
-}
-
-/** The reward system's verdict on one pair: a boxed GLM-4.1V response holding `pred`. */
-function judged(pair: Pair): { equal: boolean; reason: string } {
-  const r = scoreItem({
-    id: 0,
-    domain: "math",
-    answer: pair.gold,
-    response: r41("Work it out.", box(pair.pred)),
-    style: "4.1v",
-    precision: pair.precision,
-  });
-  return { equal: r.reward === 1, reason: `${r.stage}: ${r.reason ?? ""}` };
-}
+const readTable = (name: string): Pair[] => readMathPairs(new URL(`${name}.jsonl`, DIR));
 
 const tables = TABLES.map((name) => [name, readTable(name)] as const);
 
