@@ -30,7 +30,7 @@ import {
 import { breakdownBy, meanScore } from "../scoring/breakdown.ts";
 import { imageSize } from "../scoring/image-size.ts";
 import type { EvalImage, EvalItem, EvalTask, ItemVerdict, ScoringInput, TaskSummary } from "../types.ts";
-import { firstExisting, releaseFiles } from "./release-files.ts";
+import { firstExisting, releaseFiles } from "./release-records.ts";
 
 /** What a RefCOCO item carries beyond the contract: the image size turns thousandths into pixels. */
 export type RefcocoFields = {

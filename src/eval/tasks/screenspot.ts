@@ -21,7 +21,7 @@ import { breakdownBy, meanScore } from "../scoring/breakdown.ts";
 import { clickHits, clickPoint, formatPoint } from "../scoring/click-point.ts";
 import { imageSize } from "../scoring/image-size.ts";
 import type { EvalImage, EvalItem, EvalTask, ItemVerdict, ScoringInput, TaskSummary } from "../types.ts";
-import { firstExisting, releaseFiles } from "./release-files.ts";
+import { firstExisting, releaseFiles } from "./release-records.ts";
 
 /** How a release writes its gold box: SeeClick [x, y, w, h] px, ScreenSpot-Pro corners px, the hub's fractions. */
 const BBOX_FORMATS = ["xywh", "xyxy", "xyxy-fraction"] as const;

@@ -30,7 +30,7 @@ import type {
   ScoringInput,
   TaskSummary,
 } from "../types.ts";
-import { firstExisting, releaseFiles } from "./release-files.ts";
+import { firstExisting, releaseFiles } from "./release-records.ts";
 
 export type VideoMmeFields = {
   video_id: string;
