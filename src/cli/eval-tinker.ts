@@ -17,11 +17,11 @@ import type { EvalImage } from "../eval/types.ts";
 import type { ChatPrompt } from "../model/encode.ts";
 import { decodeImage, type RawImage } from "../model/processor.ts";
 import { type GlmvTokenizer, loadTinyTokenizer, loadTokenizerDir } from "../model/tokenizer.ts";
-import { TinkerClient, type TinkerTransport } from "../rl/engines/tinker/tinker-client.ts";
+import { httpTransport, TinkerClient, type TinkerTransport } from "../rl/engines/tinker/tinker-client.ts";
 import { chunkPrompt } from "../rl/engines/tinker/tinker-prompt.ts";
 import type { ModelInputChunk, SampledSequence } from "../rl/engines/tinker/tinker-protocol.ts";
 import { GlmvError } from "../util/errors.ts";
-import { DEFAULT_RETRY, requestJson } from "../util/http-json.ts";
+import { DEFAULT_RETRY } from "../util/http-json.ts";
 
 export type TinkerModelOptions = {
   style?: "4.1v" | "4.5v";
@@ -33,48 +33,23 @@ export type TinkerModelOptions = {
   transport?: TinkerTransport;
 };
 
-/** HTTP with retries; 4xx replies come back so the Tinker client can read what they mean. */
-function httpTransport(url: string, apiKey: string | undefined): TinkerTransport {
-  const headers = apiKey ? { authorization: `Bearer ${apiKey}`, "x-api-key": apiKey } : undefined;
-  return (method, path, body) =>
-    requestJson({
-      method,
-      url: `${url}${path}`,
-      body,
-      retry: DEFAULT_RETRY,
-      passStatuses: [400, 404, 408, 409, 422],
-      ...(headers ? { headers } : {}),
-    });
-}
-
 async function rawImage(image: EvalImage): Promise<RawImage> {
   const bytes = "path" in image ? await readFile(image.path) : image.bytes;
   return decodeImage(bytes);
 }
 
 /** Open a sampling session on MODEL_PATH's weights (or the trainer's base model) and return the sampler id. */
-async function openSampler(
-  transport: TinkerTransport,
-  client: TinkerClient,
-  modelPath?: string,
-): Promise<string> {
+async function openSampler(client: TinkerClient, modelPath?: string): Promise<string> {
   const sessionId = await client.createSession(["glmv-eval"]);
   const target = modelPath
-    ? { model_path: modelPath }
-    : { base_model: (await client.capabilities()).supported_models[0]?.model_name ?? null };
-  const reply = await transport("POST", "/api/v1/create_sampling_session", {
-    session_id: sessionId,
-    sampling_session_seq_id: 0,
-    ...target,
-  });
-  const id = (reply.body as { sampling_session_id?: unknown } | null)?.sampling_session_id;
-  if (reply.status >= 400 || typeof id !== "string")
-    throw new GlmvError(
-      reply.status === 404 ? "bad_argument" : "engine_error",
-      `cannot open a sampler${modelPath ? ` on ${modelPath}` : ""}: HTTP ${reply.status} ${JSON.stringify(reply.body).slice(0, 200)}`,
-      { where: "--model" },
-    );
-  return id;
+    ? { modelPath }
+    : { baseModel: (await client.capabilities()).supported_models[0]?.model_name ?? null };
+  try {
+    return await client.createSamplingSession(sessionId, target);
+  } catch (e) {
+    if (!(e instanceof GlmvError)) throw e;
+    throw new GlmvError(e.code === "not_found" ? "bad_argument" : e.code, e.message, { where: "--model" });
+  }
 }
 
 /**
@@ -84,12 +59,12 @@ export async function createTinkerModel(
   spec: Extract<ModelSpec, { kind: "tinker" }>,
   opts: TinkerModelOptions = {},
 ): Promise<ModelClient & { settings: Record<string, unknown> }> {
-  const transport = opts.transport ?? httpTransport(spec.url, opts.apiKey);
+  const transport = opts.transport ?? httpTransport(spec.url, DEFAULT_RETRY, opts.apiKey);
   const client = new TinkerClient({ transport });
   const tokenizer: GlmvTokenizer = opts.tokenizerDir
     ? await loadTokenizerDir(opts.tokenizerDir)
     : await loadTinyTokenizer();
-  const samplerId = await openSampler(transport, client, spec.model);
+  const samplerId = await openSampler(client, spec.model);
   const style = opts.style ?? "4.1v";
   const forceAnswerTokens = opts.forceAnswerTokens ?? 1024;
   const sp = tokenizer.special;

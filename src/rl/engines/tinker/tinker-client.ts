@@ -72,6 +72,30 @@ export class TinkerClient {
     return field(reply, "session_id");
   }
 
+  /**
+   * Open a sampling session on saved weights (`modelPath`) or on a base model; returns its id. A path or model the
+   * server does not know (404) is `not_found`, so a caller can say which of its own arguments named it.
+   */
+  async createSamplingSession(
+    sessionId: string,
+    target: { modelPath: string } | { baseModel: string | null },
+  ): Promise<string> {
+    const reply = await this.transport("POST", "/api/v1/create_sampling_session", {
+      session_id: sessionId,
+      sampling_session_seq_id: 0,
+      ...("modelPath" in target ? { model_path: target.modelPath } : { base_model: target.baseModel }),
+    });
+    const id = isObject(reply.body) ? reply.body.sampling_session_id : undefined;
+    if (reply.status >= 400 || typeof id !== "string") {
+      const what = "modelPath" in target ? ` on ${target.modelPath}` : "";
+      throw new GlmvError(
+        reply.status === 404 ? "not_found" : "engine_error",
+        `cannot open a sampler${what}: HTTP ${reply.status} ${JSON.stringify(reply.body).slice(0, 200)}`,
+      );
+    }
+    return id;
+  }
+
   /** Create a trainable model; `loraRank` 0 asks for full fine-tuning (SkyRL, glmv). */
   async createModel(sessionId: string, baseModel: string, loraRank: number, seed?: number): Promise<string> {
     const reply = await this.call("POST", "/create_model", {
@@ -245,7 +269,7 @@ function checkPromptLogprobs(reply: SampleResponse, prompt: ModelInput): void {
 }
 
 /** HTTP with retries; 408 and 4xx replies come back to the client, which knows what they mean here. */
-function httpTransport(url: string, retry: RetryPolicy, apiKey?: string): TinkerTransport {
+export function httpTransport(url: string, retry: RetryPolicy, apiKey?: string): TinkerTransport {
   const root = url.replace(/\/+$/, "");
   const headers = apiKey ? { authorization: `Bearer ${apiKey}`, "x-api-key": apiKey } : undefined;
   return (method, path, body) =>
