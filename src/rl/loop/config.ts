@@ -9,6 +9,7 @@ import { z } from "zod";
 import { TASK_FAMILIES } from "../../data/tasks/types.ts";
 import { STYLES } from "../../model/domains.ts";
 import { MoeBalanceConfig } from "../../model/moe-balance.ts";
+import { IouScheduleSchema } from "../../reward/detection-schedule.ts";
 import { ADVANTAGES, type AdvantageName } from "../algorithm/advantages.ts";
 import { CURRICULUM_DEFAULTS, RESCORED_DRAW_DEFAULTS } from "../algorithm/curriculum.ts";
 import { RATIO_EMA_DEFAULTS } from "../algorithm/ratio-ema.ts";
@@ -92,6 +93,8 @@ export const RlLoopConfig = z.strictObject({
    * `<think></think>`): off, the reward pool scores a rollout without a think block as if it had that one.
    */
   thinking: z.boolean().default(true),
+  /** Grounding rewards: the IoU threshold by step (a number, or `{stages: [{fromStep, threshold}]}`); items' own win. */
+  iouSchedule: IouScheduleSchema.optional(),
   sampler: z.enum(SAMPLERS).default("rlcs"),
   /** Extra sampling rounds when too few groups have signal (design.md: up to 3). */
   refillRounds: z.number().int().min(0).default(3),

@@ -19,14 +19,17 @@ class FixedRatePolicy implements Policy {
   updates: UpdateBatch[] = [];
   saves: string[] = [];
   loads: string[] = [];
-  constructor(private readonly passRate: (id: string) => number) {}
+  constructor(
+    private readonly passRate: (id: string) => number,
+    private readonly byId: ReadonlyMap<string, TaskItem> = BY_ID,
+  ) {}
   async generate(
     prompts: readonly PolicyPrompt[],
     params: { n: number; seed: number },
   ): Promise<Rollout[][]> {
     return prompts.map((p, i) => {
       const rand = mulberry32(params.seed * 7919 + i);
-      const item = BY_ID.get(p.id)!;
+      const item = this.byId.get(p.id)!;
       return Array.from({ length: params.n }, () => {
         const right = rand() < this.passRate(p.id);
         const answer = right ? item.responseAnswer : String(Number(item.responseAnswer) + 1);
@@ -464,5 +467,40 @@ describe("groups carry their mean and signal", () => {
       const expected = [...withSignal, ...filler].slice(0, size);
       expect(fillBatch(groups, size, mulberry32(seed)).map((g) => g.promptId)).toEqual(expected);
     }
+  });
+});
+
+describe("rlStep with an IoU threshold schedule (rl.iouSchedule)", () => {
+  it("stamps each step's threshold on the grounding items it scores", async () => {
+    const grounding = buildSuite({ seed: 3, perFamily: 8, split: "train", families: ["grounding"] });
+    const seen: (number | undefined)[][] = [];
+    const config = RlConfig.parse({
+      rl: {
+        rewardWorkers: 1,
+        iouSchedule: {
+          stages: [
+            { fromStep: 0, threshold: 0.5 },
+            { fromStep: 2, threshold: 0.75 },
+          ],
+        },
+      },
+    }).rl;
+    const ctx: RlContext = {
+      config,
+      seed: 5,
+      policy: new FixedRatePolicy(() => 0.5, new Map(grounding.map((i) => [i.id, i]))),
+      items: new Map(grounding.map((i) => [i.id, i])),
+      toPrompt: (item: TaskItem) => ({ id: item.id, messages: [], images: [] }),
+      score: async (inputs) => {
+        seen.push(inputs.map((i) => i.iouThreshold));
+        return score(inputs);
+      },
+      state: initialTrainerState(initialPromptStats(grounding)),
+    };
+    await rlStep(ctx, 1);
+    const first = seen.length;
+    await rlStep(ctx, 2);
+    expect(new Set(seen.slice(0, first).flat())).toEqual(new Set([0.5]));
+    expect(new Set(seen.slice(first).flat())).toEqual(new Set([0.75]));
   });
 });

@@ -6,6 +6,7 @@
  * steps, and resume from the last one.
  */
 import type { TaskItem } from "../../data/tasks/types.ts";
+import { applyIouSchedule } from "../../reward/detection-schedule.ts";
 import type { ScoredResult, ScoreInput } from "../../reward/system.ts";
 import { deriveSeed, mulberry32 } from "../../util/rng.ts";
 import {
@@ -216,7 +217,9 @@ async function rolloutRound({ ctx, step, cfg, time }: StepScope, round: number, 
   const seed = deriveSeed(ctx.seed, "rl-gen", step, round);
   const rollouts = await time("gen", () => ctx.policy.generate(prompts, rolloutParams(cfg, seed)));
   const genTokens = rollouts.flat().reduce((n, r) => n + r.tokens.length, 0);
-  const results = await time("reward", () => ctx.score(scoreInputs(items, rollouts, cfg.style)));
+  const inputs = scoreInputs(items, rollouts, cfg.style);
+  const scheduled = cfg.iouSchedule ? applyIouSchedule(inputs, cfg.iouSchedule, step) : inputs;
+  const results = await time("reward", () => ctx.score(scheduled));
   const groups = toGroups({ round, items, prompts, rollouts }, results, cfg.signalEps);
   await time("observe", () => observeGroups(ctx.state.prompts, step, groups, curriculumOptions(cfg)));
   return { groups, genTokens };
