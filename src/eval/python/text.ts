@@ -1,9 +1,13 @@
 /**
  * Python's str methods where they differ from JavaScript's: `strip()` and `split()` use Python's whitespace
- * (`str.isspace`), `strip(chars)` strips any of the given characters, and `str()`/`repr()` of JSON-shaped values
+ * (`str.isspace`), `strip(chars)` strips any of the given characters, `len()` counts code points, `capitalize()`
+ * title-cases the first character, and `str()`/`repr()` of JSON-shaped values
  * print as Python prints them (`None`, `True`, `['a', 'b']`).
  */
 import { PY_SPACE_CLASS, pyFloatRepr } from "./numbers.ts";
+
+/** A regex character class of Python whitespace, for patterns that mean Python's `\s` on `str`. */
+export const PY_WS_CLASS = `[${PY_SPACE_CLASS}]`;
 
 const LEADING_SPACE = new RegExp(`^[${PY_SPACE_CLASS}]+`, "u");
 const TRAILING_SPACE = new RegExp(`[${PY_SPACE_CLASS}]+$`, "u");
@@ -79,4 +83,34 @@ export function pyStr(value: unknown): string {
     return `{${entries.map(([k, v]) => `${pyReprStr(k)}: ${pyRepr(v)}`).join(", ")}}`;
   }
   return String(value);
+}
+
+/** Python's `len(s)`: code points, not UTF-16 units. */
+export function pyLen(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+/** Letters whose title case differs from their upper case (Latin digraphs): Python 3.8+ capitalises to title case. */
+const TITLE_CASE: Record<string, string> = {
+  Ǆ: "ǅ",
+  ǅ: "ǅ",
+  ǆ: "ǅ",
+  Ǉ: "ǈ",
+  ǈ: "ǈ",
+  ǉ: "ǈ",
+  Ǌ: "ǋ",
+  ǋ: "ǋ",
+  ǌ: "ǋ",
+  Ǳ: "ǲ",
+  ǲ: "ǲ",
+  ǳ: "ǲ",
+};
+
+/** Python's `s.capitalize()`: first character to title case, the rest lower-cased (TextVQA's prompt relies on it). */
+export function pyCapitalize(s: string): string {
+  const [first, ...rest] = s;
+  if (first === undefined) return "";
+  return (TITLE_CASE[first] ?? first.toUpperCase()) + rest.join("").toLowerCase();
 }

@@ -5,7 +5,7 @@
  * divided by is that of the UN-normalised strings upper-cased (`max(len(gt.upper()), len(pred.upper()))`), so
  * padding or doubled spaces in an answer lower its distance ratio. Score = 1 − min over golds; below 0.5 → 0.
  */
-import { pyLen, pySplit } from "./py-text.ts";
+import { pyLen, pySplitWhitespace as pySplit } from "../python/text.ts";
 
 /** The normalisation both sides get before the edit distance. */
 export function anlsNormalize(s: string): string {

@@ -4,7 +4,7 @@
  * `exact_match_hf_evaluate`): a response that starts with `X.` becomes the letter X; anything else is compared
  * whole, after lower-casing and deleting ASCII punctuation on both sides.
  */
-import { PY_WS_CLASS } from "./py-text.ts";
+import { PY_WS_CLASS } from "../python/text.ts";
 
 /** `re.match(r"^\s*([A-Z])\.", resp)`: capital letter then a period, at the start (Python's `\s`). */
 const LEADING_LETTER = new RegExp(`^${PY_WS_CLASS}*([A-Z])\\.`);

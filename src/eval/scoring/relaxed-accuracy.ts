@@ -3,7 +3,7 @@
  * Qwen-VL's `evaluate_vqa.py`, after pix2struct): numbers within 5% of a non-zero target are right; otherwise (a
  * non-number on either side, or a target of 0) the strings must be equal ignoring case. No stripping or unit removal.
  */
-import { pyFloat } from "./py-text.ts";
+import { pyParseFloat as pyFloat } from "../python/numbers.ts";
 
 /** `_to_float`: a trailing run of `%` divides by 100 (`"50%"` → 0.5); otherwise Python's `float()`, or null. */
 export function chartqaToFloat(text: string): number | null {

@@ -5,7 +5,7 @@
  * period pattern `(?!<=\d)(\.)(?!\d)` is a lookahead typo that removes every `.` not followed by a digit, and its
  * `re.UNICODE` lands in `sub`'s `count` slot, so only the first 32 such periods go.
  */
-import { pySplit, pyStrip } from "./py-text.ts";
+import { pySplitWhitespace as pySplit, pyStrip } from "../python/text.ts";
 
 /** The standard VQA contractions table (keys as the processor has them; the capitalised ones never match). */
 const CONTRACTIONS: Record<string, string> = {

@@ -8,9 +8,9 @@
  */
 import { dirname, join } from "node:path";
 import { GlmvError } from "../../util/errors.ts";
+import { pyStrip } from "../python/text.ts";
 import { type BenchRecord, imageFromCell } from "../records.ts";
 import { breakdownBy } from "../scoring/breakdown.ts";
-import { pyStrip } from "../scoring/py-text.ts";
 import type { EvalImage, EvalItem, EvalTask, ItemVerdict, ScoringInput, TaskSummary } from "../types.ts";
 import {
   imageAt,

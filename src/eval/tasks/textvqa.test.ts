@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { pyCapitalize } from "../scoring/py-text.ts";
+import { pyCapitalize } from "../python/text.ts";
 import { processVqaAnswer, vqaScore } from "../scoring/vqa-normalize.ts";
 import { tinyPng, writeHubParquet } from "./hub-parquet.fixture.ts";
 import { task } from "./textvqa.ts";

@@ -7,9 +7,9 @@
  * `lmms-lab/textvqa` Parquet.
  */
 import { dirname, extname, join } from "node:path";
+import { pyCapitalize } from "../python/text.ts";
 import { type BenchRecord, imageFromCell } from "../records.ts";
 import { breakdownBy, meanScore } from "../scoring/breakdown.ts";
-import { pyCapitalize } from "../scoring/py-text.ts";
 import { processVqaAnswer, vqaScore } from "../scoring/vqa-normalize.ts";
 import type { EvalImage, EvalItem, EvalTask, TaskSummary } from "../types.ts";
 import {

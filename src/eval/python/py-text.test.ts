@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { pyCapitalize, pyFloat, pyLen, pySplit, pyStrip } from "./py-text.ts";
+import { pyParseFloat as pyFloat } from "./numbers.ts";
+import { pyCapitalize, pyLen, pySplitWhitespace as pySplit, pyStrip } from "./text.ts";
 
 // Expected values are what python3 prints for the same calls.
 describe("Python string semantics", () => {
