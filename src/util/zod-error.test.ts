@@ -70,7 +70,9 @@ describe("zodErrorLine", () => {
       expect.unreachable();
     } catch (e) {
       expect(e).toMatchObject({ code: "bad_input", where: "items.3.rl.stepz" });
-      expect((e as Error).message).toMatch(/^unknown key 'items.3.rl.stepz' \(did you mean 'items.3.rl.steps'\?\)/);
+      expect((e as Error).message).toMatch(
+        /^unknown key 'items.3.rl.stepz' \(did you mean 'items.3.rl.steps'\?\)/,
+      );
     }
     expect(line({ rl: { levels: [] } }, { prefix: "body" }).message).toBe(
       "body.rl.levels must be a list of at least 1 item, got []",
