@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { GlmvError } from "../util/errors.ts";
 import type { Command } from "./command.ts";
 import { describeFailure, EXIT_OK, EXIT_USAGE } from "./failure.ts";
