@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gateResponse } from "../reward/format.ts";
 import { RewardPool } from "../reward/pool.ts";
-import { itemsOfGetReward, itemsOfScore, normalizeResponse, responseOfQuery } from "./reward-requests.ts";
+import {
+  getRewardDialect,
+  itemOfSlime,
+  itemsOfGetReward,
+  itemsOfScore,
+  normalizeResponse,
+  responseOfQuery,
+} from "./reward-requests.ts";
 import { createRewardServer } from "./reward-server.ts";
 
 const B = (a: string) => `<|begin_of_box|>${a}<|end_of_box|>`;
@@ -242,5 +249,33 @@ describe("POST /v1/score through the real server", () => {
       [1, "ok"],
       [0, "multiple_boxes"],
     ]);
+  });
+});
+
+describe("slime's one-sample dialect", () => {
+  it("is told apart from OpenRLHF's batch by its shape", () => {
+    expect(getRewardDialect({ prompt: "p", response: "r", label: "{}" })).toBe("slime");
+    expect(getRewardDialect({ query: ["q"], labels: ["{}"] })).toBe("openrlhf");
+    expect(getRewardDialect({ query: "q", response: "r" })).toBe("openrlhf");
+    expect(getRewardDialect([{ response: "r" }])).toBe("openrlhf");
+  });
+
+  it("takes the label as the item and the response as written; an empty-think prompt means thinking off", () => {
+    const on = itemOfSlime(
+      { prompt: "<|assistant|>", response: `So ${B("4")}`, label: { domain: "math", answer: "4" } },
+      "kept",
+      "4.5v",
+    );
+    expect(on.item).toMatchObject({ domain: "math", answer: "4", response: `So ${B("4")}` });
+    const off = itemOfSlime(
+      {
+        prompt: "<|assistant|><think></think>\n",
+        response: `So ${B("4")}`,
+        label: '{"domain":"math","answer":"4"}',
+      },
+      "kept",
+      "4.5v",
+    );
+    expect(off.item.response).toBe(`<think></think>So ${B("4")}`);
   });
 });

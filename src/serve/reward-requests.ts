@@ -1,6 +1,6 @@
 /**
- * The reward server's request dialects, as pure functions: OpenRLHF's `{query[], prompts[], labels[]}` and glmv's
- * `{items[]}` become `ScoreInput`s; responses decoded with special tokens kept (OpenRLHF) or stripped (verl's
+ * The reward server's request dialects, as pure functions: OpenRLHF's `{query[], prompts[], labels[]}`, slime's
+ * one-sample `{prompt, response, label}` (`--rm-type remote_rm`) and glmv's `{items[]}` become `ScoreInput`s; responses decoded with special tokens kept (OpenRLHF) or stripped (verl's
  * `skip_special_tokens=True`) are brought to the shape the format gate expects.
  *
  * Stripped text, what glmv does: when `<think>`/`</think>` survive (they are not special in the tokenizer), the text
@@ -56,6 +56,36 @@ export const GetRewardBody = z.object({
   labels: z.array(z.union([z.string(), z.record(z.string(), z.unknown())])),
 });
 export type GetRewardBody = z.infer<typeof GetRewardBody>;
+
+/** Longest slime label in characters: a label is a domain, an answer and perhaps options, never megabytes. */
+export const MAX_LABEL_CHARS = 64 * 1024;
+
+/**
+ * slime's `remote_rm` body (`slime/rollout/rm_hub/__init__.py`): one sample per request, no image, no metadata.
+ * `prompt` is the sample's prompt (text or OpenAI messages); `label` carries the domain and answer, as for OpenRLHF.
+ */
+export const SlimeRewardBody = z.object({
+  prompt: z
+    .union([z.string(), z.array(z.record(z.string(), z.unknown()))], {
+      error: "a string or a list of chat messages",
+    })
+    .nullish(),
+  response: z.string(),
+  label: z.union([z.string(), z.record(z.string(), z.unknown())], {
+    error: 'a JSON string or an object like {"domain":"math","answer":"4"}',
+  }),
+});
+export type SlimeRewardBody = z.infer<typeof SlimeRewardBody>;
+
+/**
+ * Which dialect a `POST /get_reward` body speaks: slime's one sample (a `response` and no `query`) or OpenRLHF's
+ * batch (everything else, so a body that is neither is answered in OpenRLHF's words, naming `query`).
+ * @example getRewardDialect({ prompt: "p", response: "r", label: "{}" }) // "slime"
+ */
+export function getRewardDialect(body: unknown): "slime" | "openrlhf" {
+  const isObject = typeof body === "object" && body !== null && !Array.isArray(body);
+  return isObject && "response" in body && !("query" in body) ? "slime" : "openrlhf";
+}
 
 /** glmv `POST /v1/score` body: the item fields of `glmv reward score`, plus optional per-request switches. */
 export const ScoreBody = z.object({
@@ -141,19 +171,17 @@ export function normalizeResponse(
   return { response: `${head}${answer}`, rebuilt: true };
 }
 
-/** A label (string or object) as an object; a string must be JSON. */
-function labelObject(label: string | Record<string, unknown>, i: number): Record<string, unknown> {
+/** A label (string or object) as an object; a string must be JSON. `where` names it (`labels.3`, `label`). */
+function labelObject(label: string | Record<string, unknown>, where: string): Record<string, unknown> {
   if (typeof label !== "string") return label;
   let parsed: unknown;
   try {
     parsed = JSON.parse(label);
   } catch {
-    throw new GlmvError("bad_input", 'label must be JSON like {"domain":"math","answer":"4"}', {
-      where: `labels.${i}`,
-    });
+    throw new GlmvError("bad_input", 'label must be JSON like {"domain":"math","answer":"4"}', { where });
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
-    throw new GlmvError("bad_input", "label must be a JSON object", { where: `labels.${i}` });
+    throw new GlmvError("bad_input", "label must be a JSON object", { where });
   return parsed as Record<string, unknown>;
 }
 
@@ -213,7 +241,7 @@ export function itemsOfGetReward(
       where: "prompts",
     });
   return body.query.map((query, i) => {
-    const label = labelObject(body.labels[i]!, i);
+    const label = labelObject(body.labels[i]!, `labels.${i}`);
     const response = responseOfQuery(query, body.prompts?.[i]);
     return toServerItem({ id: i, ...label, response }, `labels.${i}`, mode, runStyle, thinking);
   });
@@ -231,4 +259,38 @@ export function itemsOfScore(
       throw new GlmvError("bad_input", "item must be an object", { where: `items.${i}` });
     return toServerItem(raw as Record<string, unknown>, `items.${i}`, mode, runStyle, thinking);
   });
+}
+
+/** Refuse a label over `MAX_LABEL_CHARS` (an object's measured as JSON) before it is parsed or sent to a worker. */
+export function assertLabelSize(label: string | Record<string, unknown>): void {
+  const chars = typeof label === "string" ? label.length : JSON.stringify(label).length;
+  if (chars > MAX_LABEL_CHARS)
+    throw new GlmvError(
+      "bad_input",
+      `label must be at most ${MAX_LABEL_CHARS} characters of JSON, got ${chars}`,
+      {
+        where: "label",
+      },
+    );
+}
+
+/** A prompt that ends by pre-filling an empty think block was generated with thinking off (GLM-4.5V/4.6V). */
+const EMPTY_THINK_PREFILL = `${THINK_OPEN}${THINK_CLOSE}`;
+
+/**
+ * slime request → its one item. The label is the item (`domain`, `answer`, …, as an OpenRLHF label); `response` is
+ * the generated text alone (slime does not prepend the prompt). A text prompt that ends with an empty think block
+ * marks the sample as generated with thinking off, whatever the run's switch says.
+ */
+export function itemOfSlime(
+  body: SlimeRewardBody,
+  mode: SpecialTokenMode,
+  runStyle: (typeof STYLES)[number],
+  thinking = true,
+): ServerItem {
+  assertLabelSize(body.label);
+  const label = labelObject(body.label, "label");
+  const prefilled = typeof body.prompt === "string" && body.prompt.trimEnd().endsWith(EMPTY_THINK_PREFILL);
+  const item = { id: 0, ...label, response: body.response };
+  return toServerItem(item, "label", mode, runStyle, thinking && !prefilled);
 }

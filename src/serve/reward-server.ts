@@ -2,7 +2,10 @@
  * The reward server (issue 6): glmv's reward system over HTTP, in three dialects.
  *
  * - `POST /get_reward` — OpenRLHF's remote reward protocol: `{query[], prompts[], labels[]}` →
- *   `{rewards[], scores[], extra_logs}`; `labels[i]` is JSON with the item's `domain`, `answer`, … .
+ *   `{rewards[], scores[], extra_logs}`; `labels[i]` is JSON with the item's `domain`, `answer`, … . The same URL
+ *   takes slime's `--rm-type remote_rm` body, one sample `{prompt, response, label}` (told apart by its shape) →
+ *   `{reward, correct, format, stage, reason, extracted, timedOut, rebuilt}`, read by slime's `--reward-key reward`.
+ *   Scoring is pure, so slime's retries of a request get the same answer.
  * - `POST /v1/score` — glmv batches: `{items[], style?, specialTokens?, thinking?}` with the `glmv reward score` item fields →
  *   `{results[]}`. The verl `compute_score` shim and the TRL reward function call this.
  * - `GET /healthz`, `GET /metrics` (Prometheus text).
@@ -22,12 +25,16 @@ import { createBaseApp } from "./http.ts";
 import { assertJsonDepth, MAX_JSON_DEPTH } from "./json-depth.ts";
 import { createMetrics, observeItem, renderMetrics, type ServiceMetrics } from "./metrics.ts";
 import {
+  assertLabelSize,
   GetRewardBody,
+  getRewardDialect,
+  itemOfSlime,
   itemsOfGetReward,
   itemsOfScore,
   parseBody,
   ScoreBody,
   type ServerItem,
+  SlimeRewardBody,
   type SpecialTokenMode,
 } from "./reward-requests.ts";
 
@@ -161,6 +168,14 @@ export function createRewardServer(opts: RewardServerOptions): FastifyInstance {
   );
 
   app.post("/get_reward", async (req) => {
+    if (getRewardDialect(req.body) === "slime") {
+      const body = parseBody(SlimeRewardBody, req.body);
+      assertLabelSize(body.label);
+      if (typeof body.label === "string") assertJsonDepth(body.label, MAX_JSON_DEPTH, "label");
+      const item = itemOfSlime(body, mode, style, thinking);
+      const [result] = await scoreAll(score, [item], metrics, slice);
+      return { ...result!, rebuilt: item.rebuilt };
+    }
     const body = parseBody(GetRewardBody, req.body);
     checkCount(body.query.length, maxItems, "query");
     // A label string is JSON parsed again later: the body's depth scan cannot see inside strings.
