@@ -1,0 +1,24 @@
+/**
+ * examples/openrlhf: its unittest suite (OpenRLHF's remote reward client reproduced: no token, `POST /get_reward`)
+ * run by the system Python against a real `glmv serve reward` child process (special tokens kept, as OpenRLHF).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasPython, PYTHON, runUnittest } from "./helpers/python-unittest.ts";
+import { type SpawnedServer, spawnGlmvServer } from "./helpers/spawn-glmv.ts";
+
+describe.skipIf(!hasPython)(`examples/openrlhf under ${PYTHON}`, () => {
+  let glmv: SpawnedServer;
+  beforeAll(async () => {
+    glmv = await spawnGlmvServer(["serve", "reward", "--port", "0", "--workers", "1"]);
+  });
+  afterAll(() => {
+    glmv?.child.kill();
+  });
+
+  it("examples/openrlhf/tests pass against glmv serve reward, none skipped", async () => {
+    const run = await runUnittest("openrlhf", { GLMV_REWARD_URL: glmv.url });
+    expect(run.output).toMatch(/\nOK\b/);
+    expect(run).toMatchObject({ code: 0, skipped: 0 });
+    expect(run.ran).toBeGreaterThanOrEqual(4);
+  });
+});
