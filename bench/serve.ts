@@ -1,9 +1,11 @@
 /**
  * `npm run bench:serve`: load on the reward server over loopback, the way OpenRLHF calls it (one item per
- * `POST /get_reward`, many in flight), then 64-item batches on `POST /v1/score`. The server runs in a child
+ * `POST /get_reward`, many in flight), the way slime's `--rm-type remote_rm` calls it (one `{prompt, response, label}`
+ * sample per `POST /get_reward`, 64 connections: its aiohttp pool's limit), then 64-item batches on `POST /v1/score`. The server runs in a child
  * process (`glmv serve reward --port 0`) so that autocannon does not share its event loop. Items mix every domain
  * (the legitimate and hacking corpora). Prints the two autocannon summaries, then exactly one JSON line:
- * {"rps", "p99Ms", "errors", "batchItemsPerSec"}. Options via env: BENCH_SECONDS (10), BENCH_CONNECTIONS (32),
+ * {"rps", "p99Ms", "errors", "slimeRps", "slimeP99Ms", "slimeErrors", "batchItemsPerSec"} (`errors` counts all three
+ * phases). Options via env: BENCH_SECONDS (10), BENCH_CONNECTIONS (32),
  * BENCH_WORKERS (reward workers; default: available parallelism, as the server's own default).
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -35,6 +37,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism());
 const PROMPT = "[gMASK]<sop><|user|>Answer the question about the image.<|assistant|>";
+const SLIME_CONNECTIONS = 64;
 const JSON_HEADERS = { "content-type": "application/json" };
 
 function corpus(): ScoreInput[] {
@@ -52,6 +55,21 @@ function openRlhfRequest(item: ScoreInput): CannonRequest {
       query: [`${PROMPT}${item.response}<|user|>`],
       prompts: [PROMPT],
       labels: [JSON.stringify({ domain, answer, question, options, style })],
+    }),
+  };
+}
+
+/** One slime remote_rm request per item: the response alone, the label as JSON (`slime/rollout/rm_hub`). */
+function slimeRequest(item: ScoreInput): CannonRequest {
+  const { domain, answer, question, options, style } = item;
+  return {
+    method: "POST",
+    path: "/get_reward",
+    headers: JSON_HEADERS,
+    body: JSON.stringify({
+      prompt: PROMPT,
+      response: item.response,
+      label: JSON.stringify({ domain, answer, question, options, style }),
     }),
   };
 }
@@ -107,6 +125,16 @@ async function main(): Promise<void> {
       `one item/request: ${single.requests.average.toFixed(0)} req/s, p99 ${single.latency.p99} ms, ` +
         `${failures(single)} errors (${single.requests.total} requests, ${CONNECTIONS} connections, ${WORKERS} workers)`,
     );
+    const slime = await autocannon({
+      url,
+      connections: SLIME_CONNECTIONS,
+      duration: SECONDS,
+      requests: items.map(slimeRequest),
+    });
+    console.error(
+      `slime remote_rm, one sample/request: ${slime.requests.average.toFixed(0)} req/s, p99 ${slime.latency.p99} ms, ` +
+        `${failures(slime)} errors (${slime.requests.total} requests, ${SLIME_CONNECTIONS} connections)`,
+    );
     const batch = await autocannon({
       url,
       connections: 4,
@@ -122,7 +150,10 @@ async function main(): Promise<void> {
       JSON.stringify({
         rps: Math.round(single.requests.average),
         p99Ms: single.latency.p99,
-        errors: failures(single) + failures(batch),
+        errors: failures(single) + failures(slime) + failures(batch),
+        slimeRps: Math.round(slime.requests.average),
+        slimeP99Ms: slime.latency.p99,
+        slimeErrors: failures(slime),
         batchItemsPerSec: Math.round(batchItemsPerSec),
       }),
     );
