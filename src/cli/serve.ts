@@ -22,7 +22,7 @@ import type { Command } from "./command.ts";
 
 const REWARD_USAGE = `usage: glmv serve reward [options]
 
-Serves POST /get_reward (OpenRLHF), POST /v1/score (glmv batches; verl and TRL shims), GET /healthz, GET /metrics.
+Serves POST /get_reward (OpenRLHF batches; slime remote_rm single samples), POST /v1/score (glmv batches; verl and TRL shims), GET /healthz, GET /metrics.
 
 options:
   --host H                 bind address (default 127.0.0.1; any other needs --token)
