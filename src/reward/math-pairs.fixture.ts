@@ -36,3 +36,14 @@ export function judgeMathPair(pair: MathPair): { equal: boolean; reason: string 
   });
   return { equal: r.reward === 1, reason: `${r.stage}: ${r.reason ?? ""}` };
 }
+
+/** Each pair the reward path gets wrong, as one line: MISS or FALSE EQUAL, the pair, its note, and glmv's reason. */
+export function labelMismatches(pairs: readonly MathPair[]): string[] {
+  return pairs
+    .map((pair) => ({ pair, got: judgeMathPair(pair) }))
+    .filter(({ pair, got }) => got.equal !== pair.equal)
+    .map(
+      ({ pair, got }) =>
+        `${pair.equal ? "MISS" : "FALSE EQUAL"} ${JSON.stringify(pair.pred)} vs ${JSON.stringify(pair.gold)} (${pair.note}) → ${got.reason}`,
+    );
+}

@@ -5,7 +5,12 @@
  * anti-hacking calls a hedge still fails here. Every pair must agree, with no false "equal".
  */
 import { describe, expect, it } from "vitest";
-import { judgeMathPair as judged, type MathPair as Pair, readMathPairs } from "../math-pairs.fixture.ts";
+import {
+  judgeMathPair as judged,
+  labelMismatches,
+  type MathPair as Pair,
+  readMathPairs,
+} from "../math-pairs.fixture.ts";
 import { verifyMath } from "../verifiers/math.ts";
 
 const TABLES = ["intervals", "matrices", "precision"] as const;
@@ -27,14 +32,7 @@ describe("interval, matrix and precision tables", () => {
 
   for (const [category, pairs] of tables) {
     it(`${category}: every pair as labelled, no false "equal"`, () => {
-      const wrong = pairs
-        .map((pair) => ({ pair, got: judged(pair) }))
-        .filter(({ pair, got }) => got.equal !== pair.equal)
-        .map(
-          ({ pair, got }) =>
-            `${pair.equal ? "MISS" : "FALSE EQUAL"} ${JSON.stringify(pair.pred)} vs ${JSON.stringify(pair.gold)} (${pair.note}) → ${got.reason}`,
-        );
-      expect(wrong).toEqual([]);
+      expect(labelMismatches(pairs)).toEqual([]);
     });
   }
 
