@@ -1,6 +1,6 @@
 /**
- * The layer rule (style.md, glmv issue 17): util < tensor < model < {data, reward} < {rl, eval} < serve < cli, and
- * `src/index.ts` (the package root API) above them all. Every import of every non-test module in `src/` (static,
+ * The layer rule (style.md, glmv issue 17): util < tensor < model < {data, reward} < {rl, eval} < {serve, curate} <
+ * cli, and `src/index.ts` (the package root API) above them all. Every import of every non-test module in `src/` (static,
  * `export … from`, dynamic `import("…")`, type-only included) must point down, or stay inside its own folder.
  * Siblings ({data, reward}, {rl, eval}) do not import each other: what both need lives one layer down. Modules must
  * not import each other in a cycle either (e.g. `cli/main.ts` ↔ the commands it loads).
@@ -22,6 +22,7 @@ const LAYER_RANK: Record<string, number> = {
   rl: 4,
   eval: 4,
   serve: 5,
+  curate: 5,
   cli: 6,
   "(root)": 7,
 };

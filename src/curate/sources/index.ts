@@ -1,0 +1,16 @@
+/** Every source (`input.generate`) `glmv data` knows: synthesis of OCR, formula, grounding and GUI data. */
+import { GlmvError } from "../../util/errors.ts";
+import type { AnySourceDef } from "../stage.ts";
+
+export const allSources: AnySourceDef[] = [];
+
+export function findSource(name: string, where?: string): AnySourceDef {
+  const source = allSources.find((s) => s.name === name);
+  if (!source)
+    throw new GlmvError(
+      "bad_config",
+      `unknown source "${name}"; known: ${allSources.map((s) => s.name).join(", ") || "(none)"}`,
+      { where },
+    );
+  return source;
+}

@@ -1,0 +1,4 @@
+/** The video stages of `glmv data` (paper §3.1), in the order `glmv data stages` lists them. */
+import type { AnyStageDef } from "../../stage.ts";
+
+export const videoStages: AnyStageDef[] = [];
