@@ -1,4 +1,5 @@
 /** The interleaved stages of `glmv data` (paper §3.1), in the order `glmv data stages` lists them. */
 import type { AnyStageDef } from "../../stage.ts";
+import { imageTextRatio } from "./image-text-ratio.ts";
 
-export const interleavedStages: AnyStageDef[] = [];
+export const interleavedStages: AnyStageDef[] = [imageTextRatio];
