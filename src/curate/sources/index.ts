@@ -1,8 +1,9 @@
 /** Every source (`input.generate`) `glmv data` knows: synthesis of OCR, formula, grounding and GUI data. */
 import { GlmvError } from "../../util/errors.ts";
 import type { AnySourceDef } from "../stage.ts";
+import { formulaImagesSource } from "./formula-images.ts";
 
-export const allSources: AnySourceDef[] = [];
+export const allSources: AnySourceDef[] = [formulaImagesSource];
 
 export function findSource(name: string, where?: string): AnySourceDef {
   const source = allSources.find((s) => s.name === name);

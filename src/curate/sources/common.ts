@@ -1,0 +1,112 @@
+/**
+ * What every synthesis source shares: the `seed` / `count` / `shardSize` options, which item indices a shard
+ * holds, one seeded RNG per item (so an item does not depend on the shard size) and the item id.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { extname, isAbsolute, join, resolve } from "node:path";
+import { z } from "zod";
+import { GlmvError } from "../../util/errors.ts";
+import { createRng, deriveSeed, type Rng } from "../../util/rng.ts";
+
+/** The options every source takes: how many items, how many per shard, and the seed they derive from. */
+export const SHARDING_OPTIONS = {
+  seed: z.number().int().default(0),
+  count: z.number().int().positive().default(100),
+  shardSize: z.number().int().positive().default(50),
+};
+
+/**
+ * How many shards `count` items make at `shardSize` per shard.
+ * @example shardCountOf({ count: 120, shardSize: 50 }) // 3
+ */
+export function shardCountOf(o: { count: number; shardSize: number }): number {
+  return Math.ceil(o.count / o.shardSize);
+}
+
+/**
+ * The global item indices of shard `shard` (empty past the last shard).
+ * @example shardIndices({ count: 120, shardSize: 50 }, 2) // [100, …, 119]
+ */
+export function shardIndices(o: { count: number; shardSize: number }, shard: number): number[] {
+  if (!Number.isInteger(shard) || shard < 0)
+    throw new GlmvError("bad_argument", `shard must be a whole number ≥ 0, got ${shard}`, {
+      where: "shardIndices",
+    });
+  const start = shard * o.shardSize;
+  const end = Math.min(o.count, start + o.shardSize);
+  return Array.from({ length: Math.max(0, end - start) }, (_, i) => start + i);
+}
+
+/** The RNG of one item: a function of (source, seed, index) alone, so shard size and order never change it. */
+export function itemRng(source: string, seed: number, index: number, attempt = 0): Rng {
+  return createRng(deriveSeed(source, seed, index, attempt));
+}
+
+/** `<source>-<shard>-<index>` with the global index: stable across reruns and unique across shards. */
+export function itemId(source: string, shard: number, index: number): string {
+  return `${source}-${shard}-${index}`;
+}
+
+/** An option path resolved against the pipeline file's folder. */
+export function resolveOptionPath(baseDir: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(baseDir, path);
+}
+
+/**
+ * The files of a folder whose extension is one of `exts` (lower case, with the dot), sorted by name so the
+ * same folder always gives the same order; a missing or empty folder is a `bad_config` naming the option.
+ */
+export async function listFolder(folder: string, exts: readonly string[], option: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch (e) {
+    throw new GlmvError("bad_config", `cannot read the folder ${folder}`, { where: option, cause: e });
+  }
+  const files = names
+    .filter((n) => exts.includes(extname(n).toLowerCase()))
+    .sort()
+    .map((n) => join(folder, n));
+  if (files.length === 0)
+    throw new GlmvError("bad_config", `no ${exts.join("/")} files in ${folder}`, { where: option });
+  return files;
+}
+
+/** Non-empty trimmed lines of a text file (a word list, a file of LaTeX formulas); `#` lines are comments. */
+export async function readLines(path: string, option: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    throw new GlmvError("bad_config", `cannot read ${path}`, { where: option, cause: e });
+  }
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
+  if (lines.length === 0) throw new GlmvError("bad_config", `${path} has no lines`, { where: option });
+  return lines;
+}
+
+/** Escape text for HTML content and attribute values. */
+export function escapeHtml(text: string): string {
+  return text
+    .replaceAll("&", "&amp;")
+    .replaceAll("<", "&lt;")
+    .replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;")
+    .replaceAll("'", "&#39;");
+}
+
+/** The GLM-V answer wrapper: the final answer between the box tokens. */
+export function glmBox(answer: string): string {
+  return `<|begin_of_box|>${answer}<|end_of_box|>`;
+}
+
+/** A one-turn SFT conversation: the user's image and question, the assistant's answer. */
+export function qaMessages(question: string, response: string): unknown[] {
+  return [
+    { role: "user", content: [{ type: "image" }, { type: "text", text: question }] },
+    { role: "assistant", content: response },
+  ];
+}
