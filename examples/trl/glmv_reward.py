@@ -1,40 +1,46 @@
 """glmv's reward server as a TRL GRPOTrainer reward function.
 
-    from glmv_reward import glmv_reward
+    from glmv_reward import glmv_reward          # or glmv_reward_async: TRL gathers async reward functions
     trainer = GRPOTrainer(model=..., reward_funcs=[glmv_reward], train_dataset=dataset, ...)
 
-TRL passes every dataset column except `prompt` as a keyword argument. This function reads `answer` (or
-`ground_truth`) and `domain`, and optionally `question`, `options`, `style`, `answerFormat` ("glmv" | "gsm8k" |
-"boxed", see ../verl/README.md). Rows whose `domain` is not a glmv domain get `None` ("not applicable"), so glmv can
-share a run with other reward functions.
+Read from huggingface/trl (trl/trainer/grpo_trainer.py `_calculate_rewards`, TRL 0.2x–1.x): a custom reward function
+is called as `reward_func(prompts=, completions=, completion_ids=, **reward_kwargs)`, where reward_kwargs holds every
+dataset column except `prompt` (one value per completion: `answer`, `domain`, `image`, …) plus `trainer_state`,
+`log_extra(column, values)` and `log_metric(name, value)`. A conversational dataset's completions are lists of
+messages, `[{"role": "assistant", "content": …}]` (a prefilled assistant turn is already prepended; with tools, the
+list holds the tool turns too): the last assistant message is scored. The result is `list[float | None]`; `None`
+is "not applicable", so glmv can share a run with other reward functions.
 
-TRL decodes completions with special tokens skipped, so the server is asked for `specialTokens: "stripped"`
-(see ../verl/README.md for what glmv does with stripped text). Standard library only.
+This function reads `answer` (or `ground_truth` / `solution`) and `domain`, and optionally `question`, `options`,
+`style`, `answerFormat` ("glmv" | "gsm8k" | "boxed", see ../verl/README.md). Rows whose `domain` is not a glmv
+domain get `None`. Image columns are never sent: glmv scores the text. TRL decodes completions with special tokens
+skipped, so the server is asked for `specialTokens: "stripped"`.
 
 Errors: a 4xx (wrong token, a bad row) raises `GlmvRequestError` with the server's message. Connection errors,
-timeouts and 5xx are retried with backoff, then raise `GlmvServerUnavailable`: TRL has no column to flag a missing
-reward, and a silent 0 would train on it.
+client timeouts and 5xx are retried with backoff, then raise `GlmvServerUnavailable` (`timed_out` set when the last
+try timed out): TRL has no column to flag a missing reward, and a silent 0 would be trained on. An item the server
+stopped at its own deadline is reward 0, counted in the `glmv/timeouts` metric.
 
-Environment: GLMV_REWARD_URL (default http://127.0.0.1:8000), GLMV_SERVE_TOKEN, GLMV_REWARD_TIMEOUT_S (60),
-GLMV_STYLE (4.1v | 4.5v; default: the server's --style), GLMV_REWARD_RETRIES (tries, default 3).
+Environment, read per call: GLMV_REWARD_URL (default http://127.0.0.1:8000), GLMV_SERVE_TOKEN, GLMV_REWARD_TIMEOUT_S
+(60), GLMV_STYLE (4.1v | 4.5v; default: the server's --style), GLMV_REWARD_RETRIES (tries, default 3).
+Standard library only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import socket
 import time
 import urllib.error
 import urllib.request
 from typing import Any
 
-URL = os.environ.get("GLMV_REWARD_URL", "http://127.0.0.1:8000").rstrip("/")
-TOKEN = os.environ.get("GLMV_SERVE_TOKEN")
-TIMEOUT_S = float(os.environ.get("GLMV_REWARD_TIMEOUT_S", "60"))
-STYLE = os.environ.get("GLMV_STYLE")
-RETRIES = max(1, int(os.environ.get("GLMV_REWARD_RETRIES", "3")))
 BACKOFF_S = 0.5
 GLMV_DOMAINS = {"math", "physics", "chemistry", "chart", "ocr", "counting", "choice", "text", "grounding", "gui"}
+ANSWER_COLUMNS = ("answer", "ground_truth", "solution")
+ITEM_COLUMNS = ("question", "options", "style", "answerFormat")
 
 
 class GlmvRequestError(RuntimeError):
@@ -49,6 +55,21 @@ class GlmvRequestError(RuntimeError):
 class GlmvServerUnavailable(RuntimeError):
     """No answer after GLMV_REWARD_RETRIES tries (connection refused, timeout, HTTP 5xx)."""
 
+    def __init__(self, message: str, timed_out: bool):
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
+def _settings() -> dict[str, Any]:
+    """Read per call, so a test (or an accelerate worker) can change the environment after import."""
+    return {
+        "url": os.environ.get("GLMV_REWARD_URL", "http://127.0.0.1:8000").rstrip("/"),
+        "token": os.environ.get("GLMV_SERVE_TOKEN"),
+        "timeout_s": float(os.environ.get("GLMV_REWARD_TIMEOUT_S", "60")),
+        "style": os.environ.get("GLMV_STYLE"),
+        "retries": max(1, int(os.environ.get("GLMV_REWARD_RETRIES", "3"))),
+    }
+
 
 def _server_error(e: urllib.error.HTTPError) -> tuple[str, str, str | None]:
     """The server's `{"error": {"code", "message", "field"}}`, or the raw body when it is not that."""
@@ -60,40 +81,47 @@ def _server_error(e: urllib.error.HTTPError) -> tuple[str, str, str | None]:
         return "", raw[:500].decode("utf-8", "replace"), None
 
 
-def _post(path: str, payload: dict) -> dict:
+def _post(settings: dict[str, Any], path: str, payload: dict) -> dict:
     body = json.dumps(payload).encode()
     headers = {"content-type": "application/json"}
-    if TOKEN:
-        headers["authorization"] = f"Bearer {TOKEN}"
-    last = ""
-    for attempt in range(RETRIES):
+    if settings["token"]:
+        headers["authorization"] = f"Bearer {settings['token']}"
+    last, timed_out = "", False
+    for attempt in range(settings["retries"]):
         if attempt > 0:
             time.sleep(BACKOFF_S * attempt)
         try:
-            req = urllib.request.Request(URL + path, data=body, headers=headers, method="POST")
-            with urllib.request.urlopen(req, timeout=TIMEOUT_S) as res:
+            req = urllib.request.Request(settings["url"] + path, data=body, headers=headers, method="POST")
+            with urllib.request.urlopen(req, timeout=settings["timeout_s"]) as res:
                 return json.loads(res.read())
         except urllib.error.HTTPError as e:
             code, message, field = _server_error(e)
             if e.code < 500:  # the request itself is wrong: retrying will not help
                 raise GlmvRequestError(e.code, code, message, field) from e
-            last = f"HTTP {e.code} {code}: {message}"
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
-            last = str(getattr(e, "reason", e))
-    raise GlmvServerUnavailable(f"glmv reward server at {URL} did not answer after {RETRIES} tries: {last}")
+            last, timed_out = f"HTTP {e.code} {code}: {message}", False
+        except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError) as e:
+            reason = getattr(e, "reason", e)
+            timed_out = isinstance(reason, (TimeoutError, socket.timeout))
+            last = f"timed out after {settings['timeout_s']}s" if timed_out else str(reason)
+    raise GlmvServerUnavailable(
+        f"glmv reward server at {settings['url']} did not answer after {settings['retries']} tries: {last}", timed_out
+    )
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, list):  # multimodal content parts: keep the text ones
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type", "text") == "text")
+    return "" if content is None else str(content)
 
 
 def _text(completion: Any) -> str:
-    """A completion is a string, or (conversational datasets) a list of messages: take the assistant's text."""
+    """A completion is a string, or (conversational datasets) a list of messages: the last assistant message."""
     if isinstance(completion, str):
         return completion
-    parts = []
-    for message in completion:
-        content = message.get("content", "")
-        if isinstance(content, list):  # multimodal content parts
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-        parts.append(content)
-    return "".join(parts)
+    for message in reversed(list(completion)):
+        if message.get("role", "assistant") == "assistant":
+            return _content_text(message.get("content"))
+    return ""
 
 
 def _column(kwargs: dict, name: str, i: int) -> Any:
@@ -101,17 +129,23 @@ def _column(kwargs: dict, name: str, i: int) -> Any:
     return None if values is None else values[i]
 
 
-def glmv_reward(prompts, completions, **kwargs) -> list[float | None]:
-    answers = kwargs.get("answer") or kwargs.get("ground_truth")
-    if answers is None:
-        raise ValueError("glmv_reward needs an 'answer' (or 'ground_truth') column in the dataset")
+def _answers(kwargs: dict) -> list:
+    for name in ANSWER_COLUMNS:
+        if kwargs.get(name) is not None:
+            return kwargs[name]
+    raise ValueError(f"glmv_reward needs one of the dataset columns {', '.join(ANSWER_COLUMNS)}; got {sorted(kwargs)}")
+
+
+def glmv_reward(prompts, completions, completion_ids=None, **kwargs) -> list[float | None]:
+    """One `POST /v1/score` for the rows whose `domain` is a glmv domain; `None` for the others."""
+    answers = _answers(kwargs)
     items, slots = [], []
     for i, completion in enumerate(completions):
         domain = _column(kwargs, "domain", i)
         if domain not in GLMV_DOMAINS:
             continue
         item = {"id": i, "domain": domain, "answer": str(answers[i]), "response": _text(completion)}
-        for key in ("question", "options", "style", "answerFormat"):
+        for key in ITEM_COLUMNS:
             value = _column(kwargs, key, i)
             if value is not None:
                 item[key] = value
@@ -120,17 +154,25 @@ def glmv_reward(prompts, completions, **kwargs) -> list[float | None]:
     rewards: list[float | None] = [None] * len(completions)
     if not items:
         return rewards
+    settings = _settings()
     payload: dict[str, Any] = {"items": items, "specialTokens": "stripped"}
-    if STYLE:
-        payload["style"] = STYLE
-    results = _post("/v1/score", payload)["results"]
-    log_metric = kwargs.get("log_metric")
+    if settings["style"]:
+        payload["style"] = settings["style"]
+    by_id = {r["id"]: r for r in _post(settings, "/v1/score", payload)["results"]}
+    for slot in slots:
+        rewards[slot] = float(by_id[slot]["reward"])
+    log_metric, log_extra = kwargs.get("log_metric"), kwargs.get("log_extra")
     if callable(log_metric):
-        log_metric("glmv/timeouts", float(sum(1 for r in results if r["timedOut"])))
-        log_metric("glmv/format_ok", sum(1.0 for r in results if r["format"] == "ok") / len(results))
-    for slot, result in zip(slots, results):
-        rewards[slot] = float(result["reward"])
+        log_metric("glmv/timeouts", float(sum(1 for r in by_id.values() if r["timedOut"])))
+        log_metric("glmv/format_ok", sum(1.0 for r in by_id.values() if r["format"] == "ok") / len(by_id))
+    if callable(log_extra):  # the completions table gets why each row scored what it did
+        log_extra("glmv_format", [by_id[i]["format"] if i in by_id else None for i in range(len(completions))])
     return rewards
+
+
+async def glmv_reward_async(prompts, completions, completion_ids=None, **kwargs) -> list[float | None]:
+    """TRL gathers coroutine reward functions concurrently: the blocking request runs in a thread."""
+    return await asyncio.to_thread(glmv_reward, prompts, completions, completion_ids, **kwargs)
 
 
 if __name__ == "__main__":
