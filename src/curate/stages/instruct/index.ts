@@ -1,4 +1,5 @@
 /** The instruct stages of `glmv data` (paper §3.1), in the order `glmv data stages` lists them. */
 import type { AnyStageDef } from "../../stage.ts";
+import { sftFormat } from "./sft-format.ts";
 
-export const instructStages: AnyStageDef[] = [];
+export const instructStages: AnyStageDef[] = [sftFormat];
