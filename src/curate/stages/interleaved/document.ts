@@ -80,7 +80,7 @@ export const imageBlocks = (blocks: Block[]): ImageBlock[] =>
  * the removals counted by reason in `fields.removedImages` (added to what earlier stages counted there).
  */
 export function removeImages(item: CurateItem, blocks: Block[], removals: Map<string, string>): CurateItem {
-  if (removals.size === 0) return { ...item, fields: { ...item.fields, blocks } };
+  if (removals.size === 0) return item;
   const kept = blocks.filter((b) => b.type !== "image" || !removals.has(b.media));
   const stillNamed = new Set(imageBlocks(kept).map((b) => b.media));
   const counts = { ...readRemovedCounts(item.fields.removedImages) };

@@ -1,5 +1,6 @@
 /** The interleaved stages of `glmv data` (paper §3.1), in the order `glmv data stages` lists them. */
 import type { AnyStageDef } from "../../stage.ts";
 import { imageTextRatio } from "./image-text-ratio.ts";
+import { qrAds } from "./qr-ads.ts";
 
-export const interleavedStages: AnyStageDef[] = [imageTextRatio];
+export const interleavedStages: AnyStageDef[] = [qrAds, imageTextRatio];
