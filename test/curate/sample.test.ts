@@ -2,10 +2,13 @@ import { execFileSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import jsQR from "jsqr";
+import jsQRModule from "jsqr";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeCurationSample, type SampleTruth } from "../../src/curate/sample/make-sample.ts";
+
+// jsqr is CommonJS whose module.exports is the function; TypeScript sees its `default` export instead.
+const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
 
 let dir: string;
 let truth: SampleTruth;
