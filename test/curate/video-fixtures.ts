@@ -2,7 +2,7 @@
  * Test helper for the video stages: tiny real clips made with ffmpeg's lavfi sources.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -30,6 +30,19 @@ export async function makeClip(source: string, ext = "mp4", extra: string[] = []
       "yuv420p",
       out,
     ]);
+    return new Uint8Array(await readFile(out));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Re-encode a clip's bytes with extra ffmpeg output options (`-vf scale=…`, `-crf 40`): the same footage, other bytes. */
+export async function transcode(bytes: Uint8Array, extra: string[], ext = "mp4"): Promise<Uint8Array> {
+  const dir = await mkdtemp(join(tmpdir(), "glmv-clip-"));
+  try {
+    const [input, out] = [join(dir, "in.video"), join(dir, `out.${ext}`)];
+    await writeFile(input, bytes);
+    await run("ffmpeg", ["-v", "error", "-y", "-i", input, ...extra, "-pix_fmt", "yuv420p", out]);
     return new Uint8Array(await readFile(out));
   } finally {
     await rm(dir, { recursive: true, force: true });
