@@ -3,8 +3,9 @@ import { GlmvError } from "../../util/errors.ts";
 import type { AnySourceDef } from "../stage.ts";
 import { formulaImagesSource } from "./formula-images.ts";
 import { groundingScenesSource } from "./grounding-scenes.ts";
+import { ocrDocumentsSource } from "./ocr-documents.ts";
 
-export const allSources: AnySourceDef[] = [formulaImagesSource, groundingScenesSource];
+export const allSources: AnySourceDef[] = [ocrDocumentsSource, formulaImagesSource, groundingScenesSource];
 
 export function findSource(name: string, where?: string): AnySourceDef {
   const source = allSources.find((s) => s.name === name);
