@@ -76,10 +76,10 @@ describe("taxonomy", () => {
       [ask("t5", "Read the sign.", [{ name: "0.png", bytes: redPng }])],
       openContext("/tmp"),
     );
-    const [req] = api.requests.slice(before);
-    expect(req?.path).toBe("/v1/chat/completions");
-    expect(req?.body).toMatchObject({ model: "glm-test", temperature: 0 });
-    const content = (req?.body.messages as { content: { type: string; text?: string }[] }[])[0]!.content;
+    const req = api.requests.slice(before)[0]!;
+    expect(req.path).toBe("/v1/chat/completions");
+    expect(req.body).toMatchObject({ model: "glm-test", temperature: 0 });
+    const content = (req.body.messages as { content: { type: string; text?: string }[] }[])[0]!.content;
     expect(content.map((p) => p.type)).toEqual(["image_url", "text"]);
     const prompt = content[1]!.text!;
     expect(prompt).toContain(
