@@ -1,7 +1,8 @@
 /**
  * The slime plug-ins in `examples/slime/glmv_slime` run by the system Python (`examples/slime/tests/test_plugin.py`,
  * unittest) against real `glmv serve reward` and `glmv serve curriculum` child processes; the Python test restarts
- * a second curriculum server itself (the command is passed in the environment) to check requestId idempotency.
+ * its own curriculum servers (`tests/test_restart.py`; the command, less `--port`, is passed in the environment) to
+ * stop and restart them on the same port and SQLite file mid-run, and puts a reply-dropping proxy in front of one.
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -27,7 +28,7 @@ const PROMPTS = [1, 2, 3]
 const hasPython = existsSync(PYTHON);
 
 function runUnittest(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(PYTHON, ["-m", "unittest", "-v", "tests.test_plugin"], {
+  const child = spawn(PYTHON, ["-m", "unittest", "-v", "tests.test_plugin", "tests.test_restart"], {
     cwd: join(ROOT, "examples/slime"),
     env: { PATH: process.env.PATH ?? "", PYTHONDONTWRITEBYTECODE: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -71,14 +72,12 @@ describe.skipIf(!hasPython)(`examples/slime plug-ins under ${PYTHON}`, () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("the unittest module passes: group rewards, timeout, filter, data source, observe across a restart, force-answer", async () => {
+  it("the unittest modules pass: group rewards, timeout, filter, data source, force-answer, restarts, a lost reply", async () => {
     const restartCmd = [
       process.execPath,
       GLMV_BIN,
       "serve",
       "curriculum",
-      "--port",
-      "0",
       "--token",
       TOKEN,
       "--db",
@@ -93,7 +92,7 @@ describe.skipIf(!hasPython)(`examples/slime plug-ins under ${PYTHON}`, () => {
       GLMV_TEST_CURRICULUM_CMD: JSON.stringify(restartCmd),
     });
     expect(output).not.toMatch(/skipped/);
-    expect(output).toMatch(/Ran 9 tests/);
+    expect(output).toMatch(/Ran 11 tests/);
     expect(code, output).toBe(0);
-  }, 60_000);
+  }, 120_000);
 });

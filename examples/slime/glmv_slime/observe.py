@@ -6,15 +6,24 @@ The request carries a `requestId` derived from the groups themselves (prompt ids
 the same observation again (a retry after a server restart, a resumed rollout) is acknowledged without being
 counted twice. Rewards are clipped to [0, 1] (the server's range); `--reward-key` picks a dict reward's value.
 Groups without `metadata["glmv_prompt_id"]` (not from `CurriculumDataSource`) are skipped.
+
+Failures: connection errors, timeouts and 5xx are retried (GLMV_CURRICULUM_RETRIES, same requestId, so a try whose
+reply was lost is acknowledged as a duplicate). With no answer after the retries the hook logs a warning and returns
+`{"observed": False, "timedOut": …, "error": …, "requestId": …}` instead of stopping the rollout: the curriculum
+misses one step's statistics, training goes on. A 4xx (wrong token, unknown prompt id) raises `GlmvRequestError`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 
 from . import curriculum
+from ._http import GlmvServerUnavailable
 from .filters import reward_value
+
+logger = logging.getLogger(__name__)
 
 
 def observation(args, all_samples: list) -> tuple[list[dict], str]:
@@ -36,4 +45,8 @@ def observe_all_samples(args, all_samples, data_source=None) -> dict | None:
     results, request_id = observation(args, all_samples)
     if not results:
         return None
-    return curriculum.call("/v1/observe", {"results": results, "requestId": request_id})
+    try:
+        return curriculum.call("/v1/observe", {"results": results, "requestId": request_id})
+    except GlmvServerUnavailable as e:
+        logger.warning("glmv curriculum observation %s lost: %s", request_id, e)
+        return {"observed": False, "timedOut": e.timed_out, "error": str(e), "requestId": request_id}

@@ -9,7 +9,6 @@ import enum
 import http.server
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -68,12 +67,11 @@ _install_fake_slime()
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from glmv_slime import filters, generate, observe, reward  # noqa: E402
-from glmv_slime._http import GlmvRequestError, request_json  # noqa: E402
+from glmv_slime._http import GlmvRequestError  # noqa: E402
 from glmv_slime.data_source import CurriculumDataSource  # noqa: E402
 
 REWARD_URL = os.environ.get("GLMV_REWARD_URL")
 CURRICULUM_URL = os.environ.get("GLMV_CURRICULUM_URL")
-RESTART_CMD = os.environ.get("GLMV_TEST_CURRICULUM_CMD")
 
 
 def answered(label: dict, response: str, **kw) -> Sample:
@@ -214,50 +212,6 @@ class DataSourceTest(EnvCase):
             self.assertEqual((restored.sample_group_index, restored.sample_index, restored.step),
                              (2, 6, groups[0][0].metadata["glmv_step"]))
             self.assertEqual(restored.get_samples(1)[0][0].index, 6)  # counters continue, never reuse an index
-
-
-@unittest.skipUnless(RESTART_CMD, "GLMV_TEST_CURRICULUM_CMD not set")
-class ObserveAcrossRestartTest(EnvCase):
-    def start(self) -> tuple[subprocess.Popen, str]:
-        child = subprocess.Popen(json.loads(RESTART_CMD), stdout=subprocess.PIPE, text=True)
-        for line in child.stdout:
-            if "listening on" in line:
-                return child, line.split("listening on", 1)[1].split()[0]
-        raise AssertionError("curriculum server exited before listening")
-
-    def stop(self, child: subprocess.Popen) -> None:
-        child.terminate()
-        child.wait(10)
-        child.stdout.close()
-
-    def test_the_same_observation_after_a_restart_is_not_counted_twice(self):
-        child, url = self.start()
-        try:
-            os.environ["GLMV_CURRICULUM_URL"] = url
-            args = SimpleNamespace(n_samples_per_prompt=2, reward_key=None)
-            groups = CurriculumDataSource(args).get_samples(2)
-            for s, r in zip(groups[0], (1.0, 0.0)):
-                s.reward = r
-            for s in groups[1]:  # an all-right group: the dynamic filter drops it, the curriculum still sees it
-                s.reward = 1.0
-            self.assertFalse(filters.keep_groups_with_reward_std(args, groups[1]).keep)
-            first = observe.observe_all_samples(args, groups, None)
-            self.assertEqual((first["groups"], first["duplicate"]), (2, False))
-            self.stop(child)
-
-            child, url = self.start()  # same --db: the acknowledged observation survived
-            os.environ["GLMV_CURRICULUM_URL"] = url
-            again = observe.observe_all_samples(args, groups, None)
-            self.assertEqual((again["groups"], again["duplicate"]), (0, True))
-            stats = request_json(url + "/v1/stats", token=os.environ.get("GLMV_SERVE_TOKEN"))
-            self.assertEqual((stats["observeCalls"], stats["observedGroups"], stats["observedRollouts"]), (1, 2, 4))
-            dropped_id = groups[1][0].metadata["glmv_prompt_id"]
-            prompt = request_json(f"{url}/v1/prompts/{dropped_id}", token=os.environ.get("GLMV_SERVE_TOKEN"))
-            self.assertEqual((prompt["groups"], prompt["rollouts"], prompt["correct"]), (1, 2, 2))
-        finally:
-            self.stop(child)
-            if CURRICULUM_URL:
-                os.environ["GLMV_CURRICULUM_URL"] = CURRICULUM_URL
 
 
 class ForceAnswerTest(EnvCase):
