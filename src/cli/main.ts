@@ -18,6 +18,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   "eval tasks": async () => (await import("./eval.ts")).evalTasksCommand,
   "eval score": async () => (await import("./eval.ts")).evalScoreCommand,
   "eval compare": async () => (await import("./eval.ts")).evalCompareCommand,
+  "data run": async () => (await import("./data.ts")).dataRunCommand,
+  "data plan": async () => (await import("./data-plan.ts")).dataPlanCommand,
+  "data report": async () => (await import("./data-plan.ts")).dataReportCommand,
+  "data stages": async () => (await import("./data.ts")).dataStagesCommand,
 };
 
 /** Command groups: the first word of two-word commands (`glmv reward`, `glmv serve`). */
