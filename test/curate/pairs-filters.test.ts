@@ -48,7 +48,7 @@ describe("low-information", () => {
   it("drops solid colours and near-uniform images and keeps pictures and text on white", async () => {
     const nearUniform = new Uint8Array(
       await sharp({ create: { width: 200, height: 200, channels: 3, background: "#808080" } })
-        .composite([{ input: await solidImage(40, 40, [100, 100, 100]), left: 80, top: 80 }])
+        .composite([{ input: Buffer.from(await solidImage(40, 40, [100, 100, 100])), left: 80, top: 80 }])
         .jpeg()
         .toBuffer(),
     );
