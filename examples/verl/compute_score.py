@@ -1,7 +1,7 @@
 """glmv's reward server as a verl reward function.
 
 Read from verl-project/verl (verl/trainer/ppo/reward.py @ 302f740f, verl/experimental/reward_loop/reward_manager/
-{naive,batch}.py @ b0705987 / a9ba0658, verl/utils/reward_score/__init__.py @ 0515376a) and the older
+{naive,batch}.py @ 247f1ac2 / a9ba0658, verl/utils/reward_score/__init__.py @ 0515376a) and the older
 volcengine/verl managers (verl/workers/reward_manager/{naive,batch,dapo,prime}.py):
 
 - `reward.custom_reward_function.{path,name}` (older verl: top-level `custom_reward_function`) loads a function

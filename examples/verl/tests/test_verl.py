@@ -3,7 +3,7 @@
 Run by test/examples-verl.test.ts, which starts the server (`--special-tokens stripped`, as verl decodes) and passes
 GLMV_REWARD_URL and GLMV_SERVE_TOKEN. Standard library only: verl needs GPUs, so the pieces the reward function
 meets are reproduced minimally below (read from verl-project/verl: verl/trainer/ppo/reward.py @ 302f740f, the reward
-loop's naive.py @ b0705987 and batch.py @ a9ba0658, the legacy verl/workers/reward_manager/batch.py @ 45c6d15a).
+loop's naive.py @ 247f1ac2 and batch.py @ a9ba0658, the legacy verl/workers/reward_manager/batch.py @ 45c6d15a).
 """
 
 from __future__ import annotations
