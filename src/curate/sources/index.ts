@@ -3,9 +3,15 @@ import { GlmvError } from "../../util/errors.ts";
 import type { AnySourceDef } from "../stage.ts";
 import { formulaImagesSource } from "./formula-images.ts";
 import { groundingScenesSource } from "./grounding-scenes.ts";
+import { guiGroundingSource } from "./gui-grounding.ts";
 import { ocrDocumentsSource } from "./ocr-documents.ts";
 
-export const allSources: AnySourceDef[] = [ocrDocumentsSource, formulaImagesSource, groundingScenesSource];
+export const allSources: AnySourceDef[] = [
+  ocrDocumentsSource,
+  formulaImagesSource,
+  groundingScenesSource,
+  guiGroundingSource,
+];
 
 export function findSource(name: string, where?: string): AnySourceDef {
   const source = allSources.find((s) => s.name === name);

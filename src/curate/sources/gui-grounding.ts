@@ -1,0 +1,136 @@
+/**
+ * `gui-grounding`: GUI grounding data from real pages in Playwright + Debian Chromium (paper §3.1): a folder of
+ * saved HTML pages (`pages:`) or generated ones, a screenshot of the viewport, the visible DOM nodes with their
+ * render-time boxes, roles and accessible names (`gui-dom.ts`), and referring-expression questions and actions
+ * by text, role and relative position with answers in 0–999 coordinates (`gui-qa.ts`). One browser per shard.
+ */
+import { pathToFileURL } from "node:url";
+import sharp from "sharp";
+import { z } from "zod";
+import { CHROMIUM_PATH, launchGuiBrowser } from "../../data/gui-pages.ts";
+import { pixelRectToBox } from "../../data/tasks/coords.ts";
+import type { CurateItem, SourceDef } from "../stage.ts";
+import {
+  itemId,
+  itemRng,
+  listFolder,
+  qaMessages,
+  resolveOptionPath,
+  SHARDING_OPTIONS,
+  shardCountOf,
+  shardIndices,
+} from "./common.ts";
+import { COLLECT_NODES_JS, type DomNode } from "./gui-dom.ts";
+import { buttonsPage, formsPage } from "./gui-forms.ts";
+import { candidateQuestions, pickQuestions } from "./gui-qa.ts";
+import { pageCall } from "./page-scripts.ts";
+
+const NAME = "gui-grounding";
+
+export const GuiGroundingOptions = z
+  .object({
+    ...SHARDING_OPTIONS,
+    /**
+     * A folder of saved pages (`.html`/`.htm`, loaded by file URL so their relative assets load); item i shows
+     * page i mod n, so a `count` above the number of pages repeats them. Without it, pages are generated.
+     */
+    pages: z.string().min(1).optional(),
+    /** Which generators make pages when no folder is given. */
+    generators: z
+      .array(z.enum(["forms", "buttons"]))
+      .min(1)
+      .default(["forms", "buttons"]),
+    width: z.number().int().min(64).max(4096).default(1024),
+    height: z.number().int().min(64).max(4096).default(768),
+    /** Questions per page at most, mixing text, role and relative-position ones. */
+    qaPerPage: z.number().int().min(1).max(100).default(6),
+    /** Drop a page with fewer visible nodes than this (an empty or broken page teaches nothing). */
+    minNodes: z.number().int().min(1).default(2),
+    format: z.enum(["png", "jpeg"]).default("png"),
+    chromium: z.string().min(1).default(CHROMIUM_PATH),
+  })
+  .strict();
+export type GuiGroundingOptions = z.infer<typeof GuiGroundingOptions>;
+
+const round2 = (v: number) => Math.round(v * 100) / 100;
+
+async function* generateGuiItems(
+  o: GuiGroundingOptions,
+  shard: number,
+  ctx: { baseDir: string },
+): AsyncIterable<CurateItem> {
+  const indices = shardIndices(o, shard);
+  if (indices.length === 0) return;
+  const files = o.pages
+    ? await listFolder(resolveOptionPath(ctx.baseDir, o.pages), [".html", ".htm"], "pages")
+    : null;
+  const browser = await launchGuiBrowser(o.chromium);
+  try {
+    const tab = await browser.context.newPage();
+    for (const index of indices) {
+      const rng = itemRng(NAME, o.seed, index);
+      let page: string;
+      let width = o.width;
+      let height = o.height;
+      if (files) {
+        const file = files[index % files.length]!;
+        page = file.split("/").at(-1)!;
+        await tab.setViewportSize({ width, height });
+        await tab.goto(pathToFileURL(file).href, { waitUntil: "load" });
+      } else {
+        const generator = rng.pick(o.generators);
+        let html: string;
+        if (generator === "buttons") {
+          width = height = Math.min(o.width, o.height, 1024);
+          html = buttonsPage(rng, width);
+        } else html = formsPage(rng, width, height);
+        page = `generated:${generator}`;
+        await tab.setViewportSize({ width, height });
+        await tab.setContent(html, { waitUntil: "load" });
+      }
+      await tab.evaluate("document.fonts.ready.then(() => true)");
+      const raw = (await tab.evaluate(pageCall(COLLECT_NODES_JS, {}))) as DomNode[];
+      if (raw.length < o.minNodes) continue;
+      const nodes = raw.map((n) => ({ ...n, px: n.px.map(round2) as DomNode["px"] }));
+      const qa = pickQuestions(rng, candidateQuestions(rng, nodes, { width, height }), o.qaPerPage);
+      if (qa.length === 0) continue;
+      const shot = await tab.screenshot({ type: "png", animations: "disabled", caret: "hide" });
+      const bytes = o.format === "png" ? shot : await sharp(shot).jpeg({ quality: 90 }).toBuffer();
+      const first = qa[0]!;
+      yield {
+        id: itemId(NAME, shard, index),
+        media: [{ name: `0.${o.format === "png" ? "png" : "jpg"}`, bytes: new Uint8Array(bytes) }],
+        fields: {
+          source: NAME,
+          page,
+          width,
+          height,
+          nodes: nodes.map(({ role, name, tag, px: [x1, y1, x2, y2] }) => ({
+            role,
+            name,
+            tag,
+            box: pixelRectToBox(x1, y1, x2 - x1, y2 - y1, width, height),
+            px: [x1, y1, x2, y2],
+          })),
+          qa,
+          domain: "gui",
+          question: first.question,
+          answer: first.answer,
+          messages: qaMessages(first.question, first.response),
+        },
+      };
+    }
+  } finally {
+    await browser.close();
+  }
+}
+
+/** GUI grounding from real pages: screenshot, visible DOM nodes with boxes, roles and names, and referring QA. */
+export const guiGroundingSource: SourceDef<GuiGroundingOptions> = {
+  name: NAME,
+  summary:
+    "GUI grounding from saved or generated pages in Chromium: visible DOM nodes with boxes, referring questions and actions in 0–999",
+  options: GuiGroundingOptions,
+  shardCount: shardCountOf,
+  generate: generateGuiItems,
+};
