@@ -2,7 +2,14 @@
 import type { AnyStageDef } from "../../stage.ts";
 import { imageRelevance } from "./image-relevance.ts";
 import { imageTextRatio } from "./image-text-ratio.ts";
+import { knowledgeDensity } from "./knowledge-density.ts";
 import { pdfPages } from "./pdf-pages.ts";
 import { qrAds } from "./qr-ads.ts";
 
-export const interleavedStages: AnyStageDef[] = [pdfPages, qrAds, imageRelevance, imageTextRatio];
+export const interleavedStages: AnyStageDef[] = [
+  pdfPages,
+  qrAds,
+  imageRelevance,
+  knowledgeDensity,
+  imageTextRatio,
+];
