@@ -161,6 +161,39 @@ describe("contamination against the eval tasks' benchmark data", () => {
     );
   });
 
+  it("waits for another worker's build (a live lock) and takes over a killed builder's (a stale lock)", async () => {
+    const options = { benchmarks: [BENCHMARKS[0]!], images: false };
+    const copied = () =>
+      sft("This patient began vomiting after eating pumpkin pie and developed severe chest pain. Why?");
+    const built = await repoContext();
+    await runStage(contamination, options, [copied()], built);
+    const [name] = await readdir(join(built.stateDir, "contamination"));
+    const index = JSON.parse(await readFile(join(built.stateDir, "contamination", name!), "utf8"));
+
+    // Another worker holds the lock: this one waits and reads what that worker writes, building nothing itself.
+    const waiting = await repoContext();
+    const dir = join(waiting.stateDir, "contamination");
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `${name}.lock`), "");
+    const opened = runStage(contamination, options, [copied()], waiting);
+    await new Promise((r) => setTimeout(r, 600));
+    await writeFile(
+      join(dir, name!),
+      JSON.stringify({ ...index, ids: index.ids.map(() => "by-other-worker") }),
+    );
+    expect(summary((await opened)[0])).toMatch(/ai2d:by-other-worker /);
+
+    // A lock nobody has touched for a minute was left by a killed builder: taken over, the index built.
+    const stale = await repoContext();
+    const staleDir = join(stale.stateDir, "contamination");
+    await mkdir(staleDir, { recursive: true });
+    await writeFile(join(staleDir, `${name}.lock`), "");
+    const old = new Date(Date.now() - 60_000);
+    await utimes(join(staleDir, `${name}.lock`), old, old);
+    expect(summary((await runStage(contamination, options, [copied()], stale))[0])).toMatch(/ai2d:0 /);
+    expect(await readdir(staleDir)).toEqual([name]);
+  });
+
   it("refuses an unknown task and a missing release file when the stage opens", async () => {
     const ctx = await repoContext();
     await expect(
