@@ -75,6 +75,8 @@ describe("gui-grounding source", () => {
     await mkdir(join(dir, "pages"));
     await writeFile(join(dir, "pages", "account.html"), PAGE);
     await writeFile(join(dir, "pages", "style.css"), ".hidden-by-sheet { display: none }");
+    // A page with nothing to act on: too few nodes, so it makes no item.
+    await writeFile(join(dir, "pages", "b-blank.html"), "<!doctype html><p>Nothing to click here.</p>");
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -84,11 +86,13 @@ describe("gui-grounding source", () => {
     expect(findSource("gui-grounding")).toBe(guiGroundingSource);
   });
 
-  it("lists a saved page's visible nodes with boxes within a pixel, leaving out hidden, covered and off-screen ones", async () => {
-    const [item] = await collect(
-      { count: 1, shardSize: 1, pages: "pages", width: 640, height: 480, qaPerPage: 8 },
+  it("lists a saved page's visible nodes with boxes within a pixel, leaving out hidden, covered and off-screen ones and empty pages", async () => {
+    const items = await collect(
+      { count: 2, shardSize: 2, pages: "pages", width: 640, height: 480, qaPerPage: 8 },
       dir,
     );
+    expect(items.map((i) => i.id)).toEqual(["gui-grounding-0-0"]);
+    const [item] = items;
     expect(item!.fields.page).toBe("account.html");
     const meta = await sharp(item!.media[0]!.bytes).metadata();
     expect([meta.width, meta.height]).toEqual([640, 480]);

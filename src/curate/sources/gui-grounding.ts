@@ -5,10 +5,12 @@
  * by text, role and relative position with answers in 0–999 coordinates (`gui-qa.ts`). One browser per shard.
  */
 import { pathToFileURL } from "node:url";
+import { errors, type Page } from "playwright-core";
 import sharp from "sharp";
 import { z } from "zod";
 import { CHROMIUM_PATH, launchGuiBrowser } from "../../data/gui-pages.ts";
 import { pixelRectToBox } from "../../data/tasks/coords.ts";
+import { GlmvError } from "../../util/errors.ts";
 import type { CurateItem, SourceDef } from "../stage.ts";
 import {
   itemId,
@@ -47,10 +49,25 @@ export const GuiGroundingOptions = z
     /** Drop a page with fewer visible nodes than this (an empty or broken page teaches nothing). */
     minNodes: z.number().int().min(1).default(2),
     format: z.enum(["png", "jpeg"]).default("png"),
+    /** How long a saved page may take to fire `load` (an asset that never arrives offline); then it is used as is. */
+    pageTimeoutMs: z.number().int().min(100).default(15_000),
     chromium: z.string().min(1).default(CHROMIUM_PATH),
   })
   .strict();
 export type GuiGroundingOptions = z.infer<typeof GuiGroundingOptions>;
+
+/**
+ * Open a saved page by file URL. A page whose `load` never fires in time (an asset the offline browser cannot
+ * fetch) is used as far as it rendered; any other failure names the file.
+ */
+async function loadSavedPage(tab: Page, file: string, timeoutMs: number): Promise<void> {
+  try {
+    await tab.goto(pathToFileURL(file).href, { waitUntil: "load", timeout: timeoutMs });
+  } catch (e) {
+    if (e instanceof errors.TimeoutError) return;
+    throw new GlmvError("io_error", `cannot open the page ${file}`, { where: "pages", cause: e });
+  }
+}
 
 const round2 = (v: number) => Math.round(v * 100) / 100;
 
@@ -76,7 +93,7 @@ async function* generateGuiItems(
         const file = files[index % files.length]!;
         page = file.split("/").at(-1)!;
         await tab.setViewportSize({ width, height });
-        await tab.goto(pathToFileURL(file).href, { waitUntil: "load" });
+        await loadSavedPage(tab, file, o.pageTimeoutMs);
       } else {
         const generator = rng.pick(o.generators);
         let html: string;
