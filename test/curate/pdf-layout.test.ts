@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PageBox } from "../../src/curate/stages/interleaved/document.ts";
+import { matchEmbedded, parseImageList } from "../../src/curate/stages/interleaved/pdf-images.ts";
 import {
   findFigureBoxes,
   parseBboxLayout,
@@ -85,5 +86,31 @@ describe("findFigureBoxes", () => {
       mergeGap: 18,
     });
     expect(boxes).toEqual([[20, 20, 110, 100]]);
+  });
+});
+
+describe("embedded images", () => {
+  const listing = `page   num  type   width height color comp bpc  enc interp  object ID x-ppi y-ppi size ratio
+--------------------------------------------------------------------------------------------
+   1     0 image     440   300  icc     3   8  image  no         6  0   144   144 1935B 0.5%
+   1     1 smask     440   300  gray    1   8  image  no         7  0   144   144  100B 0.1%
+   2     2 image     600   240  rgb     3   8  jpeg   no         9  0    86    86 9.1K 2.1%
+   2     3 image     600   240  rgb     3   8  jpeg   no        10  0    86    86 9.1K 2.1%`;
+
+  it("reads pdfimages -list, leaving out soft masks", () => {
+    expect(parseImageList(listing).map((i) => [i.page, i.num, i.width, i.height, i.xPpi])).toEqual([
+      [1, 0, 440, 300, 144],
+      [2, 2, 600, 240, 86],
+      [2, 3, 600, 240, 86],
+    ]);
+  });
+
+  it("matches a figure to the one image whose placed size holds it, and refuses ambiguous or misfit ones", () => {
+    const images = parseImageList(listing);
+    const page1 = images.filter((i) => i.page === 1); // placed 220×150 pt
+    expect(matchEmbedded([[60, 200, 265, 340]], page1).map((i) => i?.num)).toEqual([0]);
+    expect(matchEmbedded([[60, 200, 160, 260]], page1)).toEqual([undefined]); // too small: part of something else
+    const page2 = images.filter((i) => i.page === 2); // two images of the same placed size
+    expect(matchEmbedded([[50, 100, 550, 300]], page2)).toEqual([undefined]);
   });
 });

@@ -65,14 +65,37 @@ describe("pdf-pages", () => {
     });
   });
 
+  it("gives figures that are embedded images their own pixels (pdfimages)", async () => {
+    const out = await run({}, pdfItem(paper));
+    if (out.kind !== "keep") throw new Error("dropped");
+    const figures = out.items.flatMap((item) =>
+      (item.fields.blocks as Block[]).flatMap((b) => (b.type === "image" ? [{ item, block: b }] : [])),
+    );
+    expect(figures.map((f) => [f.item.id, f.block.media, f.block.from])).toEqual([
+      ["paper-7-p1", "fig-1.png", "embedded"],
+      ["paper-7-p2", "fig-1.png", "embedded"],
+    ]);
+    const sizes = await Promise.all(
+      figures.map(async ({ item, block }) => {
+        const m = await sharp(item.media.find((x) => x.name === block.media)?.bytes).metadata();
+        return [m.width, m.height];
+      }),
+    );
+    expect(sizes).toEqual([
+      [440, 300],
+      [600, 240],
+    ]);
+  });
+
   it("crops the figure from the page raster and keeps the raster at the configured dpi", async () => {
-    const out = await run({ dpi: 72 }, pdfItem(paper));
+    const out = await run({ dpi: 72, embedded: false }, pdfItem(paper));
     if (out.kind !== "keep") throw new Error("dropped");
     const p1 = out.items[0] as CurateItem;
     expect(p1.media.map((m) => m.name)).toEqual(["page.png", "fig-1.png"]);
     const page = await sharp((p1.media[0] as { bytes: Uint8Array }).bytes).metadata();
     expect([page.width, page.height]).toEqual([600, 750]); // 600×750 pt at 72 dpi
     const figure = (p1.fields.blocks as Block[]).find((b) => b.type === "image");
+    expect(figure?.from).toBe("raster");
     // the chart was placed at 220×150 pt below the first left paragraph; its drawn part (axes and bars) fills most of it
     const [x0, y0, x1, y1] = figure?.box ?? [0, 0, 0, 0];
     expect(x0).toBeGreaterThanOrEqual(48);

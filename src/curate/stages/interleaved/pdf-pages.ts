@@ -15,6 +15,7 @@ import sharp from "sharp";
 import { z } from "zod";
 import { type CurateItem, type CurateMedia, drop, keep, type StageDef } from "../../stage.ts";
 import type { Block, PageBox } from "./document.ts";
+import { type EmbeddedImage, embeddedFileName, matchEmbedded, parseImageList } from "./pdf-images.ts";
 import { findFigureBoxes, type LaidPage, parseBboxLayout, readingOrder } from "./pdf-layout.ts";
 
 export const PdfPagesOptions = z.strictObject({
@@ -28,6 +29,8 @@ export const PdfPagesOptions = z.strictObject({
   minFigureSide: z.number().min(1).default(32),
   /** Drawn parts closer than this many points belong to one figure (a chart's bars, a diagram's boxes). */
   figureGap: z.number().min(0).default(18),
+  /** A figure that is one embedded image (`pdfimages`) takes the image's own pixels instead of a raster crop. */
+  embedded: z.boolean().default(true),
   /** Keep the page raster as media `page.png`. */
   keepRaster: z.boolean().default(true),
 });
@@ -103,12 +106,20 @@ async function splitPdf(
   const layout = parseBboxLayout(await poppler("pdftotext", ["-bbox-layout", "-l", last, file, "-"], signal));
   await poppler("pdftoppm", ["-r", String(options.dpi), "-png", "-l", last, file, join(dir, "page")], signal);
   const rasters = await rasterFiles(dir);
+  let embedded: EmbeddedImage[] = [];
+  if (options.embedded) {
+    embedded = parseImageList(await poppler("pdfimages", ["-list", "-l", last, file], signal));
+    if (embedded.length)
+      await poppler("pdfimages", ["-png", "-p", "-l", last, file, join(dir, "img")], signal);
+  }
+  const readEmbedded = (i: EmbeddedImage) => readFile(embeddedFileName(join(dir, "img"), i));
   const out: CurateItem[] = [];
   for (const [index, page] of layout.entries()) {
     signal.throwIfAborted();
     const rasterPath = rasters.get(index + 1);
     if (!rasterPath) throw new PopplerError(`pdftoppm: no raster for page ${index + 1}`);
-    const made = await buildPage(page, await readFile(rasterPath), options);
+    const onPage = embedded.filter((i) => i.page === index + 1);
+    const made = await buildPage(page, await readFile(rasterPath), options, onPage, readEmbedded);
     if (!made) continue;
     out.push({
       id: `${item.id}-p${index + 1}`,
@@ -130,7 +141,13 @@ async function rasterFiles(dir: string): Promise<Map<number, string>> {
 }
 
 /** One page's blocks in reading order and its media, or null when it has neither text nor figures. */
-async function buildPage(page: LaidPage, png: Buffer, options: PdfPagesOptions) {
+async function buildPage(
+  page: LaidPage,
+  png: Buffer,
+  options: PdfPagesOptions,
+  embedded: EmbeddedImage[],
+  readEmbedded: (i: EmbeddedImage) => Promise<Buffer>,
+) {
   const { data, info } = await sharp(png).greyscale().raw().toBuffer({ resolveWithObject: true });
   const scale = info.width / page.width;
   const raster = {
@@ -150,16 +167,15 @@ async function buildPage(page: LaidPage, png: Buffer, options: PdfPagesOptions) 
   if (text.length === 0 && figureBoxes.length === 0) return null;
   const media: CurateMedia[] = [];
   const figures: Block[] = [];
+  const matches = matchEmbedded(figureBoxes, embedded);
   for (const [k, box] of figureBoxes.entries()) {
     const name = `fig-${k + 1}.png`;
     const figureText = page.blocks.filter((b) => inside(b.box) === k).map((b) => b.text);
-    media.push({ name, bytes: await crop(png, box, scale, info.width, info.height) });
-    figures.push({
-      type: "image",
-      media: name,
-      box,
-      ...(figureText.length ? { figureText: figureText.join(" ") } : {}),
-    });
+    const match = matches[k];
+    const bytes = match ? await readEmbedded(match) : await crop(png, box, scale, info.width, info.height);
+    media.push({ name, bytes: new Uint8Array(bytes) });
+    const extra = figureText.length ? { figureText: figureText.join(" ") } : {};
+    figures.push({ type: "image", media: name, box, from: match ? "embedded" : "raster", ...extra });
   }
   if (options.keepRaster) media.unshift({ name: "page.png", bytes: new Uint8Array(png) });
   const blocks = readingOrder<Block & { box: PageBox }>([
