@@ -11,9 +11,7 @@ import { z } from "zod";
 import { GlmvError } from "../util/errors.ts";
 import { readYamlFile } from "../util/yaml-file.ts";
 import { type ConfigPath, parseOrThrow, type ZodLineContext } from "../util/zod-error.ts";
-import { allSources } from "./sources/index.ts";
 import type { AnySourceDef, AnyStageDef } from "./stage.ts";
-import { allStages } from "./stages/index.ts";
 
 const shardSize = z.int().min(1).default(1000);
 
@@ -114,10 +112,17 @@ export const sha256 = (text: string | Uint8Array): string => createHash("sha256"
 /** The stages and sources a pipeline can name: the built-in registries plus its extra modules'. */
 export type Registry = { stages: AnyStageDef[]; sources: AnySourceDef[] };
 
-/** Import the extra modules (absolute file URLs) and join their stages and sources to the built-in ones. */
-export async function loadRegistry(modules: readonly string[]): Promise<Registry> {
-  const stages = [...allStages];
-  const sources = [...allSources];
+/** What a caller needs from the registry: only these names (the built-in lists load only when one is missing). */
+export type RegistryNeed = { stages?: readonly string[]; sources?: readonly string[] };
+
+/**
+ * Import the extra modules (absolute file URLs) and join their stages and sources to the built-in ones (theirs
+ * first, so a module can replace a built-in). With `need`, a built-in list is imported only when a needed name is
+ * not in the modules: the source list loads MathJax and the stage list sharp, which a worker should not pay for.
+ */
+export async function loadRegistry(modules: readonly string[], need?: RegistryNeed): Promise<Registry> {
+  const stages: AnyStageDef[] = [];
+  const sources: AnySourceDef[] = [];
   for (const url of modules) {
     let mod: { stages?: AnyStageDef[]; sources?: AnySourceDef[] };
     try {
@@ -128,6 +133,12 @@ export async function loadRegistry(modules: readonly string[]): Promise<Registry
     stages.push(...(mod.stages ?? []));
     sources.push(...(mod.sources ?? []));
   }
+  const missing = (list: { name: string }[], names: readonly string[] | undefined) =>
+    names === undefined || names.some((n) => !list.some((d) => d.name === n));
+  if (missing(stages, need ? (need.stages ?? []) : undefined))
+    stages.push(...(await import("./stages/index.ts")).allStages);
+  if (missing(sources, need ? (need.sources ?? []) : undefined))
+    sources.push(...(await import("./sources/index.ts")).allSources);
   return { stages, sources };
 }
 
@@ -190,7 +201,8 @@ export async function parsePipeline(
   const file = parseAt(PipelineFile, value, [], loc);
   const baseDir = resolve(opts.baseDir ?? (opts.file ? dirname(opts.file) : "."));
   const modules = file.modules.map((m) => pathToFileURL(resolve(baseDir, m)).href);
-  const registry = await loadRegistry(modules);
+  const generate = typeof file.input.generate === "string" ? [file.input.generate] : [];
+  const registry = await loadRegistry(modules, { stages: file.stages.map((s) => s.use), sources: generate });
   const input = parseInput(file.input, registry, loc);
   const inputHash = sha256(stableJson(input.kind === "generate" ? { ...input, def: input.def.name } : input));
   let chain = inputHash;

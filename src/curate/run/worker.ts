@@ -12,7 +12,7 @@ import type { FromWorker, StageWorkerData, ToWorker } from "./worker-protocol.ts
 const data = workerData as StageWorkerData;
 const port = parentPort!;
 const post = (msg: FromWorker) => port.postMessage(msg);
-const registry = await loadRegistry(data.modules);
+const registry = await loadRegistry(data.modules, { stages: data.stages.map((s) => s.use) });
 const store = shardStore(data.out, data.stageNames);
 const opened = new Map<number, Promise<StageInstance>>();
 const running = new Map<number, AbortController>();

@@ -2,7 +2,6 @@
  * Tiny stages and a source for the runner's tests, loaded by pipelines through `modules:` (so worker threads load
  * them too). Each decides by item id and options only, as real stages must.
  */
-import sharp from "sharp";
 import { z } from "zod";
 import {
   type AnySourceDef,
@@ -21,6 +20,7 @@ const toyImages: AnySourceDef = {
   options: z.strictObject({ shards: z.int().min(1).default(3), perShard: z.int().min(1).default(4) }),
   shardCount: (o: { shards: number }) => o.shards,
   async *generate(o: { perShard: number }, shard: number) {
+    const { default: sharp } = await import("sharp"); // loaded here so item workers never pay for it
     for (let i = 0; i < o.perShard; i++) {
       const n = shard * o.perShard + i;
       const size = 8 + (n % 5) * 4;
