@@ -169,7 +169,7 @@ async function buildPage(
   const figures: Block[] = [];
   const matches = matchEmbedded(figureBoxes, embedded);
   for (const [k, box] of figureBoxes.entries()) {
-    const name = `fig-${k + 1}.png`;
+    const name = `figure-${k}`; // renamed in reading order below
     const figureText = page.blocks.filter((b) => inside(b.box) === k).map((b) => b.text);
     const match = matches[k];
     const bytes = match ? await readEmbedded(match) : await crop(png, box, scale, info.width, info.height);
@@ -182,7 +182,20 @@ async function buildPage(
     ...text.map((t) => ({ type: "text" as const, text: t.text, box: t.box })),
     ...(figures as (Block & { box: PageBox })[]),
   ]);
-  return { blocks, media };
+  // Number the figures in reading order (fig-1 is the first one a reader meets).
+  const rename = new Map(
+    blocks.flatMap((b) => (b.type === "image" ? [b.media] : [])).map((old, n) => [old, `fig-${n + 1}.png`]),
+  );
+  return {
+    blocks: blocks.map((b) => (b.type === "image" ? { ...b, media: rename.get(b.media) as string } : b)),
+    media: [
+      ...media.filter((m) => !rename.has(m.name)),
+      ...[...rename].map(([old, name]) => ({
+        name,
+        bytes: (media.find((m) => m.name === old) as CurateMedia).bytes,
+      })),
+    ],
+  };
 }
 
 /** The share of box `a`'s area that lies inside box `b`. */
