@@ -8,6 +8,7 @@
 import jsqr from "jsqr";
 import sharp from "sharp";
 import { z } from "zod";
+import { imageMeta } from "../../image/decode.ts";
 import { type CurateItem, type CurateMedia, drop, keep, type StageDef } from "../../stage.ts";
 import { imageBlocks, readBlocks, removeImages } from "./document.ts";
 
@@ -54,12 +55,10 @@ export type FoundQr = { text: string; area: number };
 
 /** Judge one image; undecodable bytes are not this stage's business (null). */
 export async function judgeImage(bytes: Uint8Array, options: QrAdsOptions): Promise<NoiseVerdict> {
-  const meta = await sharp(bytes)
-    .metadata()
-    .catch(() => null);
+  // Header only, memoised per bytes object: the pairs stages before this one may have read it already.
+  const meta = await imageMeta(bytes).catch(() => null);
   if (!meta) return null;
-  const width = meta.width ?? 0;
-  const height = meta.height ?? 0;
+  const { width, height } = meta;
   const shape = judgeShape(width, height, options);
   if (shape) return shape;
   if (options.qr === "off") return null;
