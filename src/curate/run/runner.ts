@@ -198,9 +198,14 @@ export async function runPipeline(pipeline: Pipeline, opts: RunOptions): Promise
     for (const phase of toRun) {
       if (phase.index > 0) await requirePreviousPhase(store, pipeline, phase, input.shardCount);
       await mapLimit(shards, shardLanes, async (shard) => {
-        for (let level = phase.from; level <= phase.to; level++)
-          opts.onShard?.(await runShardLevel(ctx, level, shard));
-        if (phase === phases.at(-1)) opts.onShard?.(await runOutputShard(ctx, shard));
+        for (let level = phase.from; level <= phase.to; level++) {
+          const event = await runShardLevel(ctx, level, shard); // awaited first: `?.()` would skip its argument
+          opts.onShard?.(event);
+        }
+        if (phase === phases.at(-1)) {
+          const event = await runOutputShard(ctx, shard);
+          opts.onShard?.(event);
+        }
       });
     }
   } finally {
