@@ -6,6 +6,7 @@
 import { type Array as JaxArray, jit, numpy as np, tree, valueAndGrad } from "@jax-js/jax";
 import { type AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
 import { GlmvError } from "../util/errors.ts";
+import type { GlmvConfig } from "./config.ts";
 import type { ModelOptState } from "./model.ts";
 import { addLoads, applyCorrectionBiasUpdate, tokenValidity } from "./moe-balance.ts";
 import type { PackedLayout } from "./packed-inputs.ts";
@@ -27,21 +28,30 @@ function gradProgram(state: TrainerState, loss: TrainLoss, auxLossCoef: number):
   const key = JSON.stringify([loss, cfg.text.moe ? auxLossCoef : 0]);
   let f = compiled.grad.get(key);
   if (!f) {
-    f = jit((p: GlmvParams, b: GradArgs): GradOut => {
-      const [[total, figures], grads] = valueAndGrad(
-        (q: GlmvParams) => trainObjective(cfg, q, b, loss, auxLossCoef),
-        { hasAux: true },
-      )(p) as [[JaxArray, Omit<GradOut, "grads">], GlmvParams];
-      total.dispose();
-      return { ...figures, grads };
-    });
+    f = jit(gradStep(cfg, loss, auxLossCoef));
     compiled.grad.set(key, f);
   }
   return f;
 }
 
+/** The value-and-gradient function a gradient call runs (jitted here; lowered to ONNX by the native engine). */
+export function gradStep(
+  cfg: GlmvConfig,
+  loss: TrainLoss,
+  auxLossCoef: number,
+): (p: GlmvParams, b: GradArgs) => GradOut {
+  return (p, b) => {
+    const [[total, figures], grads] = valueAndGrad(
+      (q: GlmvParams) => trainObjective(cfg, q, b, loss, auxLossCoef),
+      { hasAux: true },
+    )(p) as [[JaxArray, Omit<GradOut, "grads">], GlmvParams];
+    total.dispose();
+    return { ...figures, grads };
+  };
+}
+
 /** The jitted call's arguments: the rows' arrays its loss reads (the rest are freed), MoE validity and scale. */
-function gradArgs(state: TrainerState, rows: TrainRows, loss: TrainLoss, auxScale: number): GradArgs {
+export function gradArgs(state: TrainerState, rows: TrainRows, loss: TrainLoss, auxScale: number): GradArgs {
   const { oldLogprobs, advantages, valid, ...base } = rows;
   const args: GradArgs = base;
   if (loss.kind === "cross_entropy") tree.dispose([oldLogprobs, advantages].filter((x) => x !== undefined));
