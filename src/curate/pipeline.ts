@@ -160,7 +160,7 @@ const whereOf = (loc: Located, path: ConfigPath): string => {
 function parseAt<S extends z.ZodType>(schema: S, input: unknown, at: ConfigPath, loc: Located): z.output<S> {
   const ctx: ZodLineContext = {
     source: loc.source,
-    prefix: at.map(String).join("."),
+    prefix: at.length ? at.map(String).join(".") : undefined,
     lineOf: loc.lineOf && ((p) => loc.lineOf!([...at, ...p])),
   };
   return parseOrThrow(schema, input, "bad_config", ctx);

@@ -88,6 +88,7 @@ describe("glmv data run across processes", () => {
       });
     const a = await task({ SLURM_ARRAY_TASK_ID: "0", SLURM_ARRAY_TASK_COUNT: "2" });
     expect(a.code).toBe(0);
+    expect(a.stderr).toMatch(/^\[glmv data\] \d+\/\d+ steps; /m); // plain progress lines off a terminal
     const done = () =>
       readdirSync(join(dir, "two", "shards", "output"))
         .filter((n) => n.endsWith(".json"))
