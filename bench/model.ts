@@ -18,9 +18,18 @@
  * 3. Decoding 256 new tokens (tiny, batch 1, greedy): the KV-cache generator against full recomputation at a fixed
  *    padded shape (the same single-compile constraint, no cache), compile time excluded from both; the speedup.
  * 4. One rollout batch of the main job (`rolloutBatch`): prefill and 40 sampled tokens for 64 rows with images.
+ * 5. Native engine and PyTorch (issue 22), interleaved in this run at `threads` = min(2, cores): the `small` step
+ *    [8×256] with the gradient and AdamW programs lowered to ONNX and run by onnxruntime-node (bench/native-step.ts;
+ *    weights and moments stay host arrays between steps), and the same decoder step in PyTorch
+ *    (bench/torch_step.py through /usr/bin/python3). `pytorchRatio` = glmv's step time ÷ PyTorch's at the same
+ *    thread count (glmv's step is the native one when onnxruntime-node loads, else jax-js's on 1 thread);
+ *    omitted, with a note line, when torch cannot be imported. `physicalPeakFraction` = that step's GFLOP/s ÷ the
+ *    cores' FP32 peak from `lscpu`: threads × clock (CPU max MHz, else BogoMIPS / 2) × FLOPs/cycle, ASSUMING two
+ *    FMA units per core of 32 FP32 FLOPs/cycle each with AVX-512 (64/cycle; 32 with AVX2 only).
  * Ends with exactly one JSON line:
  * {"matmulGflops", "tinyTokensPerSec", "tinyMoeTokensPerSec", "smallTokensPerSec", "smallFractionOfPeak",
- *  "kvSpeedup", "rolloutPrefillSeconds", "rolloutBatchSeconds"}.
+ *  "kvSpeedup", "rolloutPrefillSeconds", "rolloutBatchSeconds", "threads", "smallNativeTokensPerSec",
+ *  "pytorchRatio", "physicalPeakFraction"}.
  *
  * Profile of the `small` step (kernel traces via jax-js `profiler.startTrace`, [4×128], 2 shared cores):
  * - Before: 16 s a step, 12.6 s of it in ONE kernel, the embedding table's gradient. The token embedding was a
@@ -49,8 +58,10 @@ import { LocalPolicy } from "../src/rl/engines/local/local-policy.ts";
 import { buildSuites } from "../src/rl/job/suites.ts";
 import { parseRlConfig } from "../src/rl/loop/config.ts";
 import { initTensorEngine } from "../src/tensor/engine.ts";
+import { loadOnnxRuntime } from "../src/tensor/onnx/program.ts";
 import { mulberry32 } from "../src/util/rng.ts";
 import { median, seconds, trainStepRate, trainStepTimes } from "./lib.ts";
+import { nativeStepTimes, physicalPeakGflops, torchStepSeconds } from "./native-step.ts";
 
 /** A jitted n³ matmul on fixed random operands; `gflops(runs)` is the median GFLOP/s over `runs` calls. */
 function matmulMeter(n: number) {
@@ -222,6 +233,44 @@ async function rolloutBatch() {
   }
 }
 
+/**
+ * glmv's `small` step (native when onnxruntime-node loads, else the jax-js step measured before) against PyTorch's
+ * at the same thread count, interleaved: native, torch, native, torch; and its share of the CPU's FP32 peak.
+ */
+async function versusPytorch(cfg: GlmvConfig, b: number, s: number, jaxSeconds: number) {
+  const native = await loadOnnxRuntime();
+  const threads = native ? Math.min(2, availableParallelism()) : 1;
+  const nativeTimes: number[] = [];
+  const torchTimes: number[] = [];
+  for (let round = 0; round < 2; round++) {
+    if (native) nativeTimes.push(...(await nativeStepTimes(cfg, b, s, { threads, warmup: 2, steps: 3 })));
+    const t = torchStepSeconds(b, s, threads, 3);
+    if (t !== undefined) torchTimes.push(t);
+  }
+  const nativeSeconds = nativeTimes.length > 0 ? median(nativeTimes) : undefined;
+  const torchSeconds = torchTimes.length > 0 ? median(torchTimes) : undefined;
+  const glmvSeconds = nativeSeconds ?? jaxSeconds;
+  const peak = physicalPeakGflops(threads);
+  const gflops = denseStepFlops(cfg, b, s) / glmvSeconds / 1e9;
+  if (nativeSeconds !== undefined)
+    console.log(
+      `native small step [${b}×${s}], ${threads} threads (onnxruntime-node): ${((b * s) / nativeSeconds).toFixed(0)} tokens/s (median ${(nativeSeconds * 1000).toFixed(0)} ms of ${nativeTimes.map((x) => x.toFixed(2)).join(", ")} s; ${gflops.toFixed(1)} GFLOP/s)`,
+    );
+  else console.log("note: onnxruntime-node did not load; glmv's step is jax-js's (1 thread)");
+  if (torchSeconds !== undefined)
+    console.log(
+      `PyTorch small step, same decoder and batch, ${threads} threads: ${((b * s) / torchSeconds).toFixed(0)} tokens/s (median ${(torchSeconds * 1000).toFixed(0)} ms); pytorchRatio ${(glmvSeconds / torchSeconds).toFixed(3)}`,
+    );
+  else console.log("note: /usr/bin/python3 cannot import torch; pytorchRatio omitted");
+  if (peak) console.log(`physical peak ${peak.gflops.toFixed(0)} GFLOP/s = ${peak.assumption}`);
+  return {
+    threads,
+    nativeSeconds,
+    ratio: torchSeconds !== undefined ? glmvSeconds / torchSeconds : undefined,
+    peakFraction: peak ? gflops / peak.gflops : undefined,
+  };
+}
+
 /** The small preset's benchmark batch [rows, tokens]: the RL packer's micro-batch (8 sequences × 256). */
 const SMALL_BATCH: [number, number] = [8, 256];
 
@@ -259,6 +308,7 @@ async function main(): Promise<void> {
   console.log(
     `rollout batch (tiny, 64 rows with images): prefill ${(rollout.prefillSeconds * 1000).toFixed(0)} ms, 40 tokens ${(rollout.batchSeconds * 1000).toFixed(0)} ms (${((rollout.batchSeconds * 1000) / 64).toFixed(1)} ms/rollout)`,
   );
+  const vs = await versusPytorch(presetConfig("small"), sb, ss, small.stepSeconds);
   console.log(
     `total ${((performance.now() - t0) / 1000).toFixed(0)} s; load average (1 min) at end: ${load()}`,
   );
@@ -272,6 +322,12 @@ async function main(): Promise<void> {
       kvSpeedup: Number(kv.speedup.toFixed(2)),
       rolloutPrefillSeconds: Number(rollout.prefillSeconds.toFixed(3)),
       rolloutBatchSeconds: Number(rollout.batchSeconds.toFixed(3)),
+      threads: vs.threads,
+      ...(vs.nativeSeconds !== undefined
+        ? { smallNativeTokensPerSec: Math.round((sb * ss) / vs.nativeSeconds) }
+        : {}),
+      ...(vs.ratio !== undefined ? { pytorchRatio: Number(vs.ratio.toFixed(3)) } : {}),
+      ...(vs.peakFraction !== undefined ? { physicalPeakFraction: Number(vs.peakFraction.toFixed(4)) } : {}),
     }),
   );
 }
