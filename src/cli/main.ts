@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   "data plan": async () => (await import("./data-plan.ts")).dataPlanCommand,
   "data report": async () => (await import("./data-plan.ts")).dataReportCommand,
   "data stages": async () => (await import("./data.ts")).dataStagesCommand,
+  "data example": async () => (await import("./data-example.ts")).dataExampleCommand,
 };
 
 /** Command groups: the first word of two-word commands (`glmv reward`, `glmv serve`). */

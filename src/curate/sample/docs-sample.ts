@@ -94,6 +94,9 @@ export const SAMPLE_PAGES: Record<string, string> = {
 <a href="#r3" style="left:40px;top:200px">QR codes in the wild</a><button style="left:40px;top:520px">Next page</button>`,
 };
 
+/** The controls of `SAMPLE_PAGES` a GUI-grounding source must leave out: hidden by CSS or covered by another node. */
+export const HIDDEN_CONTROLS = ["Hidden admin", "Covered help", "Ghost"] as const;
+
 /** A saved page as a whole document (the pages above are bodies). */
 export const pageDocument = (title: string, body: string): string =>
   `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>${PAGE_STYLE}</style></head><body>${body}</body></html>`;

@@ -6,13 +6,20 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../util/fs.ts";
-import { makeSamplePdf, pageDocument, SAMPLE_PAGES } from "./docs-sample.ts";
+import { HIDDEN_CONTROLS, makeSamplePdf, pageDocument, SAMPLE_PAGES } from "./docs-sample.ts";
 import { makePairsSample, type PairsTruth } from "./pairs-sample.ts";
 
 export type CurationSampleOptions = { distinct?: number; seed?: number };
 
 /** What `truth.json` holds: the planted pairs, and what the documents are. */
-export type SampleTruth = PairsTruth & { pairs: number; pdf: { id: string; pages: number }; pages: string[] };
+export type SampleTruth = PairsTruth & {
+  pairs: number;
+  /** The paper: its id, page count and how many QR-code ads it prints. */
+  pdf: { id: string; pages: number; qrAds: number };
+  pages: string[];
+  /** Controls on the saved pages that are hidden or covered. */
+  hiddenControls: string[];
+};
 
 /**
  * @example const truth = await makeCurationSample("runs/sample", { distinct: 240 });
@@ -39,8 +46,9 @@ export async function makeCurationSample(
   const all: SampleTruth = {
     ...truth,
     pairs: pairs.length,
-    pdf: { id: "paper", pages: 2 },
+    pdf: { id: "paper", pages: 2, qrAds: 1 },
     pages: Object.keys(SAMPLE_PAGES),
+    hiddenControls: [...HIDDEN_CONTROLS],
   };
   await writeFileAtomic(join(dir, "truth.json"), `${JSON.stringify(all, null, 2)}\n`);
   return all;
