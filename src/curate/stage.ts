@@ -23,12 +23,21 @@ export interface CurateItem {
   fields: Record<string, unknown>;
 }
 
-/** What a stage made of one item. `keep` with several items splits it (a PDF into pages) or repeats it (upsampling). */
+/**
+ * What a stage made of one item. `keep` with several items splits it (a PDF into pages) or repeats it (upsampling);
+ * a split that leaves parts out (blank pages) counts them by reason in `dropped`, beside the whole-item drops.
+ */
 export type StageOutcome =
-  | { kind: "keep"; items: CurateItem[] }
+  | { kind: "keep"; items: CurateItem[]; dropped?: Record<string, number> }
   | { kind: "drop"; reason: string; detail?: string };
 
 export const keep = (...items: CurateItem[]): StageOutcome => ({ kind: "keep", items });
+/** Keep `items` and count the parts a split left out: `keepSome(pages, { empty_page: 2 })`. */
+export const keepSome = (items: CurateItem[], dropped: Record<string, number>): StageOutcome => ({
+  kind: "keep",
+  items,
+  dropped,
+});
 /** `reason` is a short stable slug counted in the report (`too_small`, `near_duplicate`); `detail` is for people. */
 export const drop = (reason: string, detail?: string): StageOutcome => ({ kind: "drop", reason, detail });
 

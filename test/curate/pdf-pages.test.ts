@@ -11,12 +11,15 @@ import { barChartPng, htmlToPdfs, twoColumnHtml } from "./helpers/pdf-make.ts";
 const openCtx = { baseDir: ".", stateDir: ".", scanInput: async function* () {} };
 let paper: Uint8Array;
 let blank: Uint8Array;
+let gap: Uint8Array;
 
 beforeAll(async () => {
-  [paper, blank] = (await htmlToPdfs([
+  [paper, blank, gap] = (await htmlToPdfs([
     twoColumnHtml(await barChartPng(), await photo(600, 240)),
     "<!doctype html><html><body></body></html>",
-  ])) as [Uint8Array, Uint8Array];
+    `<!doctype html><html><body><p>First page text.</p><div style="break-before:page"></div>
+<div style="break-before:page"><p>Third page text.</p></div></body></html>`,
+  ])) as [Uint8Array, Uint8Array, Uint8Array];
 });
 
 async function run(
@@ -138,6 +141,15 @@ describe("pdf-pages", () => {
     expect(corrupt).toMatchObject({ kind: "drop", reason: "pdf_unreadable" });
     if (corrupt.kind === "drop") expect(corrupt.detail).toMatch(/^pdfinfo: .*(trailer|xref)/);
     expect(await run({}, pdfItem(blank))).toMatchObject({ kind: "drop", reason: "empty_page" });
+  });
+
+  it("counts a blank page inside a document as empty_page beside the pages it keeps", async () => {
+    const out = await run({ keepRaster: false }, pdfItem(gap));
+    if (out.kind !== "keep") throw new Error("dropped");
+    expect(out.items.map((i) => i.fields.page)).toEqual([1, 3]);
+    expect(out.dropped).toEqual({ empty_page: 1 });
+    const first = await run({ keepRaster: false, maxPages: 1 }, pdfItem(gap));
+    expect(first.kind === "keep" && first.dropped).toBeFalsy();
   });
 
   it("passes items without a PDF, and removes its temp folder even when the item is aborted", async () => {

@@ -59,6 +59,8 @@ async function applyStage(ctx: Ctx, level: number, shard: number, items: CurateI
   for (const [i, outcome] of outcomes.entries()) {
     if (outcome.kind === "keep") {
       kept.push(...outcome.items);
+      for (const [reason, n] of Object.entries(outcome.dropped ?? {}))
+        dropped[reason] = (dropped[reason] ?? 0) + n;
       continue;
     }
     const n = (dropped[outcome.reason] ?? 0) + 1;

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import sharp from "sharp";
 import { z } from "zod";
-import { type CurateItem, type CurateMedia, drop, keep, type StageDef } from "../../stage.ts";
+import { type CurateItem, type CurateMedia, drop, keep, keepSome, type StageDef } from "../../stage.ts";
 import type { Block, PageBox } from "./document.ts";
 import { type EmbeddedImage, embeddedFileName, matchEmbedded, parseImageList } from "./pdf-images.ts";
 import { findFigureBoxes, type LaidPage, parseBboxLayout, readingOrder } from "./pdf-layout.ts";
@@ -78,7 +78,8 @@ export const pdfPages: StageDef<PdfPagesOptions> = {
         try {
           const pages = await splitPdf(item, pdf, dir, options, signal);
           if (pages.length === 0) return drop("empty_page", "no page has text or figures");
-          return keep(...pages);
+          const read = Math.min(Number(pages[0]!.fields.pageCount), options.maxPages);
+          return read > pages.length ? keepSome(pages, { empty_page: read - pages.length }) : keep(...pages);
         } catch (e) {
           if (e instanceof PopplerError) return drop("pdf_unreadable", e.message);
           throw e;
