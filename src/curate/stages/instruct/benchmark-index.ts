@@ -5,14 +5,15 @@
  * settings), so a run builds it once and every shard and rerun reads it.
  */
 import { createHash } from "node:crypto";
-import { mkdir, open, readdir, readFile, rm, stat, utimes } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { loadTask } from "../../../eval/registry.ts";
 import type { EvalImage, EvalItem, EvalTask } from "../../../eval/types.ts";
 import { GlmvError } from "../../../util/errors.ts";
 import { writeFileAtomic } from "../../../util/fs.ts";
 import { grayOf, imageThumbnail } from "../../image/decode.ts";
 import { hashToHex, hexToHash, phashOfThumbnail, popcount32 } from "../../image/phash.ts";
+import { buildOnce } from "../../state/build-once.ts";
 import { gramKey, normalizedWords, wordGrams } from "./ngrams.ts";
 
 /** One benchmark: an evaluation task's name and its release file or folder (an absolute path). */
@@ -158,51 +159,13 @@ async function fingerprint(path: string): Promise<string> {
   return parts.join("|");
 }
 
-/** A build lock untouched this long was left by a killed builder; a live one is touched every `LOCK_BEAT_MS`. */
-const STALE_LOCK_MS = 30_000;
-const LOCK_BEAT_MS = 5_000;
-const LOCK_POLL_MS = 200;
-
-/**
- * `file`'s content, built by one builder across threads and processes: whoever creates `<file>.lock` builds and
- * writes it while the others wait for it (every worker opens the stage, and a large benchmark's images take a while).
- */
-async function buildOnce(file: string, build: () => Promise<SourceIndex>): Promise<SourceIndex> {
-  const lock = `${file}.lock`;
-  await mkdir(dirname(file), { recursive: true });
-  for (;;) {
-    const cached = await readFile(file, "utf8").then(
-      (t) => JSON.parse(t) as SourceIndex,
-      () => null,
-    );
-    if (cached?.version === INDEX_VERSION) return cached;
-    const handle = await open(lock, "wx").catch((e: NodeJS.ErrnoException) => {
-      if (e.code === "EEXIST") return null;
-      throw e;
-    });
-    if (!handle) {
-      const touched = await stat(lock).then(
-        (st) => st.mtimeMs,
-        () => 0,
-      );
-      if (Date.now() - touched > STALE_LOCK_MS) await rm(lock, { force: true });
-      else await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
-      continue;
-    }
-    const beat = setInterval(() => {
-      const now = new Date();
-      utimes(lock, now, now).catch(() => {});
-    }, LOCK_BEAT_MS);
-    try {
-      const built = await build();
-      await writeFileAtomic(file, JSON.stringify(built));
-      return built;
-    } finally {
-      clearInterval(beat);
-      await handle.close();
-      await rm(lock, { force: true });
-    }
-  }
+/** The cached index at `file` when it is there and of this version, else null. */
+async function readSourceIndex(file: string): Promise<SourceIndex | null> {
+  const cached = await readFile(file, "utf8").then(
+    (t) => JSON.parse(t) as SourceIndex,
+    () => null,
+  );
+  return cached?.version === INDEX_VERSION ? cached : null;
 }
 
 /** The benchmark's index from the cache in `cacheDir`, built and cached first when missing or stale. */
@@ -216,7 +179,17 @@ export async function loadSourceIndex(
     .update(JSON.stringify({ v: INDEX_VERSION, ...source, fp: await fingerprint(source.data), ...s }))
     .digest("hex")
     .slice(0, 16);
-  return buildOnce(join(cacheDir, `${source.task}-${key}.json`), () => buildSourceIndex(task, source, s));
+  const file = join(cacheDir, `${source.task}-${key}.json`);
+  // Built once across worker threads and processes: every worker opens the stage, and images take a while.
+  return buildOnce({
+    path: file,
+    load: () => readSourceIndex(file),
+    build: async () => {
+      const built = await buildSourceIndex(task, source, s);
+      await writeFileAtomic(file, JSON.stringify(built));
+      return built;
+    },
+  });
 }
 
 /** A benchmark item a training item matched. */
