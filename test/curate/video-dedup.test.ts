@@ -48,31 +48,37 @@ describe("video-dedup with frame pHashes (no endpoint)", () => {
     ];
   });
 
-  it("drops the re-encoded copy as near_duplicate_clip naming the clip it repeats, keeps a different clip", async () => {
+  it("drops the re-encoded copy as near_duplicate_clip naming the earlier clip it repeats, keeps a different clip", async () => {
     const stateDir = await mkdtemp(join(scratch, "state-"));
-    const out = await runStage(videoDedup, { method: "phash" }, clips, openContext(stateDir));
+    const out = await runStage(videoDedup, { method: "phash" }, clips, openContext(stateDir, clips));
     expect(verdicts(out)).toEqual(["keep", "near_duplicate_clip", "keep"]);
     expect(out[1]?.kind === "drop" && out[1].detail).toMatch(/^orig \(mean frame similarity 0\.\d{3}\)$/);
 
-    // A rerun over the same state (after a crash) decides the same: the kept clips find their own ids.
-    const again = await runStage(videoDedup, { method: "phash" }, clips, openContext(stateDir));
-    expect(verdicts(again)).toEqual(["keep", "near_duplicate_clip", "keep"]);
+    // A rerun over the same state (after a crash), its items in another order, decides the same.
+    const again = await runStage(
+      videoDedup,
+      { method: "phash" },
+      [...clips].reverse(),
+      openContext(stateDir, clips),
+    );
+    expect(verdicts(again.reverse())).toEqual(["keep", "near_duplicate_clip", "keep"]);
   });
 
-  it("sees clips another shard's connection added after it opened (one index for all shards)", async () => {
+  it("keeps the earlier copy even when the later one's shard reaches the index first", async () => {
     const stateDir = await mkdtemp(join(scratch, "state-"));
     const options = videoDedup.options.parse({ method: "phash" });
-    const [shard0, shard1] = [
-      await videoDedup.open(options, openContext(stateDir)),
-      await videoDedup.open(options, openContext(stateDir)),
+    // two shards (two processes opening the stage) over one input: shard 1 holds the copy and runs first
+    const [shard1, shard0] = [
+      await videoDedup.open(options, openContext(stateDir, clips)),
+      await videoDedup.open(options, openContext(stateDir, clips)),
     ];
     const signal = new AbortController().signal;
     try {
-      expect(await shard0.process(clips[0]!, { shard: 0, signal })).toMatchObject({ kind: "keep" });
       expect(await shard1.process(clips[1]!, { shard: 1, signal })).toMatchObject({
         kind: "drop",
         reason: "near_duplicate_clip",
       });
+      expect(await shard0.process(clips[0]!, { shard: 0, signal })).toMatchObject({ kind: "keep" });
     } finally {
       await shard0.close?.();
       await shard1.close?.();
@@ -90,7 +96,7 @@ describe("video-dedup with frame pHashes (no endpoint)", () => {
       videoDedup,
       { method: "phash", threshold: 1 },
       [...clips, bare],
-      openContext(stateDir),
+      openContext(stateDir, [...clips, bare]),
     );
     expect(verdicts(out)).toEqual(["keep", "keep", "keep", "no_frames"]);
   });
@@ -103,11 +109,12 @@ describe("video-dedup with frame embeddings (a real local /v1/embeddings server)
     const blueRed = await sampled("blue-red", await makeClip(twoColours("blue", "red")));
     const stateDir = await mkdtemp(join(scratch, "state-"));
     const before = api.requests.length;
+    const input = [redBlue, redBlueBig, blueRed];
     const out = await runStage(
       videoDedup,
       { hook: { url: api.url, model: "clip-test" } },
-      [redBlue, redBlueBig, blueRed],
-      openContext(stateDir),
+      input,
+      openContext(stateDir, input),
     );
     expect(verdicts(out)).toEqual(["keep", "near_duplicate_clip", "keep"]);
     expect(out[1]?.kind === "drop" && out[1].detail).toMatch(/^red-blue /);
@@ -119,17 +126,22 @@ describe("video-dedup with frame embeddings (a real local /v1/embeddings server)
     expect(inputs.every((s) => s.startsWith("data:image/jpeg;base64,"))).toBe(true);
   });
 
-  it("refuses an index built with another model (its vectors are not comparable)", async () => {
+  it("rebuilds its index for another model (vectors of two models are not comparable)", async () => {
     const stateDir = await mkdtemp(join(scratch, "state-"));
-    const ctx = openContext(stateDir);
-    const first = await videoDedup.open(
-      videoDedup.options.parse({ hook: { url: api.url, model: "a" } }),
-      ctx,
-    );
-    await first.close?.();
-    await expect(
-      videoDedup.open(videoDedup.options.parse({ hook: { url: api.url, model: "b" } }), ctx),
-    ).rejects.toThrow(/holds embeddings:a signatures, not embeddings:b/);
+    const input = [await sampled("one", await makeClip(twoColours("red", "green")))];
+    const models = () => api.requests.filter((r) => r.path === "/v1/embeddings").map((r) => r.body.model);
+    const open = async (model: string) => {
+      const stage = await videoDedup.open(
+        videoDedup.options.parse({ hook: { url: api.url, model } }),
+        openContext(stateDir, input),
+      );
+      await stage.close?.();
+    };
+    const before = models().length;
+    await open("a");
+    await open("a"); // reused: no new requests
+    await open("b");
+    expect(models().slice(before)).toEqual(["a", "b"]);
   });
 
   it("needs a hook for the embeddings method", () => {

@@ -1,18 +1,21 @@
 /**
- * Persistent dedup indexes shared by every shard and task of a run (SQLite in WAL mode with a busy timeout, so
- * concurrent array tasks can write the same file). The first item to claim a hash owns it; an item that finds its
- * own id already there is not a duplicate, so a rerun after a crash decides exactly as the first run did.
+ * The dedup indexes of the image stages: every input item's first image, by sequence number in input order (built
+ * once per run by `openInputIndex`, see `state/input-index.ts`). An item is a duplicate iff an EARLIER item holds
+ * the same bytes (`ExactHashIndex`) or a pHash within `maxDistance` bits (`PhashIndex`); the earliest such item is
+ * named. The decision depends on the input alone, so every run, worker count and rerun keeps the same copy.
  *
  * Near-duplicate lookup is multi-index hashing (Norouzi et al., 2012): the 64 bits are split into `BANDS` bands,
  * each an indexed column. Two hashes within distance d differ by at most ⌊d / BANDS⌋ bits in some band (pigeonhole),
  * so the lookup probes every value within that radius of each band and checks the few rows it finds. With three
  * bands of 21–22 bits and d ≤ 5 that is 67 probes returning ~26 candidates at 1M hashes, instead of a scan.
  */
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { GlmvError } from "../../util/errors.ts";
-import { popcount32 } from "./phash.ts";
+import type { CurateItem } from "../stage.ts";
+import { openInputIndex } from "../state/input-index.ts";
+import { contentHash } from "./content-hash.ts";
+import { firstImage } from "./decode.ts";
+import { hashToHex, phash64, popcount32 } from "./phash.ts";
 
 /** Bands of the near-duplicate index (21, 21 and 22 bits, high to low); fixed, since the file stores them. */
 export const BANDS = 3;
@@ -21,56 +24,78 @@ const BAND_BITS = [21, 21, 22];
 /** How many bits of a 64-bit hash may differ at most: past 8 the probes per lookup grow past a thousand. */
 export const MAX_DISTANCE = 8;
 
-export type Claim = { kind: "new" } | { kind: "own" } | { kind: "duplicate"; of: string; distance: number };
-
-function openDatabase(path: string, where: string): Database.Database {
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path, { timeout: 30_000 });
-    db.pragma("journal_mode = WAL");
-    // WAL + NORMAL: a crash may lose the last commits but never corrupts; a lost claim is simply made again.
-    db.pragma("synchronous = NORMAL");
-    return db;
-  } catch (e) {
-    throw new GlmvError("io_error", `cannot open the dedup index ${path}: ${(e as Error).message}`, {
-      where,
-      cause: e,
-    });
-  }
-}
+/** What an index says of an item: no earlier item within the threshold, or the earliest one that is. */
+export type Earlier = { kind: "first" } | { kind: "duplicate"; of: string; distance: number };
 
 /**
- * Exact duplicates by content hash (SHA-256 hex).
+ * The image hashes the `phash` stage leaves on an item, for the dedup stages to reuse: the SHA-256 of the first
+ * image's bytes and its pHash (16 hex digits).
+ * @example withFields(item, imageHashFields(contentHash(bytes), await phash64(bytes)))
+ */
+export const imageHashFields = (sha256: string, phash: bigint) => ({ sha256, phash: hashToHex(phash) });
+
+/** The item's pHash from its fields when they were made from these very bytes (`fields.sha256` is `sha256`), else null. */
+export function phashFromFields(item: CurateItem, sha256: string): bigint | null {
+  const { phash, sha256: from } = item.fields;
+  if (from !== sha256 || typeof phash !== "string" || !/^[0-9a-f]{16}$/.test(phash)) return null;
+  return BigInt(`0x${phash}`);
+}
+
+/** The SHA-256 of the item's first image, or null when it has none: what both indexes key an item by. */
+const firstImageHash = (item: CurateItem): string | null => {
+  const image = firstImage(item);
+  return image ? contentHash(image.bytes) : null;
+};
+
+type Scan = () => AsyncIterable<CurateItem>;
+
+/**
+ * Exact duplicates: the same SHA-256 as an earlier item.
  * @example
- * const index = new ExactHashIndex(join(stateDir, "exact-dedup.sqlite"));
- * index.claim(item.id, contentHash(bytes)) // { kind: "duplicate", of: "a-17", distance: 0 }
+ * const index = await ExactHashIndex.open(join(stateDir, "exact-dedup.sqlite"), () => ctx.scanInput());
+ * index.earlier("a-17") // { kind: "duplicate", of: "a-3", distance: 0 }
  */
 export class ExactHashIndex {
-  private readonly db: Database.Database;
-  private readonly insert: Database.Statement;
-  private readonly owner: Database.Statement<[string], { id: string }>;
+  private readonly own: Database.Statement<[string], { seq: number; hash: string }>;
+  private readonly first: Database.Statement<[string], { seq: number; id: string }>;
 
-  constructor(path: string) {
-    this.db = openDatabase(path, "exact-dedup");
-    this.db.exec("CREATE TABLE IF NOT EXISTS exact (hash TEXT PRIMARY KEY, id TEXT NOT NULL) WITHOUT ROWID");
-    this.insert = this.db.prepare("INSERT OR IGNORE INTO exact (hash, id) VALUES (?, ?)");
-    this.owner = this.db.prepare("SELECT id FROM exact WHERE hash = ?");
+  private constructor(private readonly db: Database.Database) {
+    this.own = db.prepare("SELECT seq, hash FROM rows WHERE id = ? ORDER BY seq LIMIT 1");
+    this.first = db.prepare("SELECT seq, id FROM rows WHERE hash = ? ORDER BY seq LIMIT 1");
   }
 
-  /** Claim `hash` for `id`: new (now owned), own (owned already), or a duplicate of the owner. */
-  claim(id: string, hash: string): Claim {
-    const inserted = this.insert.run(hash, id).changes > 0;
-    if (inserted) return { kind: "new" };
-    const owner = this.owner.get(hash)!.id;
-    return owner === id ? { kind: "own" } : { kind: "duplicate", of: owner, distance: 0 };
+  static async open(path: string, scan: Scan): Promise<ExactHashIndex> {
+    const db = await openInputIndex<string>(
+      {
+        stage: "exact-dedup",
+        path,
+        recipe: "exact-dedup v2",
+        tables: "CREATE TABLE rows (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, hash TEXT NOT NULL)",
+        indexes: "CREATE INDEX rows_id ON rows (id, seq); CREATE INDEX rows_hash ON rows (hash, seq);",
+        keyOf: firstImageHash,
+        rowOf: async (_item, sha256) => sha256,
+        inserter(db) {
+          const insert = db.prepare("INSERT INTO rows (seq, id, hash) VALUES (?, ?, ?)");
+          return (seq, id, hash) => insert.run(seq, id, hash);
+        },
+      },
+      scan,
+    );
+    return new ExactHashIndex(db);
+  }
+
+  /** The earliest earlier item with the same bytes as item `id`, or `first`; undefined when `id` is not indexed. */
+  earlier(id: string): Earlier | undefined {
+    const own = this.own.get(id);
+    if (!own) return undefined;
+    const first = this.first.get(own.hash)!;
+    return first.seq < own.seq ? { kind: "duplicate", of: first.id, distance: 0 } : { kind: "first" };
   }
 
   close(): void {
     this.db.close();
   }
 }
-
-type Row = { rowid: number; hi: number; lo: number };
 
 /** A 64-bit hash as its high and low unsigned 32-bit halves (how the index stores it, without BigInt work). */
 export function splitHash(hash: bigint): [hi: number, lo: number] {
@@ -99,109 +124,120 @@ export function neighbours(value: number, bits: number, radius: number): number[
   return out;
 }
 
-const BAND_INDEXES = [0, 1, 2]
-  .map((k) => `CREATE INDEX IF NOT EXISTS phash_b${k} ON phash (b${k}, hi, lo);`)
-  .join("\n");
+const BAND_INDEXES = [0, 1, 2].map((k) => `CREATE INDEX rows_b${k} ON rows (b${k}, hi, lo);`).join("\n");
+
+/** A row of the pHash index: the hash, or why the image has none. */
+type PhashRow = { hash: bigint } | { error: string };
+type Candidate = { seq: number; hi: number; lo: number };
 
 /**
- * Near duplicates by 64-bit perceptual hash within `maxDistance` bits.
+ * Near duplicates: a pHash within `maxDistance` bits of an earlier item's. Hashes come from `fields.phash` where
+ * the `phash` stage left them for these bytes, and are computed while building otherwise.
  * @example
- * const index = new PhashIndex(join(stateDir, "phash-dedup.sqlite"), 5);
- * index.claim("img-3", await phash64(bytes)) // { kind: "new" }
+ * const index = await PhashIndex.open(join(stateDir, "phash-dedup.sqlite"), 5, () => ctx.scanInput());
+ * index.earlier("img-3") // { kind: "first", hash: 0x9f3…n }
  */
 export class PhashIndex {
-  readonly maxDistance: number;
-  private readonly db: Database.Database;
   private readonly radius: number;
-  private readonly probes: Database.Statement<number[], Row>;
+  private readonly probes: Database.Statement<number[], Candidate>;
   private readonly idOf: Database.Statement<[number], { id: string }>;
-  private readonly own: Database.Statement<[string], { one: number }>;
-  private readonly insert: Database.Statement;
-  private readonly claimTx: (id: string, hash: bigint) => Claim;
+  private readonly own: Database.Statement<
+    [string],
+    { seq: number; hi: number | null; lo: number | null; error: string | null }
+  >;
 
-  constructor(path: string, maxDistance: number) {
-    if (!(Number.isInteger(maxDistance) && maxDistance >= 0 && maxDistance <= MAX_DISTANCE))
-      throw new GlmvError("bad_config", `maxDistance must be 0–${MAX_DISTANCE}, got ${maxDistance}`, {
-        where: "phash-dedup.maxDistance",
-      });
-    this.maxDistance = maxDistance;
+  private constructor(
+    private readonly db: Database.Database,
+    readonly maxDistance: number,
+  ) {
     this.radius = Math.floor(maxDistance / BANDS);
-    this.db = openDatabase(path, "phash-dedup");
     // The indexes are read at random: let them live in memory (mmap) rather than go through read() each probe.
-    this.db.pragma("mmap_size = 1073741824");
-    this.db.pragma("cache_size = -131072");
-    this.db.exec(
-      `CREATE TABLE IF NOT EXISTS phash (id TEXT NOT NULL UNIQUE, hi INTEGER NOT NULL, lo INTEGER NOT NULL,
-         b0 INTEGER NOT NULL, b1 INTEGER NOT NULL, b2 INTEGER NOT NULL);
-       ${BAND_INDEXES}`,
-    );
-    // Each band index covers (band, hi, lo): the probes never touch the table; only the winner's id is read.
+    db.pragma("mmap_size = 1073741824");
+    db.pragma("cache_size = -131072");
     const inList = (k: number) =>
       Array(neighbours(0, BAND_BITS[k]!, this.radius).length)
         .fill("?")
         .join(",");
-    this.probes = this.db.prepare(
-      [0, 1, 2]
-        .map((k) => `SELECT rowid, hi, lo FROM phash WHERE b${k} IN (${inList(k)})`)
-        .join(" UNION ALL "),
+    // Each band index covers (band, hi, lo) and the rowid (seq): the probes never touch the table.
+    this.probes = db.prepare(
+      [0, 1, 2].map((k) => `SELECT seq, hi, lo FROM rows WHERE b${k} IN (${inList(k)})`).join(" UNION ALL "),
     );
-    this.idOf = this.db.prepare("SELECT id FROM phash WHERE rowid = ?");
-    this.own = this.db.prepare("SELECT 1 AS one FROM phash WHERE id = ?");
-    this.insert = this.db.prepare("INSERT INTO phash (id, hi, lo, b0, b1, b2) VALUES (?, ?, ?, ?, ?, ?)");
-    // IMMEDIATE: the look-up and the insert are one step for every process sharing the file.
-    const tx = this.db.transaction((id: string, hash: bigint): Claim => {
-      if (this.own.get(id)) return { kind: "own" };
-      const match = this.nearest(hash);
-      if (match) return { kind: "duplicate", of: match.id, distance: match.distance };
-      this.add(id, hash);
-      return { kind: "new" };
-    });
-    this.claimTx = (id, hash) => tx.immediate(id, hash);
+    this.idOf = db.prepare("SELECT id FROM rows WHERE seq = ?");
+    this.own = db.prepare("SELECT seq, hi, lo, error FROM rows WHERE id = ? ORDER BY seq LIMIT 1");
   }
 
-  /** The earliest-claimed hash within `maxDistance` of `hash`, or undefined. */
-  nearest(hash: bigint): { id: string; distance: number } | undefined {
-    const [hi, lo] = splitHash(hash);
-    const params = bandsOf(hi, lo).flatMap((v, k) => neighbours(v, BAND_BITS[k]!, this.radius));
-    let best: Row | undefined;
-    let bestDistance = 0;
-    for (const row of this.probes.iterate(...params)) {
-      const distance = popcount32(row.hi ^ hi) + popcount32(row.lo ^ lo);
-      if (distance <= this.maxDistance && (!best || row.rowid < best.rowid)) {
-        best = row;
-        bestDistance = distance;
-      }
-    }
-    return best ? { id: this.idOf.get(best.rowid)!.id, distance: bestDistance } : undefined;
-  }
-
-  /** Claim `hash` for `id`: new (now owned), own (id already indexed), or a near duplicate of an earlier id. */
-  claim(id: string, hash: bigint): Claim {
-    return this.claimTx(id, hash);
-  }
-
-  private add(id: string, hash: bigint): void {
-    const [hi, lo] = splitHash(hash);
-    this.insert.run(id, hi, lo, ...bandsOf(hi, lo));
+  /** The index of the input `scan` yields, built once per input (see `openInputIndex`). */
+  static async open(path: string, maxDistance: number, scan: Scan): Promise<PhashIndex> {
+    if (!(Number.isInteger(maxDistance) && maxDistance >= 0 && maxDistance <= MAX_DISTANCE))
+      throw new GlmvError("bad_config", `maxDistance must be 0–${MAX_DISTANCE}, got ${maxDistance}`, {
+        where: "phash-dedup.maxDistance",
+      });
+    const db = await openInputIndex<PhashRow>(
+      {
+        stage: "phash-dedup",
+        path,
+        recipe: "phash-dedup v2",
+        tables: `CREATE TABLE rows (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, hi INTEGER, lo INTEGER,
+          b0 INTEGER, b1 INTEGER, b2 INTEGER, error TEXT)`,
+        indexes: `CREATE INDEX rows_id ON rows (id, seq); ${BAND_INDEXES}`,
+        keyOf: firstImageHash,
+        async rowOf(item, sha256) {
+          const known = phashFromFields(item, sha256);
+          if (known !== null) return { hash: known };
+          try {
+            return { hash: await phash64(firstImage(item)!.bytes) };
+          } catch (e) {
+            return { error: `${firstImage(item)!.name}: ${(e as Error).message}` };
+          }
+        },
+        inserter(db) {
+          const insert = db.prepare(
+            "INSERT INTO rows (seq, id, hi, lo, b0, b1, b2, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          );
+          return (seq, id, row) => {
+            if ("error" in row) insert.run(seq, id, null, null, null, null, null, row.error);
+            else {
+              const [hi, lo] = splitHash(row.hash);
+              insert.run(seq, id, hi, lo, ...bandsOf(hi, lo), null);
+            }
+          };
+        },
+      },
+      scan,
+    );
+    return new PhashIndex(db, maxDistance);
   }
 
   /**
-   * Add many (id, hash) rows in one transaction without look-ups, for building an index in bulk: the band indexes
-   * are dropped and rebuilt after the inserts (one sort each instead of a million random b-tree inserts).
+   * Item `id`'s hash and the earliest earlier item within `maxDistance` bits of it; `error` when its image did not
+   * decode; undefined when `id` is not indexed.
    */
-  addMany(rows: Iterable<[string, bigint]>): void {
-    this.db
-      .transaction(() => {
-        for (const k of [0, 1, 2]) this.db.exec(`DROP INDEX IF EXISTS phash_b${k}`);
-        for (const [id, hash] of rows) this.add(id, hash);
-        this.db.exec(BAND_INDEXES);
-      })
-      .immediate();
+  earlier(id: string): (Earlier & { hash: bigint }) | { kind: "error"; message: string } | undefined {
+    const own = this.own.get(id);
+    if (!own) return undefined;
+    if (own.hi === null || own.lo === null) return { kind: "error", message: own.error ?? "no hash" };
+    const hash = (BigInt(own.hi) << 32n) | BigInt(own.lo);
+    const match = this.nearest(hash, own.seq);
+    return match ? { kind: "duplicate", ...match, hash } : { kind: "first", hash };
   }
 
-  /** Hashes in the index. */
+  /** The earliest indexed hash within `maxDistance` of `hash` with a sequence number below `before`, or undefined. */
+  nearest(hash: bigint, before = Number.POSITIVE_INFINITY): { of: string; distance: number } | undefined {
+    const [hi, lo] = splitHash(hash);
+    const params = bandsOf(hi, lo).flatMap((v, k) => neighbours(v, BAND_BITS[k]!, this.radius));
+    let best: Candidate | undefined;
+    let bestDistance = 0;
+    for (const row of this.probes.iterate(...params)) {
+      if (row.seq >= before || (best && row.seq >= best.seq)) continue;
+      const distance = popcount32(row.hi ^ hi) + popcount32(row.lo ^ lo);
+      if (distance <= this.maxDistance) [best, bestDistance] = [row, distance];
+    }
+    return best ? { of: this.idOf.get(best.seq)!.id, distance: bestDistance } : undefined;
+  }
+
+  /** Items with a hash in the index. */
   size(): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM phash").get() as { n: number }).n;
+    return (this.db.prepare("SELECT count(hi) AS n FROM rows").get() as { n: number }).n;
   }
 
   close(): void {

@@ -1,13 +1,14 @@
 /**
- * `exact-dedup`: byte-identical images across all shards (paper §3.1). The SHA-256 of each item's first image is
- * claimed in a SQLite index in the state folder shared by every shard and task; the first item to claim a hash
- * keeps it, later ones are dropped naming it, and an item finding its own id (a rerun) is kept.
+ * `exact-dedup`: byte-identical images across all shards (paper §3.1). When it opens, the stage indexes the SHA-256
+ * of every input item's first image in input order (shard, then position; built once per run into the state
+ * folder, see `state/input-index.ts`); an item is dropped iff an earlier item has the same bytes, naming the earliest.
+ * The first copy in input order is kept whatever the timing, worker count or rerun.
  */
 import { z } from "zod";
-import { contentHash } from "../../image/content-hash.ts";
 import { firstImage } from "../../image/decode.ts";
 import { ExactHashIndex } from "../../image/hash-index.ts";
 import { drop, keep, type StageDef } from "../../stage.ts";
+import { notIndexed } from "../../state/input-index.ts";
 import { indexPath } from "./common.ts";
 
 export const ExactDedupOptions = z.strictObject({
@@ -18,17 +19,17 @@ export type ExactDedupOptions = z.infer<typeof ExactDedupOptions>;
 
 export const exactDedup: StageDef<ExactDedupOptions> = {
   name: "exact-dedup",
-  summary:
-    "drop byte-identical images across all shards (SHA-256 in a shared SQLite index; first claimant wins)",
+  summary: "drop byte-identical images across all shards (SHA-256; the first copy in input order is kept)",
   options: ExactDedupOptions,
   async open(o, ctx) {
-    const index = new ExactHashIndex(indexPath(o.index, ctx, "exact-dedup.sqlite"));
+    const path = indexPath(o.index, ctx, "exact-dedup.sqlite");
+    const index = await ExactHashIndex.open(path, () => ctx.scanInput());
     return {
       async process(item) {
-        const image = firstImage(item);
-        if (!image) return keep(item);
-        const claim = index.claim(item.id, contentHash(image.bytes));
-        return claim.kind === "duplicate" ? drop("exact_duplicate", `same bytes as ${claim.of}`) : keep(item);
+        if (!firstImage(item)) return keep(item);
+        const found = index.earlier(item.id);
+        if (!found) throw notIndexed("exact-dedup", item.id, path);
+        return found.kind === "duplicate" ? drop("exact_duplicate", `same bytes as ${found.of}`) : keep(item);
       },
       close: () => index.close(),
     };

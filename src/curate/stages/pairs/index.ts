@@ -6,6 +6,7 @@ import { conceptBalance } from "./concept-balance.ts";
 import { exactDedup } from "./exact-dedup.ts";
 import { imageBounds } from "./image-bounds.ts";
 import { lowInformation } from "./low-information.ts";
+import { phashStage } from "./phash.ts";
 import { phashDedup } from "./phash-dedup.ts";
 import { recaption } from "./recaption.ts";
 
@@ -13,6 +14,7 @@ export const pairsStages: AnyStageDef[] = [
   imageBounds,
   lowInformation,
   captionFilter,
+  phashStage,
   exactDedup,
   phashDedup,
   clipFilter,

@@ -1,14 +1,16 @@
 /**
  * `phash-dedup`: near-duplicate images across all shards (paper §3.1): resized, re-encoded or lightly recoloured
- * copies. Each image's 64-bit DCT pHash is claimed in a SQLite index in the state folder shared by every shard and
- * task (multi-index hashing: a look-up stays under a millisecond at a million hashes). The earliest claim within
- * `maxDistance` bits wins; an item finding its own id (a rerun) is kept. The hash goes in `fields.phash`.
+ * copies. When it opens, the stage indexes the 64-bit DCT pHash of every input item's first image in input order
+ * (built once per run into the state folder; hashes a `phash` stage left in `fields.phash` are reused, others are
+ * computed then). An item is dropped iff an earlier item is within `maxDistance` bits, naming the earliest; lookups
+ * use multi-index hashing (under a millisecond at a million hashes). Kept items carry `fields.phash`.
  */
 import { z } from "zod";
+import { contentHash } from "../../image/content-hash.ts";
 import { firstImage } from "../../image/decode.ts";
-import { MAX_DISTANCE, PhashIndex } from "../../image/hash-index.ts";
-import { hashToHex, phash64 } from "../../image/phash.ts";
+import { imageHashFields, MAX_DISTANCE, PhashIndex } from "../../image/hash-index.ts";
 import { drop, keep, type StageDef } from "../../stage.ts";
+import { notIndexed } from "../../state/input-index.ts";
 import { indexPath, withFields } from "./common.ts";
 
 export const PhashDedupOptions = z.strictObject({
@@ -22,24 +24,21 @@ export type PhashDedupOptions = z.infer<typeof PhashDedupOptions>;
 export const phashDedup: StageDef<PhashDedupOptions> = {
   name: "phash-dedup",
   summary:
-    "drop near-duplicate images across all shards (64-bit pHash, Hamming threshold, shared SQLite index)",
+    "drop near-duplicate images across all shards (64-bit pHash within maxDistance bits of an earlier item)",
   options: PhashDedupOptions,
   async open(o, ctx) {
-    const index = new PhashIndex(indexPath(o.index, ctx, "phash-dedup.sqlite"), o.maxDistance);
+    const path = indexPath(o.index, ctx, "phash-dedup.sqlite");
+    const index = await PhashIndex.open(path, o.maxDistance, () => ctx.scanInput());
     return {
       async process(item) {
         const image = firstImage(item);
         if (!image) return keep(item);
-        let hash: bigint;
-        try {
-          hash = await phash64(image.bytes);
-        } catch (e) {
-          return drop("undecodable", `${image.name}: ${(e as Error).message}`);
-        }
-        const claim = index.claim(item.id, hash);
-        if (claim.kind === "duplicate")
-          return drop("near_duplicate", `${claim.distance} bits from ${claim.of}`);
-        return keep(withFields(item, { phash: hashToHex(hash) }));
+        const found = index.earlier(item.id);
+        if (!found) throw notIndexed("phash-dedup", item.id, path);
+        if (found.kind === "error") return drop("undecodable", found.message);
+        if (found.kind === "duplicate")
+          return drop("near_duplicate", `${found.distance} bits from ${found.of}`);
+        return keep(withFields(item, imageHashFields(contentHash(image.bytes), found.hash)));
       },
       close: () => index.close(),
     };

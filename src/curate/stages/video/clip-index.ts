@@ -1,12 +1,14 @@
 /**
- * The persistent index of `video-dedup`: one SQLite file in the run's state folder holding a signature per kept
- * clip (its frames' unit embeddings, or their 64-bit pHashes), shared by every shard and task. Each process keeps
- * the rows in memory and reads only the rows added since its last look; look-up and insert are one IMMEDIATE
- * transaction, so two shards holding near-duplicate clips at the same time cannot both keep theirs.
+ * The index of `video-dedup`: every input clip's signature (its frames' unit embeddings, or their 64-bit pHashes)
+ * by sequence number in input order, built once per run into the state folder (see `state/input-index.ts`) and
+ * held in memory by each process. A clip is a near duplicate iff an EARLIER clip reaches the threshold, so the copy
+ * kept depends on the input alone, never on which shard or task got there first.
  */
-import Database from "better-sqlite3";
-import { GlmvError } from "../../../util/errors.ts";
+import { createHash } from "node:crypto";
+import type Database from "better-sqlite3";
 import { hamming } from "../../image/phash.ts";
+import type { CurateItem } from "../../stage.ts";
+import { openInputIndex } from "../../state/input-index.ts";
 
 /** A clip's frames: unit-length embeddings (cosine = dot product) or pHashes, in time order. */
 export type ClipSignature =
@@ -14,12 +16,14 @@ export type ClipSignature =
   | { kind: "phash"; hashes: bigint[] };
 export type SignatureKind = ClipSignature["kind"];
 
-/** What the index made of a clip. */
+/** What the index says of a clip: no earlier clip at the threshold, the most similar earlier one, or no signature. */
 export type ClipDecision =
-  | { kind: "new" }
-  /** The clip's own id is already there: kept before (a rerun), so kept again. */
-  | { kind: "own" }
-  | { kind: "duplicate"; of: string; similarity: number };
+  | { kind: "first" }
+  | { kind: "duplicate"; of: string; similarity: number }
+  | { kind: "error"; message: string };
+
+/** A clip's row: its signature, or why it has none (a frame that does not decode). */
+export type ClipRow = { signature: ClipSignature } | { error: string };
 
 const frameCount = (s: ClipSignature) => (s.kind === "embeddings" ? s.vectors.length : s.hashes.length);
 
@@ -71,82 +75,102 @@ function decode(kind: SignatureKind, frames: number, dim: number, data: Buffer):
   return { kind, vectors: Array.from({ length: frames }, (_, i) => flat.subarray(i * dim, (i + 1) * dim)) };
 }
 
-type Row = { rowid: number; id: string; frames: number; dim: number; data: Buffer };
+type Row = {
+  seq: number;
+  id: string;
+  frames: number;
+  dim: number;
+  data: Buffer | null;
+  error: string | null;
+};
+
+export type ClipIndexSpec = {
+  path: string;
+  kind: SignatureKind;
+  /** What else the signatures depend on (the embeddings model and how images are sent, the frame cap). */
+  recipe: string;
+  /** The frames of an item that make its signature (none: not indexed). */
+  framesOf(item: CurateItem): Uint8Array[];
+  /** The clip's row from its frames; a throw (an endpoint that is down) fails the build. */
+  rowOf(frames: Uint8Array[]): Promise<ClipRow>;
+};
 
 export class ClipIndex {
-  private readonly db: Database.Database;
-  private readonly clips = new Map<string, ClipSignature>();
-  private lastRowid = 0;
+  /** Clips with a signature, in input order. */
+  private readonly clips: { seq: number; id: string; signature: ClipSignature }[] = [];
+  /** Each id's first row: its place in the input and its signature, or why it has none. */
+  private readonly rows = new Map<string, { seq: number; signature?: ClipSignature; error: string | null }>();
 
-  /**
-   * Open (or create) the index at `path` for signatures of `kind` made by `model` (null for pHashes). An index made
-   * with another kind or model is refused: its vectors are not comparable with these.
-   */
-  constructor(
-    path: string,
-    private readonly kind: SignatureKind,
-    model: string | null,
-  ) {
-    this.db = new Database(path);
-    this.db.pragma("journal_mode = WAL");
-    // Shards in other processes hold the write lock only for one look-up; wait for them.
-    this.db.pragma("busy_timeout = 60000");
-    this.db.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS clips (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,
-        frames INTEGER NOT NULL, dim INTEGER NOT NULL, data BLOB NOT NULL);`);
-    const want = `${kind}:${model ?? ""}`;
-    const claim = this.db.transaction(() => {
-      this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('signature', ?)").run(want);
-      return (this.db.prepare("SELECT value FROM meta WHERE key = 'signature'").get() as { value: string })
-        .value;
-    });
-    const have = claim.immediate();
-    if (have !== want) {
-      this.db.close();
-      throw new GlmvError("bad_config", `the clip index holds ${have} signatures, not ${want}`, {
-        where: path,
-      });
+  private constructor(db: Database.Database, kind: SignatureKind) {
+    for (const r of db
+      .prepare("SELECT seq, id, frames, dim, data, error FROM rows ORDER BY seq")
+      .iterate() as IterableIterator<Row>) {
+      const signature = r.data ? decode(kind, r.frames, r.dim, r.data) : undefined;
+      if (signature) this.clips.push({ seq: r.seq, id: r.id, signature });
+      if (!this.rows.has(r.id)) this.rows.set(r.id, { seq: r.seq, signature, error: r.error });
     }
-  }
-
-  /** Read the rows other processes added since the last look. */
-  private refresh(): void {
-    const rows = this.db
-      .prepare("SELECT rowid, id, frames, dim, data FROM clips WHERE rowid > ? ORDER BY rowid")
-      .all(this.lastRowid) as Row[];
-    for (const r of rows) {
-      this.clips.set(r.id, decode(this.kind, r.frames, r.dim, r.data));
-      this.lastRowid = r.rowid;
-    }
+    db.close();
   }
 
   /**
-   * Compare a clip with every clip in the index: its own id → `own`; the most similar clip at or above
-   * `threshold` → `duplicate`; otherwise the clip is added → `new`.
+   * The index of the clips `scan` yields, built once per input and recipe, then read into memory.
+   * @example
+   * const index = await ClipIndex.open({ path, kind: "phash", recipe: "phash:16", framesOf, rowOf }, () => ctx.scanInput());
+   * index.earlier("clip-9", 0.85) // { kind: "duplicate", of: "clip-2", similarity: 0.97 }
    */
-  decide(id: string, signature: ClipSignature, threshold: number): ClipDecision {
-    const run = this.db.transaction((): ClipDecision => {
-      this.refresh();
-      if (this.clips.has(id)) return { kind: "own" };
-      let best: { of: string; similarity: number } | null = null;
-      for (const [other, sig] of this.clips) {
-        const similarity = clipSimilarity(signature, sig);
-        if (similarity >= threshold && (best === null || similarity > best.similarity))
-          best = { of: other, similarity };
-      }
-      if (best) return { kind: "duplicate", ...best };
-      const { dim, data } = encode(signature);
-      const { lastInsertRowid } = this.db
-        .prepare("INSERT INTO clips (id, frames, dim, data) VALUES (?, ?, ?, ?)")
-        .run(id, frameCount(signature), dim, data);
-      this.clips.set(id, signature);
-      this.lastRowid = Math.max(this.lastRowid, Number(lastInsertRowid));
-      return { kind: "new" };
-    });
-    return run.immediate();
+  static async open(spec: ClipIndexSpec, scan: () => AsyncIterable<CurateItem>): Promise<ClipIndex> {
+    const db = await openInputIndex<ClipRow>(
+      {
+        stage: "video-dedup",
+        path: spec.path,
+        recipe: `video-dedup v2 ${spec.kind} ${spec.recipe}`,
+        tables: `CREATE TABLE rows (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, frames INTEGER NOT NULL,
+          dim INTEGER NOT NULL, data BLOB, error TEXT)`,
+        indexes: "CREATE INDEX rows_id ON rows (id, seq)",
+        keyOf(item) {
+          const frames = spec.framesOf(item);
+          if (frames.length === 0) return null;
+          const hash = createHash("sha256");
+          for (const f of frames) hash.update(`${f.length}:`).update(f);
+          return hash.digest("hex");
+        },
+        rowOf: (item) => spec.rowOf(spec.framesOf(item)),
+        inserter(db) {
+          const insert = db.prepare(
+            "INSERT INTO rows (seq, id, frames, dim, data, error) VALUES (?, ?, ?, ?, ?, ?)",
+          );
+          return (seq, id, row) => {
+            if ("error" in row) insert.run(seq, id, 0, 0, null, row.error);
+            else {
+              const { dim, data } = encode(row.signature);
+              insert.run(seq, id, frameCount(row.signature), dim, data, null);
+            }
+          };
+        },
+      },
+      scan,
+    );
+    return new ClipIndex(db, spec.kind);
   }
 
-  close(): void {
-    this.db.close();
+  /**
+   * Clip `id` against every earlier clip: the most similar one at or above `threshold` (the earliest on a tie) is
+   * what it duplicates; undefined when `id` is not indexed.
+   */
+  earlier(id: string, threshold: number): ClipDecision | undefined {
+    const own = this.rows.get(id);
+    if (!own) return undefined;
+    const signature = own.signature;
+    if (!signature) return { kind: "error", message: own.error ?? "no signature" };
+    let best: { of: string; similarity: number } | null = null;
+    for (const clip of this.clips) {
+      if (clip.seq >= own.seq) break;
+      const similarity = clipSimilarity(signature, clip.signature);
+      if (similarity >= threshold && (best === null || similarity > best.similarity))
+        best = { of: clip.id, similarity };
+    }
+    return best ? { kind: "duplicate", ...best } : { kind: "first" };
   }
+
+  close(): void {}
 }

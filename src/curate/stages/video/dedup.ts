@@ -1,9 +1,9 @@
 /**
  * `video-dedup` (paper §3.1, "deduplicate by multimodal embeddings"): near-duplicate clip removal across all shards.
  * A clip's signature is its sampled frames (`video-frames` before it) embedded through the embeddings hook, or their
- * pHashes where no endpoint is wanted; a clip whose mean per-frame similarity with a clip already in the persistent
- * index (SQLite in the state folder) reaches the threshold is `near_duplicate_clip`. A clip that finds its own id
- * there was kept before, so a rerun after a crash decides the same.
+ * pHashes where no endpoint is wanted. When the stage opens, every input clip's signature is indexed in input order
+ * (built once per run into the state folder); a clip whose mean per-frame similarity with an EARLIER clip reaches
+ * the threshold is `near_duplicate_clip`, so the first copy in input order is kept on every run and rerun.
  */
 import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
@@ -11,7 +11,8 @@ import { GlmvError } from "../../../util/errors.ts";
 import { createEmbeddingsClient, EmbeddingsHook } from "../../hooks/embeddings.ts";
 import { phash64 } from "../../image/phash.ts";
 import { drop, keep, type StageDef } from "../../stage.ts";
-import { ClipIndex, type ClipSignature } from "./clip-index.ts";
+import { notIndexed } from "../../state/input-index.ts";
+import { ClipIndex, type ClipRow } from "./clip-index.ts";
 import { FRAME_PREFIX } from "./frames.ts";
 
 /** Default thresholds: cosine of frame embeddings; 1 − Hamming/64 of frame pHashes (0.85: ≤ 9.6 bits per frame). */
@@ -68,28 +69,38 @@ export const videoDedup: StageDef<VideoDedupOptions> = {
     if (options.method === "embeddings" && !hook)
       throw new GlmvError("bad_config", "method embeddings needs a hook: { url, model }", { where: "hook" });
     const client = hook ? createEmbeddingsClient(hook) : null;
-    const index = new ClipIndex(path, options.method, hook ? hook.model : null);
     const threshold = options.threshold ?? DEFAULT_THRESHOLD[options.method];
 
-    async function signatureOf(frames: Uint8Array[], signal: AbortSignal): Promise<ClipSignature> {
+    async function rowOf(frames: Uint8Array[]): Promise<ClipRow> {
+      // An endpoint that is down fails the build, so the run (the runner reports it); a bad frame is data.
       if (client)
-        return { kind: "embeddings", vectors: (await client.embedImages(frames, signal)).map(unit) };
-      return { kind: "phash", hashes: await Promise.all(frames.map((f) => phash64(f))) };
+        return { signature: { kind: "embeddings", vectors: (await client.embedImages(frames)).map(unit) } };
+      try {
+        return { signature: { kind: "phash", hashes: await Promise.all(frames.map((f) => phash64(f))) } };
+      } catch (e) {
+        return { error: `a frame does not decode: ${(e as Error).message}` };
+      }
     }
 
+    const index = await ClipIndex.open(
+      {
+        path,
+        kind: options.method,
+        // The vectors depend on the model and on how images are sent; the frames on the cap.
+        recipe: JSON.stringify([hook?.model, hook?.imageInput, hook?.imagePrompt, options.maxFrames]),
+        framesOf: (item) => clipFrames(item.media, options.maxFrames),
+        rowOf,
+      },
+      () => ctx.scanInput(),
+    );
+
     return {
-      async process(item, { signal }) {
-        const frames = clipFrames(item.media, options.maxFrames);
-        if (frames.length === 0) return drop("no_frames", "no frame-NNNN.jpg media: run video-frames first");
-        let signature: ClipSignature;
-        try {
-          signature = await signatureOf(frames, signal);
-        } catch (e) {
-          // An endpoint that is down fails the run (the runner reports it); a frame that cannot be decoded is data.
-          if (client || signal.aborted) throw e;
-          return drop("video_unreadable", `a frame does not decode: ${(e as Error).message}`);
-        }
-        const decision = index.decide(item.id, signature, threshold);
+      async process(item) {
+        if (clipFrames(item.media, options.maxFrames).length === 0)
+          return drop("no_frames", "no frame-NNNN.jpg media: run video-frames first");
+        const decision = index.earlier(item.id, threshold);
+        if (!decision) throw notIndexed("video-dedup", item.id, path);
+        if (decision.kind === "error") return drop("video_unreadable", decision.message);
         if (decision.kind === "duplicate")
           return drop(
             "near_duplicate_clip",
