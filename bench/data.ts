@@ -1,9 +1,13 @@
 /**
  * `npm run bench:data`: the image–pair pipeline's throughput and the dedup index's look-up time (issue 21).
  * 1. Generates JPEGs of 256–512 px (smooth scenes with noise; 5% solid colours, 5% exact and 5% near copies).
- * 2. Runs decode + image-bounds + low-information + exact-dedup + phash-dedup over them in one worker thread, then
- *    in two worker threads sharing one index file (each thread is one core: libvips runs single-threaded in it).
- * 3. Builds a 1M-hash phash index in one transaction and times near-duplicate look-ups in it (half are hits).
+ * 2. Runs them as a pipeline does, in one worker thread, then in two (each thread is one core: libvips runs
+ *    single-threaded in it): phase 1 decode + image-bounds + low-information + phash, each worker on its share;
+ *    phase 2 exact-dedup + phash-dedup, whose index over every item is built once (by one worker, from the hashes
+ *    phase 1 left) before each worker decides its share. The time is both phases' wall time.
+ * 3. Builds a 1M-item phash-dedup index the way the stage does (input digest, rows from `fields.phash`, band
+ *    indexes) and times the stage's own look-up in it (`PhashIndex.earlier`: own row, then earlier neighbours);
+ *    half the looked-up items are near copies of an earlier one.
  * Prints exactly one JSON line: {imagesPerSecPerCore, imagesPerSecTwoCores, dedupLookupMs, dedupBuildSec, …}.
  * Options via env: BENCH_IMAGES (600), BENCH_INDEX_SIZE (1000000), BENCH_LOOKUPS (2000).
  */
@@ -12,7 +16,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import sharp from "sharp";
-import { PhashIndex } from "../src/curate/image/hash-index.ts";
+import { contentHash } from "../src/curate/image/content-hash.ts";
+import { imageHashFields, PhashIndex } from "../src/curate/image/hash-index.ts";
+import type { CurateItem } from "../src/curate/stage.ts";
 import { createRng, type Rng } from "../src/util/rng.ts";
 import type { DataWorkerInput, DataWorkerResult } from "./data-worker.ts";
 
@@ -84,48 +90,82 @@ function runWorker(input: DataWorkerInput): Promise<DataWorkerResult> {
   });
 }
 
-/** Images per second through `threads` workers splitting the images, all claiming in one fresh index. */
-async function throughput(images: Uint8Array[], threads: number, root: string) {
-  const stateDir = mkdtempSync(join(root, `state-${threads}-`));
-  const parts = Array.from({ length: threads }, (_, t) => images.filter((_, i) => i % threads === t));
-  const t0 = performance.now();
+/** One phase over `items` split across `threads` workers: the kept items back in input order, and the wall time. */
+async function runPhase(
+  phase: DataWorkerInput["phase"],
+  items: CurateItem[],
+  threads: number,
+  stateDir: string,
+) {
+  const parts = Array.from({ length: threads }, (_, t) => items.filter((_, i) => i % threads === t));
   const results = await Promise.all(
-    parts.map((part, t) =>
-      runWorker({ stateDir, warmDir: mkdtempSync(join(root, "warm-")), images: part, prefix: `t${t}` }),
+    parts.map((part) =>
+      runWorker({ phase, stateDir, items: part, all: phase === "dedup" ? items : [], warm: true }),
     ),
   );
-  // Each worker times its own loop (after warm-up); the slowest one bounds the wall time of the batch.
-  const wallMs = Math.max(...results.map((r) => r.ms));
+  const keptIds = new Set(results.flatMap((r) => r.kept.map((k) => k.id)));
+  const byId = new Map(results.flatMap((r) => r.kept.map((k) => [k.id, k] as const)));
   const dropped: Record<string, number> = {};
   for (const r of results) for (const [k, v] of Object.entries(r.dropped)) dropped[k] = (dropped[k] ?? 0) + v;
-  return { perSec: (images.length / wallMs) * 1000, dropped, totalMs: performance.now() - t0 };
+  // Each worker times its own loop; the slowest one bounds the phase.
+  const ms = Math.max(...results.map((r) => r.ms));
+  return { kept: items.filter((i) => keptIds.has(i.id)).map((i) => byId.get(i.id)!), dropped, ms };
 }
 
-function lookupBench(root: string) {
-  const rng = createRng(7);
-  const random64 = () => (BigInt(rng.int(0, 0xffffffff)) << 32n) | BigInt(rng.int(0, 0xffffffff));
-  const index = new PhashIndex(join(root, "lookup.sqlite"), 5);
-  const stored: bigint[] = [];
+/** Images per second through both phases on `threads` workers, with a fresh state folder. */
+async function throughput(images: Uint8Array[], threads: number, root: string) {
+  const stateDir = mkdtempSync(join(root, `state-${threads}-`));
+  const items: CurateItem[] = images.map((bytes, i) => ({
+    id: `img-${i}`,
+    media: [{ name: "0.jpg", bytes }],
+    fields: {},
+  }));
+  const hashed = await runPhase("hash", items, threads, stateDir);
+  const deduped = await runPhase("dedup", hashed.kept, threads, stateDir);
+  const wallMs = hashed.ms + deduped.ms;
+  return { perSec: (images.length / wallMs) * 1000, dropped: { ...hashed.dropped, ...deduped.dropped } };
+}
+
+/** `count` synthetic items carrying their pHash (as the phash stage leaves it); every 1000th is a near copy. */
+function syntheticInput(count: number, copyOf: (i: number) => number | null) {
+  return async function* (): AsyncGenerator<CurateItem> {
+    const rng = createRng(7);
+    const hashes: bigint[] = [];
+    for (let i = 0; i < count; i++) {
+      const source = copyOf(i);
+      const hash =
+        source === null
+          ? (BigInt(rng.int(0, 0xffffffff)) << 32n) | BigInt(rng.int(0, 0xffffffff))
+          : hashes[source]! ^ (1n << 5n) ^ (1n << 30n) ^ (1n << 60n);
+      if (i % 1000 === 0) hashes[i] = hash;
+      const bytes = new TextEncoder().encode(`h${i}`);
+      yield imageItem(`h${i}`, bytes, hash);
+    }
+  };
+}
+
+const imageItem = (id: string, bytes: Uint8Array, hash: bigint): CurateItem => ({
+  id,
+  media: [{ name: "0.png", bytes }],
+  fields: imageHashFields(contentHash(bytes), hash),
+});
+
+async function lookupBench(root: string) {
+  // Item 1000k+999 is a copy (3 bits off) of item 1000k: a hit; the others are random (misses, the common case).
+  const copyOf = (i: number) => (i % 1000 === 999 ? i - 999 : null);
   const t0 = performance.now();
-  index.addMany(
-    (function* () {
-      for (let i = 0; i < INDEX_SIZE; i++) {
-        const h = random64();
-        if (i % 500 === 0) stored.push(h);
-        yield [`h${i}`, h] as [string, bigint];
-      }
-    })(),
-  );
+  const index = await PhashIndex.open(join(root, "lookup.sqlite"), 5, syntheticInput(INDEX_SIZE, copyOf));
   const buildSec = (performance.now() - t0) / 1000;
-  // Half the probes are 3 bits from a stored hash (hits), half random (misses, the common case).
-  const probes = Array.from({ length: LOOKUPS }, (_, i) =>
-    i % 2 ? rng.pick(stored) ^ (1n << 5n) ^ (1n << 30n) ^ (1n << 60n) : random64(),
+  const rng = createRng(11);
+  const copies = Math.floor(INDEX_SIZE / 1000);
+  const ids = Array.from({ length: LOOKUPS }, (_, i) =>
+    i % 2 && copies > 0 ? `h${rng.int(0, copies - 1) * 1000 + 999}` : `h${rng.int(0, INDEX_SIZE - 1)}`,
   );
-  for (const q of probes.slice(0, 200)) index.nearest(q);
+  for (const id of ids.slice(0, 200)) index.earlier(id);
   let hits = 0;
   const t1 = performance.now();
-  for (const q of probes) if (index.nearest(q)) hits++;
-  const lookupMs = (performance.now() - t1) / probes.length;
+  for (const id of ids) if (index.earlier(id)?.kind === "duplicate") hits++;
+  const lookupMs = (performance.now() - t1) / ids.length;
   index.close();
   return { buildSec, lookupMs, hits };
 }
@@ -135,7 +175,7 @@ try {
   const images = await makeImages(IMAGES);
   const one = await throughput(images, 1, root);
   const two = await throughput(images, 2, root);
-  const lookup = lookupBench(root);
+  const lookup = await lookupBench(root);
   console.log(
     JSON.stringify({
       imagesPerSecPerCore: Math.round(one.perSec),
