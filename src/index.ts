@@ -1,6 +1,7 @@
 /**
  * glmv as a library (`import { runMainJob, parseRlConfig, scoreItems } from "glmv"`): the reward system, the model
- * config and its presets, the RL config schema and the embedded main job with its local engine, and the typed error.
+ * config and its presets, the RL config schema and the embedded main job with its local engine, the data-curation
+ * pipeline runner (`loadPipeline`, `runPipeline`, `writeReport`, the stage contract), and the typed error.
  * The reward system alone, without the model code, is `glmv/reward` (with `cleanAnswer` / `stripBoxTokens`, which turn
  * a GLM-V response into the text to show a person).
  * @example
@@ -9,6 +10,25 @@
  * const summary = await runMainJob({ outDir: "runs/lib", config, engine: await createLocalEngine(config) });
  */
 
+export {
+  type CurateItem,
+  type CurateMedia,
+  drop,
+  keep,
+  keepSome,
+  loadPipeline,
+  type Pipeline,
+  parsePipeline,
+  planKubernetes,
+  planSlurm,
+  type RunOptions,
+  type RunSummary,
+  runPipeline,
+  type SourceDef,
+  type StageDef,
+  type StageOutcome,
+  writeReport,
+} from "./curate/index.ts";
 export {
   checkConfig,
   type GlmvConfig,
