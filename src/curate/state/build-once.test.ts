@@ -1,6 +1,7 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { readFile, utimes, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildOnce } from "./build-once.ts";
@@ -54,6 +55,18 @@ describe("buildOnce", () => {
     await utimes(`${path}.lock`, old, old);
     const { builds, spec } = counted(path, "rebuilt");
     expect(await buildOnce(spec)).toBe("rebuilt");
+    expect(builds.n).toBe(1);
+  });
+
+  it("takes over at once a fresh lock whose holder on this host has exited (a rerun after kill -9)", async () => {
+    const path = join(tempDir(), "w.txt");
+    const dead = spawnSync(process.execPath, [
+      "-e",
+      "process.stdout.write(String(process.pid))",
+    ]).stdout.toString();
+    writeFileSync(`${path}.lock`, `${hostname()} ${dead}\n`);
+    const { builds, spec } = counted(path, "taken over");
+    expect(await buildOnce(spec)).toBe("taken over");
     expect(builds.n).toBe(1);
   });
 });
