@@ -80,7 +80,9 @@ async function decisions(out: string, stageNames: string[]) {
       for await (const d of readItems(
         join(out, "shards", `${String(k + 1).padStart(2, "0")}-${name}`, `s0000${s}.dropped.tar`),
       ))
-        dropped.push(`${d.item.id}: ${d.note.reason} (${d.note.detail?.replace(/^\d+ bits/, "N bits")})`);
+        dropped.push(
+          `${d.item.id}: ${d.note.reason} (${String(d.note.detail).replace(/^\d+ bits/, "N bits")})`,
+        );
   return { kept, dropped: dropped.sort() };
 }
 
