@@ -4,16 +4,13 @@
  * its own curriculum servers (`tests/test_restart.py`; the command, less `--port`, is passed in the environment) to
  * stop and restart them on the same port and SQLite file mid-run, and puts a reply-dropping proxy in front of one.
  */
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasPython, PYTHON, ROOT, runPythonUnittest } from "./helpers/python-unittest.ts";
 import { GLMV_BIN, type SpawnedServer, spawnGlmvServer } from "./helpers/spawn-glmv.ts";
 
-const PYTHON = "/usr/bin/python3";
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TOKEN = "slime-secret";
 const PROMPTS = [1, 2, 3]
   .map((n) =>
@@ -25,22 +22,6 @@ const PROMPTS = [1, 2, 3]
     }),
   )
   .join("\n");
-const hasPython = existsSync(PYTHON);
-
-function runUnittest(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(PYTHON, ["-m", "unittest", "-v", "tests.test_plugin", "tests.test_restart"], {
-    cwd: join(ROOT, "examples/slime"),
-    env: { PATH: process.env.PATH ?? "", PYTHONDONTWRITEBYTECODE: "1", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout.on("data", (c) => (output += c));
-  child.stderr.on("data", (c) => (output += c));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, output }));
-  });
-}
 
 describe.skipIf(!hasPython)(`examples/slime plug-ins under ${PYTHON}`, () => {
   let reward: SpawnedServer;
@@ -85,12 +66,15 @@ describe.skipIf(!hasPython)(`examples/slime plug-ins under ${PYTHON}`, () => {
       "--prompts",
       join(dir, "prompts.jsonl"),
     ];
-    const { code, output } = await runUnittest({
+    const env = {
+      PYTHONDONTWRITEBYTECODE: "1",
       GLMV_REWARD_URL: reward.url,
       GLMV_CURRICULUM_URL: curriculum.url,
       GLMV_SERVE_TOKEN: TOKEN,
       GLMV_TEST_CURRICULUM_CMD: JSON.stringify(restartCmd),
-    });
+    };
+    const tests = ["-v", "tests.test_plugin", "tests.test_restart"];
+    const { code, output } = await runPythonUnittest(tests, env, join(ROOT, "examples/slime"));
     expect(output).not.toMatch(/skipped/);
     expect(output).toMatch(/Ran 11 tests/);
     expect(code, output).toBe(0);
