@@ -9,15 +9,18 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
+import sys
 import threading
 import time
 import unittest
 from collections import defaultdict
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from unittest import mock
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_testing"))
+
+from glmv_testing import StubServer, free_port, reward_result  # noqa: E402
 
 MODULE_PATH = Path(__file__).resolve().parent.parent / "glmv_easyr1.py"
 URL = os.environ.get("GLMV_REWARD_URL", "")
@@ -48,55 +51,6 @@ def batch_manager(reward_fn, responses: list[str], ground_truths: list[str]):
 
 def label(domain: str, answer: str, **extra) -> str:
     return json.dumps({"domain": domain, "answer": answer, **extra})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class StubServer:
-    """A stand-in reward server: answers each POST with `replies` in turn ((status, body) or a delay in seconds)."""
-
-    def __init__(self, replies, port: int = 0):
-        self.replies, self.hits, self.bodies = list(replies), 0, []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                stub.bodies.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
-                reply = stub.replies[min(stub.hits, len(stub.replies) - 1)]
-                stub.hits += 1
-                if isinstance(reply, (int, float)):
-                    time.sleep(reply)
-                    reply = (200, {"results": []})
-                status, body = reply
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                try:
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting: that is the case under test
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def result(i: int, reward: float, timed_out: bool = False) -> dict:
-    fmt = "ok" if reward else "timeout"
-    return {"id": i, "reward": reward, "correct": reward == 1, "format": fmt, "extracted": "3", "timedOut": timed_out}
 
 
 @unittest.skipUnless(URL, "GLMV_REWARD_URL is not set (run through test/examples-easyr1.test.ts)")
@@ -157,7 +111,7 @@ class AgainstStubServers(unittest.TestCase):
 
     def test_one_request_per_call_and_a_5xx_is_retried(self):
         error = (503, {"error": {"code": "worker_crashed", "message": "warming up"}})
-        stub = StubServer([error, (200, {"results": [result(1, 0.0), result(0, 1.0)]})])
+        stub = StubServer([error, (200, {"results": [reward_result(1, 0.0), reward_result(0, 1.0)]})])
         self.addCleanup(stub.close)
         two = self.inputs * 2
         with self.env(stub.url):
@@ -173,7 +127,7 @@ class AgainstStubServers(unittest.TestCase):
 
         def start_later():
             time.sleep(0.2)  # the first try is refused; the second (after 0.5 s) finds the server up
-            holder["stub"] = StubServer([(200, {"results": [result(0, 1.0)]})], port)
+            holder["stub"] = StubServer([(200, {"results": [reward_result(0, 1.0)]})], port)
 
         starter = threading.Thread(target=start_later)
         starter.start()
@@ -184,7 +138,7 @@ class AgainstStubServers(unittest.TestCase):
         self.assertEqual(scores[0]["overall"], 1.0)
 
     def test_an_item_timeout_is_a_result_overall_0_timed_out_1(self):
-        stub = StubServer([(200, {"results": [result(0, 0.0, timed_out=True)]})])
+        stub = StubServer([(200, {"results": [reward_result(0, 0.0, timed_out=True)]})])
         self.addCleanup(stub.close)
         with self.env(stub.url):
             self.assertEqual(

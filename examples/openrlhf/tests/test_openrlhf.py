@@ -12,13 +12,17 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
+import sys
 import threading
 import time
 import unittest
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_testing"))
+
+from glmv_testing import LocalServer, QuietHandler, ServerProcess  # noqa: E402
 
 URL = os.environ.get("GLMV_REWARD_URL", "")
 CMD = os.environ.get("GLMV_TEST_REWARD_CMD")
@@ -51,74 +55,31 @@ def post(url: str, data: dict, tries: int = 5, timeout: float = 180, failed: lis
     raise RuntimeError(f"Request error for {tries} times: {last}")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RewardProcess:
-    """`glmv serve reward` on a fixed port, stopped and started again by the test."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.child: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        child = subprocess.Popen(json.loads(CMD) + ["--port", str(self.port)], stdout=subprocess.PIPE, text=True)
-        for line in child.stdout:
-            if "listening on" in line:
-                self.child = child
-                return
-        raise AssertionError(f"reward server exited before listening: {child.wait()}")
-
-    def stop(self) -> None:
-        if self.child:
-            self.child.terminate()
-            self.child.wait(10)
-            self.child.stdout.close()
-            self.child = None
-
-
-class StallingProxy:
+class StallingProxy(LocalServer):
     """Forwards POSTs to `upstream`, but holds the first `stalls` of them for `stall_s` before answering 503."""
 
     def __init__(self, upstream: str, stalls: int, stall_s: float):
         self.hits, self.release = 0, threading.Event()
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["content-length"]))
                 proxy.hits += 1
                 if proxy.hits <= stalls:
                     proxy.release.wait(stall_s)
-                    status, data = 503, b"{}"
-                else:
-                    req = urllib.request.Request(upstream + self.path, data=body, method="POST",
-                                                 headers={"Content-Type": "application/json"})
-                    with urllib.request.urlopen(req, timeout=30) as res:
-                        status, data = res.status, res.read()
-                try:
-                    self.send_response(status)
-                    self.send_header("content-length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client stopped waiting: the case under test
+                    self.send(503, b"{}", content_type=None)
+                    return
+                req = urllib.request.Request(upstream + self.path, data=body, method="POST",
+                                             headers={"Content-Type": "application/json"})
+                with urllib.request.urlopen(req, timeout=30) as res:
+                    self.send(res.status, res.read(), content_type=None)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__(Handler)
 
     def close(self):
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().close()
 
 
 @unittest.skipUnless(URL, "GLMV_REWARD_URL is not set (run through test/examples-openrlhf.test.ts)")
@@ -154,14 +115,13 @@ class GetReward(unittest.TestCase):
 @unittest.skipUnless(CMD, "GLMV_TEST_REWARD_CMD is not set (run through test/examples-openrlhf.test.ts)")
 class ServerRestart(unittest.TestCase):
     def test_a_request_sent_while_the_server_restarts_on_the_same_port_is_retried_and_scored(self):
-        server = RewardProcess()
+        server = ServerProcess(json.loads(CMD), "reward server")
         server.start()
         self.addCleanup(server.stop)
         body = {"query": [PROMPT + RIGHT, PROMPT + WRONG], "prompts": [PROMPT, PROMPT], "labels": [LABEL, LABEL]}
         self.assertEqual(post(f"{server.url}/get_reward", body)["rewards"], [1, 0])
         server.stop()
-        restart = threading.Thread(target=server.start)
-        restart.start()
+        restart = server.start_in_background()
         failed: list = []
         # OpenRLHF's 5 tries span about 5 s; a slow CI machine may take longer to start node, so allow more here
         reply = post(f"{server.url}/get_reward", body, tries=30, failed=failed)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import http.server
 import json
 import os
 import sys
@@ -65,10 +64,12 @@ def _install_fake_slime() -> None:
 
 _install_fake_slime()
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "_testing"))
 
 from glmv_slime import filters, generate, observe, reward  # noqa: E402
 from glmv_slime._http import GlmvRequestError  # noqa: E402
 from glmv_slime.data_source import CurriculumDataSource  # noqa: E402
+from glmv_testing import StubServer  # noqa: E402
 
 REWARD_URL = os.environ.get("GLMV_REWARD_URL")
 CURRICULUM_URL = os.environ.get("GLMV_CURRICULUM_URL")
@@ -76,31 +77,6 @@ CURRICULUM_URL = os.environ.get("GLMV_CURRICULUM_URL")
 
 def answered(label: dict, response: str, **kw) -> Sample:
     return Sample(label=json.dumps(label), response=response, **kw)
-
-
-class JsonHandler(http.server.BaseHTTPRequestHandler):
-    """Records each POST body in `server.requests` and answers with `server.answer(body)`."""
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        self.server.requests.append(body)
-        status, reply = self.server.answer(body)
-        data = json.dumps(reply).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *a):
-        pass
-
-
-def serve(answer) -> http.server.ThreadingHTTPServer:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), JsonHandler)
-    server.requests, server.answer = [], answer
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 class EnvCase(unittest.TestCase):
@@ -157,15 +133,15 @@ class RewardTest(EnvCase):
             stall.wait(5)
             return 200, {"results": []}
 
-        server = serve(slow)
-        os.environ.update({"GLMV_REWARD_URL": f"http://127.0.0.1:{server.server_port}",
+        server = StubServer(slow)
+        os.environ.update({"GLMV_REWARD_URL": server.url,
                            "GLMV_REWARD_TIMEOUT_S": "0.3", "GLMV_REWARD_ON_ERROR": "0.0"})
         try:
             group = [answered({"domain": "counting", "answer": "3"}, "3") for _ in range(2)]
             rewards = asyncio.run(reward.custom_rm(SimpleNamespace(group_rm=True), group))
         finally:
             stall.set()
-            server.shutdown()
+            server.close()
             os.environ["GLMV_REWARD_URL"] = REWARD_URL
             del os.environ["GLMV_REWARD_TIMEOUT_S"], os.environ["GLMV_REWARD_ON_ERROR"]
         self.assertEqual(rewards, [0.0, 0.0])
@@ -221,25 +197,25 @@ class ForceAnswerTest(EnvCase):
         """Answers the first /generate with `first_*`, the second with `<answer>` text 7 then stop."""
 
         def answer(body):
-            if len(server.requests) == 1:
+            if len(server.bodies) == 1:
                 ids, text, finish = first_ids, first_text, first_finish
             else:
                 ids, text, finish = [50, 51], "3</answer>", "stop"
             pairs = [[-0.5, t, None] for t in ids]
             return 200, {"text": text, "meta_info": {"output_token_logprobs": pairs, "finish_reason": {"type": finish}}}
 
-        server = serve(answer)
-        self.addCleanup(server.shutdown)
-        return server, SimpleNamespace(sglang_router_ip="127.0.0.1", sglang_router_port=server.server_port)
+        server = StubServer(answer)
+        self.addCleanup(server.close)
+        return server, SimpleNamespace(sglang_router_ip="127.0.0.1", sglang_router_port=server.port)
 
     def test_an_unfinished_think_gets_the_answer_tags_injected_with_loss_mask_0(self):
         server, args = self.fake_sglang([11, 12, 13, 14], "<think>hmm hmm", "length")
         sample = Sample(prompt="How many?", tokens=[1, 2, 3])
         out = asyncio.run(generate.force_answer_generate(args, sample, {"max_new_tokens": 10, "temperature": 1.0}))
-        self.assertEqual([r["input_ids"] for r in server.requests], [[1, 2, 3], [1, 2, 3, 11, 12, 13, 14, 901, 902]])
-        self.assertEqual([r["sampling_params"]["max_new_tokens"] for r in server.requests], [4, 4])
+        self.assertEqual([r["input_ids"] for r in server.bodies], [[1, 2, 3], [1, 2, 3, 11, 12, 13, 14, 901, 902]])
+        self.assertEqual([r["sampling_params"]["max_new_tokens"] for r in server.bodies], [4, 4])
         self.assertTrue(all(r["return_logprob"] and r["sampling_params"]["temperature"] == 1.0
-                            for r in server.requests))
+                            for r in server.bodies))
         self.assertEqual(out.tokens, [1, 2, 3, 11, 12, 13, 14, 901, 902, 50, 51])
         self.assertEqual(out.response, "<think>hmm hmm</think><answer>3</answer>")
         self.assertEqual(out.response_length, 8)
@@ -251,14 +227,14 @@ class ForceAnswerTest(EnvCase):
     def test_a_closed_think_continues_without_injection_and_a_stop_needs_one_request(self):
         server, args = self.fake_sglang([11, 12, 13, 14], "<think>a</think><answer>", "length")
         out = asyncio.run(generate.force_answer_generate(args, Sample(tokens=[1]), {"max_new_tokens": 10}))
-        self.assertEqual(server.requests[1]["input_ids"], [1, 11, 12, 13, 14])
-        self.assertEqual(server.requests[1]["sampling_params"]["max_new_tokens"], 6)
+        self.assertEqual(server.bodies[1]["input_ids"], [1, 11, 12, 13, 14])
+        self.assertEqual(server.bodies[1]["sampling_params"]["max_new_tokens"], 6)
         self.assertEqual(out.loss_mask, [1] * 6)
         self.assertNotIn("glmv_forced_answer", out.metadata)
 
         server, args = self.fake_sglang([11, 12], "<think>a</think><answer>3</answer>", "stop")
         out = asyncio.run(generate.force_answer_generate(args, Sample(tokens=[1]), {"max_new_tokens": 10}))
-        self.assertEqual(len(server.requests), 1)
+        self.assertEqual(len(server.bodies), 1)
         self.assertEqual((out.loss_mask, out.status), ([1, 1], Sample.Status.COMPLETED))
 
 

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import tempfile
 import threading
 import unittest
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
-from .test_plugin import Sample, serve  # installs the minimal slime first
+from .test_plugin import Sample  # installs the minimal slime first; puts glmv_slime, glmv_testing on the path
+
+from glmv_testing import LocalServer, QuietHandler, ServerProcess, StubServer  # noqa: E402
 
 from glmv_slime import observe  # noqa: E402  (after the fakes)
 from glmv_slime._http import request_json  # noqa: E402
@@ -31,44 +30,7 @@ TOKEN = os.environ.get("GLMV_SERVE_TOKEN")
 ARGS = SimpleNamespace(n_samples_per_prompt=2, reward_key=None)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class CurriculumProcess:
-    """`glmv serve curriculum` on a fixed port and SQLite file, stopped and started again by the test."""
-
-    def __init__(self, db: str):
-        argv = json.loads(CMD)
-        argv[argv.index("--db") + 1] = db
-        self.argv, self.port = argv, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.child: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        child = subprocess.Popen(self.argv + ["--port", str(self.port)], stdout=subprocess.PIPE, text=True)
-        for line in child.stdout:
-            if "listening on" in line:
-                self.child = child
-                return
-        raise AssertionError(f"curriculum server exited before listening: {child.wait()}")
-
-    def start_in_background(self) -> threading.Thread:
-        thread = threading.Thread(target=self.start)
-        thread.start()
-        return thread
-
-    def stop(self) -> None:
-        if self.child:
-            self.child.terminate()
-            self.child.wait(10)
-            self.child.stdout.close()
-            self.child = None
-
-
-class DropFirstReplyProxy:
+class DropFirstReplyProxy(LocalServer):
     """Forwards every request to `upstream`; the first POST to `path` reaches the server, but its reply is dropped
     (the connection closes), as when a network blip eats an acknowledged observation."""
 
@@ -76,7 +38,7 @@ class DropFirstReplyProxy:
         self.bodies: list[dict] = []
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def relay(self, body: bytes | None):
                 headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
                 req = urllib.request.Request(upstream + self.path, data=body, headers=headers, method=self.command)
@@ -88,11 +50,7 @@ class DropFirstReplyProxy:
                 if self.path == path and len(proxy.bodies) == 1:
                     self.close_connection = True  # the server committed; the client never hears it
                     return
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.send(status, data)
 
             def do_GET(self):
                 self.relay(None)
@@ -103,16 +61,7 @@ class DropFirstReplyProxy:
                     proxy.bodies.append(json.loads(body))
                 self.relay(body)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 def rewarded(groups: list[list], *rewards: tuple) -> list[list]:
@@ -143,7 +92,9 @@ class ServerRestartTest(CurriculumEnv):
     def setUp(self):
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
-        self.server = CurriculumProcess(os.path.join(tmp.name, "curriculum.sqlite"))
+        argv = json.loads(CMD)
+        argv[argv.index("--db") + 1] = os.path.join(tmp.name, "curriculum.sqlite")
+        self.server = ServerProcess(argv, "curriculum server")
         self.server.start()
         self.addCleanup(self.server.stop)
         self.use(self.server.url)
@@ -188,10 +139,10 @@ class ServerRestartTest(CurriculumEnv):
 class ObserveTimeoutTest(CurriculumEnv):
     def test_a_server_that_does_not_answer_in_time_is_a_logged_result_not_a_crash(self):
         stall = threading.Event()
-        stub = serve(lambda body: (stall.wait(5), (200, {}))[1])
-        self.addCleanup(stub.shutdown)
+        stub = StubServer(lambda body: (stall.wait(5), (200, {}))[1])
+        self.addCleanup(stub.close)
         self.addCleanup(stall.set)
-        self.use(f"http://127.0.0.1:{stub.server_port}", GLMV_CURRICULUM_TIMEOUT_S="0.3", GLMV_CURRICULUM_RETRIES="2")
+        self.use(stub.url, GLMV_CURRICULUM_TIMEOUT_S="0.3", GLMV_CURRICULUM_RETRIES="2")
         group = [Sample(index=i, reward=r, metadata={"glmv_prompt_id": "p1", "glmv_step": 4}) for i, r in enumerate((1, 0))]
         with self.assertLogs("glmv_slime.observe", "WARNING"):
             out = observe.observe_all_samples(ARGS, [group], None)
@@ -199,7 +150,7 @@ class ObserveTimeoutTest(CurriculumEnv):
         self.assertEqual(out["observed"], False)
         self.assertEqual((out["timedOut"], out["requestId"]), (True, request_id))
         self.assertIn("timed out", out["error"])
-        self.assertEqual([b["requestId"] for b in stub.requests], [request_id, request_id])  # stable across tries
+        self.assertEqual([b["requestId"] for b in stub.bodies], [request_id, request_id])  # stable across tries
 
 
 if __name__ == "__main__":

@@ -14,18 +14,17 @@ import json
 import math
 import os
 import sys
-import threading
-import time
 import unittest
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from unittest import mock
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parents[1] / "_testing"))
 
 import glmv_reward as module  # noqa: E402
+from glmv_testing import StubServer, reward_result  # noqa: E402
 
 URL = os.environ.get("GLMV_REWARD_URL", "")
 TOKEN = os.environ.get("GLMV_SERVE_TOKEN", "")
@@ -92,50 +91,6 @@ def conversational(question: str, **columns) -> dict:
     """An image dataset row: the prompt's user turn holds an image part, the image itself is a column."""
     user = {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}
     return {"prompt": [user], "image": Image(), **columns}
-
-
-# ---- helpers -------------------------------------------------------------------------------------------------------
-
-
-class StubServer:
-    """A stand-in reward server: answers each POST with `replies` in turn ((status, body), or a delay in seconds)."""
-
-    def __init__(self, replies):
-        self.replies, self.hits = list(replies), 0
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                self.rfile.read(int(self.headers["content-length"]))
-                reply = stub.replies[min(stub.hits, len(stub.replies) - 1)]
-                stub.hits += 1
-                if isinstance(reply, (int, float)):
-                    time.sleep(reply)
-                    reply = (200, {"results": []})
-                data = json.dumps(reply[1]).encode()
-                try:
-                    self.send_response(reply[0])
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting: that is the case under test
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def ok_result(i: int) -> dict:
-    return {"id": i, "reward": 1, "correct": True, "format": "ok", "extracted": "3", "timedOut": False}
 
 
 # ---- tests ---------------------------------------------------------------------------------------------------------
@@ -221,7 +176,7 @@ class AgainstStubServers(unittest.TestCase):
 
     def test_a_5xx_is_retried(self):
         error = (503, {"error": {"code": "worker_crashed", "message": "warming up"}})
-        stub = StubServer([error, error, (200, {"results": [ok_result(0)]})])
+        stub = StubServer([error, error, (200, {"results": [reward_result(0)]})])
         self.addCleanup(stub.close)
         with self.env(stub.url):
             self.assertEqual(module.glmv_reward(**self.call), [1.0])
