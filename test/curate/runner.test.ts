@@ -105,6 +105,15 @@ describe("runner", () => {
     expect(sample).toEqual([{ reason: "timeout", detail: "over the item time limit of 400 ms" }]);
   }, 180_000);
 
+  it("counts an item's time limit from when its stage is open, not from when it was sent", async () => {
+    const { summary } = await run({
+      itemTimeoutMs: 400,
+      workers: 1,
+      stages: [{ use: "toy-drop-every", n: 5, openDelayMs: 1200 }],
+    });
+    expect(summary.stages[1]).toMatchObject({ in: 12, kept: 9, dropped: { every_nth: 3 } });
+  }, 180_000);
+
   it("an exception drops its item as stage_error with the message; a worker crash drops only its item", async () => {
     const { summary, out } = await run({
       stages: [{ use: "toy-faulty", throw: ["toy-2"], crash: ["toy-9"] }],

@@ -1,5 +1,6 @@
 /**
- * A pool of item workers with a per-item time limit. Past the limit the item's signal is aborted and the item is
+ * A pool of item workers with a per-item time limit, counted from when the item's stage is open in its worker (an
+ * `open` may build a whole-input index first, which is not the item's time). Past the limit the item's signal is aborted and the item is
  * dropped as `timeout`; a worker that does not answer within a short grace is terminated and a fresh one started,
  * so one pathological image cannot stall a shard. A worker that dies drops its item as `stage_error`. A stage that
  * cannot open (or a worker that cannot start) fails the run: every pending item rejects with that error.
@@ -101,7 +102,6 @@ export class StagePool {
       const task = this.queue.shift();
       if (!task) return;
       slot.task = task;
-      slot.timer = setTimeout(() => this.onTimeout(slot, task), this.opts.itemTimeoutMs);
       const msg: ToWorker = {
         type: "item",
         seq: task.seq,
@@ -116,7 +116,12 @@ export class StagePool {
   private onMessage(slot: Slot, msg: FromWorker): void {
     if (slot.gone) return;
     if (msg.type === "ready") slot.ready = true;
-    else if (msg.type === "fatal") this.fail(new GlmvError("bad_config", msg.message));
+    else if (msg.type === "started") {
+      const task = slot.task;
+      if (task?.seq === msg.seq)
+        slot.timer = setTimeout(() => this.onTimeout(slot, task), this.opts.itemTimeoutMs);
+      return;
+    } else if (msg.type === "fatal") this.fail(new GlmvError("bad_config", msg.message));
     else if (msg.type === "done" || msg.type === "failed") {
       const task = slot.task;
       if (task?.seq === msg.seq) {

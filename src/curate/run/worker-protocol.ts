@@ -23,6 +23,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: "ready" }
+  /** The item's stage is open in this worker: its time limit starts now (opening may build a whole-input index). */
+  | { type: "started"; seq: number }
   | { type: "done"; seq: number; outcome: StageOutcome }
   /** The stage threw on this item. */
   | { type: "failed"; seq: number; message: string }

@@ -57,6 +57,7 @@ async function runItem(msg: Extract<ToWorker, { type: "item" }>): Promise<void> 
     });
     return;
   }
+  post({ type: "started", seq: msg.seq });
   const abort = new AbortController();
   running.set(msg.seq, abort);
   try {

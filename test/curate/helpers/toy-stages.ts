@@ -45,8 +45,11 @@ const dropEvery: AnyStageDef = {
     n: z.int().min(1),
     reason: z.string().default("every_nth"),
     delayMs: z.int().default(0),
+    /** Time `open` takes (a stage building an index before its first item). */
+    openDelayMs: z.int().default(0),
   }),
-  async open(o: { n: number; reason: string; delayMs: number }) {
+  async open(o: { n: number; reason: string; delayMs: number; openDelayMs: number }) {
+    if (o.openDelayMs) await sleep(o.openDelayMs);
     return {
       async process(item) {
         if (o.delayMs) await sleep(o.delayMs);
