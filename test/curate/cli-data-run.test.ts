@@ -3,12 +3,11 @@
  * an uninterrupted run; run as two scheduler tasks (SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX set), it makes the
  * same output as one process.
  */
-import { spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { GLMV_BIN, runGlmv } from "../helpers/spawn-glmv.ts";
-import { folderBytes, tempDir, writePipeline } from "./helpers/pipelines.ts";
+import { runGlmv } from "../helpers/spawn-glmv.ts";
+import { folderBytes, killGlmvWhen, tempDir, writePipeline } from "./helpers/pipelines.ts";
 
 const SHARDS = 6;
 
@@ -30,26 +29,6 @@ const outputMarkers = (out: string) =>
     ? readdirSync(join(out, "shards", "output")).filter((n) => n.endsWith(".json")).length
     : 0;
 
-/** Start a run and SIGKILL it once `ready(out)` holds (polling), before it could finish. */
-async function killMidRun(file: string, out: string, ready: (out: string) => boolean): Promise<void> {
-  const child = spawn(process.execPath, [GLMV_BIN, "data", "run", file, "--out", out], { stdio: "ignore" });
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  await new Promise<void>((resolve, reject) => {
-    const poll = setInterval(() => {
-      if (ready(out)) {
-        clearInterval(poll);
-        child.kill("SIGKILL");
-        resolve();
-      }
-    }, 20);
-    child.once("exit", () => {
-      clearInterval(poll);
-      reject(new Error("the run ended before it could be killed"));
-    });
-  });
-  await exited;
-}
-
 describe("glmv data run across processes", () => {
   it.each(["parquet", "webdataset"])(
     "kill -9 mid-run then rerun gives the same %s output bytes",
@@ -63,8 +42,8 @@ describe("glmv data run across processes", () => {
       expect(clean.code).toBe(0);
       const killed = join(dir, "killed");
       // kill once the first stage has finished a shard: some work is committed, the rest is not
-      await killMidRun(file, killed, (out) =>
-        existsSync(join(out, "shards", "01-toy-drop-every", "s00000.json")),
+      await killGlmvWhen(["data", "run", file, "--out", killed], () =>
+        existsSync(join(killed, "shards", "01-toy-drop-every", "s00000.json")),
       );
       expect(outputMarkers(killed)).toBeLessThan(SHARDS);
       const rerun = await runGlmv(["data", "run", file, "--out", killed], { killAfterMs: 120_000 });

@@ -4,40 +4,20 @@
  * covered controls) and writes a report per pipeline; killed with SIGKILL in the middle of the pairs pipeline and
  * rerun into the same folder, it finishes with the same output bytes as an uninterrupted run.
  */
-import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ExampleCheck } from "../../src/curate/sample/example.ts";
-import { GLMV_BIN, runGlmv } from "../helpers/spawn-glmv.ts";
-import { folderBytes, tempDir } from "./helpers/pipelines.ts";
+import { runGlmv } from "../helpers/spawn-glmv.ts";
+import { folderBytes, killGlmvWhen, tempDir } from "./helpers/pipelines.ts";
 
 const PAIRS = "96";
 
-/** Start the example and SIGKILL it once the pairs pipeline has finished at least one shard of one stage. */
-async function killInPairs(out: string): Promise<void> {
-  const child = spawn(process.execPath, [GLMV_BIN, "data", "example", "--out", out, "--pairs", PAIRS], {
-    stdio: "ignore",
-  });
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  const started = () => {
-    const level = join(out, "pairs", "shards", "02-low-information");
-    return existsSync(level) && readdirSync(level).some((f) => f.endsWith(".json"));
-  };
-  await new Promise<void>((resolve, reject) => {
-    const poll = setInterval(() => {
-      if (!started()) return;
-      clearInterval(poll);
-      child.kill("SIGKILL");
-      resolve();
-    }, 20);
-    child.once("exit", () => {
-      clearInterval(poll);
-      reject(new Error("the example ended before it could be killed"));
-    });
-  });
-  await exited;
-}
+/** Once the pairs pipeline has finished at least one shard of one stage under `out`. */
+const pairsStarted = (out: string) => {
+  const level = join(out, "pairs", "shards", "02-low-information");
+  return existsSync(level) && readdirSync(level).some((f) => f.endsWith(".json"));
+};
 
 const outputs = (out: string) =>
   Object.fromEntries(["pairs", "pdf", "gui"].map((p) => [p, folderBytes(join(out, p, "output"))]));
@@ -58,7 +38,7 @@ describe("glmv data example", () => {
     for (const p of ["pairs", "pdf", "gui"]) expect(existsSync(join(clean, p, "report.html"))).toBe(true);
 
     const killed = join(dir, "killed");
-    await killInPairs(killed);
+    await killGlmvWhen(["data", "example", "--out", killed, "--pairs", PAIRS], () => pairsStarted(killed));
     expect(existsSync(join(killed, "check.json"))).toBe(false);
     const rerun = await runGlmv(["data", "example", "--out", killed, "--pairs", PAIRS], {
       killAfterMs: 300_000,

@@ -2,12 +2,11 @@
  * The instruction-data stages in a real `glmv data run` (child process, worker threads): SFT template checks, then
  * contamination against benchmark data read by the eval tasks' loaders (its index built into the run's state).
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { stringify } from "yaml";
 import { runGlmv } from "../helpers/spawn-glmv.ts";
-import { readJsonl, tempDir } from "./helpers/pipelines.ts";
+import { readJsonl, summaryStages, tempDir, writeJsonl, writePipelineYaml } from "./helpers/pipelines.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
 const BOX = (s: string) => `<|begin_of_box|>${s}<|end_of_box|>`;
@@ -32,31 +31,24 @@ describe("glmv data run with sft-format and contamination", () => {
         ),
       },
     ];
-    writeFileSync(join(dir, "sft.jsonl"), records.map((r) => JSON.stringify(r)).join("\n"));
-    const pipeline = join(dir, "pipeline.yaml");
-    writeFileSync(
-      pipeline,
-      stringify({
-        name: "instruct",
-        input: { format: "jsonl", path: "sft.jsonl", shardSize: 2 },
-        output: { format: "jsonl" },
-        workers: 2,
-        stages: [
-          { use: "sft-format" },
-          {
-            use: "contamination",
-            benchmarks: [{ task: "mathvista", data: join(REPO, "test/benchmarks/mathvista/testmini.json") }],
-          },
-        ],
-      }),
-    );
+    writeJsonl(join(dir, "sft.jsonl"), records);
+    const pipeline = writePipelineYaml(dir, {
+      name: "instruct",
+      input: { format: "jsonl", path: "sft.jsonl", shardSize: 2 },
+      output: { format: "jsonl" },
+      workers: 2,
+      stages: [
+        { use: "sft-format" },
+        {
+          use: "contamination",
+          benchmarks: [{ task: "mathvista", data: join(REPO, "test/benchmarks/mathvista/testmini.json") }],
+        },
+      ],
+    });
     const out = join(dir, "out");
     const run = await runGlmv(["data", "run", pipeline, "--out", out], { killAfterMs: 120_000 });
     expect(run.code, run.stderr).toBe(0);
-    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as {
-      stages: { name: string; in: number; kept: number; dropped: Record<string, number> }[];
-    };
-    expect(summary.stages.map((s) => [s.name, s.in, s.kept, s.dropped])).toEqual([
+    expect(summaryStages(out)).toEqual([
       ["input", 4, 4, {}],
       ["sft-format", 4, 2, { bad_format: 1, missing_box: 1 }],
       ["contamination", 2, 1, { contaminated_text: 1 }],

@@ -5,9 +5,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { stringify } from "yaml";
 import { runGlmv } from "../helpers/spawn-glmv.ts";
-import { readJsonl, tempDir } from "./helpers/pipelines.ts";
+import { readJsonl, summaryStages, tempDir, writeJsonl, writePipelineYaml } from "./helpers/pipelines.ts";
 import { makeClip, transcode } from "./video-fixtures.ts";
 
 describe("glmv data run with video-frames and video-dedup", () => {
@@ -26,29 +25,22 @@ describe("glmv data run with video-frames and video-dedup", () => {
       id: name.replace(".mp4", ""),
       video: `clips/${name}`,
     }));
-    writeFileSync(join(dir, "clips.jsonl"), records.map((r) => JSON.stringify(r)).join("\n"));
-    const pipeline = join(dir, "pipeline.yaml");
-    writeFileSync(
-      pipeline,
-      stringify({
-        name: "video",
-        input: { format: "jsonl", path: "clips.jsonl", imageField: "video", shardSize: 2 },
-        output: { format: "jsonl" },
-        workers: 2,
-        stages: [
-          { use: "video-frames", frames: 4, keepVideo: false },
-          { use: "video-dedup", method: "phash" },
-        ],
-      }),
-    );
+    writeJsonl(join(dir, "clips.jsonl"), records);
+    const pipeline = writePipelineYaml(dir, {
+      name: "video",
+      input: { format: "jsonl", path: "clips.jsonl", imageField: "video", shardSize: 2 },
+      output: { format: "jsonl" },
+      workers: 2,
+      stages: [
+        { use: "video-frames", frames: 4, keepVideo: false },
+        { use: "video-dedup", method: "phash" },
+      ],
+    });
 
     const out = join(dir, "out");
     const run = await runGlmv(["data", "run", pipeline, "--out", out], { killAfterMs: 120_000 });
     expect(run.code, run.stderr).toBe(0);
-    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as {
-      stages: { name: string; in: number; kept: number; dropped: Record<string, number> }[];
-    };
-    expect(summary.stages.map((s) => [s.name, s.in, s.kept, s.dropped])).toEqual([
+    expect(summaryStages(out)).toEqual([
       ["input", 4, 4, {}],
       ["video-frames", 4, 3, { video_unreadable: 1 }],
       ["video-dedup", 3, 2, { near_duplicate_clip: 1 }],
