@@ -34,6 +34,13 @@ export const TrainerCoreConfig = z.object({
       rowsPerCall: z.number().int().positive().default(8),
     })
     .prefault({}),
+  /**
+   * The training step's engine: "native" lowers it to ONNX and runs it on onnxruntime-node (jax-js when that
+   * does not load); unset: the GLMV_BACKEND environment variable, else "jax".
+   */
+  backend: z.enum(["jax", "native"]).optional(),
+  /** The native engine's intra-op threads (default: the machine's available parallelism). */
+  nativeThreads: z.number().int().positive().optional(),
 });
 export type TrainerCoreConfig = z.infer<typeof TrainerCoreConfig>;
 

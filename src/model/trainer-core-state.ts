@@ -15,6 +15,12 @@ import { moeLayerIndices } from "./moe-balance.ts";
 import { loadOptimizerState, saveOptimizerState } from "./optimizer-state.ts";
 import { type GlmvParams, paramsFromNamed, paramsToNamed } from "./params.ts";
 import { OPTIMIZER_FILE, TrainerCoreConfig } from "./trainer-core-config.ts";
+import {
+  disposeNative,
+  installNativeBackend,
+  type NativeBackend,
+  wantsNative,
+} from "./trainer-core-native.ts";
 
 /** A compiled program (jit's result). */
 export type Compiled = ReturnType<typeof jit>;
@@ -41,6 +47,8 @@ export type TrainerState = {
     score?: Compiled;
     scoreNext?: Compiled;
   };
+  /** The native training backend, when asked for (params, opt and acc are then views over its host mirrors). */
+  readonly native?: NativeBackend;
 };
 
 /** A state owning `initial`, with the settings parsed (defaults filled in). */
@@ -49,8 +57,8 @@ export function createTrainerState(
   initial: GlmvParams,
   settings: z.input<typeof TrainerCoreConfig>,
 ): TrainerState {
-  const { moeBalance, packing } = TrainerCoreConfig.parse(settings);
-  return {
+  const { moeBalance, packing, backend, nativeThreads } = TrainerCoreConfig.parse(settings);
+  const state: TrainerState = {
     cfg,
     moeBalance,
     packing,
@@ -61,25 +69,32 @@ export function createTrainerState(
     accLoads: undefined,
     compiled: { grad: new Map(), apply: new Map() },
   };
+  if (wantsNative(backend)) installNativeBackend(state, nativeThreads);
+  return state;
 }
 
 /** Drop gradients (and MoE loads) accumulated since the last step. */
 export function clearGradients(state: TrainerState): void {
-  if (state.acc) tree.dispose(state.acc);
+  if (state.native) state.native.acc.clear();
+  else if (state.acc) tree.dispose(state.acc);
   state.acc = undefined;
   state.accLoads = undefined;
 }
 
 /** Drop the optimiser state: the next step starts a fresh AdamW. */
 export function resetOptimizer(state: TrainerState): void {
-  if (state.opt) tree.dispose(state.opt);
+  if (state.native) state.native.opt.clear();
+  else if (state.opt) tree.dispose(state.opt);
   state.opt = undefined;
 }
 
 /** Swap in new weights (the old ones are freed); accumulated gradients are dropped. */
 export function replaceParams(state: TrainerState, next: GlmvParams): void {
-  if (next !== state.params) tree.dispose(state.params);
-  state.params = next;
+  if (state.native) state.native.params.replace(next);
+  else {
+    if (next !== state.params) tree.dispose(state.params);
+    state.params = next;
+  }
   clearGradients(state);
 }
 
@@ -131,5 +146,6 @@ export function disposeTrainerState(state: TrainerState): void {
   compiled.scoreNext?.dispose();
   clearGradients(state);
   resetOptimizer(state);
-  tree.dispose(state.params);
+  if (state.native) disposeNative(state.native);
+  else tree.dispose(state.params);
 }

@@ -14,6 +14,7 @@ import { packTrainRows, type TrainRows, type TrainSegment } from "./packed-rows.
 import { packSequences, planCalls } from "./packing.ts";
 import type { GlmvParams } from "./params.ts";
 import type { ForwardBackwardResult, GradOptions, SegmentsResult, TrainLoss } from "./trainer-core-config.ts";
+import { type NativeGradFigures, nativeGradient, nativeOn, nativeOptimStep } from "./trainer-core-native.ts";
 import type { Compiled, TrainerState } from "./trainer-core-state.ts";
 import { type GradArgs, type GradOut, trainObjective } from "./trainer-objective.ts";
 
@@ -69,15 +70,21 @@ export function gradArgs(state: TrainerState, rows: TrainRows, loss: TrainLoss, 
   return args;
 }
 
-/** The host figures of one gradient call; a MoE call's expert loads also add to the step's. */
-async function readGradOut(state: TrainerState, out: GradOut): Promise<ForwardBackwardResult> {
-  const result: ForwardBackwardResult = {
+/** The host figures of one jax-js gradient call. */
+async function readGradOut(out: GradOut): Promise<NativeGradFigures> {
+  return {
     loss: (await out.loss.jsAsync()) as number,
     clipFraction: (await out.clipFraction.jsAsync()) as number,
     auxLoss: (await out.auxLoss.jsAsync()) as number,
     logprobs: (await out.logprobs.data()) as Float32Array,
+    loads: (await out.loads.data()) as Float32Array,
   };
-  const flat = (await out.loads.data()) as Float32Array;
+}
+
+/** One gradient call's result; a MoE call's expert loads also add to the step's. */
+function gradResult(state: TrainerState, figures: NativeGradFigures): ForwardBackwardResult {
+  const { loads: flat, ...figuresOnly } = figures;
+  const result: ForwardBackwardResult = figuresOnly;
   const moe = state.cfg.text.moe;
   if (moe) {
     const loads = Array.from({ length: state.moeLayers }, (_, j) =>
@@ -97,13 +104,15 @@ export async function forwardBackwardRows(
   opts: GradOptions = {},
 ): Promise<ForwardBackwardResult> {
   const auxLossCoef = opts.auxLossCoef ?? state.moeBalance.auxLossCoef;
-  const out = gradProgram(
-    state,
-    loss,
-    auxLossCoef,
-  )(tree.ref(state.params), gradArgs(state, rows, loss, opts.auxScale ?? 1)) as GradOut;
+  const args = gradArgs(state, rows, loss, opts.auxScale ?? 1);
+  if (await nativeOn(state)) {
+    const fn = gradStep(state.cfg, loss, auxLossCoef);
+    const figures = await nativeGradient(state, loss, auxLossCoef, args, fn);
+    if (figures) return gradResult(state, figures);
+  }
+  const out = gradProgram(state, loss, auxLossCoef)(tree.ref(state.params), args) as GradOut;
   state.acc = state.acc ? addTrees(state.acc, out.grads) : out.grads;
-  return readGradOut(state, out);
+  return gradResult(state, await readGradOut(out));
 }
 
 /** Sequence indices per packed row, grouped into calls of `rowsPerCall` rows with room for their images. */
@@ -209,6 +218,11 @@ export async function optimStep(
   adamw: AdamWConfig,
   opts: { biasUpdateRate?: number },
 ): Promise<{ gradNorm: number }> {
+  const rate = opts.biasUpdateRate ?? state.moeBalance.biasUpdateRate;
+  if (state.native?.acc.present && (await nativeOn(state))) {
+    const stepped = await nativeOptimStep(state, lr, adamw, rate);
+    if (stepped) return stepped;
+  }
   if (!state.acc) return { gradNorm: 0 };
   const apply = adamwProgram(state, adamw);
   state.opt ??= adamwInit(state.params);
@@ -222,7 +236,6 @@ export async function optimStep(
   state.acc = undefined;
   const loads = state.accLoads;
   state.accLoads = undefined;
-  const rate = opts.biasUpdateRate ?? state.moeBalance.biasUpdateRate;
   if (state.cfg.text.moe && loads) applyCorrectionBiasUpdate(state.params, state.cfg, loads, rate);
   return { gradNorm: (await up.gradNorm.jsAsync()) as number };
 }

@@ -49,6 +49,11 @@ import { forwardBackward, forwardBackwardRows, optimStep } from "./trainer-core-
 export type TrainerCore = {
   /** The current weights (borrowed: take `tree.ref` to keep them past the next step). */
   readonly params: GlmvParams;
+  /**
+   * The training step's engine: "native" once a native step ran or while onnxruntime-node is untried, "jax"
+   * otherwise (not asked for, or fallen back: the reason went to stderr).
+   */
+  readonly backend: "jax" | "native";
   /** The packing of `forwardBackward` and `logprobs`. */
   readonly packing: TrainerCoreConfig["packing"];
   /** Swap in new weights (the old ones are freed); accumulated gradients are dropped. */
@@ -128,6 +133,9 @@ export function createTrainerCore(
   return {
     get params() {
       return state.params;
+    },
+    get backend() {
+      return state.native && state.native.status !== "off" ? "native" : "jax";
     },
     packing: state.packing,
     replaceParams: (next) => replaceParams(state, next),

@@ -1,0 +1,261 @@
+/**
+ * The trainer core's native backend (issue 22): with `backend: "native"` (or GLMV_BACKEND=native) and
+ * onnxruntime-node loadable, a gradient call and an AdamW step run as jax-js programs lowered to ONNX
+ * (src/tensor/onnx/), one compiled session per (loss, α, argument shapes) and per AdamW config. Weights, AdamW
+ * state and the accumulated gradient stay host arrays across steps; the state's `params`, `opt` and `acc` fields
+ * become views (HostMirror) that rebuild the jax-js trees scoring, generation, save and load read only when read.
+ * When onnxruntime-node does not load or a program does not lower, the core says why once and stays on jax-js.
+ */
+import { availableParallelism } from "node:os";
+import { type Array as JaxArray, type JsTree, type JsTreeDef, numpy as np, tree } from "@jax-js/jax";
+import { type AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
+import { HostMirror } from "../tensor/onnx/host-mirror.ts";
+import {
+  compileNative,
+  type HostArray,
+  loadOnnxRuntime,
+  type NativeProgram,
+  toHost,
+} from "../tensor/onnx/program.ts";
+import { GlmvError } from "../util/errors.ts";
+import type { ModelOptState } from "./model.ts";
+import { moeLayerIndices, updateCorrectionBiasHost } from "./moe-balance.ts";
+import type { GlmvParams } from "./params.ts";
+import type { TrainLoss } from "./trainer-core-config.ts";
+import type { TrainerState } from "./trainer-core-state.ts";
+import type { GradArgs } from "./trainer-objective.ts";
+
+/** The native side of a trainer state. */
+export type NativeBackend = {
+  readonly threads: number;
+  /** pending: onnxruntime-node not tried yet; on: steps run natively; off: jax-js (see `reason`). */
+  status: "pending" | "on" | "off";
+  reason?: string;
+  readonly params: HostMirror<GlmvParams>;
+  readonly opt: HostMirror<ModelOptState>;
+  readonly acc: HostMirror<GlmvParams>;
+  readonly grad: Map<string, NativeProgram>;
+  readonly apply: Map<string, NativeProgram>;
+  /** Gradient calls and AdamW steps run natively. */
+  calls: number;
+  steps: number;
+};
+
+/** The figures of one native gradient call (host values; `loads` flat over MoE layers). */
+export type NativeGradFigures = {
+  loss: number;
+  clipFraction: number;
+  auxLoss: number;
+  logprobs: Float32Array;
+  loads: Float32Array;
+};
+
+/** Whether a core should train natively: its `backend` setting, else GLMV_BACKEND. */
+export function wantsNative(backend: "jax" | "native" | undefined): boolean {
+  return (backend ?? process.env.GLMV_BACKEND) === "native";
+}
+
+/** Make `state`'s params, opt and acc views over host mirrors and attach the native backend. */
+export function installNativeBackend(state: TrainerState, threads = availableParallelism()): NativeBackend {
+  const native: NativeBackend = {
+    threads,
+    status: "pending",
+    params: new HostMirror(state.params),
+    opt: new HostMirror(state.opt),
+    acc: new HostMirror(state.acc),
+    grad: new Map(),
+    apply: new Map(),
+    calls: 0,
+    steps: 0,
+  };
+  for (const key of ["params", "opt", "acc"] as const) {
+    const mirror = native[key] as HostMirror<JsTree<JaxArray>>;
+    Object.defineProperty(state, key, {
+      get: () => mirror.value,
+      set: (next) => {
+        mirror.value = next;
+      },
+      enumerable: true,
+    });
+  }
+  (state as { native?: NativeBackend }).native = native;
+  return native;
+}
+
+/** Turn the native backend off for the rest of the core's life, saying why once. */
+function turnOff(native: NativeBackend, reason: string): void {
+  native.status = "off";
+  native.reason = reason;
+  process.stderr.write(`glmv: native training backend off, training on jax-js (${reason})\n`);
+}
+
+/** Whether this state trains natively now (loads onnxruntime-node on first ask). */
+export async function nativeOn(state: TrainerState): Promise<boolean> {
+  const native = state.native;
+  if (!native) return false;
+  if (native.status === "pending") {
+    if (await loadOnnxRuntime()) native.status = "on";
+    else turnOff(native, "onnxruntime-node did not load");
+  }
+  return native.status === "on";
+}
+
+/** Compile `fn` on `args` once per key; undefined (and the backend off) when it does not lower. */
+async function cachedProgram(
+  native: NativeBackend,
+  cache: Map<string, NativeProgram>,
+  key: string,
+  fn: (...args: any[]) => JsTree<JaxArray>,
+  args: readonly JsTree<JaxArray>[],
+): Promise<NativeProgram | undefined> {
+  const hit = cache.get(key);
+  if (hit) return hit;
+  try {
+    const program = await compileNative(fn, args, { threads: native.threads });
+    cache.set(key, program);
+    return program;
+  } catch (e) {
+    turnOff(native, `a program did not lower: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+/** Output slots of a program: its result tree with each leaf replaced by the leaf's index. */
+function outputSlots<T>(program: NativeProgram, count: number): T {
+  return tree.unflatten(
+    program.outTree,
+    Array.from({ length: count }, (_, i) => i),
+  ) as T;
+}
+
+const leafSlots = (t: unknown): number[] => tree.leaves(t as never) as unknown as number[];
+
+/** a += b, leafwise in place. */
+function addInto(acc: HostArray[], more: readonly HostArray[]): void {
+  for (const [i, a] of acc.entries()) {
+    const x = a.data as Float32Array;
+    const y = more[i]!.data as Float32Array;
+    for (let k = 0; k < x.length; k++) x[k]! += y[k]!;
+  }
+}
+
+/**
+ * One native gradient call of `fn` (the core's gradStep for `loss` and α) on `args` (consumed unless it returns undefined: the program did not lower and the
+ * caller runs jax-js on them); the gradient adds to the host accumulator.
+ */
+export async function nativeGradient(
+  state: TrainerState,
+  loss: TrainLoss,
+  auxLossCoef: number,
+  args: GradArgs,
+  fn: (p: GlmvParams, b: GradArgs) => unknown,
+): Promise<NativeGradFigures | undefined> {
+  const native = state.native!;
+  const params = (await native.params.host())!;
+  const [argLeaves, argDef] = tree.flatten(args) as [JaxArray[], JsTreeDef];
+  const shapes = argLeaves.map((a) => `${a.dtype}[${a.shape}]`);
+  // the trees' structures are part of the key: inputs are fed in the traced order
+  const structure = `${native.params.def}|${argDef}`;
+  const key = JSON.stringify([loss, state.cfg.text.moe ? auxLossCoef : 0, shapes, structure]);
+  const traced = fn as (...a: any[]) => JsTree<JaxArray>;
+  const program = await cachedProgram(native, native.grad, key, traced, [state.params, args]);
+  if (!program) return undefined;
+  const outs = await program.run([...params, ...(await Promise.all(argLeaves.map(toHost)))]);
+  const slots = outputSlots<Record<keyof NativeGradFigures | "grads", number>>(program, outs.length);
+  const grads = leafSlots(slots.grads).map((i) => outs[i]!);
+  const acc = await native.acc.host();
+  if (acc) {
+    addInto(acc, grads);
+    native.acc.setHost(acc);
+  } else native.acc.setHost(grads, native.params.def);
+  native.calls++;
+  const scalar = (k: keyof NativeGradFigures) => outs[slots[k]]!.data[0] as number;
+  return {
+    loss: scalar("loss"),
+    clipFraction: scalar("clipFraction"),
+    auxLoss: scalar("auxLoss"),
+    logprobs: outs[slots.logprobs]!.data as Float32Array,
+    loads: outs[slots.loads]!.data as Float32Array,
+  };
+}
+
+/** The MoE correction-bias update on new host weights (the rule of applyCorrectionBiasUpdate). */
+function correctionBiasOnHost(
+  state: TrainerState,
+  weights: HostArray[],
+  def: JsTreeDef,
+  loads: number[][],
+  rate: number,
+): void {
+  const layers = moeLayerIndices(state.cfg);
+  if (rate === 0) return;
+  if (loads.length !== layers.length)
+    throw new GlmvError("bad_input", `${loads.length} load vectors for ${layers.length} MoE layers`, {
+      where: "optimStep",
+    });
+  const slots = tree.unflatten(
+    def,
+    Array.from({ length: def.size }, (_, i) => i),
+  ) as unknown as { text: { layers: { correctionBias?: number }[] } };
+  for (const [j, l] of layers.entries()) {
+    const at = slots.text.layers[l]!.correctionBias!;
+    weights[at] = { ...weights[at]!, data: updateCorrectionBiasHost(weights[at]!.data, loads[j]!, rate) };
+  }
+}
+
+/**
+ * AdamW on the host gradient accumulator, then (MoE) the correction-bias update on the host weights. Undefined
+ * when the update does not lower (the caller runs jax-js's; the backend is off).
+ */
+export async function nativeOptimStep(
+  state: TrainerState,
+  lr: number,
+  adamw: AdamWConfig,
+  biasUpdateRate: number,
+): Promise<{ gradNorm: number } | undefined> {
+  const native = state.native!;
+  if (!native.opt.present) native.opt.value = adamwInit(state.params);
+  const params = (await native.params.host())!;
+  const opt = (await native.opt.host())!;
+  const key = `${JSON.stringify(adamw)}|${native.params.def}|${native.opt.def}`;
+  const fn = (p: GlmvParams, g: GlmvParams, o: ModelOptState, rate: JaxArray) =>
+    adamwUpdate(p, g, o, rate, adamw) as unknown as JsTree<JaxArray>;
+  let program = native.apply.get(key);
+  if (!program) {
+    const rate = np.array(lr);
+    program = await cachedProgram(native, native.apply, key, fn, [
+      state.params,
+      state.params,
+      state.opt!,
+      rate,
+    ]);
+    rate.dispose();
+    if (!program) return undefined;
+  }
+  const lrHost: HostArray = { data: Float32Array.of(lr), shape: [], dtype: "float32" };
+  const outs = await program.run([...params, ...(await native.acc.host())!, ...opt, lrHost]);
+  const slots = outputSlots<{ params: unknown; state: unknown; gradNorm: number }>(program, outs.length);
+  const weights = leafSlots(slots.params).map((i) => outs[i]!);
+  const loads = state.accLoads;
+  state.accLoads = undefined;
+  const def = tree.structure(slots.params as never);
+  if (state.cfg.text.moe && loads) correctionBiasOnHost(state, weights, def, loads, biasUpdateRate);
+  native.params.setHost(weights, def);
+  native.opt.setHost(
+    leafSlots(slots.state).map((i) => outs[i]!),
+    tree.structure(slots.state as never),
+  );
+  native.acc.clear();
+  native.steps++;
+  return { gradNorm: outs[slots.gradNorm]!.data[0] as number };
+}
+
+/** Free the native sessions and both sides of the mirrored trees (nothing rebuilt). */
+export function disposeNative(native: NativeBackend): void {
+  for (const p of [...native.grad.values(), ...native.apply.values()]) void p.dispose();
+  native.grad.clear();
+  native.apply.clear();
+  native.params.clear();
+  native.opt.clear();
+  native.acc.clear();
+}
