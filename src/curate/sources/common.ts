@@ -1,12 +1,16 @@
 /**
  * What every synthesis source shares: the `seed` / `count` / `shardSize` options, which item indices a shard
- * holds, one seeded RNG per item (so an item does not depend on the shard size) and the item id.
+ * holds, one seeded RNG per item (so an item does not depend on the shard size) and the item id; and, for the
+ * sources that write one image per item, its format option, media entry and a page screenshot in that format.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { extname, isAbsolute, join, resolve } from "node:path";
+import type { Page } from "playwright-core";
+import sharp from "sharp";
 import { z } from "zod";
 import { GlmvError } from "../../util/errors.ts";
 import { createRng, deriveSeed, type Rng } from "../../util/rng.ts";
+import type { CurateMedia } from "../stage.ts";
 
 /** The options every source takes: how many items, how many per shard, and the seed they derive from. */
 export const SHARDING_OPTIONS = {
@@ -46,6 +50,24 @@ export function itemRng(source: string, seed: number, index: number, attempt = 0
 export function itemId(source: string, shard: number, index: number): string {
   return `${source}-${shard}-${index}`;
 }
+
+/** The `format` option of a source that writes one image per item. */
+export const IMAGE_FORMAT_OPTION = z.enum(["png", "jpeg"]).default("png");
+export type ImageFormat = z.infer<typeof IMAGE_FORMAT_OPTION>;
+
+/** An item's one image as its media entry: `0.png`, or `0.jpg` for JPEG. */
+export function imageMedia(format: ImageFormat, bytes: Uint8Array): CurateMedia {
+  return { name: `0.${format === "png" ? "png" : "jpg"}`, bytes: new Uint8Array(bytes) };
+}
+
+/** A screenshot of the whole viewport of `tab` (no animations, no caret), as PNG or re-encoded as JPEG (quality 90). */
+export async function screenshotAs(tab: Page, format: ImageFormat): Promise<Uint8Array> {
+  const shot = await tab.screenshot({ type: "png", animations: "disabled", caret: "hide" });
+  return format === "png" ? shot : await sharp(shot).jpeg({ quality: 90 }).toBuffer();
+}
+
+/** A pixel coordinate measured in the page, rounded to 1/100 px as the items store it. */
+export const round2 = (v: number): number => Math.round(v * 100) / 100;
 
 /** An option path resolved against the pipeline file's folder. */
 export function resolveOptionPath(baseDir: string, path: string): string {

@@ -12,6 +12,8 @@ import type { Rng } from "../../util/rng.ts";
 import type { CurateItem, SourceDef } from "../stage.ts";
 import {
   glmBox,
+  IMAGE_FORMAT_OPTION,
+  imageMedia,
   itemId,
   itemRng,
   qaMessages,
@@ -35,7 +37,7 @@ export const GroundingScenesOptions = z
       .tuple([z.number().int().min(2), z.number().int().max(20)])
       .default([2, 6])
       .refine(([lo, hi]) => lo <= hi, "objects: min must be ≤ max"),
-    format: z.enum(["png", "jpeg"]).default("png"),
+    format: IMAGE_FORMAT_OPTION,
   })
   .strict();
 export type GroundingScenesOptions = z.infer<typeof GroundingScenesOptions>;
@@ -110,7 +112,7 @@ async function* generateScenes(o: GroundingScenesOptions, shard: number): AsyncI
     const first = questions[0]!;
     yield {
       id: itemId(NAME, shard, index),
-      media: [{ name: `0.${o.format === "png" ? "png" : "jpg"}`, bytes: new Uint8Array(bytes) }],
+      media: [imageMedia(o.format, bytes)],
       fields: {
         source: NAME,
         width: o.width,

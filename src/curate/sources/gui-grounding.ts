@@ -6,19 +6,22 @@
  */
 import { pathToFileURL } from "node:url";
 import { errors, type Page } from "playwright-core";
-import sharp from "sharp";
 import { z } from "zod";
 import { CHROMIUM_PATH, launchGuiBrowser } from "../../data/gui-pages.ts";
 import { pixelRectToBox } from "../../data/tasks/coords.ts";
 import { GlmvError } from "../../util/errors.ts";
 import type { CurateItem, SourceDef } from "../stage.ts";
 import {
+  IMAGE_FORMAT_OPTION,
+  imageMedia,
   itemId,
   itemRng,
   listFolder,
   qaMessages,
   resolveOptionPath,
+  round2,
   SHARDING_OPTIONS,
+  screenshotAs,
   shardCountOf,
   shardIndices,
 } from "./common.ts";
@@ -48,7 +51,7 @@ export const GuiGroundingOptions = z
     qaPerPage: z.number().int().min(1).max(100).default(6),
     /** Drop a page with fewer visible nodes than this (an empty or broken page teaches nothing). */
     minNodes: z.number().int().min(1).default(2),
-    format: z.enum(["png", "jpeg"]).default("png"),
+    format: IMAGE_FORMAT_OPTION,
     /** How long a saved page may take to fire `load` (an asset that never arrives offline); then it is used as is. */
     pageTimeoutMs: z.number().int().min(100).default(15_000),
     chromium: z.string().min(1).default(CHROMIUM_PATH),
@@ -68,8 +71,6 @@ async function loadSavedPage(tab: Page, file: string, timeoutMs: number): Promis
     throw new GlmvError("io_error", `cannot open the page ${file}`, { where: "pages", cause: e });
   }
 }
-
-const round2 = (v: number) => Math.round(v * 100) / 100;
 
 async function* generateGuiItems(
   o: GuiGroundingOptions,
@@ -111,12 +112,11 @@ async function* generateGuiItems(
       const nodes = raw.map((n) => ({ ...n, px: n.px.map(round2) as DomNode["px"] }));
       const qa = pickQuestions(rng, candidateQuestions(rng, nodes, { width, height }), o.qaPerPage);
       if (qa.length === 0) continue;
-      const shot = await tab.screenshot({ type: "png", animations: "disabled", caret: "hide" });
-      const bytes = o.format === "png" ? shot : await sharp(shot).jpeg({ quality: 90 }).toBuffer();
+      const bytes = await screenshotAs(tab, o.format);
       const first = qa[0]!;
       yield {
         id: itemId(NAME, shard, index),
-        media: [{ name: `0.${o.format === "png" ? "png" : "jpg"}`, bytes: new Uint8Array(bytes) }],
+        media: [imageMedia(o.format, bytes)],
         fields: {
           source: NAME,
           page,

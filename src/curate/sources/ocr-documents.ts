@@ -5,7 +5,6 @@
  */
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
-import sharp from "sharp";
 import { z } from "zod";
 import { CHROMIUM_PATH, launchGuiBrowser } from "../../data/gui-pages.ts";
 import { pixelRectToBox } from "../../data/tasks/coords.ts";
@@ -16,13 +15,17 @@ import { BACKGROUND_KINDS, generateBackground } from "./backgrounds.ts";
 import {
   escapeHtml,
   glmBox,
+  IMAGE_FORMAT_OPTION,
+  imageMedia,
   itemId,
   itemRng,
   listFolder,
   qaMessages,
   readLines,
   resolveOptionPath,
+  round2,
   SHARDING_OPTIONS,
+  screenshotAs,
   shardCountOf,
   shardIndices,
 } from "./common.ts";
@@ -71,7 +74,7 @@ export const OcrDocumentsOptions = z
     fontPx: range(6, 200).default([13, 22]),
     /** The share of documents set in two columns. */
     twoColumnShare: z.number().min(0).max(1).default(0.25),
-    format: z.enum(["png", "jpeg"]).default("png"),
+    format: IMAGE_FORMAT_OPTION,
     chromium: z.string().min(1).default(CHROMIUM_PATH),
   })
   .strict();
@@ -145,8 +148,6 @@ function truncateParagraph(p: TextParagraph, tokens: number): TextParagraph {
   return { ...p, tokens: p.tokens.slice(0, tokens), offsets, text: p.text.slice(0, offsets.at(-1)![1]) };
 }
 
-const round2 = (v: number) => Math.round(v * 100) / 100;
-
 async function* generateDocuments(
   o: OcrDocumentsOptions,
   shard: number,
@@ -185,8 +186,7 @@ async function* generateDocuments(
             where: `${NAME}.fontPx`,
           },
         );
-      const shot = await tab.screenshot({ type: "png", animations: "disabled", caret: "hide" });
-      const bytes = o.format === "png" ? shot : await sharp(shot).jpeg({ quality: 90 }).toBuffer();
+      const bytes = await screenshotAs(tab, o.format);
       const words = measured.words.flat().map((w) => {
         const [x1, y1, x2, y2] = [round2(w.x), round2(w.y), round2(w.x + w.w), round2(w.y + w.h)];
         return {
@@ -201,7 +201,7 @@ async function* generateDocuments(
       const text = kept.map((b) => b.text).join("\n");
       yield {
         id: itemId(NAME, shard, index),
-        media: [{ name: `0.${o.format === "png" ? "png" : "jpg"}`, bytes: new Uint8Array(bytes) }],
+        media: [imageMedia(o.format, bytes)],
         fields: {
           source: NAME,
           width: o.width,
