@@ -56,6 +56,17 @@ type ProbeJson = {
   format?: { duration?: string; start_time?: string };
 };
 
+/** ffprobe's `-show_entries` output for the first video stream of `file`, in the writer `-of` names. */
+async function probeFirstVideoStream(
+  file: string,
+  entries: string,
+  writer: string,
+  signal: AbortSignal,
+): Promise<string> {
+  const args = ["-v", "error", "-select_streams", "v:0", "-show_entries", entries, "-of", writer, file];
+  return (await runTool("ffprobe", args, signal)).stdout;
+}
+
 const finite = (s: string | undefined): number | undefined => {
   const n = s === undefined ? Number.NaN : Number(s);
   return Number.isFinite(n) ? n : undefined;
@@ -66,19 +77,10 @@ const finite = (s: string | undefined): number | undefined => {
  * is measured by its last video packet's end.
  */
 export async function probeVideo(file: string, signal: AbortSignal): Promise<VideoProbe | null> {
-  const { stdout } = await runTool(
-    "ffprobe",
-    [
-      "-v",
-      "error",
-      "-select_streams",
-      "v:0",
-      "-show_entries",
-      "stream=codec_type,width,height,duration,start_time:format=duration,start_time",
-      "-of",
-      "json",
-      file,
-    ],
+  const stdout = await probeFirstVideoStream(
+    file,
+    "stream=codec_type,width,height,duration,start_time:format=duration,start_time",
+    "json",
     signal,
   );
   const json = JSON.parse(stdout) as ProbeJson;
@@ -95,21 +97,7 @@ export async function probeVideo(file: string, signal: AbortSignal): Promise<Vid
 
 /** The end time of the last video packet (pts + duration), for containers that do not state a duration. */
 async function lastPacketEnd(file: string, signal: AbortSignal): Promise<number> {
-  const { stdout } = await runTool(
-    "ffprobe",
-    [
-      "-v",
-      "error",
-      "-select_streams",
-      "v:0",
-      "-show_entries",
-      "packet=pts_time,duration_time",
-      "-of",
-      "csv=p=0",
-      file,
-    ],
-    signal,
-  );
+  const stdout = await probeFirstVideoStream(file, "packet=pts_time,duration_time", "csv=p=0", signal);
   let end = Number.NaN;
   for (const line of stdout.split("\n")) {
     const [pts, dur] = line.split(",").map((s) => Number(s));
