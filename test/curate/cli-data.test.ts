@@ -88,6 +88,7 @@ describe("glmv data stages and plan", () => {
       "n: integer (required)",
       'reason: string = "every_nth"',
       "delayMs: integer = 0",
+      "openDelayMs: integer = 0",
     ]);
     expect(listed.sources.map((s) => s.name)).toContain("toy-images");
   });
