@@ -1,7 +1,8 @@
 /**
  * JSON over HTTP for engine adapters (OpenAI-compatible servers, the Tinker API), and the reply shape the trainer
  * server answers with: a concurrency limit, a per-attempt timeout, and retries with exponential backoff on 429, 408,
- * 5xx, timeouts and dropped connections. Other 4xx replies are the caller's fault and are never retried.
+ * 5xx, timeouts and dropped connections. Other 4xx replies are the caller's fault and are never retried. A caller's
+ * AbortSignal cancels the attempt in flight and the wait before the next one.
  */
 import { GlmvError } from "./errors.ts";
 
@@ -65,11 +66,33 @@ export type JsonRequest = {
   passStatuses?: readonly number[];
   /** Called before each retry with its number (1-based), delay and reason: for counters and logs. */
   onRetry?: (attempt: number, delayMs: number, reason: string) => void;
+  /** Once it aborts, the attempt in flight is cancelled, no retry follows, and the request throws `engine_error`. */
+  signal?: AbortSignal;
 };
 
 export type JsonReply = { status: number; body: unknown };
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Wait `ms`, or less if `signal` aborts first (not at all if it already has). */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+
+/** The error of a request whose caller's signal aborted, naming the abort's reason (the runner's "item time limit"). */
+function abortedError(req: JsonRequest): GlmvError {
+  const reason = req.signal?.reason;
+  const why = reason instanceof Error ? reason.message : String(reason ?? "aborted");
+  return new GlmvError("engine_error", `${req.method} ${req.url} aborted (${why})`);
+}
 
 /** Whether a status is worth another try: rate limits, request timeouts and server errors. */
 export const isRetryableStatus = (status: number): boolean =>
@@ -77,13 +100,14 @@ export const isRetryableStatus = (status: number): boolean =>
 
 /**
  * Send one JSON request with retries. Resolves to the parsed reply of a 2xx (or a `passStatuses`) answer; throws
- * `engine_error` on a non-retryable status or once the retries are spent.
+ * `engine_error` on a non-retryable status, once the retries are spent, or when `req.signal` aborts.
  * @example
  * const { body } = await requestJson({ method: "POST", url: `${base}/chat/completions`, body: req, retry: DEFAULT_RETRY });
  */
 export async function requestJson(req: JsonRequest): Promise<JsonReply> {
   let lastReason = "";
   for (let attempt = 0; ; attempt++) {
+    if (req.signal?.aborted) throw abortedError(req);
     const run = () => attemptOnce(req);
     const outcome = req.limiter ? await req.limiter.run(run) : await run();
     if (outcome.kind === "reply") return outcome.reply;
@@ -94,7 +118,7 @@ export async function requestJson(req: JsonRequest): Promise<JsonReply> {
     const delay =
       outcome.retryAfterMs !== undefined ? Math.min(req.retry.maxBackoffMs, outcome.retryAfterMs) : backoff;
     req.onRetry?.(attempt + 1, delay, outcome.reason);
-    await sleep(delay);
+    await sleep(delay, req.signal);
   }
   throw new GlmvError(
     "engine_error",
@@ -110,12 +134,13 @@ type Outcome =
 async function attemptOnce(req: JsonRequest): Promise<Outcome> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), req.retry.timeoutMs);
+  const signal = req.signal ? AbortSignal.any([req.signal, abort.signal]) : abort.signal;
   try {
     const res = await fetch(req.url, {
       method: req.method,
       headers: { "content-type": "application/json", accept: "application/json", ...req.headers },
       ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }),
-      signal: abort.signal,
+      signal,
     });
     const text = await res.text();
     if (res.ok || req.passStatuses?.includes(res.status)) {
@@ -135,7 +160,8 @@ async function attemptOnce(req: JsonRequest): Promise<Outcome> {
     };
   } catch (e) {
     if (e instanceof GlmvError) return { kind: "fatal", error: e };
-    // An abort is our timeout; anything else is the connection (refused, reset, closed mid-reply).
+    if (req.signal?.aborted) return { kind: "fatal", error: abortedError(req) };
+    // Otherwise an abort is our timeout; anything else is the connection (refused, reset, closed mid-reply).
     const reason = abort.signal.aborted
       ? `timed out after ${req.retry.timeoutMs} ms`
       : `network: ${(e as Error).message}`;

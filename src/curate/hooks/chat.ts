@@ -4,9 +4,9 @@
  */
 import { z } from "zod";
 import { GlmvError } from "../../util/errors.ts";
-import { Limiter } from "../../util/http-json.ts";
+import { Limiter, requestJson } from "../../util/http-json.ts";
 import { imageDataUrl } from "./data-url.ts";
-import { authHeaders, HookEndpoint, postJson, retryPolicyOf } from "./http.ts";
+import { authHeaders, HookEndpoint, retryPolicyOf } from "./http.ts";
 
 export const ChatHook = HookEndpoint.extend({
   maxTokens: z.number().int().positive().default(512),
@@ -61,7 +61,7 @@ export function createChatClient(hook: ChatHook): ChatClient {
         max_tokens: hook.maxTokens,
         temperature: hook.temperature,
       };
-      const raw = await postJson(url, body, { retry, headers, limiter, signal });
+      const { body: raw } = await requestJson({ method: "POST", url, body, retry, headers, limiter, signal });
       const parsed = ChatReply.safeParse(raw);
       if (!parsed.success)
         throw new GlmvError("engine_error", "chat reply has no choices[0].message", { where: url });

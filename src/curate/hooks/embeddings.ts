@@ -10,9 +10,9 @@
  */
 import { z } from "zod";
 import { GlmvError } from "../../util/errors.ts";
-import { Limiter } from "../../util/http-json.ts";
+import { Limiter, requestJson } from "../../util/http-json.ts";
 import { imageDataUrl } from "./data-url.ts";
-import { authHeaders, HookEndpoint, postJson, retryPolicyOf } from "./http.ts";
+import { authHeaders, HookEndpoint, retryPolicyOf } from "./http.ts";
 
 export const EmbeddingsHook = HookEndpoint.extend({
   /** How images are sent (see the module comment). */
@@ -47,16 +47,15 @@ export function createEmbeddingsClient(hook: EmbeddingsHook): EmbeddingsClient {
   const headers = authHeaders(hook);
 
   async function send(body: Record<string, unknown>, expected: number, signal?: AbortSignal) {
-    const raw = await postJson(
+    const { body: raw } = await requestJson({
+      method: "POST",
       url,
-      { model: hook.model, encoding_format: "float", ...body },
-      {
-        retry,
-        headers,
-        limiter,
-        signal,
-      },
-    );
+      body: { model: hook.model, encoding_format: "float", ...body },
+      retry,
+      headers,
+      limiter,
+      signal,
+    });
     const parsed = EmbeddingsReply.safeParse(raw);
     if (!parsed.success)
       throw new GlmvError("engine_error", `embeddings reply has no data[].embedding`, { where: url });
