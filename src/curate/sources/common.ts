@@ -1,16 +1,17 @@
 /**
  * What every synthesis source shares: the `seed` / `count` / `shardSize` options, which item indices a shard
  * holds, one seeded RNG per item (so an item does not depend on the shard size) and the item id; and, for the
- * sources that write one image per item, its format option, media entry and a page screenshot in that format.
+ * sources that write one image per item, its format option and item shape, and the Chromium tab a shard renders in.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { extname, isAbsolute, join, resolve } from "node:path";
 import type { Page } from "playwright-core";
 import sharp from "sharp";
 import { z } from "zod";
+import { launchGuiBrowser } from "../../data/gui-pages.ts";
 import { GlmvError } from "../../util/errors.ts";
 import { createRng, deriveSeed, type Rng } from "../../util/rng.ts";
-import type { CurateMedia } from "../stage.ts";
+import type { CurateItem } from "../stage.ts";
 
 /** The options every source takes: how many items, how many per shard, and the seed they derive from. */
 export const SHARDING_OPTIONS = {
@@ -55,9 +56,36 @@ export function itemId(source: string, shard: number, index: number): string {
 export const IMAGE_FORMAT_OPTION = z.enum(["png", "jpeg"]).default("png");
 export type ImageFormat = z.infer<typeof IMAGE_FORMAT_OPTION>;
 
-/** An item's one image as its media entry: `0.png`, or `0.jpg` for JPEG. */
-export function imageMedia(format: ImageFormat, bytes: Uint8Array): CurateMedia {
-  return { name: `0.${format === "png" ? "png" : "jpg"}`, bytes: new Uint8Array(bytes) };
+/** An item of `source` with its one image (`0.png`, or `0.jpg` for JPEG) and `fields` after `source`. */
+export function imageItem(
+  source: string,
+  shard: number,
+  index: number,
+  image: { format: ImageFormat; bytes: Uint8Array },
+  fields: Record<string, unknown>,
+): CurateItem {
+  const name = `0.${image.format === "png" ? "png" : "jpg"}`;
+  return {
+    id: itemId(source, shard, index),
+    media: [{ name, bytes: new Uint8Array(image.bytes) }],
+    fields: { source, ...fields },
+  };
+}
+
+/**
+ * The items `render` makes in one Chromium tab: one browser per shard, closed however the shard ends (done, failed,
+ * or stopped early by the runner).
+ */
+export async function* inShardTab<T>(
+  chromium: string,
+  render: (tab: Page) => AsyncIterable<T>,
+): AsyncIterable<T> {
+  const browser = await launchGuiBrowser(chromium);
+  try {
+    yield* render(await browser.context.newPage());
+  } finally {
+    await browser.close();
+  }
 }
 
 /** A screenshot of the whole viewport of `tab` (no animations, no caret), as PNG or re-encoded as JPEG (quality 90). */

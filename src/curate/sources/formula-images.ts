@@ -8,7 +8,7 @@ import { GlmvError } from "../../util/errors.ts";
 import type { CurateItem, SourceDef } from "../stage.ts";
 import {
   glmBox,
-  itemId,
+  imageItem,
   itemRng,
   qaMessages,
   readLines,
@@ -78,11 +78,12 @@ async function* generateFormulaImages(
       ink: rng.pick(INKS),
       background: rng.pick(PAPERS),
     });
-    yield {
-      id: itemId(NAME, shard, index),
-      media: [{ name: "0.png", bytes: raster.png }],
-      fields: {
-        source: NAME,
+    yield imageItem(
+      NAME,
+      shard,
+      index,
+      { format: "png", bytes: raster.png },
+      {
         latex,
         text: latex,
         width: raster.width,
@@ -92,7 +93,7 @@ async function* generateFormulaImages(
         answer: latex,
         messages: qaMessages(QUESTION, glmBox(latex)),
       },
-    };
+    );
   }
 }
 

@@ -13,8 +13,7 @@ import type { CurateItem, SourceDef } from "../stage.ts";
 import {
   glmBox,
   IMAGE_FORMAT_OPTION,
-  imageMedia,
-  itemId,
+  imageItem,
   itemRng,
   qaMessages,
   SHARDING_OPTIONS,
@@ -110,11 +109,12 @@ async function* generateScenes(o: GroundingScenesOptions, shard: number): AsyncI
     const bytes =
       o.format === "png" ? await image.png().toBuffer() : await image.jpeg({ quality: 92 }).toBuffer();
     const first = questions[0]!;
-    yield {
-      id: itemId(NAME, shard, index),
-      media: [imageMedia(o.format, bytes)],
-      fields: {
-        source: NAME,
+    yield imageItem(
+      NAME,
+      shard,
+      index,
+      { format: o.format, bytes },
+      {
         width: o.width,
         height: o.height,
         boxes: scene.objects.map((obj, i) => ({ label: objectLabel(obj), box: boxes[i], px: obj.px })),
@@ -124,7 +124,7 @@ async function* generateScenes(o: GroundingScenesOptions, shard: number): AsyncI
         qa: questions,
         messages: qaMessages(first.question, first.response),
       },
-    };
+    );
   }
 }
 

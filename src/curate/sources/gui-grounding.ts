@@ -7,14 +7,14 @@
 import { pathToFileURL } from "node:url";
 import { errors, type Page } from "playwright-core";
 import { z } from "zod";
-import { CHROMIUM_PATH, launchGuiBrowser } from "../../data/gui-pages.ts";
+import { CHROMIUM_PATH } from "../../data/gui-pages.ts";
 import { pixelRectToBox } from "../../data/tasks/coords.ts";
 import { GlmvError } from "../../util/errors.ts";
 import type { CurateItem, SourceDef } from "../stage.ts";
 import {
   IMAGE_FORMAT_OPTION,
-  imageMedia,
-  itemId,
+  imageItem,
+  inShardTab,
   itemRng,
   listFolder,
   qaMessages,
@@ -82,9 +82,7 @@ async function* generateGuiItems(
   const files = o.pages
     ? await listFolder(resolveOptionPath(ctx.baseDir, o.pages), [".html", ".htm"], "pages")
     : null;
-  const browser = await launchGuiBrowser(o.chromium);
-  try {
-    const tab = await browser.context.newPage();
+  yield* inShardTab(o.chromium, async function* (tab) {
     for (const index of indices) {
       const rng = itemRng(NAME, o.seed, index);
       let page: string;
@@ -114,11 +112,12 @@ async function* generateGuiItems(
       if (qa.length === 0) continue;
       const bytes = await screenshotAs(tab, o.format);
       const first = qa[0]!;
-      yield {
-        id: itemId(NAME, shard, index),
-        media: [imageMedia(o.format, bytes)],
-        fields: {
-          source: NAME,
+      yield imageItem(
+        NAME,
+        shard,
+        index,
+        { format: o.format, bytes },
+        {
           page,
           width,
           height,
@@ -135,11 +134,9 @@ async function* generateGuiItems(
           answer: first.answer,
           messages: qaMessages(first.question, first.response),
         },
-      };
+      );
     }
-  } finally {
-    await browser.close();
-  }
+  });
 }
 
 /** GUI grounding from real pages: screenshot, visible DOM nodes with boxes, roles and names, and referring QA. */

@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { z } from "zod";
-import { CHROMIUM_PATH, launchGuiBrowser } from "../../data/gui-pages.ts";
+import { CHROMIUM_PATH } from "../../data/gui-pages.ts";
 import { pixelRectToBox } from "../../data/tasks/coords.ts";
 import { GlmvError } from "../../util/errors.ts";
 import type { Rng } from "../../util/rng.ts";
@@ -16,8 +16,8 @@ import {
   escapeHtml,
   glmBox,
   IMAGE_FORMAT_OPTION,
-  imageMedia,
-  itemId,
+  imageItem,
+  inShardTab,
   itemRng,
   listFolder,
   qaMessages,
@@ -161,9 +161,7 @@ async function* generateDocuments(
   const files = o.backgrounds
     ? await listFolder(resolveOptionPath(ctx.baseDir, o.backgrounds), Object.keys(IMAGE_TYPES), "backgrounds")
     : null;
-  const browser = await launchGuiBrowser(o.chromium);
-  try {
-    const tab = await browser.context.newPage();
+  yield* inShardTab(o.chromium, async function* (tab) {
     await tab.setViewportSize({ width: o.width, height: o.height });
     for (const index of indices) {
       const rng = itemRng(NAME, o.seed, index);
@@ -199,11 +197,12 @@ async function* generateDocuments(
       if (measured.lastTokens >= 0)
         kept[kept.length - 1] = truncateParagraph(kept.at(-1)!, measured.lastTokens);
       const text = kept.map((b) => b.text).join("\n");
-      yield {
-        id: itemId(NAME, shard, index),
-        media: [imageMedia(o.format, bytes)],
-        fields: {
-          source: NAME,
+      yield imageItem(
+        NAME,
+        shard,
+        index,
+        { format: o.format, bytes },
+        {
           width: o.width,
           height: o.height,
           text,
@@ -216,11 +215,9 @@ async function* generateDocuments(
           answer: text,
           messages: qaMessages(QUESTION, glmBox(text)),
         },
-      };
+      );
     }
-  } finally {
-    await browser.close();
-  }
+  });
 }
 
 /** Synthetic OCR pages: real fonts shaped by Chromium, per-word boxes from the DOM, text in reading order. */
