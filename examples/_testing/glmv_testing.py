@@ -9,11 +9,26 @@ TRL's glmv_reward.py, EasyR1's glmv_easyr1.py) stay single files. A suite import
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import threading
 import time
+import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest import mock
+
+
+def patch_env(case: unittest.TestCase, env: dict[str, str]) -> None:
+    """Set `env` in os.environ for the rest of `case`'s test; the environment comes back as it was afterwards."""
+    patcher = mock.patch.dict(os.environ, env)
+    patcher.start()
+    case.addCleanup(patcher.stop)
+
+
+def reward_client_env(url: str, **extra: str):
+    """A context with the reward clients pointed at `url` (a stub), a 5 s timeout unless `extra` says otherwise."""
+    return mock.patch.dict(os.environ, {"GLMV_REWARD_URL": url, "GLMV_REWARD_TIMEOUT_S": "5", **extra})
 
 
 def free_port() -> int:

@@ -20,7 +20,7 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_testing"))
 
-from glmv_testing import StubServer, free_port, reward_result  # noqa: E402
+from glmv_testing import StubServer, free_port, patch_env, reward_client_env, reward_result  # noqa: E402
 
 MODULE_PATH = Path(__file__).resolve().parent.parent / "glmv_easyr1.py"
 URL = os.environ.get("GLMV_REWARD_URL", "")
@@ -56,10 +56,7 @@ def label(domain: str, answer: str, **extra) -> str:
 @unittest.skipUnless(URL, "GLMV_REWARD_URL is not set (run through test/examples-easyr1.test.ts)")
 class AgainstGlmvServer(unittest.TestCase):
     def setUp(self):
-        env = {"GLMV_REWARD_URL": URL, "GLMV_SERVE_TOKEN": TOKEN, "GLMV_REWARD_TIMEOUT_S": "30"}
-        patcher = mock.patch.dict(os.environ, env)
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        patch_env(self, {"GLMV_REWARD_URL": URL, "GLMV_SERVE_TOKEN": TOKEN, "GLMV_REWARD_TIMEOUT_S": "30"})
         self.module, self.reward_fn = load_reward_function(f"{MODULE_PATH}:compute_score", {})
 
     def test_batch_manager_scores_json_labels_and_plain_answers(self):
@@ -106,15 +103,12 @@ class AgainstStubServers(unittest.TestCase):
         self.module, self.reward_fn = load_reward_function(f"{MODULE_PATH}:compute_score", {})
         self.inputs = [{"response": "three\n3", "response_length": 2, "ground_truth": label("counting", "3")}]
 
-    def env(self, url: str, **extra):
-        return mock.patch.dict(os.environ, {"GLMV_REWARD_URL": url, "GLMV_REWARD_TIMEOUT_S": "5", **extra})
-
     def test_one_request_per_call_and_a_5xx_is_retried(self):
         error = (503, {"error": {"code": "worker_crashed", "message": "warming up"}})
         stub = StubServer([error, (200, {"results": [reward_result(1, 0.0), reward_result(0, 1.0)]})])
         self.addCleanup(stub.close)
         two = self.inputs * 2
-        with self.env(stub.url):
+        with reward_client_env(stub.url):
             scores = self.reward_fn(two)
         self.assertEqual([s["overall"] for s in scores], [1.0, 0.0])  # matched by id, not by position
         self.assertEqual(stub.hits, 2)
@@ -131,7 +125,7 @@ class AgainstStubServers(unittest.TestCase):
 
         starter = threading.Thread(target=start_later)
         starter.start()
-        with self.env(f"http://127.0.0.1:{port}"):
+        with reward_client_env(f"http://127.0.0.1:{port}"):
             scores = self.reward_fn(self.inputs)
         starter.join()
         self.addCleanup(holder["stub"].close)
@@ -140,7 +134,7 @@ class AgainstStubServers(unittest.TestCase):
     def test_an_item_timeout_is_a_result_overall_0_timed_out_1(self):
         stub = StubServer([(200, {"results": [reward_result(0, 0.0, timed_out=True)]})])
         self.addCleanup(stub.close)
-        with self.env(stub.url):
+        with reward_client_env(stub.url):
             self.assertEqual(
                 self.reward_fn(self.inputs), [{"overall": 0.0, "format": 0.0, "accuracy": 0.0, "timed_out": 1.0}]
             )
@@ -148,10 +142,10 @@ class AgainstStubServers(unittest.TestCase):
     def test_no_answer_after_the_retries_raises(self):
         stub = StubServer([1.0])  # slower than the client's timeout, every time
         self.addCleanup(stub.close)
-        with self.env(stub.url, GLMV_REWARD_TIMEOUT_S="0.2", GLMV_REWARD_RETRIES="2"):
+        with reward_client_env(stub.url, GLMV_REWARD_TIMEOUT_S="0.2", GLMV_REWARD_RETRIES="2"):
             with self.assertRaisesRegex(self.module.GlmvServerUnavailable, "did not answer after 2 tries: .*timed out"):
                 self.reward_fn(self.inputs)
-        with self.env(f"http://127.0.0.1:{free_port()}", GLMV_REWARD_RETRIES="2"):
+        with reward_client_env(f"http://127.0.0.1:{free_port()}", GLMV_REWARD_RETRIES="2"):
             with self.assertRaisesRegex(self.module.GlmvServerUnavailable, "Connection refused"):
                 self.reward_fn(self.inputs)
 

@@ -69,7 +69,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "_testing
 from glmv_slime import filters, generate, observe, reward  # noqa: E402
 from glmv_slime._http import GlmvRequestError  # noqa: E402
 from glmv_slime.data_source import CurriculumDataSource  # noqa: E402
-from glmv_testing import StubServer  # noqa: E402
+from glmv_testing import StubServer, patch_env  # noqa: E402
 
 REWARD_URL = os.environ.get("GLMV_REWARD_URL")
 CURRICULUM_URL = os.environ.get("GLMV_CURRICULUM_URL")
@@ -83,15 +83,7 @@ class EnvCase(unittest.TestCase):
     env: dict = {}
 
     def setUp(self):
-        self._saved = {k: os.environ.get(k) for k in self.env}
-        os.environ.update(self.env)
-
-    def tearDown(self):
-        for k, v in self._saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        patch_env(self, self.env)
 
 
 @unittest.skipUnless(REWARD_URL, "GLMV_REWARD_URL not set")

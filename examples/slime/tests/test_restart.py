@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 from .test_plugin import Sample  # installs the minimal slime first; puts glmv_slime, glmv_testing on the path
 
-from glmv_testing import LocalServer, QuietHandler, ServerProcess, StubServer  # noqa: E402
+from glmv_testing import LocalServer, QuietHandler, ServerProcess, StubServer, patch_env  # noqa: E402
 
 from glmv_slime import observe  # noqa: E402  (after the fakes)
 from glmv_slime._http import request_json  # noqa: E402
@@ -75,12 +75,8 @@ class CurriculumEnv(unittest.TestCase):
     """Points the plug-ins at `url` for one test, with enough retries to wait out a restart."""
 
     def use(self, url: str, **extra: str) -> None:
-        env = {"GLMV_CURRICULUM_URL": url, "GLMV_CURRICULUM_RETRIES": "20", "GLMV_CURRICULUM_BACKOFF_S": "0.25",
-               **extra}
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        self.addCleanup(lambda: [os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
-                                 for k, v in saved.items()])
+        patch_env(self, {"GLMV_CURRICULUM_URL": url, "GLMV_CURRICULUM_RETRIES": "20",
+                         "GLMV_CURRICULUM_BACKOFF_S": "0.25", **extra})
 
     def stats(self, url: str) -> tuple:
         stats = request_json(url + "/v1/stats", token=TOKEN)

@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parents[1] / "_testing"))
 
 import glmv_reward as module  # noqa: E402
-from glmv_testing import StubServer, reward_result  # noqa: E402
+from glmv_testing import StubServer, patch_env, reward_client_env, reward_result  # noqa: E402
 
 URL = os.environ.get("GLMV_REWARD_URL", "")
 TOKEN = os.environ.get("GLMV_SERVE_TOKEN", "")
@@ -99,10 +99,7 @@ def conversational(question: str, **columns) -> dict:
 @unittest.skipUnless(URL, "GLMV_REWARD_URL is not set (run through test/examples-trl.test.ts)")
 class AgainstGlmvServer(unittest.TestCase):
     def setUp(self):
-        patcher = mock.patch.dict(os.environ, {"GLMV_REWARD_URL": URL, "GLMV_SERVE_TOKEN": TOKEN,
-                                               "GLMV_REWARD_TIMEOUT_S": "30"})
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        patch_env(self, {"GLMV_REWARD_URL": URL, "GLMV_SERVE_TOKEN": TOKEN, "GLMV_REWARD_TIMEOUT_S": "30"})
 
     def test_standard_rows_score_by_domain_with_none_for_other_domains_and_answer_formats(self):
         rows = [
@@ -171,21 +168,18 @@ class AgainstStubServers(unittest.TestCase):
 
     call = dict(prompts=["q"], completions=["three\n3"], answer=["3"], domain=["counting"])
 
-    def env(self, url: str, **extra):
-        return mock.patch.dict(os.environ, {"GLMV_REWARD_URL": url, "GLMV_REWARD_TIMEOUT_S": "5", **extra})
-
     def test_a_5xx_is_retried(self):
         error = (503, {"error": {"code": "worker_crashed", "message": "warming up"}})
         stub = StubServer([error, error, (200, {"results": [reward_result(0)]})])
         self.addCleanup(stub.close)
-        with self.env(stub.url):
+        with reward_client_env(stub.url):
             self.assertEqual(module.glmv_reward(**self.call), [1.0])
         self.assertEqual(stub.hits, 3)
 
     def test_a_server_that_does_not_answer_in_time_raises_with_timed_out_set(self):
         stub = StubServer([1.0])
         self.addCleanup(stub.close)
-        with self.env(stub.url, GLMV_REWARD_TIMEOUT_S="0.2", GLMV_REWARD_RETRIES="2"):
+        with reward_client_env(stub.url, GLMV_REWARD_TIMEOUT_S="0.2", GLMV_REWARD_RETRIES="2"):
             with self.assertRaisesRegex(module.GlmvServerUnavailable, r"did not answer after 2 tries: timed out") as ctx:
                 module.glmv_reward(**self.call)
         self.assertTrue(ctx.exception.timed_out)
@@ -194,7 +188,7 @@ class AgainstStubServers(unittest.TestCase):
         stub = StubServer([(200, {})])
         url = stub.url
         stub.close()
-        with self.env(url, GLMV_REWARD_RETRIES="2"):
+        with reward_client_env(url, GLMV_REWARD_RETRIES="2"):
             with self.assertRaisesRegex(module.GlmvServerUnavailable, "after 2 tries: .*Connection refused") as ctx:
                 module.glmv_reward(**self.call)
         self.assertFalse(ctx.exception.timed_out)

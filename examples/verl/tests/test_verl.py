@@ -23,7 +23,7 @@ from unittest import mock
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "_testing"))
 
-from glmv_testing import StubServer, reward_result  # noqa: E402
+from glmv_testing import StubServer, patch_env, reward_client_env, reward_result  # noqa: E402
 
 MODULE_PATH = HERE.parent / "compute_score.py"
 FIXTURES = HERE.parents[2] / "test" / "fixtures" / "answer-formats"
@@ -206,10 +206,7 @@ def glm41v(answer: str, reasoning: str = "one, two, three\n") -> list[str]:
 @unittest.skipUnless(URL, "GLMV_REWARD_URL is not set (run through test/examples-verl.test.ts)")
 class AgainstGlmvServer(unittest.TestCase):
     def setUp(self):
-        patcher = mock.patch.dict(os.environ, {"GLMV_REWARD_URL": URL, "GLMV_SERVE_TOKEN": TOKEN,
-                                               "GLMV_REWARD_TIMEOUT_S": "30"})
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        patch_env(self, {"GLMV_REWARD_URL": URL, "GLMV_SERVE_TOKEN": TOKEN, "GLMV_REWARD_TIMEOUT_S": "30"})
         self.tokenizer = Tokenizer()
 
     def load(self, name: str, **reward_kwargs):
@@ -299,9 +296,6 @@ class AgainstStubServers(unittest.TestCase):
     def setUp(self):
         self.module, self.fn = get_custom_reward_fn(MODULE_PATH, "compute_score", {})
 
-    def env(self, url: str, **extra):
-        return mock.patch.dict(os.environ, {"GLMV_REWARD_URL": url, "GLMV_REWARD_TIMEOUT_S": "5", **extra})
-
     def call(self):
         return self.fn(data_source="counting", solution_str="x", ground_truth="3", extra_info={})
 
@@ -309,14 +303,14 @@ class AgainstStubServers(unittest.TestCase):
         error = (503, {"error": {"code": "worker_crashed", "message": "warming up"}})
         stub = StubServer([error, (200, {"results": [reward_result(0)]})])
         self.addCleanup(stub.close)
-        with self.env(stub.url):
+        with reward_client_env(stub.url):
             self.assertEqual(self.call()["score"], 1.0)
         self.assertEqual(stub.hits, 2)
 
     def test_a_server_that_does_not_answer_in_time_is_score_0_timed_out_1_server_error_1(self):
         stub = StubServer([1.0])  # slower than the client's timeout, every time
         self.addCleanup(stub.close)
-        with self.env(stub.url, GLMV_REWARD_TIMEOUT_S="0.2", GLMV_REWARD_RETRIES="2"):
+        with reward_client_env(stub.url, GLMV_REWARD_TIMEOUT_S="0.2", GLMV_REWARD_RETRIES="2"):
             self.assertEqual(self.call(),
                              {"score": 0.0, "acc": 0.0, "format_ok": 0.0, "timed_out": 1.0, "server_error": 1.0})
         self.assertEqual(stub.hits, 2)
@@ -325,7 +319,7 @@ class AgainstStubServers(unittest.TestCase):
         stub = StubServer([(200, {})])
         url = stub.url
         stub.close()  # nothing listens there any more: connection refused
-        with self.env(url, GLMV_REWARD_RETRIES="2"):
+        with reward_client_env(url, GLMV_REWARD_RETRIES="2"):
             self.assertEqual(self.call(),
                              {"score": 0.0, "acc": 0.0, "format_ok": 0.0, "timed_out": 0.0, "server_error": 1.0})
 
