@@ -4,7 +4,6 @@
  * the phash stage; `glmv data run` killed with SIGKILL and rerun, or run as two array tasks phase by phase, ends
  * with the same output bytes as one uninterrupted process.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,8 +12,8 @@ import { readItems } from "../../src/curate/formats/item-tar.ts";
 import { loadPipeline, runPipeline } from "../../src/curate/index.ts";
 import { planPhases } from "../../src/curate/run/phases.ts";
 import { patternImage, reencoded } from "../helpers/pairs-images.ts";
-import { GLMV_BIN, runGlmv } from "../helpers/spawn-glmv.ts";
-import { folderBytes, readJsonl, tempDir, writePipeline } from "./helpers/pipelines.ts";
+import { runGlmv } from "../helpers/spawn-glmv.ts";
+import { folderBytes, killGlmvWhen, readJsonl, tempDir, writePipeline } from "./helpers/pipelines.ts";
 
 const DELAY_MODULE = fileURLToPath(new URL("./helpers/dedup-toy-stages.ts", import.meta.url));
 const SHARDS = 4;
@@ -147,25 +146,10 @@ describe("cross-shard dedup in a run", () => {
     expect(clean.stdout).toMatch(/phash-dedup\s+4\/4\s+11\s+8\s+near_duplicate 3/);
 
     const killed = join(dir, "killed");
-    const child = spawn(process.execPath, [GLMV_BIN, "data", "run", file, "--out", killed], {
-      stdio: "ignore",
-    });
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    await new Promise<void>((resolve, reject) => {
-      // once the near-dup stage has committed a shard: its index built, the rest of its level not yet written
-      const poll = setInterval(() => {
-        if (existsSync(join(killed, "shards", "03-phash-dedup", "s00000.json"))) {
-          clearInterval(poll);
-          child.kill("SIGKILL");
-          resolve();
-        }
-      }, 10);
-      child.once("exit", () => {
-        clearInterval(poll);
-        reject(new Error("the run ended before it could be killed"));
-      });
-    });
-    await exited;
+    // once the near-dup stage has committed a shard: its index built, the rest of its level not yet written
+    await killGlmvWhen(["data", "run", file, "--out", killed], () =>
+      existsSync(join(killed, "shards", "03-phash-dedup", "s00000.json")),
+    );
     expect(existsSync(join(killed, "shards", "output", "s00003.json"))).toBe(false);
     const rerun = await runGlmv(["data", "run", file, "--out", killed], { killAfterMs: 120_000 });
     expect(rerun.code, rerun.stderr).toBe(0);
