@@ -1,5 +1,5 @@
 /**
- * Elementwise primitives (unary, binary, mod, cast, compare, where): one ONNX node each, on the operands' real
+ * Elementwise primitives (unary, binary, erfc, mod, cast, compare, where): one ONNX node each, on the operands' real
  * shapes, so lazily broadcast operands stay unexpanded (ONNX broadcasts numpy-style).
  */
 import { broadcastShapes, castTo, type PrimLowering } from "./lower-core.ts";
@@ -39,6 +39,10 @@ export const ELEMENTWISE: Record<string, PrimLowering> = {
     const shape = broadcastShapes(ins[0]!.shape, ins[1]!.shape);
     return [value(g.one("Mod", [ins[0]!.name, ins[1]!.name], { fmod: { kind: "int", value: 1 } }), shape)];
   },
+  // ONNX has no Erfc: 1 − Erf(x), exact to float32's absolute precision (what an exact GELU needs)
+  erfc: ({ g, ins, dtype, value }) => [
+    value(g.one("Sub", [g.constant(dtype, [], [1]), g.one("Erf", [ins[0]!.name])]), ins[0]!.shape),
+  ],
   cast: ({ g, ins, dtype, value }) => [
     value(g.one("Cast", [ins[0]!.name], { to: { kind: "int", value: castTo(dtype) } }), ins[0]!.shape),
   ],
