@@ -111,6 +111,50 @@ describe.skipIf(!available)("trainer core on the native backend equals jax-js", 
     }, 120_000);
   }
 
+  it("tiny: rows with images (the vision tower and its exact GELU) step alike", async () => {
+    const cfg = presetConfig("tiny");
+    const rand = mulberry32(3);
+    const ids = (n: number) => Array.from({ length: n }, () => 3 + Math.floor(rand() * 90));
+    const imageSegment = (): TrainSegment => {
+      const t = cfg.tokens;
+      const prompt = [
+        ...ids(3),
+        t.imageStartTokenId,
+        ...Array(4).fill(t.imageTokenId),
+        t.imageEndTokenId,
+        ...ids(2),
+      ];
+      const all = [...prompt, ...ids(6)];
+      return {
+        ids: all,
+        pixels: Float32Array.from({ length: 16 * 1176 }, () => rand() * 2 - 1),
+        grids: [[1, 4, 4]],
+        weights: all.map((_, j) => (j > prompt.length ? 0.1 : 0)),
+      };
+    };
+    const packing = { ...PACKING, imagesPerRow: 2 };
+    const imgNative = createTrainerCore(cfg, initParams(cfg, 5), {
+      packing,
+      backend: "native",
+      nativeThreads: 1,
+    });
+    const imgJax = createTrainerCore(cfg, initParams(cfg, 5), { packing, backend: "jax" });
+    try {
+      const segs = [
+        imageSegment(),
+        imageSegment(),
+        ...segments(2, 8).map(({ ids, weights }) => ({ ids, weights })),
+      ];
+      const [a, b] = [await step(imgNative, segs, LOSSES[0]!), await step(imgJax, segs, LOSSES[0]!)];
+      expect(imgNative.backend).toBe("native");
+      expect(relative(a.loss, b.loss)).toBeLessThan(1e-4);
+      expect(relative(a.gradNorm, b.gradNorm)).toBeLessThan(1e-4);
+      expect(treeDiff(tree.ref(imgNative.params), tree.ref(imgJax.params))).toBeLessThan(1e-3);
+    } finally {
+      for (const c of [imgNative, imgJax]) c.dispose();
+    }
+  }, 120_000);
+
   it("tiny-moe: save from the native state, load into a fresh native core (weights and AdamW), train on alike", async () => {
     const cfg = presetConfig("tiny-moe");
     const { native, jax } = cores(cfg);

@@ -95,6 +95,8 @@ export async function compileNative(
     executionMode: "sequential",
     graphOptimizationLevel: "all",
     logSeverityLevel: 3,
+    // idle intra-op threads sleep instead of spinning: jax-js (scoring, generation) runs between native steps
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
     ...(process.env.GLMV_ONNX_PROFILE
       ? { enableProfiling: true, profileFilePrefix: process.env.GLMV_ONNX_PROFILE }
       : {}),
