@@ -105,6 +105,7 @@ async function cachedProgram(
   native: NativeBackend,
   cache: Map<string, NativeProgram>,
   key: string,
+  // biome-ignore lint/suspicious/noExplicitAny: jax-js traces functions of any array-tree arguments
   fn: (...args: any[]) => JsTree<JaxArray>,
   args: readonly JsTree<JaxArray>[],
 ): Promise<NativeProgram | undefined> {
@@ -157,6 +158,7 @@ export async function nativeGradient(
   // the trees' structures are part of the key: inputs are fed in the traced order
   const structure = `${native.params.def}|${argDef}`;
   const key = JSON.stringify([loss, state.cfg.text.moe ? auxLossCoef : 0, shapes, structure]);
+  // biome-ignore lint/suspicious/noExplicitAny: as above: the traced function's arguments are array trees of any shape
   const traced = fn as (...a: any[]) => JsTree<JaxArray>;
   const program = await cachedProgram(native, native.grad, key, traced, [state.params, args]);
   if (!program) return undefined;

@@ -18,6 +18,7 @@ export type AtomLike = VarLike | { value: number; aval: Aval };
 export type EqnLike = {
   primitive: string;
   inputs: AtomLike[];
+  // biome-ignore lint/suspicious/noExplicitAny: a jaxpr equation's params differ per primitive (axes, shapes, dtypes)
   params: Record<string, any>;
   outBinders: VarLike[];
 };
@@ -156,6 +157,7 @@ export type EqnCtx = {
   e: EqnLike;
   prim: string;
   ins: Val[];
+  // biome-ignore lint/suspicious/noExplicitAny: as above: the equation's own params
   p: Record<string, any>;
   full: number[];
   dtype: OnnxDtype;

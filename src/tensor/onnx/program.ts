@@ -73,6 +73,7 @@ function constOf(c: unknown): HostConst {
  * @example const p = await compileNative((x, y) => np.matmul(x, y), [a, b], { threads: 2 });
  */
 export async function compileNative(
+  // biome-ignore lint/suspicious/noExplicitAny: jax-js traces functions of any array-tree arguments
   fn: (...args: any[]) => JsTree<JaxArray>,
   args: readonly JsTree<JaxArray>[],
   opts: { threads: number },
