@@ -22,24 +22,11 @@ import type { ModelOptState } from "./model.ts";
 import { moeLayerIndices, updateCorrectionBiasHost } from "./moe-balance.ts";
 import type { GlmvParams } from "./params.ts";
 import type { TrainLoss } from "./trainer-core-config.ts";
-import type { TrainerState } from "./trainer-core-state.ts";
-import type { GradArgs } from "./trainer-objective.ts";
+import type { NativeBackend, TrainerState } from "./trainer-core-types.ts";
 
-/** The native side of a trainer state. */
-export type NativeBackend = {
-  readonly threads: number;
-  /** pending: onnxruntime-node not tried yet; on: steps run natively; off: jax-js (see `reason`). */
-  status: "pending" | "on" | "off";
-  reason?: string;
-  readonly params: HostMirror<GlmvParams>;
-  readonly opt: HostMirror<ModelOptState>;
-  readonly acc: HostMirror<GlmvParams>;
-  readonly grad: Map<string, NativeProgram>;
-  readonly apply: Map<string, NativeProgram>;
-  /** Gradient calls and AdamW steps run natively. */
-  calls: number;
-  steps: number;
-};
+export type { NativeBackend } from "./trainer-core-types.ts";
+
+import type { GradArgs } from "./trainer-objective.ts";
 
 /** The figures of one native gradient call (host values; `loads` flat over MoE layers). */
 export type NativeGradFigures = {

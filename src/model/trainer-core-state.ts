@@ -4,7 +4,7 @@
  * (trainer-core-train.ts, trainer-core-score.ts) are functions over it; `createTrainerCore` holds one.
  */
 import { join } from "node:path";
-import { type jit, tree } from "@jax-js/jax";
+import { tree } from "@jax-js/jax";
 import type { z } from "zod";
 import { loadCheckpointDir, saveCheckpointDir } from "./checkpoint.ts";
 import type { GlmvConfig } from "./config.ts";
@@ -15,41 +15,10 @@ import { moeLayerIndices } from "./moe-balance.ts";
 import { loadOptimizerState, saveOptimizerState } from "./optimizer-state.ts";
 import { type GlmvParams, paramsFromNamed, paramsToNamed } from "./params.ts";
 import { OPTIMIZER_FILE, TrainerCoreConfig } from "./trainer-core-config.ts";
-import {
-  disposeNative,
-  installNativeBackend,
-  type NativeBackend,
-  wantsNative,
-} from "./trainer-core-native.ts";
+import { disposeNative, installNativeBackend, wantsNative } from "./trainer-core-native.ts";
+import type { TrainerState } from "./trainer-core-types.ts";
 
-/** A compiled program (jit's result). */
-export type Compiled = ReturnType<typeof jit>;
-
-/** Everything a trainer core holds between calls. */
-export type TrainerState = {
-  readonly cfg: GlmvConfig;
-  readonly moeBalance: TrainerCoreConfig["moeBalance"];
-  readonly packing: TrainerCoreConfig["packing"];
-  /** MoE layers of the config (0 for a dense model). */
-  readonly moeLayers: number;
-  /** The current weights (owned). */
-  params: GlmvParams;
-  /** AdamW's state; undefined until the first step (or after a reset). */
-  opt: ModelOptState | undefined;
-  /** The gradient summed since the last step. */
-  acc: GlmvParams | undefined;
-  /** MoE: expert loads summed since the last step, for the correction-bias update. */
-  accLoads: number[][] | undefined;
-  /** Compiled programs: one gradient program per (loss, α), one AdamW update per AdamW config, two scorers. */
-  readonly compiled: {
-    grad: Map<string, Compiled>;
-    apply: Map<string, Compiled>;
-    score?: Compiled;
-    scoreNext?: Compiled;
-  };
-  /** The native training backend, when asked for (params, opt and acc are then views over its host mirrors). */
-  readonly native?: NativeBackend;
-};
+export type { Compiled, TrainerState } from "./trainer-core-types.ts";
 
 /** A state owning `initial`, with the settings parsed (defaults filled in). */
 export function createTrainerState(
