@@ -9,7 +9,7 @@
 import { availableParallelism } from "node:os";
 import { type Array as JaxArray, type JsTree, type JsTreeDef, numpy as np, tree } from "@jax-js/jax";
 import { type AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
-import { HostMirror } from "../tensor/onnx/host-mirror.ts";
+import { HostMirror, hostLeaves } from "../tensor/onnx/host-mirror.ts";
 import {
   compileNative,
   type HostArray,
@@ -52,8 +52,10 @@ export function installNativeBackend(state: TrainerState, threads = availablePar
     acc: new HostMirror(state.acc),
     grad: new Map(),
     apply: new Map(),
+    score: new Map(),
     calls: 0,
     steps: 0,
+    scores: 0,
   };
   for (const key of ["params", "opt", "acc"] as const) {
     const mirror = native[key] as HostMirror<JsTree<JaxArray>>;
@@ -94,12 +96,13 @@ async function cachedProgram(
   key: string,
   // biome-ignore lint/suspicious/noExplicitAny: jax-js traces functions of any array-tree arguments
   fn: (...args: any[]) => JsTree<JaxArray>,
-  args: readonly JsTree<JaxArray>[],
+  // a thunk: reading the core's params rebuilds their jax-js copy, which only a trace needs
+  args: () => readonly JsTree<JaxArray>[],
 ): Promise<NativeProgram | undefined> {
   const hit = cache.get(key);
   if (hit) return hit;
   try {
-    const program = await compileNative(fn, args, { threads: native.threads });
+    const program = await compileNative(fn, args(), { threads: native.threads });
     cache.set(key, program);
     return program;
   } catch (e) {
@@ -118,11 +121,11 @@ function outputSlots<T>(program: NativeProgram, count: number): T {
 
 const leafSlots = (t: unknown): number[] => tree.leaves(t as never) as unknown as number[];
 
-/** a += b, leafwise in place. */
-function addInto(acc: HostArray[], more: readonly HostArray[]): void {
-  for (const [i, a] of acc.entries()) {
+/** fresh += acc, leafwise into `fresh` (this call's own outputs: the installed leaves are never written). */
+function addInto(fresh: HostArray[], acc: readonly HostArray[]): void {
+  for (const [i, a] of fresh.entries()) {
     const x = a.data as Float32Array;
-    const y = more[i]!.data as Float32Array;
+    const y = acc[i]!.data as Float32Array;
     for (let k = 0; k < x.length; k++) x[k]! += y[k]!;
   }
 }
@@ -147,16 +150,14 @@ export async function nativeGradient(
   const key = JSON.stringify([loss, state.cfg.text.moe ? auxLossCoef : 0, shapes, structure]);
   // biome-ignore lint/suspicious/noExplicitAny: as above: the traced function's arguments are array trees of any shape
   const traced = fn as (...a: any[]) => JsTree<JaxArray>;
-  const program = await cachedProgram(native, native.grad, key, traced, [state.params, args]);
+  const program = await cachedProgram(native, native.grad, key, traced, () => [state.params, args]);
   if (!program) return undefined;
   const outs = await program.run([...params, ...(await Promise.all(argLeaves.map(toHost)))]);
   const slots = outputSlots<Record<keyof NativeGradFigures | "grads", number>>(program, outs.length);
   const grads = leafSlots(slots.grads).map((i) => outs[i]!);
   const acc = await native.acc.host();
-  if (acc) {
-    addInto(acc, grads);
-    native.acc.setHost(acc);
-  } else native.acc.setHost(grads, native.params.def);
+  if (acc) addInto(grads, acc);
+  native.acc.setHost(grads, native.params.def);
   native.calls++;
   const scalar = (k: keyof NativeGradFigures) => outs[slots[k]]!.data[0] as number;
   return {
@@ -166,6 +167,34 @@ export async function nativeGradient(
     logprobs: outs[slots.logprobs]!.data as Float32Array,
     loads: outs[slots.loads]!.data as Float32Array,
   };
+}
+
+/**
+ * One native scoring call of `fn` (the core's scoring forward) on `inputs` (consumed unless it returns undefined:
+ * the program did not lower and the caller runs jax-js), under the core's weights or `weights` (borrowed; e.g. a
+ * sampler's snapshot). Returns the result's leaves as host arrays, in the order of `fn`'s result tree.
+ */
+export async function nativeScore(
+  state: TrainerState,
+  weights: GlmvParams | undefined,
+  inputs: JsTree<JaxArray>,
+  fn: (p: GlmvParams, b: never) => unknown,
+): Promise<HostArray[] | undefined> {
+  const native = state.native!;
+  const [leaves, def] = tree.flatten(inputs) as [JaxArray[], JsTreeDef];
+  const weightLeaves = weights ? await hostLeaves(weights) : (await native.params.host())!;
+  const weightDef = weights ? tree.structure(weights) : native.params.def;
+  const shapes = leaves.map((a) => `${a.dtype}[${a.shape}]`);
+  const key = JSON.stringify([shapes, `${weightDef}|${def}`]);
+  // biome-ignore lint/suspicious/noExplicitAny: the traced function's arguments are array trees of any shape
+  const traced = fn as (...a: any[]) => JsTree<JaxArray>;
+  const program = await cachedProgram(native, native.score, key, traced, () => [
+    weights ?? state.params,
+    inputs,
+  ]);
+  if (!program) return undefined;
+  native.scores++;
+  return program.run([...weightLeaves, ...(await Promise.all(leaves.map(toHost)))]);
 }
 
 /** The MoE correction-bias update on new host weights (the rule of applyCorrectionBiasUpdate). */
@@ -212,7 +241,7 @@ export async function nativeOptimStep(
   let program = native.apply.get(key);
   if (!program) {
     const rate = np.array(lr);
-    program = await cachedProgram(native, native.apply, key, fn, [
+    program = await cachedProgram(native, native.apply, key, fn, () => [
       state.params,
       state.params,
       state.opt!,
@@ -241,9 +270,11 @@ export async function nativeOptimStep(
 
 /** Free the native sessions and both sides of the mirrored trees (nothing rebuilt). */
 export function disposeNative(native: NativeBackend): void {
-  for (const p of [...native.grad.values(), ...native.apply.values()]) void p.dispose();
+  for (const p of [...native.grad.values(), ...native.apply.values(), ...native.score.values()])
+    void p.dispose();
   native.grad.clear();
   native.apply.clear();
+  native.score.clear();
   native.params.clear();
   native.opt.clear();
   native.acc.clear();

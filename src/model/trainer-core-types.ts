@@ -50,7 +50,10 @@ export type NativeBackend = {
   readonly acc: HostMirror<GlmvParams>;
   readonly grad: Map<string, NativeProgram>;
   readonly apply: Map<string, NativeProgram>;
-  /** Gradient calls and AdamW steps run natively. */
+  /** Scoring forwards, one per (argument shapes, with or without last logits). */
+  readonly score: Map<string, NativeProgram>;
+  /** Gradient calls, AdamW steps and scoring calls run natively. */
   calls: number;
   steps: number;
+  scores: number;
 };

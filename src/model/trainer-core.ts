@@ -54,6 +54,11 @@ export type TrainerCore = {
    * otherwise (not asked for, or fallen back: the reason went to stderr).
    */
   readonly backend: "jax" | "native";
+  /**
+   * What ran natively so far: gradient calls, AdamW steps, scoring calls, and jax-js rebuilds of the weights
+   * (each read of `params` after a native step makes one); undefined when the core is not native.
+   */
+  nativeStats(): { calls: number; steps: number; scores: number; weightRebuilds: number } | undefined;
   /** The packing of `forwardBackward` and `logprobs`. */
   readonly packing: TrainerCoreConfig["packing"];
   /** Swap in new weights (the old ones are freed); accumulated gradients are dropped. */
@@ -136,6 +141,10 @@ export function createTrainerCore(
     },
     get backend() {
       return state.native && state.native.status !== "off" ? "native" : "jax";
+    },
+    nativeStats: () => {
+      const n = state.native;
+      return n && { calls: n.calls, steps: n.steps, scores: n.scores, weightRebuilds: n.params.rebuilds };
     },
     packing: state.packing,
     replaceParams: (next) => replaceParams(state, next),

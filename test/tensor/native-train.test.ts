@@ -2,7 +2,7 @@
  * The trainer core with the native backend (`backend: "native"`, or GLMV_BACKEND=native) against the same core
  * on jax-js, on packed rows of the dense `tiny` and the glm4v_moe `tiny-moe` presets: over a few steps cycling
  * the cross_entropy, ppo and importance_sampling losses, each step's loss and gradient norm agree within 1e-4
- * relative, scoring between steps (which rebuilds the jax-js weights from the native ones) agrees, and the
+ * relative, scoring between steps (native too, on the host weights: no jax-js rebuild) agrees, and the
  * weights after the steps agree closely; a save from the native state loads back into a fresh core and trains on
  * identically. Skipped when onnxruntime-node does not load.
  */
@@ -99,9 +99,24 @@ describe.skipIf(!available)("trainer core on the native backend equals jax-js", 
           expect(relative(a.gradNorm, b.gradNorm)).toBeLessThan(1e-4);
           expect(a.clipFraction).toBeCloseTo(b.clipFraction, 5);
           expect(a.auxLoss).toBeCloseTo(b.auxLoss, 5);
-          // scoring reads the weights: rebuilt from the native side after the step
+          // scoring runs natively on the host weights: no jax-js rebuild of them once its program is traced
+          const before = native.nativeStats()!;
           expect(await scoreDiff(native, jax, segs)).toBeLessThan(1e-4);
+          const after = native.nativeStats()!;
+          expect(after.scores).toBeGreaterThan(before.scores);
+          if (i > 0) expect(after.weightRebuilds).toBe(before.weightRebuilds);
         }
+        // the logits after each sequence's last token, under a snapshot of the weights given as `params`
+        const segs = segments(4, 7);
+        const shape = { segmentsPerRow: 4 };
+        const snapshot = tree.ref(jax.params);
+        const [a, b] = [
+          await native.logprobs(segs, { shape, params: snapshot, lastLogits: true }),
+          await jax.logprobs(segs, { shape, lastLogits: true }),
+        ];
+        tree.dispose(snapshot);
+        for (const [i, row] of b.last!.entries())
+          for (const [k, v] of row.entries()) expect(a.last![i]![k]).toBeCloseTo(v, 4);
         // AdamW divides by √v: float-level gradient differences on near-zero entries move a weight by up to lr
         expect(treeDiff(tree.ref(native.params), tree.ref(jax.params))).toBeLessThan(1e-3);
       } finally {

@@ -20,6 +20,23 @@ export function fromHost(h: HostArray): JaxArray {
   });
 }
 
+/** Host leaves known for a jax-js tree object: trees rebuilt by a mirror, and trees `hostLeaves` converted. */
+const knownLeaves = new WeakMap<object, HostArray[]>();
+
+/**
+ * The host leaves of a jax-js array tree (borrowed; in `tree.leaves` order): the mirror's own when the tree was
+ * rebuilt from one, else copied once and remembered for the tree object (jax-js arrays never change in place, so
+ * a tree object's leaves stay valid as long as nobody reassigns its fields).
+ */
+export async function hostLeaves(t: JsTree<JaxArray>): Promise<HostArray[]> {
+  const key = t as object;
+  const known = knownLeaves.get(key);
+  if (known) return known;
+  const leaves = await Promise.all((tree.leaves(tree.ref(t)) as JaxArray[]).map(toHost));
+  knownLeaves.set(key, leaves);
+  return leaves;
+}
+
 /** A tree mirrored between jax-js and the host (see the file comment). Owns both copies. */
 export class HostMirror<T extends JsTree<JaxArray>> {
   #jax: T | undefined;
@@ -41,6 +58,8 @@ export class HostMirror<T extends JsTree<JaxArray>> {
   get value(): T | undefined {
     if (this.#jax === undefined && this.#host && this.#def) {
       this.#jax = tree.unflatten(this.#def, this.#host.map(fromHost)) as T;
+      // host leaves are replaced, never written in place, once they back a rebuilt tree
+      knownLeaves.set(this.#jax as object, this.#host);
       this.rebuilds++;
     }
     return this.#jax;
