@@ -47,9 +47,9 @@ async function score(
     if (out) return { logprobs: out[0]!.data as Float32Array, next: out[1]?.data as Float32Array | undefined };
   }
   const p = tree.ref(weights ?? state.params);
-  const run = ends
-    ? (compiled.scoreNext ??= jit(scoringForward(cfg, true)))
-    : (compiled.score ??= jit(scoringForward(cfg, false)));
+  if (ends) compiled.scoreNext ??= jit(scoringForward(cfg, true));
+  else compiled.score ??= jit(scoringForward(cfg, false));
+  const run = (ends ? compiled.scoreNext : compiled.score)!;
   const out = run(p, inputs) as { logprobs: JaxArray; next?: JaxArray };
   const logprobs = (await out.logprobs.data()) as Float32Array;
   return { logprobs, ...(out.next ? { next: (await out.next.data()) as Float32Array } : {}) };
