@@ -13,27 +13,33 @@
  * the next tokens are `</think>` (and `<answer>` in the 4.1V style), marked `injected` with logprob 0 so the RL loss
  * can mask them; generation then continues to a stop token or the maximum.
  */
+import { availableParallelism } from "node:os";
 import { type Array as JaxArray, jit, numpy as np, tree } from "@jax-js/jax";
 import { z } from "zod";
-import { linear } from "../tensor/ops.ts";
 import { GlmvError } from "../util/errors.ts";
 import { mulberry32 } from "../util/rng.ts";
 import { type GlmvConfig, textHeadDim } from "./config.ts";
-import { type CacheWrite, type LayerCache, runDecoder, type TextRope } from "./decoder.ts";
+import type { CacheWrite, LayerCache } from "./decoder.ts";
 import {
-  buildInputs,
-  embedInputs,
-  gatherRows,
-  type ModelInputs,
-  textRopeArrays,
-  textRotateMatrix,
-} from "./model.ts";
-import type { GlmvParams, TextParams } from "./params.ts";
+  type BatchStart,
+  type BatchSteps,
+  createNativeGeneration,
+  type StepInputs,
+  stepFunctions,
+} from "./generate-native.ts";
+import { buildInputs, textRopeArrays, textRotateMatrix } from "./model.ts";
+import type { GlmvParams } from "./params.ts";
 import type { GridThw } from "./position-ids.ts";
 import { logSoftmax, type SampledToken, SamplingConfig, sampleToken } from "./sampling.ts";
 
 /** Fixed shapes of a generator: every call uses exactly these. */
 export type GeneratorShape = { batchSize: number; promptLen: number; maxNewTokens: number };
+
+/**
+ * The generator's engine: jax-js (default) or native (onnxruntime-node with `threads` intra-op threads, default
+ * all cores; jax-js when it does not load, see generate-native.ts). Results are the same either way.
+ */
+export type GeneratorEngine = { backend?: "jax" | "native"; threads?: number };
 
 /** One batch of prompts (unpadded token ids, media placeholders already expanded) and its media. */
 export type GenerateInputs = {
@@ -103,13 +109,13 @@ export type Generator = {
   ): Promise<GenerateResult>;
   /** How many times each jitted function was traced (= compiled, one per distinct input shape). */
   traces(): { prefill: number; decode: number };
+  /** The engine: "native" while onnxruntime-node is untried or in use, "jax" otherwise (the reason went to stderr). */
+  readonly backend: "jax" | "native";
   dispose(): void;
 };
 
 /** Streaming hook: called once per chosen token, in row order within a step. */
 export type OnToken = (row: number, token: number, injected: boolean) => void;
-
-type StepInputs = { tokens: JaxArray; rope: TextRope; mask: JaxArray };
 
 /**
  * Left-pad prompts to `promptLen`; returns padded rows and their 0/1 attention masks.
@@ -161,29 +167,58 @@ export function cacheWriteAt(start: number, s: number, tmax: number): CacheWrite
 }
 
 /**
- * Build a generator. Prefill runs once per batch (one jitted shape per prompt/image geometry), then one jitted
- * decode step per token with unchanging shapes.
+ * Build a generator. Prefill runs once per batch (one compiled shape per prompt/image geometry), then one decode
+ * step per token with unchanging shapes, on jax-js's jit or (`engine.backend: "native"`) natively.
  * @example
  * const gen = createGenerator(cfg, { batchSize: 2, promptLen: 32, maxNewTokens: 64 });
  * const out = await gen.generate(params, { prompts }, { temperature: 1, stopIds: [eos], seed: 1 });
  * gen.dispose();
  */
-export function createGenerator(cfg: GlmvConfig, shape: GeneratorShape): Generator {
+export function createGenerator(
+  cfg: GlmvConfig,
+  shape: GeneratorShape,
+  engine: GeneratorEngine = {},
+): Generator {
   const { batchSize: b, promptLen, maxNewTokens } = shape;
   if (b < 1 || promptLen < 1 || maxNewTokens < 1)
     throw new GlmvError("bad_argument", "batchSize, promptLen and maxNewTokens must be ≥ 1");
   const t = cfg.text;
   const tmax = promptLen + maxNewTokens;
-  const { prefill, decode, counts } = jitSteps(cfg, b);
+  const counts = { prefill: 0, decode: 0 };
+  const fns = stepFunctions(cfg, b, counts);
+  const prefill = jit(fns.prefill);
+  const decode = jit(fns.decode);
   const rotate = textRotateMatrix(t);
+  const native =
+    engine.backend === "native"
+      ? createNativeGeneration(cfg, { b, promptLen, tmax }, fns, engine.threads ?? availableParallelism())
+      : undefined;
 
-  /** Decode-step arrays for cache slot c: the fed tokens, rope at c + ropeDelta per row, the mask. */
-  const stepInputs = (c: number, fed: number[], deltas: number[], attention: number[][]): StepInputs => {
-    const positions = deltas.map((d) => [[c + d], [c + d], [c + d]]);
+  /** A batch's steps on jax-js: the cache and the pending logits are jax-js arrays. */
+  const jaxSteps = ({ params, inputs, attention, ropeDeltas }: BatchStart): BatchSteps => {
+    let cache = emptyCache(t, b, tmax);
+    let logits: JaxArray | undefined;
+    const read = async () => {
+      const host = (await logits!.data()) as Float32Array;
+      logits = undefined;
+      return host;
+    };
     return {
-      tokens: np.array(Int32Array.from(fed), { shape: [b, 1], dtype: np.int32 }),
-      rope: textRopeArrays(t, positions, rotate.ref),
-      mask: cacheMask(attention, c, 1, tmax),
+      prefill() {
+        ({ logits, cache } = prefill(tree.ref(params), inputs, cache, cacheWriteAt(0, promptLen, tmax)));
+        return read();
+      },
+      decode(c, fed) {
+        const positions = ropeDeltas.map((d) => [[c + d], [c + d], [c + d]]);
+        const step: StepInputs = {
+          tokens: np.array(Int32Array.from(fed), { shape: [b, 1], dtype: np.int32 }),
+          rope: textRopeArrays(t, positions, rotate.ref),
+          mask: cacheMask(attention, c, 1, tmax),
+        };
+        ({ logits, cache } = decode(tree.ref(params.text), step, cache, cacheWriteAt(c, 1, tmax)));
+        return read();
+      },
+      close: () => tree.dispose([cache, logits ?? null]),
     };
   };
 
@@ -199,16 +234,13 @@ export function createGenerator(cfg: GlmvConfig, shape: GeneratorShape): Generat
     if (o.thinkBudget !== undefined && !o.forceAnswer)
       throw new GlmvError("bad_argument", "thinkBudget needs forceAnswer (the </think> id)");
     const forced = forcedTokens(o);
-    const { inputs, ropeDeltas, attention } = prefillInputs(cfg, batch, o.padId, promptLen, tmax);
+    const start: BatchStart = { params, ...prefillInputs(cfg, batch, o.padId, promptLen, tmax) };
     const rows = Array.from({ length: b }, (_, r) => new RowState(mulberry32(rowSeed(o.seed, r))));
-    let cache = emptyCache(t, b, tmax);
-    let logits: JaxArray | undefined;
+    const steps = (await native?.open(start)) ?? jaxSteps(start);
     try {
-      ({ logits, cache } = prefill(tree.ref(params), inputs, cache, cacheWriteAt(0, promptLen, tmax)));
       const vocab = t.vocabSize;
+      let host = await steps.prefill();
       for (let step = 0; step < maxNewTokens; step++) {
-        const host = (await logits.data()) as Float32Array;
-        logits = undefined;
         const fed = rows.map((row, r) => {
           if (row.done) return o.padId;
           const token = row.choose(host.subarray(r * vocab, (r + 1) * vocab), o, forced);
@@ -216,13 +248,10 @@ export function createGenerator(cfg: GlmvConfig, shape: GeneratorShape): Generat
           return token;
         });
         if (rows.every((row) => row.done) || step + 1 === maxNewTokens) break;
-        const c = promptLen + step; // slot of the token being fed
-        const write = cacheWriteAt(c, 1, tmax);
-        const stepIn = stepInputs(c, fed, ropeDeltas, attention);
-        ({ logits, cache } = decode(tree.ref(params.text), stepIn, cache, write));
+        host = await steps.decode(promptLen + step, fed); // fed at the slot after the prompt's and earlier steps'
       }
     } finally {
-      tree.dispose([cache, logits ?? null]);
+      steps.close();
     }
     return {
       tokens: rows.map((r) => r.tokens),
@@ -236,43 +265,16 @@ export function createGenerator(cfg: GlmvConfig, shape: GeneratorShape): Generat
   return {
     generate,
     traces: () => ({ ...counts }),
+    get backend() {
+      return native?.on ? "native" : "jax";
+    },
     dispose() {
       prefill.dispose();
       decode.dispose();
       rotate.dispose();
+      native?.dispose();
     },
   };
-}
-
-/**
- * The generator's two jitted steps for batch size `b`: prefill (the prompts into the cache, logits of each last
- * slot) and one decode step ([B, 1] tokens at one cache slot); `counts` tallies their traces.
- */
-function jitSteps(cfg: GlmvConfig, b: number) {
-  const t = cfg.text;
-  const counts = { prefill: 0, decode: 0 };
-  const prefill = jit((params: GlmvParams, inputs: ModelInputs, cache: LayerCache[], write: CacheWrite) => {
-    counts.prefill++; // runs only while tracing
-    const x = embedInputs(params.text.embed, params.vision, inputs.tokens, inputs.vision, cfg);
-    const out = runDecoder({ layers: params.text.layers, norm: params.text.norm }, x, inputs.rope, t, {
-      mask: inputs.mask,
-      cache,
-      write,
-    });
-    const last = out.hidden.slice([], -1); // [B, H]: prompts are left-padded, so the last slot is real
-    return { logits: linear(last, params.text.lmHead), cache: out.cache! };
-  });
-  const decode = jit((params: TextParams, step: StepInputs, cache: LayerCache[], write: CacheWrite) => {
-    counts.decode++;
-    const x = gatherRows(params.embed, step.tokens.reshape([b]), "take").reshape([b, 1, t.hiddenSize]);
-    const out = runDecoder({ layers: params.layers, norm: params.norm }, x, step.rope, t, {
-      mask: step.mask,
-      cache,
-      write,
-    });
-    return { logits: linear(out.hidden.reshape([b, t.hiddenSize]), params.lmHead), cache: out.cache! };
-  });
-  return { prefill, decode, counts };
 }
 
 /** A batch's prefill inputs: prompts left-padded to `promptLen`, the mask over the whole cache ([B, 1, P, Tmax]). */

@@ -1,0 +1,281 @@
+/**
+ * The generator's step functions (prefill, one decode step) and their native path (issue 22): the functions jax-js
+ * jits, lowered to ONNX and run by onnxruntime-node (src/tensor/onnx/). Both programs take the full weights tree, so
+ * one set of host leaves (`hostLeaves`, shared with the native trainer's mirror) feeds them. Between steps the KV cache
+ * stays host arrays (decode's cache outputs are the next decode's cache inputs) and each step's small inputs
+ * (tokens, rope, mask, cache write) are built as typed arrays: a decode step creates no jax-js array.
+ * When onnxruntime-node does not load or a program does not lower, the generator says why once and uses jax-js.
+ */
+import { type Array as JaxArray, type JsTree, numpy as np, tree } from "@jax-js/jax";
+import { hostLeaves } from "../tensor/onnx/host-mirror.ts";
+import {
+  compileNative,
+  type HostArray,
+  loadOnnxRuntime,
+  type NativeProgram,
+  toHost,
+} from "../tensor/onnx/program.ts";
+import { linear } from "../tensor/ops.ts";
+import { type GlmvConfig, textHeadDim, textRotaryDim } from "./config.ts";
+import { type CacheWrite, type LayerCache, runDecoder, type TextRope } from "./decoder.ts";
+import { embedInputs, gatherRows, type ModelInputs } from "./model.ts";
+import type { GlmvParams, TextParams } from "./params.ts";
+import { rotatePairsMatrix, textRopeTable } from "./rope.ts";
+
+/** One decode step's arrays: [B, 1] tokens, rope at one slot, mask [B, 1, 1, Tmax]. */
+export type StepInputs = { tokens: JaxArray; rope: TextRope; mask: JaxArray };
+
+/** The prefill and decode-step outputs: each row's next-token logits [B, V] and the updated cache. */
+export type StepOutput = { logits: JaxArray; cache: LayerCache[] };
+
+/** The generator's two step functions, as jax-js traces them (jit or native lowering). */
+export type StepFunctions = {
+  prefill(params: GlmvParams, inputs: ModelInputs, cache: LayerCache[], write: CacheWrite): StepOutput;
+  decode(params: TextParams, step: StepInputs, cache: LayerCache[], write: CacheWrite): StepOutput;
+};
+
+/**
+ * One batch's steps on some engine: `prefill` once, then `decode` per fed token; each returns the logits [B · V]
+ * on the host. `close` frees whatever the steps hold (the cache).
+ */
+export type BatchSteps = {
+  prefill(): Promise<Float32Array>;
+  /** Feed `fed` (one token per row) at cache slot `slot`. */
+  decode(slot: number, fed: readonly number[]): Promise<Float32Array>;
+  close(): void;
+};
+
+/** What a batch's steps start from: weights (borrowed), prefill inputs (consumed), pad masks, rope deltas. */
+export type BatchStart = {
+  params: GlmvParams;
+  inputs: ModelInputs;
+  attention: readonly (readonly number[])[];
+  ropeDeltas: readonly number[];
+};
+
+/** The native engine of one generator; `open` is undefined-valued when the batch must run on jax-js. */
+export type NativeGeneration = {
+  /** Native steps for a batch, or undefined (nothing consumed) when native generation is off. */
+  open(start: BatchStart): Promise<BatchSteps | undefined>;
+  /** False once native generation turned off (the reason went to stderr). */
+  readonly on: boolean;
+  dispose(): void;
+};
+
+/**
+ * The generator's two step functions for batch size `b` (jitted, or lowered natively): prefill (the prompts into
+ * the cache, logits of each last slot) and one decode step ([B, 1] tokens at one cache slot); `counts` tallies
+ * their traces (= compiles).
+ */
+export function stepFunctions(
+  cfg: GlmvConfig,
+  b: number,
+  counts: { prefill: number; decode: number },
+): StepFunctions {
+  const t = cfg.text;
+  return {
+    prefill(params, inputs, cache, write) {
+      counts.prefill++; // runs only while tracing
+      const x = embedInputs(params.text.embed, params.vision, inputs.tokens, inputs.vision, cfg);
+      const out = runDecoder({ layers: params.text.layers, norm: params.text.norm }, x, inputs.rope, t, {
+        mask: inputs.mask,
+        cache,
+        write,
+      });
+      const last = out.hidden.slice([], -1); // [B, H]: prompts are left-padded, so the last slot is real
+      return { logits: linear(last, params.text.lmHead), cache: out.cache! };
+    },
+    decode(params, step, cache, write) {
+      counts.decode++;
+      const x = gatherRows(params.embed, step.tokens.reshape([b]), "take").reshape([b, 1, t.hiddenSize]);
+      const out = runDecoder({ layers: params.layers, norm: params.norm }, x, step.rope, t, {
+        mask: step.mask,
+        cache,
+        write,
+      });
+      return { logits: linear(out.hidden.reshape([b, t.hiddenSize]), params.lmHead), cache: out.cache! };
+    },
+  };
+}
+
+const f32 = (data: Float32Array, shape: readonly number[]): HostArray => ({ data, shape, dtype: "float32" });
+
+/**
+ * The native engine for generators of batch `b` and cache length `tmax`, running `fns` with `threads` intra-op
+ * threads. Programs compile on first use: prefill once per input shape and structure, decode once.
+ */
+export function createNativeGeneration(
+  cfg: GlmvConfig,
+  dims: { b: number; promptLen: number; tmax: number },
+  fns: StepFunctions,
+  threads: number,
+): NativeGeneration {
+  const t = cfg.text;
+  const { b, promptLen, tmax } = dims;
+  const hd = textHeadDim(t);
+  const rot = textRotaryDim(t);
+  const cacheShape = [b, tmax, t.numKvHeads, hd];
+  const rotate = f32(rotatePairsMatrix(hd, rot), [hd, hd]);
+  const programs = new Map<string, NativeProgram>();
+  let status: "pending" | "on" | "off" = "pending";
+
+  const turnOff = (reason: string) => {
+    status = "off";
+    process.stderr.write(`glmv: native generation off, generating on jax-js (${reason})\n`);
+  };
+
+  const zeroCache = (): HostArray[] =>
+    Array.from({ length: 2 * t.numLayers }, () =>
+      f32(new Float32Array(b * tmax * t.numKvHeads * hd), cacheShape),
+    );
+
+  /** Host cache write of S entries at slots start..start+S−1 (the layout of generate.ts `cacheWriteAt`). */
+  const writeAt = (start: number, s: number): HostArray[] => {
+    const keep = new Float32Array(tmax).fill(1);
+    const place = new Float32Array(tmax * s);
+    for (let i = 0; i < s; i++) {
+      keep[start + i] = 0;
+      place[(start + i) * s + i] = 1;
+    }
+    return [f32(keep, [tmax, 1, 1]), f32(place, [1, 1, tmax, s])];
+  };
+
+  /** A decode step's host inputs in `StepInputs` leaf order: tokens, rope cos, sin, rotate, mask. */
+  const stepLeaves = (slot: number, fed: readonly number[], start: BatchStart): HostArray[] => {
+    const cos = new Float32Array(b * hd);
+    const sin = new Float32Array(b * hd);
+    const mask = new Uint8Array(b * tmax);
+    for (let r = 0; r < b; r++) {
+      const p = [slot + start.ropeDeltas[r]!];
+      const table = textRopeTable([p, p, p], hd, rot, t.mropeSection, t.ropeTheta);
+      cos.set(table.cos, r * hd);
+      sin.set(table.sin, r * hd);
+      const pads = start.attention[r]!;
+      for (let j = 0; j <= slot; j++) mask[r * tmax + j] = j >= promptLen || pads[j] === 1 ? 1 : 0;
+    }
+    return [
+      { data: Int32Array.from(fed), shape: [b, 1], dtype: "int32" },
+      f32(cos, [b, 1, 1, hd]),
+      f32(sin, [b, 1, 1, hd]),
+      rotate,
+      { data: mask, shape: [b, 1, 1, tmax], dtype: "bool" },
+    ];
+  };
+
+  /** A jax-js copy of host leaves (only to trace a program: its shapes and dtypes). */
+  const jaxOf = (h: HostArray): JaxArray =>
+    h.dtype === "bool"
+      ? np.array(
+          Array.from(h.data, (x) => x !== 0),
+          { shape: [...h.shape], dtype: np.bool },
+        )
+      : np.array(h.data as Float32Array, {
+          shape: [...h.shape],
+          dtype: h.dtype === "int32" ? np.int32 : np.float32,
+        });
+  const writeTree = ([keep, place]: HostArray[]): CacheWrite => ({
+    keep: jaxOf(keep!),
+    place: jaxOf(place!),
+  });
+  const cacheTree = (leaves: JaxArray[]): LayerCache[] =>
+    Array.from({ length: t.numLayers }, (_, l) => ({ k: leaves[2 * l]!, v: leaves[2 * l + 1]! }));
+
+  /** Compile once per key; undefined (and native generation off) when it does not lower. */
+  async function program(
+    key: string,
+    // biome-ignore lint/suspicious/noExplicitAny: jax-js traces functions of any array-tree arguments
+    fn: (...args: any[]) => JsTree<JaxArray>,
+    hostArgs: () => { args: JsTree<JaxArray>[]; owned: JsTree<JaxArray>[] },
+  ): Promise<NativeProgram | undefined> {
+    const hit = programs.get(key);
+    if (hit) return hit;
+    const { args, owned } = hostArgs();
+    try {
+      const p = await compileNative(fn, args, { threads });
+      programs.set(key, p);
+      return p;
+    } catch (e) {
+      turnOff(`a program did not lower: ${(e as Error).message}`);
+      return undefined;
+    } finally {
+      tree.dispose(owned as never);
+    }
+  }
+
+  async function open(start: BatchStart): Promise<BatchSteps | undefined> {
+    if (status === "pending") {
+      if (await loadOnnxRuntime()) status = "on";
+      else turnOff("onnxruntime-node did not load");
+    }
+    if (status === "off") return undefined;
+    const { params, inputs } = start;
+    const paramsDef = String(tree.structure(params));
+    const [inLeaves, inDef] = tree.flatten(inputs) as [JaxArray[], unknown];
+    // inputs are fed in traced order, so the trees' structures are part of the key
+    const prefillKey = JSON.stringify([
+      "prefill",
+      paramsDef,
+      String(inDef),
+      inLeaves.map((a) => `${a.dtype}[${a.shape}]`),
+    ]);
+    const prefill = await program(prefillKey, fns.prefill as never, () => {
+      const cache = cacheTree(zeroCache().map(jaxOf));
+      const write = writeTree(writeAt(0, promptLen));
+      return { args: [params, inputs, cache, write], owned: [cache, write] };
+    });
+    // decode takes the whole weights tree (the vision leaves go unused) so both programs share one host copy
+    const wholeDecode = (p: GlmvParams, step: StepInputs, cache: LayerCache[], write: CacheWrite) =>
+      fns.decode(p.text, step, cache, write);
+    const decode =
+      prefill &&
+      (await program(JSON.stringify(["decode", paramsDef]), wholeDecode as never, () => {
+        const [tokens, cos, sin, rotateJax, mask] = stepLeaves(promptLen, new Array(b).fill(0), start).map(
+          jaxOf,
+        );
+        const cache = cacheTree(zeroCache().map(jaxOf));
+        const write = writeTree(writeAt(promptLen, 1));
+        const step = { tokens: tokens!, rope: { cos: cos!, sin: sin!, rotate: rotateJax! }, mask: mask! };
+        return { args: [params, step, cache, write], owned: [step, cache, write] };
+      }));
+    if (!prefill || !decode) return undefined;
+    const weights = await hostLeaves(params);
+    const fedInputs = await Promise.all(inLeaves.map(toHost)); // consumes the prefill inputs
+    const slots = new Map([prefill, decode].map((p) => [p, stepSlots(p)]));
+    let cache: HostArray[] = [];
+    const run = async (p: NativeProgram, feeds: HostArray[]) => {
+      const outs = await p.run(feeds);
+      const slot = slots.get(p)!;
+      cache = slot.cache.map((i) => outs[i]!);
+      return outs[slot.logits]!.data as Float32Array;
+    };
+    return {
+      prefill: () => run(prefill, [...weights, ...fedInputs, ...zeroCache(), ...writeAt(0, promptLen)]),
+      decode: (slot, fed) =>
+        run(decode, [...weights, ...stepLeaves(slot, fed, start), ...cache, ...writeAt(slot, 1)]),
+      close() {
+        cache = [];
+      },
+    };
+  }
+
+  return {
+    open,
+    get on() {
+      return status !== "off";
+    },
+    dispose() {
+      for (const p of programs.values()) void p.dispose();
+      programs.clear();
+    },
+  };
+}
+
+/** Output slots of a step program: logits and the cache leaves, in the program's output order. */
+function stepSlots(p: NativeProgram): { logits: number; cache: number[] } {
+  const slots = tree.unflatten(
+    p.outTree,
+    Array.from({ length: p.outTree.size }, (_, i) => i),
+  ) as unknown as { logits: number; cache: { k: number; v: number }[] };
+  // the order `cacheTree` feeds them back in: each layer's k then v
+  return { logits: slots.logits, cache: slots.cache.flatMap((c) => [c.k, c.v]) };
+}
