@@ -186,7 +186,11 @@ class GeneratorCache {
     const key = `${batchSize}x${promptLen}+${maxNewTokens}`;
     let gen = this.#byShape.get(key);
     if (gen) this.#byShape.delete(key);
-    else gen = createGenerator(this.#core.cfg, { batchSize, promptLen, maxNewTokens });
+    else {
+      // GLMV_BACKEND=native, the switch a trainer core without a backend setting reads
+      const backend = process.env.GLMV_BACKEND === "native" ? "native" : "jax";
+      gen = createGenerator(this.#core.cfg, { batchSize, promptLen, maxNewTokens }, { backend });
+    }
     this.#byShape.set(key, gen); // most recent last
     while (this.#byShape.size > this.#keep) {
       const [oldest, old] = this.#byShape.entries().next().value!;

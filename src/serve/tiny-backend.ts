@@ -120,13 +120,14 @@ async function datumSegment(
 }
 
 /** Generators depend only on shapes (weights are an argument), so every sampler snapshot shares them: one compile. */
-function createGeneratorCache(s: TinySettings) {
+function createGeneratorCache(s: TinySettings, backend: "jax" | "native") {
   const generators = new Map<number, Generator>();
   return {
     get(maxNewTokens: number): Generator {
       let g = generators.get(maxNewTokens);
       if (!g) {
-        g = createGenerator(s.cfg, { batchSize: s.batchSize, promptLen: s.promptLen, maxNewTokens });
+        const shape = { batchSize: s.batchSize, promptLen: s.promptLen, maxNewTokens };
+        g = createGenerator(s.cfg, shape, { backend });
         generators.set(maxNewTokens, g);
       }
       return g;
@@ -142,7 +143,7 @@ function createTinyModel(s: TinySettings, initial: GlmvParams): TrainerModel {
   const core = createTrainerCore(s.cfg, initial, {
     packing: { context: s.context, imagesPerRow: s.imagesPerRow, rowsPerCall: 1 },
   });
-  const generators = createGeneratorCache(s);
+  const generators = createGeneratorCache(s, core.backend); // native when the core trains natively
   // Likewise the core's one scoring forward (prompt logprobs) for every snapshot: weights are its argument.
   const scoringShape = {
     rowsPerCall: s.scoreRows,

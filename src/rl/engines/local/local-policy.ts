@@ -267,7 +267,8 @@ export class LocalPolicy implements Policy {
     let g = this.#generators.get(maxNewTokens);
     if (!g) {
       const { batchSize, promptLen } = this.settings;
-      g = createGenerator(this.cfg, { batchSize, promptLen, maxNewTokens });
+      // native when the core trains natively; threads default to all cores, as the core's do
+      g = createGenerator(this.cfg, { batchSize, promptLen, maxNewTokens }, { backend: this.core.backend });
       this.#generators.set(maxNewTokens, g);
     }
     return g;
