@@ -21,6 +21,10 @@ export const TrainLoss = z.discriminatedUnion("kind", [
 ]);
 export type TrainLoss = z.infer<typeof TrainLoss>;
 
+/** The in-process engines: native kernels (onnxruntime-node; the default) or jax-js (the reference). */
+export const Backend = z.enum(["native", "jax"]);
+export type Backend = z.infer<typeof Backend>;
+
 /** Settings of a core that do not change between steps (AdamW's come with each `optimStep`). */
 export const TrainerCoreConfig = z.object({
   /** glm4v_moe only: bias update rate u (0 freezes the bias) and balance loss weight α (0 leaves it out). */
@@ -35,10 +39,10 @@ export const TrainerCoreConfig = z.object({
     })
     .prefault({}),
   /**
-   * The training step's engine: "native" lowers it to ONNX and runs it on onnxruntime-node (jax-js when that
-   * does not load); unset: the GLMV_BACKEND environment variable, else "jax".
+   * The engine of the training step and scoring: "native" lowers them to ONNX and runs them on onnxruntime-node
+   * (jax-js when that does not load), "jax" runs jax-js (the reference); unset: GLMV_BACKEND, else "native".
    */
-  backend: z.enum(["jax", "native"]).optional(),
+  backend: Backend.optional(),
   /** The native engine's intra-op threads (default: the machine's available parallelism). */
   nativeThreads: z.number().int().positive().optional(),
 });

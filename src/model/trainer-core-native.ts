@@ -21,7 +21,7 @@ import { GlmvError } from "../util/errors.ts";
 import type { ModelOptState } from "./model.ts";
 import { moeLayerIndices, updateCorrectionBiasHost } from "./moe-balance.ts";
 import type { GlmvParams } from "./params.ts";
-import type { TrainLoss } from "./trainer-core-config.ts";
+import { Backend, type TrainLoss } from "./trainer-core-config.ts";
 import type { NativeBackend, TrainerState } from "./trainer-core-types.ts";
 
 export type { NativeBackend } from "./trainer-core-types.ts";
@@ -37,9 +37,21 @@ export type NativeGradFigures = {
   loads: Float32Array;
 };
 
-/** Whether a core should train natively: its `backend` setting, else GLMV_BACKEND. */
-export function wantsNative(backend: "jax" | "native" | undefined): boolean {
-  return (backend ?? process.env.GLMV_BACKEND) === "native";
+/**
+ * The backend a core runs on: its `backend` setting, else GLMV_BACKEND, else native (which still falls back to
+ * jax-js, saying why, where onnxruntime-node does not load).
+ */
+export function chosenBackend(backend: Backend | undefined): Backend {
+  const env = process.env.GLMV_BACKEND;
+  if (backend === undefined && env && !Backend.safeParse(env).success)
+    throw new GlmvError(
+      "bad_argument",
+      `GLMV_BACKEND=${env}: expected one of ${Backend.options.join(", ")}`,
+      {
+        where: "GLMV_BACKEND",
+      },
+    );
+  return backend ?? ((env || "native") as Backend);
 }
 
 /** Make `state`'s params, opt and acc views over host mirrors and attach the native backend. */

@@ -44,7 +44,8 @@ async function score(
   if (await nativeOn(state)) {
     const out = await nativeScore(state, weights, inputs, scoringForward(cfg, ends !== undefined) as never);
     // result leaves in key order: logprobs, then next
-    if (out) return { logprobs: out[0]!.data as Float32Array, next: out[1]?.data as Float32Array | undefined };
+    if (out)
+      return { logprobs: out[0]!.data as Float32Array, next: out[1]?.data as Float32Array | undefined };
   }
   const p = tree.ref(weights ?? state.params);
   if (ends) compiled.scoreNext ??= jit(scoringForward(cfg, true));

@@ -15,7 +15,7 @@ import { moeLayerIndices } from "./moe-balance.ts";
 import { loadOptimizerState, saveOptimizerState } from "./optimizer-state.ts";
 import { type GlmvParams, paramsFromNamed, paramsToNamed } from "./params.ts";
 import { OPTIMIZER_FILE, TrainerCoreConfig } from "./trainer-core-config.ts";
-import { disposeNative, installNativeBackend, wantsNative } from "./trainer-core-native.ts";
+import { chosenBackend, disposeNative, installNativeBackend } from "./trainer-core-native.ts";
 import type { TrainerState } from "./trainer-core-types.ts";
 
 export type { Compiled, TrainerState } from "./trainer-core-types.ts";
@@ -38,7 +38,7 @@ export function createTrainerState(
     accLoads: undefined,
     compiled: { grad: new Map(), apply: new Map() },
   };
-  if (wantsNative(backend)) installNativeBackend(state, nativeThreads);
+  if (chosenBackend(backend) === "native") installNativeBackend(state, nativeThreads);
   return state;
 }
 

@@ -1,3 +1,7 @@
+/**
+ * The trainer core as a user gets it (the native backend wherever onnxruntime-node loads) against the step written
+ * plainly in jax-js: equal within float tolerance, since the native kernels sum in another order.
+ */
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +17,7 @@ import { MoeBalanceConfig, moeLayerIndices, tokenValidity } from "./moe-balance.
 import { type GlmvParams, initParams, type MoeLayerParams } from "./params.ts";
 import { createTrainerCore } from "./trainer-core.ts";
 import { OPTIMIZER_FILE } from "./trainer-core-config.ts";
-import { referenceGradient, referenceStep, treeDiff } from "./trainer-reference.fixture.ts";
+import { referenceGradient, referenceStep, relativeDiff, treeDiff } from "./trainer-reference.fixture.ts";
 
 let dir = "";
 beforeAll(async () => {
@@ -53,8 +57,8 @@ describe("trainer core, dense: cross_entropy equals the step written plainly", (
         GlmvParams,
       ];
       const fb = await core.forwardBackwardRows(textBatch(cfg, seed), { kind: "cross_entropy" });
-      expect(fb.loss).toBeCloseTo((await refLoss.jsAsync()) as number, 5);
-      expect(treeDiff(tree.ref(core.gradients()!), tree.ref(refGrads))).toBeLessThan(1e-5);
+      expect(relativeDiff(fb.loss, (await refLoss.jsAsync()) as number)).toBeLessThan(2e-5);
+      expect(treeDiff(tree.ref(core.gradients()!), tree.ref(refGrads))).toBeLessThan(5e-5);
       const ref = await referenceStep(cfg, refParams, refGrads, [], {
         lr: 3e-3,
         adamw: ADAMW,
@@ -63,8 +67,8 @@ describe("trainer core, dense: cross_entropy equals the step written plainly", (
       refParams = ref.params;
       refOpt = ref.opt;
       const { gradNorm } = await core.optimStep(3e-3, ADAMW);
-      expect(gradNorm).toBeCloseTo(ref.gradNorm, 5);
-      expect(treeDiff(tree.ref(core.params), tree.ref(refParams))).toBeLessThan(1e-5);
+      expect(relativeDiff(gradNorm, ref.gradNorm)).toBeLessThan(2e-5);
+      expect(treeDiff(tree.ref(core.params), tree.ref(refParams))).toBeLessThan(5e-5);
     }
     refGradFn.dispose();
     tree.dispose([refParams, refOpt]);
@@ -129,7 +133,7 @@ describe("trainer core, glm4v_moe: cross_entropy equals the step written plainly
         { kind: "cross_entropy" },
         { auxLossCoef: balance.auxLossCoef },
       );
-      expect(fb.loss).toBeCloseTo(ref.loss, 5);
+      expect(relativeDiff(fb.loss, ref.loss)).toBeLessThan(2e-5);
       expect(fb.auxLoss).toBeCloseTo(ref.auxLoss, 6);
       expect(fb.auxLoss).toBeGreaterThan(0);
       expect(fb.loads).toEqual(ref.loads);
@@ -142,7 +146,7 @@ describe("trainer core, glm4v_moe: cross_entropy equals the step written plainly
       refParams = step.params;
       refOpt = step.opt;
       const { gradNorm } = await core.optimStep(3e-3, ADAMW);
-      expect(gradNorm).toBeCloseTo(step.gradNorm, 5);
+      expect(relativeDiff(gradNorm, step.gradNorm)).toBeLessThan(2e-5);
       // the loss-free bias update moved the bias (the core in float32, the reference on the host)
       const bias = biasOf(core.params);
       biasOf(refParams).forEach((want, j) => {
@@ -151,7 +155,7 @@ describe("trainer core, glm4v_moe: cross_entropy equals the step written plainly
         });
       });
       expect(bias.flat().some((b) => b !== 0)).toBe(true);
-      expect(treeDiff(tree.ref(core.params), tree.ref(refParams))).toBeLessThan(5e-5);
+      expect(treeDiff(tree.ref(core.params), tree.ref(refParams))).toBeLessThan(1e-4);
     }
     tree.dispose([refParams, refOpt]);
     core.dispose();

@@ -26,6 +26,7 @@ import type { ScoreRows, TrainRows, TrainSegment } from "./packed-rows.ts";
 import type { ScoringShape } from "./packed-scoring.ts";
 import type { GlmvParams } from "./params.ts";
 import type {
+  Backend,
   ForwardBackwardResult,
   GradOptions,
   SegmentsResult,
@@ -53,7 +54,7 @@ export type TrainerCore = {
    * The training step's engine: "native" once a native step ran or while onnxruntime-node is untried, "jax"
    * otherwise (not asked for, or fallen back: the reason went to stderr).
    */
-  readonly backend: "jax" | "native";
+  readonly backend: Backend;
   /**
    * What ran natively so far: gradient calls, AdamW steps, scoring calls, and jax-js rebuilds of the weights
    * (each read of `params` after a native step makes one); undefined when the core is not native.

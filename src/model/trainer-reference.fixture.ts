@@ -117,6 +117,12 @@ export async function referenceStep(
   return { params: up.params, gradNorm: (await up.gradNorm.jsAsync()) as number, opt: up.state };
 }
 
+/**
+ * |a − b| relative to |b|: what "equal within float tolerance" means for a loss or norm the default (native)
+ * core sums in another order than the jax-js reference (float32 summation order moves the 6th digit).
+ */
+export const relativeDiff = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
+
 /** Largest |a − b| over every leaf, relative to the largest |b| (consumes both trees). */
 export function treeDiff(a: GlmvParams, b: GlmvParams): number {
   const xs = tree.leaves(a) as JaxArray[];

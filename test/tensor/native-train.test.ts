@@ -201,21 +201,36 @@ describe.skipIf(!available)("trainer core on the native backend equals jax-js", 
     }
   }, 120_000);
 
-  it("GLMV_BACKEND=native picks the native backend when the config does not say", async () => {
+  it("the backend: the config's setting, else GLMV_BACKEND, else native; an unknown GLMV_BACKEND is refused", async () => {
     const cfg = presetConfig("tiny");
     const before = process.env.GLMV_BACKEND;
-    process.env.GLMV_BACKEND = "native";
-    const core = createTrainerCore(cfg, initParams(cfg, 5), { packing: PACKING, nativeThreads: 1 });
-    const jaxCore = createTrainerCore(cfg, initParams(cfg, 5), { packing: PACKING, backend: "jax" });
-    if (before === undefined) delete process.env.GLMV_BACKEND;
-    else process.env.GLMV_BACKEND = before;
+    const coreUnder = (env: string | undefined, backend?: "jax" | "native") => {
+      if (env === undefined) delete process.env.GLMV_BACKEND;
+      else process.env.GLMV_BACKEND = env;
+      try {
+        return createTrainerCore(cfg, initParams(cfg, 5), {
+          packing: PACKING,
+          nativeThreads: 1,
+          ...(backend ? { backend } : {}),
+        });
+      } finally {
+        if (before === undefined) delete process.env.GLMV_BACKEND;
+        else process.env.GLMV_BACKEND = before;
+      }
+    };
+    const byDefault = coreUnder(undefined);
+    const byEnv = coreUnder("jax");
+    const byConfig = coreUnder("jax", "native");
     try {
-      await step(core, segments(3, 4), LOSSES[0]!);
-      expect(core.backend).toBe("native");
-      expect(jaxCore.backend).toBe("jax");
+      await step(byDefault, segments(3, 4), LOSSES[0]!);
+      expect(byDefault.backend).toBe("native");
+      expect(byDefault.nativeStats()!.calls).toBe(1);
+      expect(byEnv.backend).toBe("jax");
+      expect(byEnv.nativeStats()).toBeUndefined();
+      expect(byConfig.backend).toBe("native");
+      expect(() => coreUnder("cuda")).toThrow(/GLMV_BACKEND=cuda: expected one of native, jax/);
     } finally {
-      core.dispose();
-      jaxCore.dispose();
+      for (const c of [byDefault, byEnv, byConfig]) c.dispose();
     }
   }, 60_000);
 });

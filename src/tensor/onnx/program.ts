@@ -81,8 +81,8 @@ export async function compileNative(
   const rt = await loadOnnxRuntime();
   if (!rt)
     throw new GlmvError("engine_error", "onnxruntime-node is not available", { where: "compileNative" });
-  const { jaxpr: closed, treedef } = makeJaxpr(fn)(...(args.map((a) => tree.ref(a)) as never[]));
-  tree.dispose(args.map((a) => tree.ref(a)) as never);
+  // makeJaxpr reads only shapes and dtypes: it neither consumes nor keeps its arguments
+  const { jaxpr: closed, treedef } = makeJaxpr(fn)(...(args as never[]));
   const jaxpr = closed.jaxpr.flatten().simplify();
   const consts = closed.consts.map(constOf);
   closed.dispose();

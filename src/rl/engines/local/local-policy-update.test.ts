@@ -26,7 +26,7 @@ import {
 } from "../../../model/packed-inputs.ts";
 import { type GlmvParams, initParams, type MoeLayerParams } from "../../../model/params.ts";
 import { type GlmvTokenizer, loadTinyTokenizer } from "../../../model/tokenizer.ts";
-import { treeDiff } from "../../../model/trainer-reference.fixture.ts";
+import { relativeDiff, treeDiff } from "../../../model/trainer-reference.fixture.ts";
 import { AdamWConfig, adamwInit, adamwUpdate } from "../../../tensor/adamw.ts";
 import { initTensorEngine } from "../../../tensor/engine.ts";
 import { lossWeights } from "../../algorithm/grpo-loss.ts";
@@ -184,7 +184,7 @@ describe("LocalPolicy.update equals the plain GRPO step on the same packed rows 
         const m = await policy.update(batch, { lr: LR, passes: 1, ...CLIP, aggregation: "sample" });
         const ref = await referenceStep(cfg, batch);
         expect(m.microSteps).toBe(2);
-        expect(m.loss).toBeCloseTo(ref.loss, 5);
+        expect(relativeDiff(m.loss, ref.loss)).toBeLessThan(2e-5);
         expect(m.clipFraction).toBeGreaterThan(0); // the nudged old logprobs make some ratios clip
         expect(m.gradNorm).toBeCloseTo(ref.gradNorm, 4);
         if (preset === "tiny-moe") {
@@ -201,8 +201,8 @@ describe("LocalPolicy.update equals the plain GRPO step on the same packed rows 
           }
         }
         // AdamW's first step is about lr·g/|g|: rounding in near-zero gradient entries shows up amplified, the more
-        // so through the MoE router (the old LocalPolicy MoE path stayed under 1e-5 here, the core gives 1.5e-5)
-        expect(treeDiff(tree.ref(policy.params), ref.params)).toBeLessThan(preset === "tiny" ? 1e-5 : 5e-5);
+        // so through the MoE router and on the native kernels, which sum in another order (2.2e-5 measured)
+        expect(treeDiff(tree.ref(policy.params), ref.params)).toBeLessThan(5e-5);
       } finally {
         policy.dispose();
       }
