@@ -7,7 +7,7 @@
  * onnxruntime-node is loaded on first use (`loadOnnxRuntime`), so glmv runs without it (jax-js then stays the
  * engine).
  */
-import { type Array as JaxArray, type JsTree, type JsTreeDef, makeJaxpr, tree } from "@jax-js/jax";
+import { type Array as JaxArray, type JsTree, type JsTreeDef, makeJaxpr } from "@jax-js/jax";
 import { GlmvError } from "../../util/errors.ts";
 import { type HostConst, lowerJaxpr, onnxDtype } from "./lower.ts";
 import { encodeModel, type OnnxDtype } from "./proto.ts";
