@@ -26,6 +26,7 @@ import {
 } from "./chat-generate.ts";
 import type { ChatStyle } from "./chat-template.ts";
 import { createGenerator, type Generator } from "./generate.ts";
+import { chosenBackend } from "./trainer-core-native.ts";
 
 export type ChatModelOptions = MediaOptions & {
   /** The chat template and force-answer style; default from the config (`chatStyleFor`). */
@@ -187,8 +188,8 @@ class GeneratorCache {
     let gen = this.#byShape.get(key);
     if (gen) this.#byShape.delete(key);
     else {
-      // GLMV_BACKEND=native, the switch a trainer core without a backend setting reads
-      const backend = process.env.GLMV_BACKEND === "native" ? "native" : "jax";
+      // the backend a trainer core without a setting would pick: GLMV_BACKEND, else native
+      const backend = chosenBackend(undefined);
       gen = createGenerator(this.#core.cfg, { batchSize, promptLen, maxNewTokens }, { backend });
     }
     this.#byShape.set(key, gen); // most recent last

@@ -41,6 +41,7 @@ export async function createLocalEngine(config: RlConfig): Promise<MainJobEngine
         imagesPerRow: rl.maxSeqsPerMicroBatch,
         moeBalance: config.moeBalance,
         style: rl.style,
+        ...(config.backend ? { backend: config.backend } : {}),
       }),
     resetOptimizer: (policy) => asLocal(policy).resetOptimizer(),
     sft: async (policy, items, opts) => {

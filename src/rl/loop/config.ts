@@ -9,6 +9,7 @@ import { z } from "zod";
 import { TASK_FAMILIES } from "../../data/tasks/types.ts";
 import { STYLES } from "../../model/domains.ts";
 import { MoeBalanceConfig } from "../../model/moe-balance.ts";
+import { Backend } from "../../model/trainer-core-config.ts";
 import { IouScheduleSchema } from "../../reward/detection-schedule.ts";
 import { ADVANTAGES, type AdvantageName } from "../algorithm/advantages.ts";
 import { CURRICULUM_DEFAULTS, RESCORED_DRAW_DEFAULTS } from "../algorithm/curriculum.ts";
@@ -160,6 +161,12 @@ export const RlLoopConfig = z.strictObject({
 export const RlConfig = z.strictObject({
   seed: z.number().int().default(1),
   model: z.enum(["tiny", "small", "tiny-moe"]).default("tiny"),
+  /**
+   * The in-process engine of training, scoring and generation (local policy): native (onnxruntime-node's CPU
+   * kernels) or jax (jax-js, the reference the native programs are checked against). Unset: GLMV_BACKEND, else
+   * native. Results agree to float rounding, so a run resumes on either.
+   */
+  backend: Backend.optional(),
   /** One batch size for SFT, evaluation, rollouts and updates (design.md: the run then compiles once). */
   batchSize: z.number().int().positive().default(64),
   data: DataConfig.prefault({}),

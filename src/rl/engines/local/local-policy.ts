@@ -25,6 +25,7 @@ import type { TrainSegment } from "../../../model/packed-rows.ts";
 import type { GlmvParams } from "../../../model/params.ts";
 import type { GlmvTokenizer } from "../../../model/tokenizer.ts";
 import { createTrainerCore, type TrainerCore } from "../../../model/trainer-core.ts";
+import { Backend } from "../../../model/trainer-core-config.ts";
 import { AdamWConfig } from "../../../tensor/adamw.ts";
 import { GlmvError } from "../../../util/errors.ts";
 import { lossWeights } from "../../algorithm/grpo-loss.ts";
@@ -62,6 +63,8 @@ export const LocalPolicyConfig = z.object({
    * often do) and the sequence balance loss weight α added to the GRPO objective (0 leaves it out).
    */
   moeBalance: MoeBalanceConfig.prefault({}),
+  /** The engine of training, scoring and generation (trainer-core-config.ts `backend`; unset: GLMV_BACKEND, else native). */
+  backend: Backend.optional(),
 });
 export type LocalPolicyConfig = z.infer<typeof LocalPolicyConfig>;
 
@@ -100,10 +103,11 @@ export class LocalPolicy implements Policy {
     this.settings = LocalPolicyConfig.parse(settings);
     this.encoder = { cfg, tok, style: this.settings.style };
     this.#tokenizerJson = extras.tokenizerJson;
-    const { context, imagesPerRow, rowsPerCall, moeBalance } = this.settings;
+    const { context, imagesPerRow, rowsPerCall, moeBalance, backend } = this.settings;
     this.core = createTrainerCore(cfg, params, {
       moeBalance,
       packing: { context, imagesPerRow, rowsPerCall },
+      ...(backend ? { backend } : {}),
     });
   }
 
