@@ -203,15 +203,11 @@ async function kvVersusRecompute(cfg: GlmvConfig, promptLen: number, newTokens: 
 async function rolloutBatch(backend: "jax" | "native") {
   const config = parseRlConfig({});
   const cfg = presetConfig("tiny");
-  // the policy's core (and so its generator) takes GLMV_BACKEND when built
-  const before = process.env.GLMV_BACKEND;
-  process.env.GLMV_BACKEND = backend;
   const policy = new LocalPolicy(cfg, initParams(cfg, 1), await loadTinyTokenizer(), {
     batchSize: 64,
     promptLen: 48,
+    backend,
   });
-  if (before === undefined) delete process.env.GLMV_BACKEND;
-  else process.env.GLMV_BACKEND = before;
   let tokens = 0;
   try {
     const prompts = buildSuites(config).train.slice(0, 8).map(promptFromItem);
