@@ -201,6 +201,26 @@ describe.skipIf(!available)("trainer core on the native backend equals jax-js", 
     }
   }, 120_000);
 
+  it("two threads: the same steps from the same weights give the same weights, bit for bit", async () => {
+    const cfg = presetConfig("tiny");
+    const run = async () => {
+      const core = createTrainerCore(cfg, initParams(cfg, 5), {
+        packing: { context: 256, imagesPerRow: 0, rowsPerCall: 8 },
+        backend: "native",
+        nativeThreads: 2,
+      });
+      for (const [i, loss] of LOSSES.entries()) await step(core, segments(150, 200 + i), loss);
+      return core;
+    };
+    const [a, b] = [await run(), await run()];
+    try {
+      expect(treeDiff(tree.ref(a.params), tree.ref(b.params))).toBe(0);
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  }, 60_000);
+
   it("the backend: the config's setting, else GLMV_BACKEND, else native; an unknown GLMV_BACKEND is refused", async () => {
     const cfg = presetConfig("tiny");
     const before = process.env.GLMV_BACKEND;
