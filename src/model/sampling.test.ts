@@ -40,6 +40,14 @@ describe("processedProbs", () => {
     for (let i = 0; i < 4; i++) expect(cold[i]).toBeCloseTo(Math.exp(soft[i]!), 12);
   });
 
+  it("without filters every token keeps its tempered softmax mass, the far tail included", () => {
+    const wide = Float32Array.from({ length: 4096 }, (_, i) => (i === 9 ? 40 : -(i % 13)));
+    const p = processedProbs(wide, cfg({ temperature: 0.7 }));
+    const soft = logSoftmax(Array.from(wide, (x) => x / 0.7));
+    for (const i of [0, 9, 12, 4095]) expect(p[i]).toBeCloseTo(Math.exp(soft[i]!), 15);
+    expect(p.every((v) => v > 0)).toBe(true);
+  });
+
   it("top-k keeps exactly k tokens, renormalised", () => {
     const p = processedProbs(logits, cfg({ topK: 2 }));
     expect(p[2]).toBe(0);

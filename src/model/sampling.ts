@@ -62,6 +62,8 @@ export function processedProbs(logits: ArrayLike<number>, cfg: SamplingConfig): 
   if (logits.length === 0) throw new GlmvError("bad_input", "empty logits");
   const scaled = Array.from(logits, (x) => x / cfg.temperature);
   const logp = logSoftmax(scaled);
+  // no filter (the RL rollout setting): the tempered softmax itself, without sorting the vocabulary every token
+  if (cfg.topK === 0 && cfg.topP >= 1) return logp.map(Math.exp);
   const order = Array.from(logp.keys()).sort((a, b) => logp[b]! - logp[a]! || a - b);
   const k = cfg.topK > 0 ? Math.min(cfg.topK, order.length) : order.length;
   // nucleus over the top-k survivors, renormalised among them first (HF applies top-p to the top-k-masked logits)
