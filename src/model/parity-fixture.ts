@@ -1,12 +1,15 @@
 /**
  * Test support for the Hugging Face parity tests (parity.test.ts, parity-moe.test.ts): load a vendored fixture
  * folder (config.json, model.safetensors, fixtures.safetensors), look tensors up by name, turn a recorded case
- * into a `HostBatch`, and compare arrays by relative error.
+ * into a `HostBatch`, compare arrays by relative error, and run the forward on the native engine.
  */
 import { readFileSync } from "node:fs";
+import { type Array as JaxArray, tree } from "@jax-js/jax";
+import { hostLeaves } from "../tensor/onnx/host-mirror.ts";
+import { compileNative, loadOnnxRuntime, toHost } from "../tensor/onnx/program.ts";
 import type { GlmvConfig } from "./config.ts";
 import { parseHfConfig } from "./config-hf.ts";
-import type { HostBatch } from "./model.ts";
+import { buildInputs, forwardLogits, type HostBatch, type ModelInputs } from "./model.ts";
 import { type GlmvParams, paramsFromNamed } from "./params.ts";
 import type { GridThw } from "./position-ids.ts";
 import { readSafetensors, type SafeTensor } from "./safetensors.ts";
@@ -93,4 +96,31 @@ export function stageErrors(
     errors[stage] = got ? relError(got, ref.data) : Number.POSITIVE_INFINITY;
   }
   return errors;
+}
+
+/**
+ * The logits of `batch` under `params` (borrowed) on the native engine: the same forward lowered to ONNX
+ * (src/tensor/onnx/), two threads. Undefined when onnxruntime-node does not load.
+ */
+export async function nativeLogits(
+  cfg: GlmvConfig,
+  params: GlmvParams,
+  batch: HostBatch,
+): Promise<Float32Array | undefined> {
+  if (!(await loadOnnxRuntime())) return undefined;
+  const { inputs } = buildInputs(cfg, batch);
+  const program = await compileNative(
+    (p: GlmvParams, x: ModelInputs) => forwardLogits(p, x, cfg),
+    [params, inputs],
+    {
+      threads: 2,
+    },
+  );
+  try {
+    const hostInputs = await Promise.all((tree.leaves(inputs) as JaxArray[]).map(toHost));
+    const [logits] = await program.run([...(await hostLeaves(params)), ...hostInputs]);
+    return logits!.data as Float32Array;
+  } finally {
+    await program.dispose();
+  }
 }

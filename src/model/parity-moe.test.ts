@@ -12,7 +12,14 @@ import { type GlmvConfig, textHeadDim, textRotaryDim } from "./config.ts";
 import { expectedTensors } from "./config-tensors.ts";
 import { buildInputs, forwardLogits } from "./model.ts";
 import type { GlmvParams, MoeLayerParams } from "./params.ts";
-import { loadParityFixture, type ParityFixture, relError, rows2d, stageErrors } from "./parity-fixture.ts";
+import {
+  loadParityFixture,
+  nativeLogits,
+  type ParityFixture,
+  relError,
+  rows2d,
+  stageErrors,
+} from "./parity-fixture.ts";
 import { textRopeTable } from "./rope.ts";
 import type { SafeTensor } from "./safetensors.ts";
 
@@ -109,6 +116,12 @@ describe.each(CASES)("parity %s", (name) => {
       const ours = refIdx.flatMap((row, t) => row.map((i) => w[t * e + i]!));
       expect(relError(ours, get(`${name}.text.layer${l}.moe.topk_weights_sorted`).data)).toBeLessThan(1e-4);
     }
+  });
+
+  it("the logits on the native engine (the default backend) are within 1e-4 relative", async (ctx) => {
+    const logits = await nativeLogits(cfg, params, hostBatch(name));
+    if (!logits) return ctx.skip();
+    expect(relError(logits, get(`${name}.logits`).data)).toBeLessThan(1e-4);
   });
 });
 

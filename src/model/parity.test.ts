@@ -1,6 +1,7 @@
 /**
  * Parity with the Hugging Face reference (test/fixtures/glm4v-tiny): every stage of the vision tower, the
- * position ids, every decoder layer and the logits, for one image, two images and a video.
+ * position ids, every decoder layer and the logits, for one image, two images and a video; the logits on the native
+ * engine too.
  */
 import { type Array as JaxArray, tree } from "@jax-js/jax";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -8,7 +9,13 @@ import { initTensorEngine } from "../tensor/engine.ts";
 import { type GlmvConfig, rotaryDim } from "./config.ts";
 import { buildInputs, forwardLogits } from "./model.ts";
 import type { GlmvParams } from "./params.ts";
-import { loadParityFixture, type ParityFixture, stageErrors } from "./parity-fixture.ts";
+import {
+  loadParityFixture,
+  nativeLogits,
+  type ParityFixture,
+  relError,
+  stageErrors,
+} from "./parity-fixture.ts";
 import { textRopeTable } from "./rope.ts";
 
 const DIR = new URL("../../test/fixtures/glm4v-tiny/", import.meta.url);
@@ -64,5 +71,11 @@ describe.each(CASES)("parity %s", (name) => {
     expect(Object.keys(errors).length).toBeGreaterThanOrEqual(13);
     if (process.env.GLMV_PARITY_VERBOSE) console.log(name, errors);
     for (const [stage, err] of Object.entries(errors)) expect(err, stage).toBeLessThan(1e-4);
+  });
+
+  it("the logits on the native engine (the default backend) are within 1e-4 relative", async (ctx) => {
+    const logits = await nativeLogits(cfg, params, hostBatch(name));
+    if (!logits) return ctx.skip();
+    expect(relError(logits, get(`${name}.logits`).data)).toBeLessThan(1e-4);
   });
 });
