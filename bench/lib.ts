@@ -8,6 +8,7 @@ import type { GlmvConfig } from "../src/model/config.ts";
 import { buildTrainBatch, type TrainBatch } from "../src/model/model.ts";
 import { initParams } from "../src/model/params.ts";
 import { createTrainerCore } from "../src/model/trainer-core.ts";
+import type { Backend } from "../src/model/trainer-core-config.ts";
 import { AdamWConfig } from "../src/tensor/adamw.ts";
 import { mulberry32 } from "../src/util/rng.ts";
 
@@ -45,7 +46,10 @@ export type StepTimingOptions = {
   steps: number;
   /** Awaited after each timed step, outside its timing (e.g. to measure the matmul peak beside it). */
   afterStep?: (index: number) => Promise<void>;
-};
+} & StepEngine;
+
+/** The engine a timed step runs on: the trainer core's backend (default: the core's own choice) and threads. */
+export type StepEngine = { backend?: Backend; threads?: number };
 
 /**
  * Wall-clock seconds of each timed training step (forward + backward + AdamW, including reading the loss back)
@@ -58,9 +62,12 @@ export async function trainStepTimes(
   s: number,
   opts: StepTimingOptions,
 ): Promise<number[]> {
-  const { warmup = 1, steps, afterStep } = opts;
+  const { warmup = 1, steps, afterStep, backend, threads } = opts;
   const batch = randomTextBatch(cfg, b, s);
-  const core = createTrainerCore(cfg, initParams(cfg, 1));
+  const core = createTrainerCore(cfg, initParams(cfg, 1), {
+    ...(backend ? { backend } : {}),
+    ...(threads ? { nativeThreads: threads } : {}),
+  });
   const adamw = AdamWConfig.parse({});
   const times: number[] = [];
   try {
@@ -91,7 +98,8 @@ export async function trainStepRate(
   b: number,
   s: number,
   steps: number,
+  engine: StepEngine = {},
 ): Promise<{ stepSeconds: number; tokensPerSec: number }> {
-  const stepSeconds = median(await trainStepTimes(cfg, b, s, { steps }));
+  const stepSeconds = median(await trainStepTimes(cfg, b, s, { steps, ...engine }));
   return { stepSeconds, tokensPerSec: (b * s) / stepSeconds };
 }

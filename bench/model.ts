@@ -1,8 +1,9 @@
 /**
  * `npm run bench:model`: the tensor engine and the model on it, in one run (single thread, WASM backend).
  * 1. Matmul peak: a jitted 1024³ fp32 matmul, median GFLOP/s (2·n³ FLOPs per call).
- * 2. Training step (forward + backward + AdamW on the trainer core) of the `tiny` and `small` presets on text-only
- *    batches, in tokens/s (median step after the compile). The `small` step runs on [8×256] (the RL packer's
+ * 2. Training step (forward + backward + AdamW on the trainer core, pinned to jax-js: these figures and the matmul
+ *    peak are the WASM engine's) of the `tiny` and `small` presets on text-only batches, and the `tiny` step on the
+ *    native engine too (`tinyNativeTokensPerSec`), in tokens/s (median step after the compile). The `small` step runs on [8×256] (the RL packer's
  *    micro-batch: 8 sequences × 256 tokens), 2 untimed warm-up steps, then 5 timed ones; after each timed step
  *    the 1024³ matmul is timed again (median of 5 calls), and the fraction of peak is the median over steps of
  *    (step GFLOP/s ÷ that adjacent peak), so a step and its peak see the same load on a shared machine; a
@@ -21,15 +22,15 @@
  *    on jax-js and (when onnxruntime-node loads) on the native generator; `generateTokensPerSec` and
  *    `nativeGenerateTokensPerSec` = generated tokens (stop tokens cut rows short) ÷ the batch's median seconds.
  * 5. Native engine and PyTorch (issue 22), interleaved in this run at `threads` = min(2, cores): the `small` step
- *    [8×256] with the gradient and AdamW programs lowered to ONNX and run by onnxruntime-node (bench/native-step.ts;
- *    weights and moments stay host arrays between steps), and the same decoder step in PyTorch
+ *    [8×256] on the trainer core's native backend (the gradient and AdamW programs lowered to ONNX and run by
+ *    onnxruntime-node; weights and moments stay host arrays between steps), and the same decoder step in PyTorch
  *    (bench/torch_step.py through /usr/bin/python3). `pytorchRatio` = glmv's step time ÷ PyTorch's at the same
  *    thread count (glmv's step is the native one when onnxruntime-node loads, else jax-js's on 1 thread);
  *    omitted, with a note line, when torch cannot be imported. `physicalPeakFraction` = that step's GFLOP/s ÷ the
  *    cores' FP32 peak from `lscpu`: threads × clock (CPU max MHz, else BogoMIPS / 2) × FLOPs/cycle, ASSUMING two
  *    FMA units per core of 32 FP32 FLOPs/cycle each with AVX-512 (64/cycle; 32 with AVX2 only).
  * Ends with exactly one JSON line:
- * {"matmulGflops", "tinyTokensPerSec", "tinyMoeTokensPerSec", "smallTokensPerSec", "smallFractionOfPeak",
+ * {"matmulGflops", "tinyTokensPerSec", "tinyNativeTokensPerSec", "tinyMoeTokensPerSec", "smallTokensPerSec", "smallFractionOfPeak",
  *  "kvSpeedup", "rolloutPrefillSeconds", "rolloutBatchSeconds", "generateTokensPerSec",
  *  "nativeGenerateTokensPerSec", "threads", "smallNativeTokensPerSec", "pytorchRatio", "physicalPeakFraction"}.
  *
@@ -62,8 +63,8 @@ import { parseRlConfig } from "../src/rl/loop/config.ts";
 import { initTensorEngine } from "../src/tensor/engine.ts";
 import { loadOnnxRuntime } from "../src/tensor/onnx/program.ts";
 import { mulberry32 } from "../src/util/rng.ts";
-import { median, seconds, trainStepRate, trainStepTimes } from "./lib.ts";
-import { nativeStepTimes, physicalPeakGflops, torchStepSeconds } from "./native-step.ts";
+import { median, type StepEngine, seconds, trainStepRate, trainStepTimes } from "./lib.ts";
+import { physicalPeakGflops, torchStepSeconds } from "./native-step.ts";
 
 /** A jitted n³ matmul on fixed random operands; `gflops(runs)` is the median GFLOP/s over `runs` calls. */
 function matmulMeter(n: number) {
@@ -113,8 +114,8 @@ function denseStepFlops(cfg: GlmvConfig, b: number, s: number): number {
 }
 
 /** A dense preset's training step on a text batch [b, s]: tokens/s and effective GFLOP/s (header formula). */
-async function denseStepRate(cfg: GlmvConfig, b: number, s: number, steps: number) {
-  const { stepSeconds, tokensPerSec } = await trainStepRate(cfg, b, s, steps);
+async function denseStepRate(cfg: GlmvConfig, b: number, s: number, steps: number, engine: StepEngine) {
+  const { stepSeconds, tokensPerSec } = await trainStepRate(cfg, b, s, steps, engine);
   return { tokensPerSec, gflops: denseStepFlops(cfg, b, s) / stepSeconds / 1e9, stepSeconds };
 }
 
@@ -128,6 +129,7 @@ async function stepVersusPeak(cfg: GlmvConfig, b: number, s: number, warmup: num
   const peaks: number[] = [];
   try {
     const times = await trainStepTimes(cfg, b, s, {
+      backend: "jax", // the matmul peak beside it is jax-js's
       warmup,
       steps,
       afterStep: async () => {
@@ -251,7 +253,10 @@ async function versusPytorch(cfg: GlmvConfig, b: number, s: number, jaxSeconds: 
   const nativeTimes: number[] = [];
   const torchTimes: number[] = [];
   for (let round = 0; round < 2; round++) {
-    if (native) nativeTimes.push(...(await nativeStepTimes(cfg, b, s, { threads, warmup: 2, steps: 3 })));
+    if (native)
+      nativeTimes.push(
+        ...(await trainStepTimes(cfg, b, s, { backend: "native", threads, warmup: 2, steps: 3 })),
+      );
     const t = torchStepSeconds(b, s, threads, 3);
     if (t !== undefined) torchTimes.push(t);
   }
@@ -291,18 +296,26 @@ async function main(): Promise<void> {
   const peak = await meter.gflops(7);
   meter.dispose();
   console.log(`matmul 1024³ (jit, median of 7): ${peak.toFixed(1)} GFLOP/s`);
-  const tiny = await denseStepRate(presetConfig("tiny"), 8, 64, 5);
+  const tiny = await denseStepRate(presetConfig("tiny"), 8, 64, 5, { backend: "jax" });
   console.log(
-    `train step tiny  [8×64]:  ${tiny.tokensPerSec.toFixed(0)} tokens/s (${(tiny.stepSeconds * 1000).toFixed(0)} ms/step, ${tiny.gflops.toFixed(2)} GFLOP/s)`,
+    `train step tiny  [8×64] (jax-js): ${tiny.tokensPerSec.toFixed(0)} tokens/s (${(tiny.stepSeconds * 1000).toFixed(0)} ms/step, ${tiny.gflops.toFixed(2)} GFLOP/s)`,
   );
-  const tinyMoe = await trainStepRate(presetConfig("tiny-moe"), 8, 64, 5);
+  const nativeThreads = Math.min(2, availableParallelism());
+  const tinyNative = (await loadOnnxRuntime())
+    ? await denseStepRate(presetConfig("tiny"), 8, 64, 5, { backend: "native", threads: nativeThreads })
+    : undefined;
+  if (tinyNative)
+    console.log(
+      `train step tiny  [8×64] (native, ${nativeThreads} threads): ${tinyNative.tokensPerSec.toFixed(0)} tokens/s (${(tinyNative.stepSeconds * 1000).toFixed(0)} ms/step, ${tinyNative.gflops.toFixed(2)} GFLOP/s)`,
+    );
+  const tinyMoe = await trainStepRate(presetConfig("tiny-moe"), 8, 64, 5, { backend: "jax" });
   console.log(
-    `train step tiny-moe [8×64]: ${tinyMoe.tokensPerSec.toFixed(0)} tokens/s (${(tinyMoe.stepSeconds * 1000).toFixed(0)} ms/step)`,
+    `train step tiny-moe [8×64] (jax-js): ${tinyMoe.tokensPerSec.toFixed(0)} tokens/s (${(tinyMoe.stepSeconds * 1000).toFixed(0)} ms/step)`,
   );
   const [sb, ss] = SMALL_BATCH;
   const small = await stepVersusPeak(presetConfig("small"), sb, ss, 2, 5);
   console.log(
-    `train step small [${sb}×${ss}]: ${small.tokensPerSec.toFixed(0)} tokens/s (median ${(small.stepSeconds * 1000).toFixed(0)} ms/step of ${small.times.map((t) => t.toFixed(2)).join(", ")} s; ${small.gflops.toFixed(2)} GFLOP/s; adjacent matmul peaks ${small.peaks.map((p) => p.toFixed(1)).join(", ")} GFLOP/s) = ${(100 * small.fraction).toFixed(1)}% of the matmul peak`,
+    `train step small [${sb}×${ss}] (jax-js): ${small.tokensPerSec.toFixed(0)} tokens/s (median ${(small.stepSeconds * 1000).toFixed(0)} ms/step of ${small.times.map((t) => t.toFixed(2)).join(", ")} s; ${small.gflops.toFixed(2)} GFLOP/s; adjacent matmul peaks ${small.peaks.map((p) => p.toFixed(1)).join(", ")} GFLOP/s) = ${(100 * small.fraction).toFixed(1)}% of the matmul peak`,
   );
   const highest = Math.max(peak, ...small.peaks);
   console.log(
@@ -330,6 +343,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       matmulGflops: Number(peak.toFixed(2)),
       tinyTokensPerSec: Math.round(tiny.tokensPerSec),
+      ...(tinyNative ? { tinyNativeTokensPerSec: Math.round(tinyNative.tokensPerSec) } : {}),
       tinyMoeTokensPerSec: Math.round(tinyMoe.tokensPerSec),
       smallTokensPerSec: Math.round(small.tokensPerSec),
       smallFractionOfPeak: Number(small.fraction.toFixed(4)),
