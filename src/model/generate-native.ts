@@ -100,6 +100,76 @@ export function stepFunctions(
 
 const f32 = (data: Float32Array, shape: readonly number[]): HostArray => ({ data, shape, dtype: "float32" });
 
+/** A generator's fixed sizes, with the rope pair-rotation matrix every decode step feeds. */
+type GenDims = {
+  t: GlmvConfig["text"];
+  b: number;
+  promptLen: number;
+  tmax: number;
+  hd: number;
+  rot: number;
+  rotate: HostArray;
+};
+
+/** A zeroed host KV cache: each layer's k then v, [B, Tmax, K, hd]. */
+function zeroCache({ t, b, tmax, hd }: GenDims): HostArray[] {
+  return Array.from({ length: 2 * t.numLayers }, () =>
+    f32(new Float32Array(b * tmax * t.numKvHeads * hd), [b, tmax, t.numKvHeads, hd]),
+  );
+}
+
+/** Host cache write of S entries at slots start..start+S−1 (the layout of generate.ts `cacheWriteAt`). */
+function writeAt({ tmax }: GenDims, start: number, s: number): HostArray[] {
+  const keep = new Float32Array(tmax).fill(1);
+  const place = new Float32Array(tmax * s);
+  for (let i = 0; i < s; i++) {
+    keep[start + i] = 0;
+    place[(start + i) * s + i] = 1;
+  }
+  return [f32(keep, [tmax, 1, 1]), f32(place, [1, 1, tmax, s])];
+}
+
+/** A decode step's host inputs in `StepInputs` leaf order: tokens, rope cos, sin, rotate, mask. */
+function stepLeaves(d: GenDims, slot: number, fed: readonly number[], start: BatchStart): HostArray[] {
+  const { t, b, tmax, hd, rot, promptLen } = d;
+  const cos = new Float32Array(b * hd);
+  const sin = new Float32Array(b * hd);
+  const mask = new Uint8Array(b * tmax);
+  for (let r = 0; r < b; r++) {
+    const p = [slot + start.ropeDeltas[r]!];
+    const table = textRopeTable([p, p, p], hd, rot, t.mropeSection, t.ropeTheta);
+    cos.set(table.cos, r * hd);
+    sin.set(table.sin, r * hd);
+    const pads = start.attention[r]!;
+    for (let j = 0; j <= slot; j++) mask[r * tmax + j] = j >= promptLen || pads[j] === 1 ? 1 : 0;
+  }
+  return [
+    { data: Int32Array.from(fed), shape: [b, 1], dtype: "int32" },
+    f32(cos, [b, 1, 1, hd]),
+    f32(sin, [b, 1, 1, hd]),
+    d.rotate,
+    { data: mask, shape: [b, 1, 1, tmax], dtype: "bool" },
+  ];
+}
+
+/** A jax-js copy of a host array (only to trace a program: its shapes and dtypes). */
+function jaxOf(h: HostArray): JaxArray {
+  if (h.dtype === "bool")
+    return np.array(
+      Array.from(h.data, (x) => x !== 0),
+      { shape: [...h.shape], dtype: np.bool },
+    );
+  return np.array(h.data as Float32Array, {
+    shape: [...h.shape],
+    dtype: h.dtype === "int32" ? np.int32 : np.float32,
+  });
+}
+
+const writeTree = ([keep, place]: HostArray[]): CacheWrite => ({ keep: jaxOf(keep!), place: jaxOf(place!) });
+
+const cacheTree = ({ t }: GenDims, leaves: JaxArray[]): LayerCache[] =>
+  Array.from({ length: t.numLayers }, (_, l) => ({ k: leaves[2 * l]!, v: leaves[2 * l + 1]! }));
+
 /**
  * The native engine for generators of batch `b` and cache length `tmax`, running `fns` with `threads` intra-op
  * threads. Programs compile on first use: prefill once per input shape and structure, decode once.
@@ -111,134 +181,100 @@ export function createNativeGeneration(
   threads: number,
 ): NativeGeneration {
   const t = cfg.text;
-  const { b, promptLen, tmax } = dims;
   const hd = textHeadDim(t);
   const rot = textRotaryDim(t);
-  const cacheShape = [b, tmax, t.numKvHeads, hd];
-  const rotate = f32(rotatePairsMatrix(hd, rot), [hd, hd]);
-  const programs = new Map<string, NativeProgram>();
-  let status: "pending" | "on" | "off" = "pending";
+  const d: GenDims = { ...dims, t, hd, rot, rotate: f32(rotatePairsMatrix(hd, rot), [hd, hd]) };
+  return new NativeSteps(d, fns, threads);
+}
 
-  const turnOff = (reason: string) => {
-    status = "off";
+/** See `createNativeGeneration`. */
+class NativeSteps implements NativeGeneration {
+  readonly #d: GenDims;
+  readonly #fns: StepFunctions;
+  readonly #threads: number;
+  readonly #programs = new Map<string, NativeProgram>();
+  #status: "pending" | "on" | "off" = "pending";
+
+  constructor(d: GenDims, fns: StepFunctions, threads: number) {
+    this.#d = d;
+    this.#fns = fns;
+    this.#threads = threads;
+  }
+
+  get on(): boolean {
+    return this.#status !== "off";
+  }
+
+  #turnOff(reason: string): void {
+    this.#status = "off";
     process.stderr.write(`glmv: native generation off, generating on jax-js (${reason})\n`);
-  };
-
-  const zeroCache = (): HostArray[] =>
-    Array.from({ length: 2 * t.numLayers }, () =>
-      f32(new Float32Array(b * tmax * t.numKvHeads * hd), cacheShape),
-    );
-
-  /** Host cache write of S entries at slots start..start+S−1 (the layout of generate.ts `cacheWriteAt`). */
-  const writeAt = (start: number, s: number): HostArray[] => {
-    const keep = new Float32Array(tmax).fill(1);
-    const place = new Float32Array(tmax * s);
-    for (let i = 0; i < s; i++) {
-      keep[start + i] = 0;
-      place[(start + i) * s + i] = 1;
-    }
-    return [f32(keep, [tmax, 1, 1]), f32(place, [1, 1, tmax, s])];
-  };
-
-  /** A decode step's host inputs in `StepInputs` leaf order: tokens, rope cos, sin, rotate, mask. */
-  const stepLeaves = (slot: number, fed: readonly number[], start: BatchStart): HostArray[] => {
-    const cos = new Float32Array(b * hd);
-    const sin = new Float32Array(b * hd);
-    const mask = new Uint8Array(b * tmax);
-    for (let r = 0; r < b; r++) {
-      const p = [slot + start.ropeDeltas[r]!];
-      const table = textRopeTable([p, p, p], hd, rot, t.mropeSection, t.ropeTheta);
-      cos.set(table.cos, r * hd);
-      sin.set(table.sin, r * hd);
-      const pads = start.attention[r]!;
-      for (let j = 0; j <= slot; j++) mask[r * tmax + j] = j >= promptLen || pads[j] === 1 ? 1 : 0;
-    }
-    return [
-      { data: Int32Array.from(fed), shape: [b, 1], dtype: "int32" },
-      f32(cos, [b, 1, 1, hd]),
-      f32(sin, [b, 1, 1, hd]),
-      rotate,
-      { data: mask, shape: [b, 1, 1, tmax], dtype: "bool" },
-    ];
-  };
-
-  /** A jax-js copy of host leaves (only to trace a program: its shapes and dtypes). */
-  const jaxOf = (h: HostArray): JaxArray =>
-    h.dtype === "bool"
-      ? np.array(
-          Array.from(h.data, (x) => x !== 0),
-          { shape: [...h.shape], dtype: np.bool },
-        )
-      : np.array(h.data as Float32Array, {
-          shape: [...h.shape],
-          dtype: h.dtype === "int32" ? np.int32 : np.float32,
-        });
-  const writeTree = ([keep, place]: HostArray[]): CacheWrite => ({
-    keep: jaxOf(keep!),
-    place: jaxOf(place!),
-  });
-  const cacheTree = (leaves: JaxArray[]): LayerCache[] =>
-    Array.from({ length: t.numLayers }, (_, l) => ({ k: leaves[2 * l]!, v: leaves[2 * l + 1]! }));
+  }
 
   /** Compile once per key; undefined (and native generation off) when it does not lower. */
-  async function program(
+  async #program(
     key: string,
     // biome-ignore lint/suspicious/noExplicitAny: jax-js traces functions of any array-tree arguments
     fn: (...args: any[]) => JsTree<JaxArray>,
-    hostArgs: () => { args: JsTree<JaxArray>[]; owned: JsTree<JaxArray>[] },
+    traceArgs: () => { args: JsTree<JaxArray>[]; owned: JsTree<JaxArray>[] },
   ): Promise<NativeProgram | undefined> {
-    const hit = programs.get(key);
+    const hit = this.#programs.get(key);
     if (hit) return hit;
-    const { args, owned } = hostArgs();
+    const { args, owned } = traceArgs();
     try {
-      const p = await compileNative(fn, args, { threads });
-      programs.set(key, p);
+      const p = await compileNative(fn, args, { threads: this.#threads });
+      this.#programs.set(key, p);
       return p;
     } catch (e) {
-      turnOff(`a program did not lower: ${(e as Error).message}`);
+      this.#turnOff(`a program did not lower: ${(e as Error).message}`);
       return undefined;
     } finally {
       tree.dispose(owned as never);
     }
   }
 
-  async function open(start: BatchStart): Promise<BatchSteps | undefined> {
-    if (status === "pending") {
-      if (await loadOnnxRuntime()) status = "on";
-      else turnOff("onnxruntime-node did not load");
-    }
-    if (status === "off") return undefined;
+  /** The batch's prefill and decode programs (compiled on first use), or undefined when they do not lower. */
+  async #compile(start: BatchStart, inLeaves: JaxArray[], inDef: unknown) {
+    const d = this.#d;
     const { params, inputs } = start;
     const paramsDef = String(tree.structure(params));
-    const [inLeaves, inDef] = tree.flatten(inputs) as [JaxArray[], unknown];
     // inputs are fed in traced order, so the trees' structures are part of the key
-    const prefillKey = JSON.stringify([
-      "prefill",
-      paramsDef,
-      String(inDef),
-      inLeaves.map((a) => `${a.dtype}[${a.shape}]`),
-    ]);
-    const prefill = await program(prefillKey, fns.prefill as never, () => {
-      const cache = cacheTree(zeroCache().map(jaxOf));
-      const write = writeTree(writeAt(0, promptLen));
-      return { args: [params, inputs, cache, write], owned: [cache, write] };
-    });
+    const shapes = inLeaves.map((a) => `${a.dtype}[${a.shape}]`);
+    const prefill = await this.#program(
+      JSON.stringify(["prefill", paramsDef, String(inDef), shapes]),
+      this.#fns.prefill as never,
+      () => {
+        const cache = cacheTree(d, zeroCache(d).map(jaxOf));
+        const write = writeTree(writeAt(d, 0, d.promptLen));
+        return { args: [params, inputs, cache, write], owned: [cache, write] };
+      },
+    );
+    if (!prefill) return undefined;
     // decode takes the whole weights tree (the vision leaves go unused) so both programs share one host copy
     const wholeDecode = (p: GlmvParams, step: StepInputs, cache: LayerCache[], write: CacheWrite) =>
-      fns.decode(p.text, step, cache, write);
-    const decode =
-      prefill &&
-      (await program(JSON.stringify(["decode", paramsDef]), wholeDecode as never, () => {
-        const [tokens, cos, sin, rotateJax, mask] = stepLeaves(promptLen, new Array(b).fill(0), start).map(
-          jaxOf,
-        );
-        const cache = cacheTree(zeroCache().map(jaxOf));
-        const write = writeTree(writeAt(promptLen, 1));
-        const step = { tokens: tokens!, rope: { cos: cos!, sin: sin!, rotate: rotateJax! }, mask: mask! };
-        return { args: [params, step, cache, write], owned: [step, cache, write] };
-      }));
-    if (!prefill || !decode) return undefined;
-    const weights = await hostLeaves(params);
+      this.#fns.decode(p.text, step, cache, write);
+    const decode = await this.#program(JSON.stringify(["decode", paramsDef]), wholeDecode as never, () => {
+      const fed = new Array<number>(d.b).fill(0);
+      const [tokens, cos, sin, rotate, mask] = stepLeaves(d, d.promptLen, fed, start).map(jaxOf);
+      const cache = cacheTree(d, zeroCache(d).map(jaxOf));
+      const write = writeTree(writeAt(d, d.promptLen, 1));
+      const step = { tokens: tokens!, rope: { cos: cos!, sin: sin!, rotate: rotate! }, mask: mask! };
+      return { args: [params, step, cache, write], owned: [step, cache, write] };
+    });
+    return decode && { prefill, decode };
+  }
+
+  async open(start: BatchStart): Promise<BatchSteps | undefined> {
+    if (this.#status === "pending") {
+      if (await loadOnnxRuntime()) this.#status = "on";
+      else this.#turnOff("onnxruntime-node did not load");
+    }
+    if (this.#status === "off") return undefined;
+    const d = this.#d;
+    const [inLeaves, inDef] = tree.flatten(start.inputs) as [JaxArray[], unknown];
+    const programs = await this.#compile(start, inLeaves, inDef);
+    if (!programs) return undefined;
+    const { prefill, decode } = programs;
+    const weights = await hostLeaves(start.params);
     const fedInputs = await Promise.all(inLeaves.map(toHost)); // consumes the prefill inputs
     const slots = new Map([prefill, decode].map((p) => [p, stepSlots(p)]));
     let cache: HostArray[] = [];
@@ -249,25 +285,19 @@ export function createNativeGeneration(
       return outs[slot.logits]!.data as Float32Array;
     };
     return {
-      prefill: () => run(prefill, [...weights, ...fedInputs, ...zeroCache(), ...writeAt(0, promptLen)]),
+      prefill: () => run(prefill, [...weights, ...fedInputs, ...zeroCache(d), ...writeAt(d, 0, d.promptLen)]),
       decode: (slot, fed) =>
-        run(decode, [...weights, ...stepLeaves(slot, fed, start), ...cache, ...writeAt(slot, 1)]),
+        run(decode, [...weights, ...stepLeaves(d, slot, fed, start), ...cache, ...writeAt(d, slot, 1)]),
       close() {
         cache = [];
       },
     };
   }
 
-  return {
-    open,
-    get on() {
-      return status !== "off";
-    },
-    dispose() {
-      for (const p of programs.values()) void p.dispose();
-      programs.clear();
-    },
-  };
+  dispose(): void {
+    for (const p of this.#programs.values()) void p.dispose();
+    this.#programs.clear();
+  }
 }
 
 /** Output slots of a step program: logits and the cache leaves, in the program's output order. */

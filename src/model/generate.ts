@@ -12,22 +12,25 @@
  * Force-answering (design.md, RL rollouts): when a row has produced `thinkBudget` new tokens without `</think>`,
  * the next tokens are `</think>` (and `<answer>` in the 4.1V style), marked `injected` with logprob 0 so the RL loss
  * can mask them; generation then continues to a stop token or the maximum.
+ *
+ * Engines: the step functions (generate-native.ts `stepFunctions`) run jitted on jax-js (generate-jax.ts) or, with
+ * `backend: "native"`, lowered to ONNX with the cache kept as host arrays (generate-native.ts); this file holds the
+ * sampling loop both share.
  */
 import { availableParallelism } from "node:os";
-import { type Array as JaxArray, jit, numpy as np, tree } from "@jax-js/jax";
+import { jit } from "@jax-js/jax";
 import { z } from "zod";
 import { GlmvError } from "../util/errors.ts";
 import { mulberry32 } from "../util/rng.ts";
-import { type GlmvConfig, textHeadDim } from "./config.ts";
-import type { CacheWrite, LayerCache } from "./decoder.ts";
+import type { GlmvConfig } from "./config.ts";
+import { cacheMask, type JaxGeneration, jaxSteps } from "./generate-jax.ts";
 import {
   type BatchStart,
   type BatchSteps,
   createNativeGeneration,
-  type StepInputs,
   stepFunctions,
 } from "./generate-native.ts";
-import { buildInputs, textRopeArrays, textRotateMatrix } from "./model.ts";
+import { buildInputs, textRotateMatrix } from "./model.ts";
 import type { GlmvParams } from "./params.ts";
 import type { GridThw } from "./position-ids.ts";
 import { logSoftmax, type SampledToken, SamplingConfig, sampleToken } from "./sampling.ts";
@@ -136,35 +139,7 @@ export function leftPad(prompts: readonly (readonly number[])[], promptLen: numb
   return { tokens, attention };
 }
 
-/**
- * Attention mask [B, 1, S, Tmax] for S queries at cache slots start..start+S−1: key j is visible when j ≤ the
- * query's slot and j is not a prompt pad slot.
- */
-export function cacheMask(attention: readonly (readonly number[])[], start: number, s: number, tmax: number) {
-  const out: boolean[] = [];
-  for (const row of attention)
-    for (let i = 0; i < s; i++)
-      for (let j = 0; j < tmax; j++) out.push(j <= start + i && (j >= row.length || row[j] === 1));
-  return np.array(out, { shape: [attention.length, 1, s, tmax], dtype: np.bool });
-}
-
-/**
- * One-hot cache write of S new entries at slots start..start+S−1 (see decoder.ts `CacheWrite`). `place` is given
- * as [1, 1, Tmax, S] rather than [Tmax, S]: jax-js 0.1.25's matmul of a 2-D matrix with a 4-D batch puts the
- * matrix's row axis first ([Tmax,S]·[B,K,S,hd] → [Tmax,B,K,hd]), while explicit unit batch axes broadcast right.
- */
-export function cacheWriteAt(start: number, s: number, tmax: number): CacheWrite {
-  const keep = new Float32Array(tmax).fill(1);
-  const place = new Float32Array(tmax * s);
-  for (let i = 0; i < s; i++) {
-    keep[start + i] = 0;
-    place[(start + i) * s + i] = 1;
-  }
-  return {
-    keep: np.array(keep, { shape: [tmax, 1, 1] }),
-    place: np.array(place, { shape: [1, 1, tmax, s] }),
-  };
-}
+export { cacheMask, cacheWriteAt } from "./generate-jax.ts";
 
 /**
  * Build a generator. Prefill runs once per batch (one compiled shape per prompt/image geometry), then one decode
@@ -194,33 +169,7 @@ export function createGenerator(
       ? createNativeGeneration(cfg, { b, promptLen, tmax }, fns, engine.threads ?? availableParallelism())
       : undefined;
 
-  /** A batch's steps on jax-js: the cache and the pending logits are jax-js arrays. */
-  const jaxSteps = ({ params, inputs, attention, ropeDeltas }: BatchStart): BatchSteps => {
-    let cache = emptyCache(t, b, tmax);
-    let logits: JaxArray | undefined;
-    const read = async () => {
-      const host = (await logits!.data()) as Float32Array;
-      logits = undefined;
-      return host;
-    };
-    return {
-      prefill() {
-        ({ logits, cache } = prefill(tree.ref(params), inputs, cache, cacheWriteAt(0, promptLen, tmax)));
-        return read();
-      },
-      decode(c, fed) {
-        const positions = ropeDeltas.map((d) => [[c + d], [c + d], [c + d]]);
-        const step: StepInputs = {
-          tokens: np.array(Int32Array.from(fed), { shape: [b, 1], dtype: np.int32 }),
-          rope: textRopeArrays(t, positions, rotate.ref),
-          mask: cacheMask(attention, c, 1, tmax),
-        };
-        ({ logits, cache } = decode(tree.ref(params.text), step, cache, cacheWriteAt(c, 1, tmax)));
-        return read();
-      },
-      close: () => tree.dispose([cache, logits ?? null]),
-    };
-  };
+  const jitted: JaxGeneration = { t, b, promptLen, tmax, prefill, decode, rotate };
 
   async function generate(
     params: GlmvParams,
@@ -236,20 +185,9 @@ export function createGenerator(
     const forced = forcedTokens(o);
     const start: BatchStart = { params, ...prefillInputs(cfg, batch, o.padId, promptLen, tmax) };
     const rows = Array.from({ length: b }, (_, r) => new RowState(mulberry32(rowSeed(o.seed, r))));
-    const steps = (await native?.open(start)) ?? jaxSteps(start);
+    const steps = (await native?.open(start)) ?? jaxSteps(jitted, start);
     try {
-      const vocab = t.vocabSize;
-      let host = await steps.prefill();
-      for (let step = 0; step < maxNewTokens; step++) {
-        const fed = rows.map((row, r) => {
-          if (row.done) return o.padId;
-          const token = row.choose(host.subarray(r * vocab, (r + 1) * vocab), o, forced);
-          onToken?.(r, token, row.injected[row.injected.length - 1]!);
-          return token;
-        });
-        if (rows.every((row) => row.done) || step + 1 === maxNewTokens) break;
-        host = await steps.decode(promptLen + step, fed); // fed at the slot after the prompt's and earlier steps'
-      }
+      await decodeRows(steps, rows, { vocab: t.vocabSize, promptLen, maxNewTokens }, o, forced, onToken);
     } finally {
       steps.close();
     }
@@ -277,6 +215,29 @@ export function createGenerator(
   };
 }
 
+/** Prefill, then choose a token per row and decode until every row is done or the budget is spent. */
+async function decodeRows(
+  steps: BatchSteps,
+  rows: RowState[],
+  size: { vocab: number; promptLen: number; maxNewTokens: number },
+  o: z.output<typeof GenerateOptions>,
+  forced: number[] | undefined,
+  onToken: OnToken | undefined,
+): Promise<void> {
+  const { vocab, promptLen, maxNewTokens } = size;
+  let host = await steps.prefill();
+  for (let step = 0; step < maxNewTokens; step++) {
+    const fed = rows.map((row, r) => {
+      if (row.done) return o.padId;
+      const token = row.choose(host.subarray(r * vocab, (r + 1) * vocab), o, forced);
+      onToken?.(r, token, row.injected[row.injected.length - 1]!);
+      return token;
+    });
+    if (rows.every((row) => row.done) || step + 1 === maxNewTokens) break;
+    host = await steps.decode(promptLen + step, fed); // fed at the slot after the prompt's and earlier steps'
+  }
+}
+
 /** A batch's prefill inputs: prompts left-padded to `promptLen`, the mask over the whole cache ([B, 1, P, Tmax]). */
 function prefillInputs(
   cfg: GlmvConfig,
@@ -296,15 +257,6 @@ function prefillInputs(
   inputs.mask.dispose();
   inputs.mask = cacheMask(attention, 0, promptLen, tmax);
   return { inputs, ropeDeltas: info.ropeDeltas, attention };
-}
-
-/** A zeroed KV cache per layer, each [B, Tmax, K, hd]. */
-function emptyCache(t: GlmvConfig["text"], b: number, tmax: number): LayerCache[] {
-  const hd = textHeadDim(t);
-  return Array.from({ length: t.numLayers }, () => ({
-    k: np.zeros([b, tmax, t.numKvHeads, hd]),
-    v: np.zeros([b, tmax, t.numKvHeads, hd]),
-  }));
 }
 
 /** The tokens force-answering injects, or undefined when it is off. */
