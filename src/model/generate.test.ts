@@ -2,13 +2,12 @@ import { tree } from "@jax-js/jax";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initTensorEngine } from "../tensor/engine.ts";
 import { totalRefCount } from "../tensor/own.ts";
-import { mulberry32 } from "../util/rng.ts";
 import { type GlmvConfig, presetConfig } from "./config.ts";
 import { createGenerator, type GenerateInputs, type Generator, leftPad } from "./generate.ts";
+import { generateBatches } from "./generate-batches.fixture.ts";
 import { buildInputs, forwardLogits } from "./model.ts";
 import { type GlmvParams, initParams } from "./params.ts";
 import { argmax, logSoftmax } from "./sampling.ts";
-import { loadTinyTokenizer } from "./tokenizer.ts";
 
 const PROMPT_LEN = 24;
 const NEW = 8;
@@ -27,28 +26,7 @@ beforeAll(async () => {
   // a wider init than the 0.02 default spreads the logits, so greedy picks are not near-ties
   params = initParams(cfg, 3, 0.3);
   gen = createGenerator(cfg, { batchSize: 2, promptLen: PROMPT_LEN, maxNewTokens: NEW });
-  const tok = await loadTinyTokenizer();
-  const s = tok.special;
-  thinkEnd = s.thinkEnd;
-  answerStart = s.answerStart;
-  const chat = (text: string, image: boolean) => [
-    s.gMask,
-    s.sop,
-    s.user,
-    ...tok.encode("\n"),
-    ...(image ? [s.beginImage, s.image, s.image, s.image, s.image, s.endImage] : []),
-    ...tok.encode(text),
-    s.assistant,
-    ...tok.encode("\n"),
-  ];
-  textBatch = { prompts: [chat("What is 2+2?", false), chat("Hi", false)] };
-  const rand = mulberry32(9);
-  const pixels = Float32Array.from({ length: 16 * 1176 }, () => rand() * 2 - 1);
-  imageBatch = {
-    prompts: [chat("Count.", true), chat("No image here", false)],
-    imageGridThw: [[1, 4, 4]],
-    pixels,
-  };
+  ({ textBatch, imageBatch, thinkEnd, answerStart } = await generateBatches());
 });
 
 afterAll(() => {

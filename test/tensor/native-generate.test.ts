@@ -15,12 +15,11 @@ import {
   type GenerateOptions,
   type GenerateResult,
 } from "../../src/model/generate.ts";
+import { generateBatches } from "../../src/model/generate-batches.fixture.ts";
 import { type GlmvParams, initParams } from "../../src/model/params.ts";
-import { loadTinyTokenizer } from "../../src/model/tokenizer.ts";
 import { initTensorEngine } from "../../src/tensor/engine.ts";
 import { loadOnnxRuntime } from "../../src/tensor/onnx/program.ts";
 import { totalRefCount } from "../../src/tensor/own.ts";
-import { mulberry32 } from "../../src/util/rng.ts";
 
 const available = await loadOnnxRuntime();
 const SHAPE = { batchSize: 2, promptLen: 24, maxNewTokens: 8 };
@@ -32,27 +31,7 @@ let answerStart: number;
 
 beforeAll(async () => {
   await initTensorEngine();
-  const tok = await loadTinyTokenizer();
-  const s = tok.special;
-  thinkEnd = s.thinkEnd;
-  answerStart = s.answerStart;
-  const chat = (text: string, image: boolean) => [
-    s.gMask,
-    s.sop,
-    s.user,
-    ...tok.encode("\n"),
-    ...(image ? [s.beginImage, s.image, s.image, s.image, s.image, s.endImage] : []),
-    ...tok.encode(text),
-    s.assistant,
-    ...tok.encode("\n"),
-  ];
-  textBatch = { prompts: [chat("What is 2+2?", false), chat("Hi", false)] };
-  const rand = mulberry32(9);
-  imageBatch = {
-    prompts: [chat("Count.", true), chat("No image here", false)],
-    imageGridThw: [[1, 4, 4]],
-    pixels: Float32Array.from({ length: 16 * 1176 }, () => rand() * 2 - 1),
-  };
+  ({ textBatch, imageBatch, thinkEnd, answerStart } = await generateBatches());
 });
 
 /** Native and jax-js results agree: same tokens, flags and finish; logprobs within 1e-4 (relative past |1|). */
