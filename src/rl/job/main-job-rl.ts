@@ -57,6 +57,11 @@ export type RlRun = {
   steps?: number | undefined;
   /** Stop after the first step for which this holds. */
   until?: ((m: StepMetrics) => boolean) | undefined;
+  /**
+   * Write the last evaluation's responses to `HELDOUT_RESPONSES` (default true); false for a run whose figures
+   * are not the summary's (the compare extension), so the file stays what the summary's RL accuracy scored.
+   */
+  writeResponses?: boolean | undefined;
 };
 
 export type RlPhaseResult = { heldout: HeldoutResult; metrics: StepMetrics[]; seconds: number };
@@ -105,7 +110,7 @@ export async function rlPhase(job: RlJob, run: RlRun): Promise<RlPhaseResult> {
     const last = metrics.filter((m) => m.heldout).at(-1);
     const heldout = last?.heldout ?? (await engine.evaluate(policy, job.suites.heldout));
     // responses of the evaluation the figures came from (a resumed run whose last one predates the crash has none)
-    if (lastResponses && last?.heldout) {
+    if (run.writeResponses !== false && lastResponses && last?.heldout) {
       await writeFileAtomic(
         join(store.dir, HELDOUT_RESPONSES),
         heldoutRecords(job.suites.heldout, lastResponses),
@@ -165,6 +170,7 @@ export async function compareAtUniformBudget(
     ...rlcs,
     label: "rl (rlcs, on to uniform's rollouts)",
     meta: "rl-extended",
+    writeResponses: false,
     steps: 2 * rlcs.config.rl.steps,
     until: (m) => m.rolloutsTotal >= budget || (m.heldout?.accuracy ?? 0) >= target - 1e-12,
   });

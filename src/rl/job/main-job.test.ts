@@ -202,6 +202,12 @@ describe("runMainJob --compare", () => {
       (p as unknown as { gain: number }).gain = gains[created++] ?? 0.05;
       return p;
     };
+    const evaluate = engine.evaluate;
+    // each response names the skill it was given at, so the responses file shows which evaluation wrote it
+    engine.evaluate = async (policy, heldout) => ({
+      ...(await evaluate(policy, heldout)),
+      responses: heldout.map(() => `skill ${(policy as unknown as { skill: number }).skill.toFixed(2)}`),
+    });
     const summary = await runMainJob({ outDir: out, config: tinyConfig(), engine, compare: true });
     expect(summary.rl.steps).toBe(4); // the summary keeps the configured steps
     expect(summary.rl.accuracy).toBeCloseTo(0.38, 9);
@@ -224,6 +230,11 @@ describe("runMainJob --compare", () => {
     const compare = JSON.parse(readFileSync(join(out, "compare.json"), "utf8"));
     expect(compare.uniformFinalAccuracy).toBeCloseTo(0.95, 9);
     expect(compare.rlcsFinalAccuracy).toBeCloseTo(last.heldout!.accuracy, 9);
+    // the held-out responses stay those the summary's RL accuracy came from (step 4), not the extension's last
+    const responses = readFileSync(join(out, "heldout-responses.jsonl"), "utf8").trim().split("\n");
+    expect(new Set(responses.map((l) => (JSON.parse(l) as { response: string }).response))).toEqual(
+      new Set(["skill 0.38"]),
+    );
   });
 });
 
