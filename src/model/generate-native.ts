@@ -6,15 +6,10 @@
  * (tokens, rope, mask, cache write) are built as typed arrays: a decode step creates no jax-js array.
  * When onnxruntime-node does not load or a program does not lower, the generator says why once and uses jax-js.
  */
-import { type Array as JaxArray, type JsTree, numpy as np, tree } from "@jax-js/jax";
+import { type Array as JaxArray, numpy as np, tree } from "@jax-js/jax";
 import { hostLeaves } from "../tensor/onnx/host-mirror.ts";
-import {
-  compileNative,
-  type HostArray,
-  loadOnnxRuntime,
-  type NativeProgram,
-  toHost,
-} from "../tensor/onnx/program.ts";
+import { NativeSwitch } from "../tensor/onnx/native-switch.ts";
+import { type HostArray, type NativeProgram, toHost } from "../tensor/onnx/program.ts";
 import { linear } from "../tensor/ops.ts";
 import { type GlmvConfig, textHeadDim, textRotaryDim } from "./config.ts";
 import { type CacheWrite, type LayerCache, runDecoder, type TextRope } from "./decoder.ts";
@@ -191,45 +186,17 @@ export function createNativeGeneration(
 class NativeSteps implements NativeGeneration {
   readonly #d: GenDims;
   readonly #fns: StepFunctions;
-  readonly #threads: number;
+  readonly #engine: NativeSwitch;
   readonly #programs = new Map<string, NativeProgram>();
-  #status: "pending" | "on" | "off" = "pending";
 
   constructor(d: GenDims, fns: StepFunctions, threads: number) {
     this.#d = d;
     this.#fns = fns;
-    this.#threads = threads;
+    this.#engine = new NativeSwitch(threads, "native generation off, generating on jax-js");
   }
 
   get on(): boolean {
-    return this.#status !== "off";
-  }
-
-  #turnOff(reason: string): void {
-    this.#status = "off";
-    process.stderr.write(`glmv: native generation off, generating on jax-js (${reason})\n`);
-  }
-
-  /** Compile once per key; undefined (and native generation off) when it does not lower. */
-  async #program(
-    key: string,
-    // biome-ignore lint/suspicious/noExplicitAny: jax-js traces functions of any array-tree arguments
-    fn: (...args: any[]) => JsTree<JaxArray>,
-    traceArgs: () => { args: JsTree<JaxArray>[]; owned: JsTree<JaxArray>[] },
-  ): Promise<NativeProgram | undefined> {
-    const hit = this.#programs.get(key);
-    if (hit) return hit;
-    const { args, owned } = traceArgs();
-    try {
-      const p = await compileNative(fn, args, { threads: this.#threads });
-      this.#programs.set(key, p);
-      return p;
-    } catch (e) {
-      this.#turnOff(`a program did not lower: ${(e as Error).message}`);
-      return undefined;
-    } finally {
-      tree.dispose(owned as never);
-    }
+    return this.#engine.status !== "off";
   }
 
   /** The batch's prefill and decode programs (compiled on first use), or undefined when they do not lower. */
@@ -239,7 +206,8 @@ class NativeSteps implements NativeGeneration {
     const paramsDef = String(tree.structure(params));
     // inputs are fed in traced order, so the trees' structures are part of the key
     const shapes = inLeaves.map((a) => `${a.dtype}[${a.shape}]`);
-    const prefill = await this.#program(
+    const prefill = await this.#engine.compile(
+      this.#programs,
       JSON.stringify(["prefill", paramsDef, String(inDef), shapes]),
       this.#fns.prefill as never,
       () => {
@@ -252,7 +220,8 @@ class NativeSteps implements NativeGeneration {
     // decode takes the whole weights tree (the vision leaves go unused) so both programs share one host copy
     const wholeDecode = (p: GlmvParams, step: StepInputs, cache: LayerCache[], write: CacheWrite) =>
       this.#fns.decode(p.text, step, cache, write);
-    const decode = await this.#program(JSON.stringify(["decode", paramsDef]), wholeDecode as never, () => {
+    const decodeKey = JSON.stringify(["decode", paramsDef]);
+    const decode = await this.#engine.compile(this.#programs, decodeKey, wholeDecode as never, () => {
       const fed = new Array<number>(d.b).fill(0);
       const [tokens, cos, sin, rotate, mask] = stepLeaves(d, d.promptLen, fed, start).map(jaxOf);
       const cache = cacheTree(d, zeroCache(d).map(jaxOf));
@@ -264,11 +233,7 @@ class NativeSteps implements NativeGeneration {
   }
 
   async open(start: BatchStart): Promise<BatchSteps | undefined> {
-    if (this.#status === "pending") {
-      if (await loadOnnxRuntime()) this.#status = "on";
-      else this.#turnOff("onnxruntime-node did not load");
-    }
-    if (this.#status === "off") return undefined;
+    if (!(await this.#engine.on())) return undefined;
     const d = this.#d;
     const [inLeaves, inDef] = tree.flatten(start.inputs) as [JaxArray[], unknown];
     const programs = await this.#compile(start, inLeaves, inDef);

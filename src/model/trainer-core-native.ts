@@ -10,13 +10,8 @@ import { availableParallelism } from "node:os";
 import { type Array as JaxArray, type JsTree, type JsTreeDef, numpy as np, tree } from "@jax-js/jax";
 import { type AdamWConfig, adamwInit, adamwUpdate } from "../tensor/adamw.ts";
 import { HostMirror, hostLeaves } from "../tensor/onnx/host-mirror.ts";
-import {
-  compileNative,
-  type HostArray,
-  loadOnnxRuntime,
-  type NativeProgram,
-  toHost,
-} from "../tensor/onnx/program.ts";
+import { NativeSwitch } from "../tensor/onnx/native-switch.ts";
+import { type HostArray, type NativeProgram, toHost } from "../tensor/onnx/program.ts";
 import { GlmvError } from "../util/errors.ts";
 import type { ModelOptState } from "./model.ts";
 import { moeLayerIndices, updateCorrectionBiasHost } from "./moe-balance.ts";
@@ -57,8 +52,7 @@ export function chosenBackend(backend: Backend | undefined): Backend {
 /** Make `state`'s params, opt and acc views over host mirrors and attach the native backend. */
 export function installNativeBackend(state: TrainerState, threads = availableParallelism()): NativeBackend {
   const native: NativeBackend = {
-    threads,
-    status: "pending",
+    engine: new NativeSwitch(threads, "native training backend off, training on jax-js"),
     params: new HostMirror(state.params),
     opt: new HostMirror(state.opt),
     acc: new HostMirror(state.acc),
@@ -83,44 +77,9 @@ export function installNativeBackend(state: TrainerState, threads = availablePar
   return native;
 }
 
-/** Turn the native backend off for the rest of the core's life, saying why once. */
-function turnOff(native: NativeBackend, reason: string): void {
-  native.status = "off";
-  native.reason = reason;
-  process.stderr.write(`glmv: native training backend off, training on jax-js (${reason})\n`);
-}
-
 /** Whether this state trains natively now (loads onnxruntime-node on first ask). */
 export async function nativeOn(state: TrainerState): Promise<boolean> {
-  const native = state.native;
-  if (!native) return false;
-  if (native.status === "pending") {
-    if (await loadOnnxRuntime()) native.status = "on";
-    else turnOff(native, "onnxruntime-node did not load");
-  }
-  return native.status === "on";
-}
-
-/** Compile `fn` on `args` once per key; undefined (and the backend off) when it does not lower. */
-async function cachedProgram(
-  native: NativeBackend,
-  cache: Map<string, NativeProgram>,
-  key: string,
-  // biome-ignore lint/suspicious/noExplicitAny: jax-js traces functions of any array-tree arguments
-  fn: (...args: any[]) => JsTree<JaxArray>,
-  // a thunk: reading the core's params rebuilds their jax-js copy, which only a trace needs
-  args: () => readonly JsTree<JaxArray>[],
-): Promise<NativeProgram | undefined> {
-  const hit = cache.get(key);
-  if (hit) return hit;
-  try {
-    const program = await compileNative(fn, args(), { threads: native.threads });
-    cache.set(key, program);
-    return program;
-  } catch (e) {
-    turnOff(native, `a program did not lower: ${(e as Error).message}`);
-    return undefined;
-  }
+  return (await state.native?.engine.on()) ?? false;
 }
 
 /** Output slots of a program: its result tree with each leaf replaced by the leaf's index. */
@@ -162,7 +121,9 @@ export async function nativeGradient(
   const key = JSON.stringify([loss, state.cfg.text.moe ? auxLossCoef : 0, shapes, structure]);
   // biome-ignore lint/suspicious/noExplicitAny: as above: the traced function's arguments are array trees of any shape
   const traced = fn as (...a: any[]) => JsTree<JaxArray>;
-  const program = await cachedProgram(native, native.grad, key, traced, () => [state.params, args]);
+  const program = await native.engine.compile(native.grad, key, traced, () => ({
+    args: [state.params, args],
+  }));
   if (!program) return undefined;
   const outs = await program.run([...params, ...(await Promise.all(argLeaves.map(toHost)))]);
   const slots = outputSlots<Record<keyof NativeGradFigures | "grads", number>>(program, outs.length);
@@ -200,10 +161,9 @@ export async function nativeScore(
   const key = JSON.stringify([shapes, `${weightDef}|${def}`]);
   // biome-ignore lint/suspicious/noExplicitAny: the traced function's arguments are array trees of any shape
   const traced = fn as (...a: any[]) => JsTree<JaxArray>;
-  const program = await cachedProgram(native, native.score, key, traced, () => [
-    weights ?? state.params,
-    inputs,
-  ]);
+  const program = await native.engine.compile(native.score, key, traced, () => ({
+    args: [weights ?? state.params, inputs],
+  }));
   if (!program) return undefined;
   native.scores++;
   return program.run([...weightLeaves, ...(await Promise.all(leaves.map(toHost)))]);
@@ -253,12 +213,9 @@ export async function nativeOptimStep(
   let program = native.apply.get(key);
   if (!program) {
     const rate = np.array(lr);
-    program = await cachedProgram(native, native.apply, key, fn, () => [
-      state.params,
-      state.params,
-      state.opt!,
-      rate,
-    ]);
+    program = await native.engine.compile(native.apply, key, fn, () => ({
+      args: [state.params, state.params, state.opt!, rate],
+    }));
     rate.dispose();
     if (!program) return undefined;
   }

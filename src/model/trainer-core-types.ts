@@ -4,6 +4,7 @@
  */
 import type { jit } from "@jax-js/jax";
 import type { HostMirror } from "../tensor/onnx/host-mirror.ts";
+import type { NativeSwitch } from "../tensor/onnx/native-switch.ts";
 import type { NativeProgram } from "../tensor/onnx/program.ts";
 import type { GlmvConfig } from "./config.ts";
 import type { ModelOptState } from "./model.ts";
@@ -41,10 +42,8 @@ export type TrainerState = {
 
 /** The native side of a trainer state. */
 export type NativeBackend = {
-  readonly threads: number;
-  /** pending: onnxruntime-node not tried yet; on: steps run natively; off: jax-js (see `reason`). */
-  status: "pending" | "on" | "off";
-  reason?: string;
+  /** On, off (jax-js, with the reason) or not tried yet; compiles the programs below. */
+  readonly engine: NativeSwitch;
   readonly params: HostMirror<GlmvParams>;
   readonly opt: HostMirror<ModelOptState>;
   readonly acc: HostMirror<GlmvParams>;

@@ -141,7 +141,7 @@ export function createTrainerCore(
       return state.params;
     },
     get backend() {
-      return state.native && state.native.status !== "off" ? "native" : "jax";
+      return state.native && state.native.engine.status !== "off" ? "native" : "jax";
     },
     nativeStats: () => {
       const n = state.native;
